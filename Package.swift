@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - C libraries
+// System-library targets: a module.modulemap and a shim.h each, nothing else.
+
+let cLibraries: [Target] = [
+  .systemLibrary(
+    name: "COpenBLAS", pkgConfig: "openblas",
+    providers: [.apt(["libopenblas-dev"])]),
+  .systemLibrary(
+    name: "CZeroMQ", pkgConfig: "libzmq",
+    providers: [.apt(["libzmq3-dev"])]),
+  .systemLibrary(
+    name: "CZlib", pkgConfig: "zlib",
+    providers: [.apt(["zlib1g-dev"])]),
+]
+
+// MARK: - Libraries
+
+let libraries: [Target] = [
+  .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+  .target(name: "Learning", dependencies: ["Tensor", "Data"]),
+  .target(
+    name: "Data",
+    dependencies: [
+      "Tensor", "CZlib",
+      .product(name: "Crypto", package: "swift-crypto"),
+    ]),
+]
+
+// MARK: - Executables
+
+let executables: [Target] = [
+  .executableTarget(
+    name: "byzsim",
+    dependencies: [
+      "Tensor", "Learning", "Data", "CZeroMQ",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+  .executableTarget(
+    name: "byzsim-bench",
+    dependencies: [
+      "Tensor", "Learning", "Data",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+]
+
+// MARK: - Tests
+
+let tests: [Target] = [
+  .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+  .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
+  .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
+  .testTarget(name: "CLITests", dependencies: ["byzsim", "Data"]),
+]
+
+let package = Package(
+  name: "ByzSim",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "byzsim", targets: ["byzsim"]),
+    .executable(name: "byzsim-bench", targets: ["byzsim-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+  ],
+  targets: cLibraries + libraries + executables + tests
+)
+
+// Shared Swift settings, applied in one place.
+for target in package.targets where target.type != .system {
+  var settings = target.swiftSettings ?? []
+  settings.append(.enableUpcomingFeature("ExistentialAny"))
+  if target.type != .test {
+    // Kernels index raw buffers in hot loops; bounds are checked at the buffer boundary.
+    settings.append(.unsafeFlags(["-Ounchecked"], .when(configuration: .release)))
+  }
+  target.swiftSettings = settings
+}

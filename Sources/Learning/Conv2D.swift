@@ -1,0 +1,62 @@
+import Tensor
+
+/// 2-D convolution (stride 1, no padding) over NHWC images, as im2col + one GEMM per batch.
+///
+/// Parameters (in order): w (OUT, KH, KW, C) row-major, then b (OUT).
+/// Forward: columns (B·OH·OW, K) = im2col(x); y (B·OH·OW, OUT) = columns · wᵀ + b.
+public final class Conv2D: Layer {
+  public let geometry: ConvGeometry
+  private let columns = Scratch()
+  private let columnGradient = Scratch()
+
+  public init(geometry: ConvGeometry) { self.geometry = geometry }
+
+  public var summary: String {
+    let g = geometry
+    return "conv \(g.kernelHeight)×\(g.kernelWidth)×\(g.outChannels) on \(g.height)×\(g.width)×\(g.inChannels)"
+  }
+  public var inputSize: Int { geometry.inputSize }
+  public var outputSize: Int { geometry.outputSize }
+  public var parameterCount: Int { geometry.weightCount + geometry.outChannels }
+  private var pixels: Int { geometry.outHeight * geometry.outWidth }
+  public var forwardFLOPs: Int { pixels * (2 * geometry.patchSize * geometry.outChannels + geometry.outChannels) }
+  public func backwardFLOPs(needsInputGradient: Bool) -> Int {
+    let gemm = 2 * pixels * geometry.patchSize * geometry.outChannels
+    return gemm + pixels * geometry.outChannels + (needsInputGradient ? gemm + pixels * geometry.patchSize : 0)
+  }
+
+  public func initialize(_ parameters: UnsafeMutableBufferPointer<Float>, rng: inout RandomStream) {
+    uniformInit(parameters, fanIn: geometry.patchSize, rng: &rng)
+  }
+
+  public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, parameters: UnsafePointer<Float>) {
+    let g = geometry, rows = batch * pixels
+    let cols = columns.reserve(rows * g.patchSize)
+    g.im2col(x, batch: batch, into: cols)
+    // y (rows, OUT) = cols (rows, K) · wᵀ (K, OUT)
+    BLAS.gemm(.none, .transposed, m: rows, n: g.outChannels, k: g.patchSize,
+              a: cols, lda: g.patchSize, b: parameters, ldb: g.patchSize, c: y, ldc: g.outChannels)
+    Kernels.addBias(y, rows: rows, cols: g.outChannels, bias: parameters + g.weightCount)
+  }
+
+  public func backward(
+    input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+    outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>
+  ) {
+    let g = geometry, rows = batch * pixels
+    precondition(columns.capacity >= rows * g.patchSize, "Conv2D.backward without a matching forward")
+    let cols = UnsafePointer(columns.pointer)
+    // dw (OUT, K) = dyᵀ (OUT, rows) · cols (rows, K)
+    BLAS.gemm(.transposed, .none, m: g.outChannels, n: g.patchSize, k: rows,
+              a: dy, lda: g.outChannels, b: cols, ldb: g.patchSize, c: gradients, ldc: g.patchSize)
+    Kernels.biasGradient(dy, rows: rows, cols: g.outChannels, into: gradients + g.weightCount)
+    if let dx {
+      // dcols (rows, K) = dy (rows, OUT) · w (OUT, K); dx = col2im(dcols)
+      let dcols = columnGradient.reserve(rows * g.patchSize)
+      BLAS.gemm(.none, .none, m: rows, n: g.patchSize, k: g.outChannels,
+                a: dy, lda: g.outChannels, b: parameters, ldb: g.patchSize, c: dcols, ldc: g.patchSize)
+      g.col2im(dcols, batch: batch, into: dx)
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import Tensor
+
+/// Fully connected layer: y = x · wᵀ + b.
+///
+/// Parameters (in order): w (OUT, IN) row-major, then b (OUT).
+public final class Dense: Layer {
+  public let inputSize: Int
+  public let outputSize: Int
+
+  public init(inputs: Int, outputs: Int) {
+    precondition(inputs > 0 && outputs > 0, "dense layer needs positive sizes: got \(inputs)→\(outputs)")
+    inputSize = inputs
+    outputSize = outputs
+  }
+
+  public var summary: String { "dense \(inputSize)→\(outputSize)" }
+  public var parameterCount: Int { outputSize * inputSize + outputSize }
+  public var forwardFLOPs: Int { 2 * inputSize * outputSize + outputSize }
+  public func backwardFLOPs(needsInputGradient: Bool) -> Int {
+    2 * inputSize * outputSize + outputSize + (needsInputGradient ? 2 * inputSize * outputSize : 0)
+  }
+
+  public func initialize(_ parameters: UnsafeMutableBufferPointer<Float>, rng: inout RandomStream) {
+    uniformInit(parameters, fanIn: inputSize, rng: &rng)
+  }
+
+  public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, parameters: UnsafePointer<Float>) {
+    let w = parameters, b = parameters + outputSize * inputSize
+    // y (B, OUT) = x (B, IN) · wᵀ (IN, OUT) + b
+    BLAS.gemm(.none, .transposed, m: batch, n: outputSize, k: inputSize,
+              a: x, lda: inputSize, b: w, ldb: inputSize, c: y, ldc: outputSize)
+    Kernels.addBias(y, rows: batch, cols: outputSize, bias: b)
+  }
+
+  public func backward(
+    input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+    outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>
+  ) {
+    let dw = gradients, db = gradients + outputSize * inputSize
+    // dw (OUT, IN) = dyᵀ (OUT, B) · x (B, IN)
+    BLAS.gemm(.transposed, .none, m: outputSize, n: inputSize, k: batch,
+              a: dy, lda: outputSize, b: x, ldb: inputSize, c: dw, ldc: inputSize)
+    Kernels.biasGradient(dy, rows: batch, cols: outputSize, into: db)
+    if let dx {
+      // dx (B, IN) = dy (B, OUT) · w (OUT, IN)
+      BLAS.gemm(.none, .none, m: batch, n: inputSize, k: outputSize,
+                a: dy, lda: outputSize, b: parameters, ldb: inputSize, c: dx, ldc: inputSize)
+    }
+  }
+}

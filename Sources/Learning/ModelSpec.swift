@@ -1,0 +1,76 @@
+import Tensor
+
+/// The model families ByzSim trains.
+public enum ModelKind: String, CaseIterable, Sendable, Codable {
+  /// Multinomial logistic regression: one dense layer.
+  case logreg
+  /// Multi-layer perceptron with ReLU hidden layers (default 784-100-10).
+  case mlp
+  /// The CNN of Fang et al. 2020, Table 7a: conv3×3×30+ReLU, maxpool 2,
+  /// conv3×3×50+ReLU, maxpool 2, FC200+ReLU, FC10.
+  case cnn
+}
+
+/// A model family plus its size options; builds the layers for a given input shape.
+public struct ModelSpec: Sendable, Equatable, Codable, CustomStringConvertible {
+  public var kind: ModelKind
+  /// Hidden layer widths of the MLP (ignored by the other kinds).
+  public var hidden: [Int]
+
+  public init(kind: ModelKind, hidden: [Int] = [100]) {
+    self.kind = kind
+    self.hidden = hidden
+  }
+
+  public var description: String {
+    kind == .mlp ? "mlp(\(hidden.map(String.init).joined(separator: "-")))" : kind.rawValue
+  }
+
+  /// Why these options cannot build a model for `input`, or nil if they can.
+  public func problem(input: ImageShape) -> String? {
+    if kind == .mlp, hidden.isEmpty || hidden.contains(where: { $0 <= 0 }) {
+      return "MLP hidden sizes must be positive integers: got \(hidden)"
+    }
+    if kind == .cnn, input.height < 10 || input.width < 10 {
+      return "the CNN of Fang et al. needs images of at least 10×10: got \(input)"
+    }
+    return nil
+  }
+
+  /// The layers of this model for inputs of `input` shape and `classes` outputs.
+  public func makeLayers(input: ImageShape, classes: Int) -> [any Layer] {
+    if let problem = problem(input: input) { preconditionFailure(problem) }
+    switch kind {
+    case .logreg:
+      return [Dense(inputs: input.size, outputs: classes)]
+    case .mlp:
+      var layers: [any Layer] = []
+      var width = input.size
+      for h in hidden {
+        layers.append(Dense(inputs: width, outputs: h))
+        layers.append(ReLU(size: h))
+        width = h
+      }
+      layers.append(Dense(inputs: width, outputs: classes))
+      return layers
+    case .cnn:
+      let c1 = ConvGeometry(height: input.height, width: input.width, inChannels: input.channels,
+                            kernelHeight: 3, kernelWidth: 3, outChannels: 30)
+      let p1 = MaxPool2D(height: c1.outHeight, width: c1.outWidth, channels: 30)
+      let c2 = ConvGeometry(height: c1.outHeight / 2, width: c1.outWidth / 2, inChannels: 30,
+                            kernelHeight: 3, kernelWidth: 3, outChannels: 50)
+      let p2 = MaxPool2D(height: c2.outHeight, width: c2.outWidth, channels: 50)
+      return [
+        Conv2D(geometry: c1), ReLU(size: c1.outputSize), p1,
+        Conv2D(geometry: c2), ReLU(size: c2.outputSize), p2,
+        Dense(inputs: p2.outputSize, outputs: 200), ReLU(size: 200),
+        Dense(inputs: 200, outputs: classes),
+      ]
+    }
+  }
+
+  /// A freshly initialised network of this model.
+  public func makeNetwork(input: ImageShape, classes: Int, seed: UInt64) -> Network {
+    Network(layers: makeLayers(input: input, classes: classes), seed: seed)
+  }
+}

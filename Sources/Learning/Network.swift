@@ -1,0 +1,107 @@
+import Tensor
+
+/// A feed-forward stack of layers whose parameters live in ONE contiguous Float32
+/// vector (`parameters`); each layer reads a view at its offset. `gradients` has the
+/// same layout, so an update is just a vector of `parameterCount` floats.
+///
+/// Not thread-safe: layers keep scratch space between forward and backward.
+public final class Network {
+  public let layers: [any Layer]
+  /// Offset of each layer's parameters in `parameters` (same order as `layers`).
+  public let parameterOffsets: [Int]
+  public let parameterCount: Int
+  public var parameters: [Float]
+  public private(set) var gradients: [Float]
+
+  private let activations: [Scratch]
+  private let deltaA = Scratch(), deltaB = Scratch()
+
+  /// Builds the network and initialises its parameters from `seed` (PyTorch's default scheme).
+  public init(layers: [any Layer], seed: UInt64) {
+    precondition(!layers.isEmpty, "a network needs at least one layer")
+    for (a, b) in zip(layers, layers.dropFirst()) {
+      precondition(a.outputSize == b.inputSize, "layer sizes do not chain: \(a.summary) gives \(a.outputSize), \(b.summary) takes \(b.inputSize)")
+    }
+    self.layers = layers
+    var offsets: [Int] = []
+    var total = 0
+    for layer in layers {
+      offsets.append(total)
+      total += layer.parameterCount
+    }
+    parameterOffsets = offsets
+    parameterCount = total
+    parameters = [Float](repeating: 0, count: total)
+    gradients = [Float](repeating: 0, count: total)
+    activations = layers.map { _ in Scratch() }
+    var rng = RandomStream(seed: seed, purpose: .parameterInit)
+    parameters.withUnsafeMutableBufferPointer { p in
+      for (layer, offset) in zip(layers, offsets) where layer.parameterCount > 0 {
+        let view = UnsafeMutableBufferPointer(rebasing: p[offset..<(offset + layer.parameterCount)])
+        layer.initialize(view, rng: &rng)
+      }
+    }
+  }
+
+  public var inputSize: Int { layers[0].inputSize }
+  public var outputSize: Int { layers[layers.count - 1].outputSize }
+
+  /// Runs the forward pass on x (batch, inputSize); returns the logits (batch, outputSize),
+  /// valid until the next call on this network.
+  public func forward(_ x: UnsafePointer<Float>, batch: Int) -> UnsafePointer<Float> {
+    parameters.withUnsafeBufferPointer { p in
+      var input = x
+      for (i, layer) in layers.enumerated() {
+        let out = activations[i].reserve(batch * layer.outputSize)
+        layer.forward(input, out, batch: batch, parameters: p.baseAddress! + parameterOffsets[i])
+        input = UnsafePointer(out)
+      }
+      return input
+    }
+  }
+
+  /// Forward + backward on one batch: fills `gradients` with d(mean loss)/d(parameters)
+  /// and returns the mean softmax cross-entropy loss.
+  ///
+  /// x is (batch, inputSize), labels is (batch).
+  @discardableResult
+  public func lossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
+    let logits = forward(x, batch: batch)
+    let classes = outputSize
+    var delta = deltaA.reserve(batch * maxLayerWidth)
+    var spare = deltaB.reserve(batch * maxLayerWidth)
+    let lossSum = Kernels.softmaxCrossEntropy(logits: logits, labels: labels, rows: batch, classes: classes, gradient: delta)
+    parameters.withUnsafeBufferPointer { p in
+      gradients.withUnsafeMutableBufferPointer { g in
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+          let layer = layers[i]
+          let input = i == 0 ? x : UnsafePointer(activations[i - 1].pointer)
+          let dx: UnsafeMutablePointer<Float>? = i == 0 ? nil : spare
+          layer.backward(
+            input: input, output: activations[i].pointer, outputGradient: delta, inputGradient: dx,
+            batch: batch, parameters: p.baseAddress! + parameterOffsets[i],
+            gradients: g.baseAddress! + parameterOffsets[i])
+          swap(&delta, &spare)
+        }
+      }
+    }
+    return lossSum / Double(batch)
+  }
+
+  private var maxLayerWidth: Int { layers.map { max($0.inputSize, $0.outputSize) }.max()! }
+
+  /// Floating-point operations per sample of one training step (forward + backward,
+  /// no input gradient for the first layer) or of inference only.
+  public func flopsPerSample(training: Bool) -> Int {
+    var total = layers.reduce(0) { $0 + $1.forwardFLOPs }
+    if training {
+      for (i, layer) in layers.enumerated() { total += layer.backwardFLOPs(needsInputGradient: i > 0) }
+    }
+    return total
+  }
+
+  /// One line per layer with its parameter count.
+  public var summary: String {
+    layers.map { "\($0.summary) (\($0.parameterCount) parameters)" }.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,61 @@
+/// Stochastic gradient descent with momentum and L2 weight decay, PyTorch's formulation
+/// (dampening 0, no Nesterov):
+///
+///     g ← g + λ·p;   v ← μ·v + g;   p ← p − η·v
+///
+/// With μ = 0 this is plain SGD. The velocity is one vector the length of the parameters.
+public struct SGD: Sendable {
+  public var momentum: Float
+  public var weightDecay: Float
+  public private(set) var velocity: [Float]
+
+  public init(parameterCount: Int, momentum: Float = 0, weightDecay: Float = 0) {
+    precondition(momentum >= 0 && momentum < 1, "momentum must be in [0, 1): got \(momentum)")
+    precondition(weightDecay >= 0, "weight decay must be >= 0: got \(weightDecay)")
+    self.momentum = momentum
+    self.weightDecay = weightDecay
+    velocity = [Float](repeating: 0, count: momentum > 0 ? parameterCount : 0)
+  }
+
+  /// One step of size `learningRate` along `gradient` (same length as `parameters`).
+  public mutating func step(_ parameters: inout [Float], gradient: [Float], learningRate: Float) {
+    precondition(parameters.count == gradient.count, "gradient length \(gradient.count) != parameter count \(parameters.count)")
+    let lr = learningRate, wd = weightDecay, mu = momentum
+    let n = parameters.count
+    gradient.withUnsafeBufferPointer { g in
+      parameters.withUnsafeMutableBufferPointer { p in
+        if mu == 0 {
+          for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }
+        } else {
+          velocity.withUnsafeMutableBufferPointer { v in
+            for i in 0..<n {
+              let gi = g[i] + wd * p[i]
+              v[i] = mu * v[i] + gi
+              p[i] -= lr * v[i]
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Learning rate as a function of the epoch: η₀ · γ^⌊epoch / step⌋ (step decay), or constant.
+public struct LearningRateSchedule: Sendable, Equatable, Codable {
+  public var base: Float
+  /// Decay every `stepEpochs` epochs; nil or 0 keeps the rate constant.
+  public var stepEpochs: Int?
+  public var gamma: Float
+
+  public init(base: Float, stepEpochs: Int? = nil, gamma: Float = 0.1) {
+    self.base = base; self.stepEpochs = stepEpochs; self.gamma = gamma
+  }
+
+  /// The rate for 0-based `epoch`.
+  public func rate(epoch: Int) -> Float {
+    guard let s = stepEpochs, s > 0 else { return base }
+    var r = base
+    for _ in 0..<(epoch / s) { r *= gamma }
+    return r
+  }
+}

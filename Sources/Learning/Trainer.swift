@@ -1,0 +1,166 @@
+import Data
+import Tensor
+
+/// Hyper-parameters of a centralized or local training run.
+public struct TrainingConfiguration: Sendable, Equatable, Codable {
+  public var epochs: Int
+  public var batchSize: Int
+  public var schedule: LearningRateSchedule
+  public var momentum: Float
+  public var weightDecay: Float
+  public var seed: UInt64
+
+  public init(epochs: Int, batchSize: Int, schedule: LearningRateSchedule, momentum: Float = 0,
+              weightDecay: Float = 0, seed: UInt64 = 0) {
+    self.epochs = epochs; self.batchSize = batchSize; self.schedule = schedule
+    self.momentum = momentum; self.weightDecay = weightDecay; self.seed = seed
+  }
+
+  /// Why these settings cannot train, or nil.
+  public var problem: String? {
+    if epochs < 1 { return "epochs must be >= 1: got \(epochs)" }
+    if batchSize < 1 { return "batch size must be >= 1: got \(batchSize)" }
+    if !(schedule.base > 0) || !schedule.base.isFinite { return "learning rate must be a positive number: got \(schedule.base)" }
+    if !(momentum >= 0 && momentum < 1) { return "momentum must be in [0, 1): got \(momentum)" }
+    if !(weightDecay >= 0) || !weightDecay.isFinite { return "weight decay must be >= 0: got \(weightDecay)" }
+    if let s = schedule.stepEpochs, s < 0 { return "learning-rate step must be >= 0 epochs: got \(s)" }
+    if !(schedule.gamma > 0) { return "learning-rate gamma must be > 0: got \(schedule.gamma)" }
+    return nil
+  }
+}
+
+/// A snapshot handed to the progress callback after every batch.
+public struct TrainingProgress: Sendable {
+  public let epoch: Int          // 0-based
+  public let epochs: Int
+  public let batch: Int          // 1-based within the epoch
+  public let batchesPerEpoch: Int
+  /// Mean training loss over the batches of this epoch so far.
+  public let loss: Double
+  public let learningRate: Float
+  /// Training samples per second since the start of this epoch.
+  public let samplesPerSecond: Double
+  public let epochFinished: Bool
+}
+
+/// Test-set metrics.
+public struct Evaluation: Sendable, Equatable, Codable {
+  public let accuracy: Double
+  public let loss: Double
+  public let count: Int
+
+  public init(accuracy: Double, loss: Double, count: Int) {
+    self.accuracy = accuracy
+    self.loss = loss
+    self.count = count
+  }
+}
+
+/// Mini-batch SGD over a `Dataset`: shuffle each epoch (stream derived from (seed, epoch)),
+/// gather a batch, forward + backward, optimizer step.
+public final class Trainer {
+  public let network: Network
+  public let configuration: TrainingConfiguration
+  public private(set) var optimizer: SGD
+  private var batchFeatures: [Float] = []
+  private var batchLabels: [Int32] = []
+
+  public init(network: Network, configuration: TrainingConfiguration) {
+    if let problem = configuration.problem { preconditionFailure(problem) }
+    self.network = network
+    self.configuration = configuration
+    optimizer = SGD(parameterCount: network.parameterCount, momentum: configuration.momentum,
+                    weightDecay: configuration.weightDecay)
+  }
+
+  /// Trains for `configuration.epochs` epochs; returns the number of samples processed.
+  @discardableResult
+  public func fit(_ data: Dataset, progress: (TrainingProgress) -> Void = { _ in }) -> Int {
+    var processed = 0
+    for epoch in 0..<configuration.epochs {
+      processed += trainEpoch(data, epoch: epoch, progress: progress)
+    }
+    return processed
+  }
+
+  /// One pass over `data` in the order of a permutation derived from (seed, epoch).
+  public func trainEpoch(_ data: Dataset, epoch: Int, progress: (TrainingProgress) -> Void = { _ in }) -> Int {
+    precondition(data.shape.size == network.inputSize, "data samples have \(data.shape.size) features, the network takes \(network.inputSize)")
+    let n = data.count, b = configuration.batchSize
+    let batches = (n + b - 1) / b
+    var rng = RandomStream(seed: configuration.seed, purpose: .shuffle, UInt64(epoch))
+    let order = rng.permutation(n)
+    let lr = configuration.schedule.rate(epoch: epoch)
+    let start = ContinuousClock.now
+    var lossSum = 0.0
+    for k in 0..<batches {
+      let indices = order[(k * b)..<min(n, (k + 1) * b)]
+      lossSum += step(data, indices: indices, learningRate: lr)
+      let seconds = (ContinuousClock.now - start).seconds
+      let done = min(n, (k + 1) * b)
+      progress(TrainingProgress(
+        epoch: epoch, epochs: configuration.epochs, batch: k + 1, batchesPerEpoch: batches,
+        loss: lossSum / Double(k + 1), learningRate: lr,
+        samplesPerSecond: seconds > 0 ? Double(done) / seconds : 0, epochFinished: k + 1 == batches))
+    }
+    return n
+  }
+
+  /// One SGD step on the samples at `indices`; returns the batch's mean loss.
+  @discardableResult
+  public func step<C: Collection>(_ data: Dataset, indices: C, learningRate: Float) -> Double where C.Element == Int {
+    let d = data.shape.size, count = indices.count
+    if batchFeatures.count < count * d { batchFeatures = [Float](repeating: 0, count: count * d) }
+    if batchLabels.count < count { batchLabels = [Int32](repeating: 0, count: count) }
+    data.features.withUnsafeBufferPointer { src in
+      batchFeatures.withUnsafeMutableBufferPointer { dst in
+        for (k, i) in indices.enumerated() {
+          (dst.baseAddress! + k * d).update(from: src.baseAddress! + i * d, count: d)
+          batchLabels[k] = data.labels[i]
+        }
+      }
+    }
+    let loss = batchFeatures.withUnsafeBufferPointer { x in
+      batchLabels.withUnsafeBufferPointer { y in
+        network.lossAndGradient(x.baseAddress!, labels: y.baseAddress!, batch: count)
+      }
+    }
+    optimizer.step(&network.parameters, gradient: network.gradients, learningRate: learningRate)
+    return loss
+  }
+}
+
+extension Network {
+  /// Accuracy and mean cross-entropy over `data`, in chunks of `batchSize`.
+  public func evaluate(_ data: Dataset, batchSize: Int = 256) -> Evaluation {
+    precondition(data.shape.size == inputSize, "data samples have \(data.shape.size) features, the network takes \(inputSize)")
+    let n = data.count, d = inputSize, classes = outputSize
+    var correct = 0
+    var lossSum = 0.0
+    var predictions = [Int32](repeating: 0, count: batchSize)
+    data.features.withUnsafeBufferPointer { x in
+      data.labels.withUnsafeBufferPointer { y in
+        predictions.withUnsafeMutableBufferPointer { pred in
+          var start = 0
+          while start < n {
+            let count = min(batchSize, n - start)
+            let logits = forward(x.baseAddress! + start * d, batch: count)
+            lossSum += Kernels.softmaxCrossEntropy(logits: logits, labels: y.baseAddress! + start, rows: count, classes: classes, gradient: nil)
+            Kernels.argmaxRows(logits, rows: count, cols: classes, into: pred.baseAddress!)
+            for k in 0..<count where pred[k] == y[start + k] { correct += 1 }
+            start += count
+          }
+        }
+      }
+    }
+    return Evaluation(accuracy: n > 0 ? Double(correct) / Double(n) : 0, loss: n > 0 ? lossSum / Double(n) : 0, count: n)
+  }
+}
+
+extension Duration {
+  /// This duration in seconds as a Double.
+  public var seconds: Double {
+    let c = components
+    return Double(c.seconds) + Double(c.attoseconds) * 1e-18
+  }
+}

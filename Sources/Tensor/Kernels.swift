@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// Elementwise and layout kernels over flat Float32 buffers.
+///
+/// Every kernel has a forward and (where training needs it) a backward, and is
+/// tested against a naive loop. Layouts are row-major; images are NHWC
+/// (batch, height, width, channels), so a convolution is a single GEMM over
+/// the whole batch (see `ConvGeometry`).
+public enum Kernels {
+  // MARK: Bias
+
+  /// y[b, j] += bias[j].   y is (rows, cols), bias is (cols).
+  public static func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>) {
+    for r in 0..<rows {
+      let row = y + r * cols
+      for j in 0..<cols { row[j] += bias[j] }
+    }
+  }
+
+  /// dbias[j] = Σ_b dy[b, j].   dy is (rows, cols), dbias is (cols); overwrites dbias.
+  public static func biasGradient(_ dy: UnsafePointer<Float>, rows: Int, cols: Int, into dbias: UnsafeMutablePointer<Float>) {
+    for j in 0..<cols { dbias[j] = 0 }
+    for r in 0..<rows {
+      let row = dy + r * cols
+      for j in 0..<cols { dbias[j] += row[j] }
+    }
+  }
+
+  // MARK: ReLU
+
+  /// y = max(x, 0) over `count` floats (x and y may alias).
+  public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
+  }
+
+  /// dx = dy · 1[y > 0], given the forward output y (dy and dx may alias).
+  public static func reluBackward(
+    output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
+  }
+
+  // MARK: Softmax cross-entropy
+
+  /// Mean softmax cross-entropy of `logits` (rows, classes) against integer labels,
+  /// computed stably (max-shifted log-sum-exp).
+  ///
+  /// If `gradient` is non-nil it receives d(mean loss)/d(logits) = (softmax − onehot) / rows.
+  /// Returns the *sum* of per-row losses (divide by rows for the mean).
+  @discardableResult
+  public static func softmaxCrossEntropy(
+    logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int, classes: Int,
+    gradient: UnsafeMutablePointer<Float>?
+  ) -> Double {
+    var total = 0.0
+    let scale = Float(1) / Float(max(rows, 1))
+    for r in 0..<rows {
+      let z = logits + r * classes
+      var m = z[0]
+      for j in 1..<classes where z[j] > m { m = z[j] }
+      var sum: Float = 0
+      for j in 0..<classes { sum += expf(z[j] - m) }
+      let label = Int(labels[r])
+      precondition(label >= 0 && label < classes, "label \(label) outside 0..<\(classes)")
+      let logSum = logf(sum)
+      total += Double(logSum - (z[label] - m))
+      if let g = gradient {
+        let gr = g + r * classes
+        let inv = 1 / sum
+        for j in 0..<classes { gr[j] = expf(z[j] - m) * inv * scale }
+        gr[label] -= scale
+      }
+    }
+    return total
+  }
+
+  /// Index of the largest value in each row of x (rows, cols); ties go to the lowest index.
+  public static func argmaxRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Int32>) {
+    for r in 0..<rows {
+      let row = x + r * cols
+      var best = 0
+      for j in 1..<cols where row[j] > row[best] { best = j }
+      out[r] = Int32(best)
+    }
+  }
+
+  // MARK: Max pooling (NHWC, window 2, stride 2)
+
+  /// y[b, i, j, c] = max over the 2×2 window of x; odd trailing rows/cols are dropped (floor).
+  ///
+  /// x is (B, H, W, C), y is (B, H/2, W/2, C), argmax (same size as y) receives the
+  /// flat index into x of each winner, for the backward pass.
+  public static func maxPool2(
+    _ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+    _ y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>
+  ) {
+    let oh = height / 2, ow = width / 2
+    for b in 0..<batch {
+      for i in 0..<oh {
+        for j in 0..<ow {
+          let o = ((b * oh + i) * ow + j) * channels
+          let p00 = ((b * height + 2 * i) * width + 2 * j) * channels
+          let p01 = p00 + channels
+          let p10 = p00 + width * channels
+          let p11 = p10 + channels
+          for c in 0..<channels {
+            var bestIndex = p00 + c
+            var best = x[bestIndex]
+            if x[p01 + c] > best { best = x[p01 + c]; bestIndex = p01 + c }
+            if x[p10 + c] > best { best = x[p10 + c]; bestIndex = p10 + c }
+            if x[p11 + c] > best { best = x[p11 + c]; bestIndex = p11 + c }
+            y[o + c] = best
+            argmax[o + c] = Int32(bestIndex)
+          }
+        }
+      }
+    }
+  }
+
+  /// dx = scatter of dy to the winners recorded by `maxPool2`. dx (inputCount floats) is overwritten.
+  public static func maxPool2Backward(
+    _ dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, outputCount: Int,
+    _ dx: UnsafeMutablePointer<Float>, inputCount: Int
+  ) {
+    dx.update(repeating: 0, count: inputCount)
+    for i in 0..<outputCount { dx[Int(argmax[i])] += dy[i] }
+  }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+import Learning
+
+extension ModelKind: ExpressibleByArgument {}
+
+@main
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "byzsim-bench",
+    abstract: "ByzSim performance figures (release builds only; not run by the tests).",
+    subcommands: [TrainBench.self])
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct ByzSim: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "byzsim",
+    abstract: "Distributed-training simulator with adversarial participants.",
+    version: "0.1.0",
+    subcommands: [Train.self, Info.self])
+}

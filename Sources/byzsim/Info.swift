@@ -1,0 +1,23 @@
+import ArgumentParser
+import CZeroMQ
+import Data
+import Foundation
+import Tensor
+
+/// `byzsim info`: versions of the native libraries and where the data is.
+struct Info: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show library versions and the dataset location.")
+  @OptionGroup var data: DataOptions
+
+  func run() throws {
+    var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+    zmq_version(&major, &minor, &patch)
+    print("byzsim \(ByzSim.configuration.version)")
+    print("libzmq \(major).\(minor).\(patch) (CURVE: \(zmq_has("curve") != 0 ? "yes" : "no"))")
+    print("OpenBLAS \(BLAS.configuration) (threads: \(BLAS.threads))")
+    let present = FashionMNIST.Split.allCases.allSatisfy { split in
+      (try? FashionMNIST.locate("\(split == .train ? "train" : "t10k")-labels-idx1-ubyte", in: data.dataDir)) != nil
+    }
+    print("data \(data.dataDir) (\(present ? "found" : "missing: apt-get install dataset-fashion-mnist"))")
+  }
+}

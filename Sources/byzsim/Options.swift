@@ -1,0 +1,25 @@
+import ArgumentParser
+import Learning
+import Tensor
+
+extension ModelKind: ExpressibleByArgument {}
+
+/// Options every data-reading command shares.
+struct DataOptions: ParsableArguments {
+  @Option(name: .long, help: "Directory holding the Fashion-MNIST IDX files (plain or .gz).")
+  var dataDir: String = "/usr/share/datasets/fashion-mnist"
+}
+
+/// Options of the BLAS runtime.
+struct ComputeOptions: ParsableArguments {
+  @Option(name: .long, help: "BLAS threads per process (1 when many processes share the cores).")
+  var blasThreads: Int = 1
+
+  func validate() throws {
+    guard (1...64).contains(blasThreads) else {
+      throw ValidationError("--blas-threads must be between 1 and 64: got \(blasThreads).")
+    }
+  }
+
+  func apply() { BLAS.threads = blasThreads }
+}

@@ -1,0 +1,166 @@
+import ArgumentParser
+import Data
+import Foundation
+import Learning
+import Tensor
+
+/// `byzsim train`: centralized training on Fashion-MNIST with a live progress line.
+struct Train: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Train a model centrally on Fashion-MNIST and report test accuracy.",
+    discussion: """
+      Defaults per model (override any of them), SGD with step decay:
+        logreg  10 epochs, batch 32, lr 0.1,  momentum 0,   lr ×0.2 every 4 epochs
+        mlp     10 epochs, batch 32, lr 0.02, momentum 0.9, lr ×0.1 every 6 epochs
+        cnn      5 epochs, batch 64, lr 0.05, momentum 0.9, lr ×0.1 every 3 epochs
+      Progress goes to stderr; with --json the last line of stdout is one JSON object.
+      """)
+
+  @Option(help: "Model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var model: ModelKind = .mlp
+  @Option(help: "MLP hidden layer widths, comma-separated.")
+  var hidden: String = "100"
+  @Option(help: "Passes over the training set (default: per model).")
+  var epochs: Int?
+  @Option(help: "Samples per SGD step (default: per model).")
+  var batchSize: Int?
+  @Option(help: "Learning rate (default: per model).")
+  var lr: Float?
+  @Option(help: "SGD momentum in [0, 1) (default: per model).")
+  var momentum: Float?
+  @Option(help: "L2 weight decay.")
+  var weightDecay: Float = 0
+  @Option(help: "Multiply the learning rate by --lr-gamma every N epochs; 0 keeps it constant (default: per model).")
+  var lrStep: Int?
+  @Option(help: "Learning-rate decay factor for --lr-step (default: per model).")
+  var lrGamma: Float?
+  @Option(help: "Seed of every random stream (init, shuffling).")
+  var seed: UInt64 = 1
+  @Option(help: "Train on only the first N training samples.")
+  var trainLimit: Int?
+  @Option(help: "Evaluate on only the first N test samples.")
+  var testLimit: Int?
+  @Option(help: "Write the data provenance manifest (file SHA-256s) to this JSON file.")
+  var manifest: String?
+  @Flag(help: "End stdout with one JSON object of results.")
+  var json = false
+  @OptionGroup var data: DataOptions
+  @OptionGroup var compute: ComputeOptions
+
+  var hiddenSizes: [Int]? {
+    let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    return parts.contains(where: { $0 == nil }) || parts.isEmpty ? nil : parts.map { $0! }
+  }
+
+  var trainingConfiguration: TrainingConfiguration {
+    let d = TrainingDefaults.for(model)
+    return TrainingConfiguration(
+      epochs: epochs ?? d.epochs, batchSize: batchSize ?? d.batchSize,
+      schedule: LearningRateSchedule(base: lr ?? d.learningRate, stepEpochs: lrStep ?? d.stepEpochs, gamma: lrGamma ?? d.gamma),
+      momentum: momentum ?? d.momentum, weightDecay: weightDecay, seed: seed)
+  }
+
+  func validate() throws {
+    guard let sizes = hiddenSizes, sizes.allSatisfy({ $0 > 0 }) else {
+      throw ValidationError("--hidden must be positive integers separated by commas, like 100 or 256,128: got '\(hidden)'.")
+    }
+    if let problem = trainingConfiguration.problem { throw ValidationError("\(problem). Fix the matching option.") }
+    if let n = trainLimit, n < 1 { throw ValidationError("--train-limit must be >= 1: got \(n).") }
+    if let n = testLimit, n < 1 { throw ValidationError("--test-limit must be >= 1: got \(n).") }
+  }
+
+  func run() throws {
+    compute.apply()
+    let started = ContinuousClock.now
+    var train = try FashionMNIST.load(.train, directory: data.dataDir)
+    var test = try FashionMNIST.load(.test, directory: data.dataDir)
+    let loadSeconds = (ContinuousClock.now - started).seconds
+    if let n = trainLimit { train = .init(dataset: train.dataset.prefix(n), files: train.files) }
+    if let n = testLimit { test = .init(dataset: test.dataset.prefix(n), files: test.files) }
+    let files = train.files + test.files
+    if let path = manifest {
+      try ProvenanceManifest(files: files).jsonData().write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    let spec = ModelSpec(kind: model, hidden: hiddenSizes!)
+    let shape = train.dataset.shape
+    if let problem = spec.problem(input: shape) { throw ValidationError(problem) }
+    let network = spec.makeNetwork(input: shape, classes: train.dataset.classes, seed: seed)
+    let config = trainingConfiguration
+    let trainer = Trainer(network: network, configuration: config)
+    let progress = ProgressLine()
+    progress.note(String(format: "byzsim train: %@, %d parameters, %d train / %d test samples (loaded in %.2f s), batch %d, %d epochs, BLAS threads %d",
+                         spec.description, network.parameterCount, train.dataset.count, test.dataset.count,
+                         loadSeconds, config.batchSize, config.epochs, BLAS.threads))
+
+    var trainSeconds = 0.0
+    var lastLoss = 0.0
+    var evaluation = Evaluation(accuracy: 0, loss: 0, count: 0)
+    for epoch in 0..<config.epochs {
+      let t0 = ContinuousClock.now
+      trainer.trainEpoch(train.dataset, epoch: epoch) { p in
+        lastLoss = p.loss
+        progress.update(String(format: "epoch %d/%d  batch %d/%d  loss %.4f  lr %g  %.0f samples/s",
+                               p.epoch + 1, p.epochs, p.batch, p.batchesPerEpoch, p.loss, p.learningRate, p.samplesPerSecond),
+                        force: p.epochFinished)
+      }
+      let epochSeconds = (ContinuousClock.now - t0).seconds
+      trainSeconds += epochSeconds
+      evaluation = network.evaluate(test.dataset)
+      progress.finish(String(format: "epoch %d/%d  train loss %.4f  test accuracy %.4f  test loss %.4f  %.1f s  %.0f samples/s",
+                             epoch + 1, config.epochs, lastLoss, evaluation.accuracy, evaluation.loss,
+                             epochSeconds, Double(train.dataset.count) / epochSeconds))
+    }
+    guard evaluation.loss.isFinite else {
+      throw TrainingDiverged(learningRate: config.schedule.base)
+    }
+    let samples = config.epochs * train.dataset.count
+    let result = TrainResult(
+      model: spec.description, parameters: network.parameterCount, epochs: config.epochs,
+      batchSize: config.batchSize, learningRate: config.schedule.base, momentum: config.momentum,
+      seed: seed, trainSamples: train.dataset.count, testSamples: test.dataset.count,
+      testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, finalTrainLoss: lastLoss,
+      seconds: trainSeconds, samplesPerSecond: Double(samples) / trainSeconds,
+      blasThreads: BLAS.threads, dataFiles: files)
+    if json {
+      print(try result.jsonLine())
+    } else {
+      print(String(format: "test accuracy %.4f, test loss %.4f, %.1f s training, %.0f samples/s",
+                   result.testAccuracy, result.testLoss, result.seconds, result.samplesPerSecond))
+    }
+  }
+}
+
+struct TrainingDiverged: Error, CustomStringConvertible {
+  let learningRate: Float
+  var description: String {
+    "training diverged (the loss is not finite) at learning rate \(learningRate): lower --lr and try again."
+  }
+}
+
+/// The `--json` result of `byzsim train` (a stable contract: keys are snake_case).
+struct TrainResult: Encodable {
+  let model: String
+  let parameters: Int
+  let epochs: Int
+  let batchSize: Int
+  let learningRate: Float
+  let momentum: Float
+  let seed: UInt64
+  let trainSamples: Int
+  let testSamples: Int
+  let testAccuracy: Double
+  let testLoss: Double
+  let finalTrainLoss: Double
+  let seconds: Double
+  let samplesPerSecond: Double
+  let blasThreads: Int
+  let dataFiles: [FileDigest]
+
+  func jsonLine() throws -> String {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(self), as: UTF8.self)
+  }
+}
