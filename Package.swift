@@ -21,6 +21,7 @@ let cLibraries: [Target] = [
 let libraries: [Target] = [
   .target(name: "Tensor", dependencies: ["COpenBLAS"]),
   .target(name: "Learning", dependencies: ["Tensor", "Data"]),
+  .target(name: "Transport", dependencies: ["CZeroMQ"]),
   .target(
     name: "Data",
     dependencies: [
@@ -52,12 +53,13 @@ let tests: [Target] = [
   .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
   .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
   .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
+  .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data"]),
 ]
 
 let package = Package(
   name: "ByzSim",
-  platforms: [.macOS(.v14)],
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "byzsim", targets: ["byzsim"]),
     .executable(name: "byzsim-bench", targets: ["byzsim-bench"]),

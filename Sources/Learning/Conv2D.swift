@@ -19,6 +19,7 @@ public final class Conv2D: Layer {
   public var outputSize: Int { geometry.outputSize }
   public var parameterCount: Int { geometry.weightCount + geometry.outChannels }
   private var pixels: Int { geometry.outHeight * geometry.outWidth }
+  public var workspacePerSample: Int { inputSize + outputSize + 2 * pixels * geometry.patchSize }
   public var forwardFLOPs: Int { pixels * (2 * geometry.patchSize * geometry.outChannels + geometry.outChannels) }
   public func backwardFLOPs(needsInputGradient: Bool) -> Int {
     let gemm = 2 * pixels * geometry.patchSize * geometry.outChannels

@@ -17,6 +17,10 @@ public protocol Layer: AnyObject {
   /// Floating-point operations per sample of `backward`, with or without the input gradient.
   func backwardFLOPs(needsInputGradient: Bool) -> Int
 
+  /// Floats of memory one sample touches in this layer (activations plus scratch such as
+  /// im2col columns); the network sizes its micro-batches from it to stay in cache.
+  var workspacePerSample: Int { get }
+
   /// Writes this layer's initial parameters (deterministic from `rng`).
   func initialize(_ parameters: UnsafeMutableBufferPointer<Float>, rng: inout RandomStream)
 
@@ -29,6 +33,10 @@ public protocol Layer: AnyObject {
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
     batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>)
+}
+
+extension Layer {
+  public var workspacePerSample: Int { inputSize + outputSize }
 }
 
 /// A growable scratch buffer owned by a layer or network (never shrinks; uninitialised floats).

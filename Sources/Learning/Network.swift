@@ -15,6 +15,13 @@ public final class Network {
 
   private let activations: [Scratch]
   private let deltaA = Scratch(), deltaB = Scratch()
+  private var accumulated: [Float] = []
+
+  /// Largest number of samples one forward/backward pass processes at once. A larger batch is
+  /// split into micro-batches of this size whose gradients are averaged (the same mean
+  /// gradient, one optimizer step), so the working set of conv layers stays in cache.
+  /// Derived from the layers: about 4 MiB of activations and scratch per pass.
+  public var microBatch: Int
 
   /// Builds the network and initialises its parameters from `seed` (PyTorch's default scheme).
   public init(layers: [any Layer], seed: UInt64) {
@@ -34,6 +41,8 @@ public final class Network {
     parameters = [Float](repeating: 0, count: total)
     gradients = [Float](repeating: 0, count: total)
     activations = layers.map { _ in Scratch() }
+    let perSample = layers.map(\.workspacePerSample).reduce(0, +)
+    microBatch = max(8, (1 << 21) / max(1, perSample))
     var rng = RandomStream(seed: seed, purpose: .parameterInit)
     parameters.withUnsafeMutableBufferPointer { p in
       for (layer, offset) in zip(layers, offsets) where layer.parameterCount > 0 {
@@ -63,9 +72,32 @@ public final class Network {
   /// Forward + backward on one batch: fills `gradients` with d(mean loss)/d(parameters)
   /// and returns the mean softmax cross-entropy loss.
   ///
-  /// x is (batch, inputSize), labels is (batch).
+  /// x is (batch, inputSize), labels is (batch). Batches larger than `microBatch` are
+  /// processed in micro-batches whose gradients are averaged, weighted by their sizes.
   @discardableResult
   public func lossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
+    if batch <= microBatch { return passLossAndGradient(x, labels: labels, batch: batch) }
+    if accumulated.count != parameterCount { accumulated = [Float](repeating: 0, count: parameterCount) }
+    var loss = 0.0
+    var start = 0
+    while start < batch {
+      let count = min(microBatch, batch - start)
+      let weight = Double(count) / Double(batch)
+      loss += weight * passLossAndGradient(x + start * inputSize, labels: labels + start, batch: count)
+      let w = Float(weight), first = start == 0
+      accumulated.withUnsafeMutableBufferPointer { acc in
+        gradients.withUnsafeBufferPointer { g in
+          for i in 0..<parameterCount { acc[i] = first ? w * g[i] : acc[i] + w * g[i] }
+        }
+      }
+      start += count
+    }
+    swap(&accumulated, &gradients)
+    return loss
+  }
+
+  /// One forward + backward pass over `batch` samples (no splitting).
+  private func passLossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
     let logits = forward(x, batch: batch)
     let classes = outputSize
     var delta = deltaA.reserve(batch * maxLayerWidth)

@@ -56,9 +56,7 @@ public struct ConvGeometry: Sendable, Equatable {
         for j in 0..<ow {
           let src = columns + ((b * oh + i) * ow + j) * rowLength
           for ki in 0..<kh {
-            let d = image + ((i + ki) * width + j) * c
-            let s = src + ki * runLength
-            for t in 0..<runLength { d[t] += s[t] }
+            Kernels.add(src + ki * runLength, into: image + ((i + ki) * width + j) * c, count: runLength)
           }
         }
       }

@@ -11,37 +11,59 @@ import Darwin
 /// (batch, height, width, channels), so a convolution is a single GEMM over
 /// the whole batch (see `ConvGeometry`).
 public enum Kernels {
+  // MARK: Vector helpers (explicit SIMD: the compiler cannot prove pointers don't alias)
+
+  /// dst[i] += src[i] for i < count.
+  @inline(__always)
+  public static func add(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+      let a = UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD8<Float>.self)
+      let b = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(dst + i).storeBytes(of: a + b, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count { dst[i] += src[i]; i += 1 }
+  }
+
   // MARK: Bias
 
   /// y[b, j] += bias[j].   y is (rows, cols), bias is (cols).
   public static func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>) {
-    for r in 0..<rows {
-      let row = y + r * cols
-      for j in 0..<cols { row[j] += bias[j] }
-    }
+    for r in 0..<rows { add(bias, into: y + r * cols, count: cols) }
   }
 
   /// dbias[j] = Σ_b dy[b, j].   dy is (rows, cols), dbias is (cols); overwrites dbias.
   public static func biasGradient(_ dy: UnsafePointer<Float>, rows: Int, cols: Int, into dbias: UnsafeMutablePointer<Float>) {
-    for j in 0..<cols { dbias[j] = 0 }
-    for r in 0..<rows {
-      let row = dy + r * cols
-      for j in 0..<cols { dbias[j] += row[j] }
-    }
+    dbias.update(repeating: 0, count: cols)
+    for r in 0..<rows { add(dy + r * cols, into: dbias, count: cols) }
   }
 
   // MARK: ReLU
 
-  /// y = max(x, 0) over `count` floats (x and y may alias).
+  /// y = max(x, 0) over `count` floats (x and y may alias). NaN maps to 0.
   public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
+    var i = 0
+    while i + 16 <= count {
+      let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(y + i).storeBytes(of: SIMD16<Float>(repeating: 0).replacing(with: v, where: v .> 0), as: SIMD16<Float>.self)
+      i += 16
+    }
+    while i < count { y[i] = x[i] > 0 ? x[i] : 0; i += 1 }
   }
 
   /// dx = dy · 1[y > 0], given the forward output y (dy and dx may alias).
   public static func reluBackward(
     output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int
   ) {
-    for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
+    var i = 0
+    while i + 16 <= count {
+      let v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+      let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(dx + i).storeBytes(of: SIMD16<Float>(repeating: 0).replacing(with: g, where: v .> 0), as: SIMD16<Float>.self)
+      i += 16
+    }
+    while i < count { dx[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
   }
 
   // MARK: Softmax cross-entropy

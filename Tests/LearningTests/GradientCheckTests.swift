@@ -50,6 +50,21 @@ import Testing
   @Test func deepMLP() { check(ModelSpec(kind: .mlp, hidden: [32, 16]), shape: mnist, batch: 3, probesPerLayer: 40) }
   @Test func cnnOfFang() { check(ModelSpec(kind: .cnn), shape: mnist, batch: 2, probesPerLayer: 40) }
 
+  /// Splitting a batch into micro-batches gives the same mean loss and gradient as one pass.
+  @Test func microBatchesAverageToTheFullBatchGradient() {
+    let net = ModelSpec(kind: .cnn).makeNetwork(input: mnist, classes: 10, seed: 2)
+    let (x, y) = Self.inputs(mnist, batch: 13, seed: 6)
+    net.microBatch = 64
+    let fullLoss = net.lossAndGradient(x, labels: y, batch: 13)
+    let full = net.gradients
+    net.microBatch = 4  // 4 + 4 + 4 + 1
+    let splitLoss = net.lossAndGradient(x, labels: y, batch: 13)
+    #expect(abs(fullLoss - splitLoss) < 1e-5)
+    var worst: Float = 0
+    for (a, b) in zip(full, net.gradients) { worst = max(worst, abs(a - b) / (1e-3 + abs(a))) }
+    #expect(worst < 1e-3)
+  }
+
   /// The input gradient of a conv layer (used when it is not the first layer) against finite differences.
   @Test func convInputGradient() {
     let g = ConvGeometry(height: 5, width: 6, inChannels: 2, kernelHeight: 3, kernelWidth: 3, outChannels: 3)
