@@ -22,6 +22,8 @@ let libraries: [Target] = [
   .target(name: "Tensor", dependencies: ["COpenBLAS"]),
   .target(name: "Learning", dependencies: ["Tensor", "Data"]),
   .target(name: "Transport", dependencies: ["CZeroMQ"]),
+  .target(name: "TOML"),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML"]),
   .target(
     name: "Data",
     dependencies: [
@@ -36,7 +38,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "CZeroMQ",
+      "Tensor", "Learning", "Data", "Transport", "Runtime",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
   .executableTarget(
@@ -53,6 +55,8 @@ let tests: [Target] = [
   .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
   .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
   .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
+  .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+  .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data"]),
 ]

@@ -17,6 +17,12 @@ public struct SGD: Sendable {
     velocity = [Float](repeating: 0, count: momentum > 0 ? parameterCount : 0)
   }
 
+  /// Restores a velocity saved in a checkpoint (empty when momentum is 0).
+  public mutating func restore(velocity v: [Float]) {
+    precondition(v.count == velocity.count, "checkpoint velocity has \(v.count) values, expected \(velocity.count)")
+    velocity = v
+  }
+
   /// One step of size `learningRate` along `gradient` (same length as `parameters`).
   public mutating func step(_ parameters: inout [Float], gradient: [Float], learningRate: Float) {
     precondition(parameters.count == gradient.count, "gradient length \(gradient.count) != parameter count \(parameters.count)")

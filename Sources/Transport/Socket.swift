@@ -73,6 +73,8 @@ public final class Socket {
   public func setSendTimeout(milliseconds: Int) throws { try set(ZMQ_SNDTIMEO, Int32(milliseconds)) }
   /// This socket's routing identity as seen by a ROUTER peer.
   public func setRoutingID(_ id: [UInt8]) throws { try set(ZMQ_ROUTING_ID, bytes: id) }
+  /// How soon a disconnected socket retries its connection.
+  public func setReconnectInterval(milliseconds: Int) throws { try set(ZMQ_RECONNECT_IVL, Int32(milliseconds)) }
   /// ROUTER: fail with EHOSTUNREACH instead of silently dropping messages to unknown peers.
   public func setRouterMandatory() throws { try set(ZMQ_ROUTER_MANDATORY, 1) }
 

@@ -1,8 +1,8 @@
 import ArgumentParser
-import CZeroMQ
 import Data
 import Foundation
 import Tensor
+import Transport
 
 /// `byzsim info`: versions of the native libraries and where the data is.
 struct Info: ParsableCommand {
@@ -10,10 +10,8 @@ struct Info: ParsableCommand {
   @OptionGroup var data: DataOptions
 
   func run() throws {
-    var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
-    zmq_version(&major, &minor, &patch)
     print("byzsim \(ByzSim.configuration.version)")
-    print("libzmq \(major).\(minor).\(patch) (CURVE: \(zmq_has("curve") != 0 ? "yes" : "no"))")
+    print("libzmq \(Context.libraryVersion) (CURVE: \(Context.hasCurve ? "yes" : "no"))")
     print("OpenBLAS \(BLAS.configuration) (threads: \(BLAS.threads))")
     let present = FashionMNIST.Split.allCases.allSatisfy { split in
       (try? FashionMNIST.locate("\(split == .train ? "train" : "t10k")-labels-idx1-ubyte", in: data.dataDir)) != nil

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Little-endian binary writer/reader for ByzSim's own files (shards, checkpoints, models).
+struct BinaryWriter {
+  private(set) var bytes: [UInt8] = []
+
+  mutating func magic(_ m: String) { bytes += Array(m.utf8) }
+  mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+  mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+  mutating func floats(_ v: [Float]) {
+    u64(UInt64(v.count))
+    v.withUnsafeBytes { bytes += $0 }  // little-endian hosts only (x86-64, arm64)
+  }
+  mutating func raw(_ b: [UInt8]) { bytes += b }
+}
+
+/// Reads what `BinaryWriter` wrote; every read is bounds-checked and throws `FileFormatError`.
+struct BinaryReader {
+  let bytes: [UInt8]
+  let path: String
+  var offset = 0
+
+  init(_ bytes: [UInt8], path: String) { self.bytes = bytes; self.path = path }
+
+  func fail(_ what: String) -> FileFormatError { FileFormatError(path: path, message: what) }
+
+  mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
+    guard n >= 0, offset + n <= bytes.count else { throw fail("truncated: \(what) needs \(n) bytes at offset \(offset), the file has \(bytes.count)") }
+    defer { offset += n }
+    return bytes[offset..<(offset + n)]
+  }
+
+  mutating func magic(_ m: String) throws {
+    let got = try take(m.utf8.count, "the magic number")
+    guard Array(got) == Array(m.utf8) else { throw fail("not a \(m) file (magic \(Array(got)))") }
+  }
+
+  mutating func u32(_ what: String) throws -> UInt32 {
+    let b = try take(4, what)
+    return b.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+  }
+
+  mutating func u64(_ what: String) throws -> UInt64 {
+    let b = try take(8, what)
+    return b.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+  }
+
+  mutating func floats(_ what: String, limit: Int = 1 << 30) throws -> [Float] {
+    let n = try u64("the length of \(what)")
+    guard n <= UInt64(limit) else { throw fail("\(what) claims \(n) floats") }
+    let b = try take(Int(n) * 4, what)
+    return b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+  }
+
+  func finish() throws {
+    guard offset == bytes.count else { throw fail("\(bytes.count - offset) unexpected trailing bytes") }
+  }
+}
+
+public struct FileFormatError: Error, Equatable, CustomStringConvertible {
+  public let path: String
+  public let message: String
+  public var description: String { "\(path): \(message)" }
+}
+
+enum Files {
+  /// Writes `data` so that a crash at any instant leaves either the old file or the new one:
+  /// temp file in the same directory, fsync, rename over the target, fsync the directory.
+  static func writeAtomically(_ data: [UInt8], to path: String) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw FileFormatError(path: tmp, message: "cannot create (errno \(errno))") }
+    var written = 0
+    let ok = data.withUnsafeBytes { buf -> Bool in
+      while written < buf.count {
+        let n = write(fd, buf.baseAddress! + written, buf.count - written)
+        if n < 0 { if errno == EINTR { continue }; return false }
+        written += n
+      }
+      return true
+    }
+    guard ok, fsync(fd) == 0 else { close(fd); unlink(tmp); throw FileFormatError(path: tmp, message: "write failed (errno \(errno))") }
+    close(fd)
+    guard rename(tmp, path) == 0 else { unlink(tmp); throw FileFormatError(path: path, message: "rename failed (errno \(errno))") }
+    let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
+    if dfd >= 0 { fsync(dfd); close(dfd) }
+  }
+
+  static func read(_ path: String) throws -> [UInt8] {
+    guard let d = FileManager.default.contents(atPath: path) else {
+      throw FileFormatError(path: path, message: "cannot read the file")
+    }
+    return [UInt8](d)
+  }
+}

@@ -1,0 +1,323 @@
+import Data
+import Foundation
+import Learning
+import Tensor
+import Transport
+
+/// The coordinator's loop: wait for the workers, then per round broadcast the model, collect
+/// updates until every live participant answered or the deadline passed, validate them,
+/// aggregate in worker-id order, step the global model, evaluate, log, checkpoint.
+public final class Coordinator {
+  let run: RunDirectory
+  let topology: Topology
+  let wiring: Wiring
+  let context: Context
+  let test: Dataset
+  let network: Network
+  var sgd: SGD
+  let decoder: FrameDecoder
+  var workers: [WorkerState]
+  var rejections = RejectionCounts()
+  var roundRejections = RejectionCounts()
+  var zap: ZAPHandler?
+  var firstRound = 0
+  var resumedFrom: Int?
+  /// Called after every round with its metrics (progress display).
+  public var onRound: ((RoundMetrics) -> Void)?
+
+  struct WorkerState {
+    var routingID: [UInt8]?
+    var alive = false
+    var lastSeen = ContinuousClock.now
+  }
+
+  public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, resume: Bool) throws {
+    self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
+    var testSet = try FashionMNIST.load(.test, directory: topology.data.directory).dataset
+    if let n = topology.data.testLimit { testSet = testSet.prefix(n) }
+    test = testSet
+    network = topology.model.makeNetwork(input: test.shape, classes: test.classes, seed: topology.seed)
+    sgd = SGD(parameterCount: network.parameterCount, momentum: topology.training.localSteps == 1 ? topology.training.momentum : 0,
+              weightDecay: topology.training.localSteps == 1 ? topology.training.weightDecay : 0)
+    decoder = FrameDecoder(runID: topology.seed, modelSize: network.parameterCount, workerCount: topology.workerCount)
+    workers = Array(repeating: WorkerState(), count: topology.workerCount)
+    if resume, FileManager.default.fileExists(atPath: run.checkpointFile) {
+      let cp = try Checkpoint.read(run.checkpointFile)
+      guard cp.parameters.count == network.parameterCount else {
+        throw RuntimeError("\(run.checkpointFile): holds \(cp.parameters.count) parameters, the model has \(network.parameterCount)")
+      }
+      network.parameters = cp.parameters
+      sgd.restore(velocity: cp.velocity)
+      firstRound = cp.nextRound
+      resumedFrom = cp.nextRound
+    }
+    if resume { try truncateMetrics(before: firstRound) }
+  }
+
+  /// Keeps only the metrics lines of rounds before `round` (those after are recomputed).
+  func truncateMetrics(before round: Int) throws {
+    guard let data = FileManager.default.contents(atPath: run.metricsFile) else { return }
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    var kept: [UInt8] = []
+    for line in data.split(separator: 0x0A) {
+      if let m = try? decoder.decode(RoundMetrics.self, from: Data(line)), m.round < round { kept += Array(line) + [0x0A] }
+    }
+    try Files.writeAtomically(kept, to: run.metricsFile)
+  }
+
+  // MARK: The loop
+
+  public func run(startupTimeout: Duration = .seconds(60)) throws -> RunSummary {
+    let started = ContinuousClock.now
+    if wiring.curve {
+      var allowed: [String: String] = [:]
+      for (id, key) in wiring.workerPublicKeys { allowed[key] = String(id) }
+      zap = try ZAPHandler(context: context, allowed: allowed)
+    } else {
+      run.logEvent("WARNING: security.curve = false: traffic is unencrypted and worker ids are not authenticated")
+    }
+    let socket = try Socket(context, .router)
+    try socket.setRouterMandatory()
+    if wiring.curve, let keys = wiring.coordinatorKeys { try socket.makeCurveServer(keys) }
+    try socket.bind(wiring.endpoint)
+    let metricsHandle = try openMetrics()
+    defer { try? metricsHandle.close() }
+
+    // Wait for every worker to join (a deterministic start), or for the startup timeout.
+    let joinDeadline = ContinuousClock.now + startupTimeout
+    while workers.contains(where: { !$0.alive }), ContinuousClock.now < joinDeadline {
+      try pump(socket, until: min(joinDeadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: firstRound) { _, _ in }
+    }
+    let joined = workers.filter(\.alive).count
+    guard joined > 0 else { throw RuntimeError("no worker joined within \(startupTimeout) at \(wiring.endpoint)") }
+    if joined < workers.count { run.logEvent("starting with \(joined) of \(workers.count) workers") }
+
+    var lastEvaluation: Evaluation?
+    var roundTimes: [Double] = []
+    for round in firstRound..<topology.rounds {
+      let t0 = ContinuousClock.now
+      roundRejections = RejectionCounts()
+      let participants = selectParticipants(round: round)
+      let model = FloatBuffer(network.parameters)
+      let header = FrameHeader(type: .model, dtype: .float32, runID: topology.seed, round: UInt32(round),
+                               sender: FrameHeader.coordinatorID, count: UInt32(model.count))
+      for w in participants { sendTo(socket, w, [.bytes(header.encoded()), .floats(model)]) }
+
+      // Collect.
+      var received: [Int: (vector: [Float], samples: Int)] = [:]
+      let deadline = t0 + .milliseconds(topology.coordinator.roundDeadlineMs)
+      while ContinuousClock.now < deadline {
+        let waiting = participants.filter { received[$0] == nil && workers[$0].alive }
+        if waiting.isEmpty { break }
+        try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: round) { h, payload in
+          let w = Int(h.sender)
+          guard participants.contains(w) else { return reject(.unexpectedType) }
+          guard h.round == UInt32(round) else { return reject(h.round < UInt32(round) ? (h.round + 1 == UInt32(round) ? .late : .staleRound) : .futureRound) }
+          guard received[w] == nil else { return reject(.duplicate) }
+          guard payload.allSatisfy({ $0.isFinite }) else { return reject(.nonFinite) }
+          received[w] = (payload, Int(h.aux))
+        }
+      }
+      let t1 = ContinuousClock.now
+
+      // Aggregate in worker-id order (never arrival order).
+      let ids = received.keys.sorted()
+      var norms: [String: Double] = [:]
+      for w in ids { norms[String(w)] = Double(received[w]!.vector.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()) }
+      var skipped: String?
+      if ids.isEmpty {
+        skipped = "no valid update arrived before the deadline"
+        run.logEvent("round \(round): skipped: \(skipped!)")
+      } else {
+        let mean = Self.weightedMean(ids.map { received[$0]! })
+        applyAggregate(mean)
+      }
+      let t2 = ContinuousClock.now
+      var evaluation: Evaluation?
+      if (round + 1) % topology.coordinator.evalEvery == 0 || round == topology.rounds - 1 {
+        evaluation = network.evaluate(test)
+        lastEvaluation = evaluation
+      }
+      let t3 = ContinuousClock.now
+      if (round + 1) % topology.coordinator.checkpointEvery == 0 || round == topology.rounds - 1 {
+        try Checkpoint(nextRound: round + 1, parameters: network.parameters, velocity: sgd.velocity).write(to: run.checkpointFile)
+      }
+      let ms = { (a: ContinuousClock.Instant, b: ContinuousClock.Instant) in (b - a).seconds * 1000 }
+      let metrics = RoundMetrics(
+        round: round, participants: participants, aggregated: ids, workersAlive: workers.filter(\.alive).count,
+        testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: norms,
+        rejected: roundRejections.named, skipped: skipped,
+        timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
+      try writeMetrics(metrics, to: metricsHandle)
+      roundTimes.append(metrics.timing.roundMs)
+      onRound?(metrics)
+    }
+
+    // Tell everyone to stop, then write the model and the summary.
+    let bye = FrameHeader(type: .shutdown, runID: topology.seed, round: UInt32(topology.rounds), sender: FrameHeader.coordinatorID)
+    for w in workers.indices where workers[w].alive { sendTo(socket, w, [.bytes(bye.encoded())]) }
+    try ModelFile.write(network.parameters, to: run.modelFile)
+    let final = lastEvaluation ?? network.evaluate(test)
+    if let zap { for r in zap.refusals { run.logEvent("refused connection from \(r.address): key \(r.publicKey.isEmpty ? "(none)" : r.publicKey) not in this run") } }
+    let summary = RunSummary(
+      runDir: run.path, mode: "", rounds: topology.rounds, testAccuracy: final.accuracy, testLoss: final.loss,
+      msPerRound: roundTimes.isEmpty ? 0 : roundTimes.reduce(0, +) / Double(roundTimes.count),
+      workersAlive: workers.filter(\.alive).count, rejectedFrames: rejections.named,
+      resumedFromRound: resumedFrom, seconds: (ContinuousClock.now - started).seconds)
+    return summary
+  }
+
+  /// Refusals of connections by the ZAP handler (unknown keys).
+  public var refusedConnections: Int { zap?.refusals.count ?? 0 }
+
+  // MARK: Pieces
+
+  func reject(_ r: RejectReason) {
+    rejections.record(r)
+    roundRejections.record(r)
+  }
+
+  /// Live workers of this round; with sample_fraction < 1, a subset drawn from (seed, round).
+  func selectParticipants(round: Int) -> [Int] {
+    let live = workers.indices.filter { workers[$0].alive }
+    let f = topology.coordinator.sampleFraction
+    guard f < 1, !live.isEmpty else { return live }
+    var rng = RandomStream(seed: topology.seed, purpose: .sampling, UInt64.max, UInt64(round))
+    let k = max(1, Int((f * Double(live.count)).rounded()))
+    return Worker.sample(k, from: live.count, rng: &rng).map { live[$0] }.sorted()
+  }
+
+  /// Sample-weighted mean of the updates, accumulated in the given (worker-id) order.
+  static func weightedMean(_ updates: [(vector: [Float], samples: Int)]) -> [Float] {
+    let total = Double(updates.reduce(0) { $0 + max($1.samples, 1) })
+    var out = [Float](repeating: 0, count: updates[0].vector.count)
+    for u in updates {
+      let w = Float(Double(max(u.samples, 1)) / total)
+      u.vector.withUnsafeBufferPointer { v in BLAS.axpy(count: out.count, alpha: w, x: v.baseAddress!, y: &out) }
+    }
+    return out
+  }
+
+  func applyAggregate(_ aggregate: [Float]) {
+    if topology.training.localSteps == 1 {
+      sgd.step(&network.parameters, gradient: aggregate, learningRate: topology.training.learningRate)
+    } else {
+      let s = topology.coordinator.serverLearningRate
+      aggregate.withUnsafeBufferPointer { a in
+        network.parameters.withUnsafeMutableBufferPointer { p in BLAS.axpy(count: p.count, alpha: s, x: a.baseAddress!, y: p.baseAddress!) }
+      }
+    }
+  }
+
+  func sendTo(_ socket: Socket, _ w: Int, _ frames: [OutgoingFrame]) {
+    guard let rid = workers[w].routingID else { return }
+    do {
+      try socket.send([.bytes(rid)] + frames, dontWait: true)
+    } catch {
+      // Unroutable (gone) or its queue is full: liveness will catch a dead worker.
+    }
+  }
+
+  /// Receives and dispatches messages until some arrived or `deadline` passed: joins and heartbeats are handled here;
+  /// updates go to `onUpdate`; everything invalid is counted with its reason. Also sends
+  /// heartbeats and marks silent workers dead.
+  func pump(_ socket: Socket, until deadline: ContinuousClock.Instant, round: Int,
+            onUpdate: (FrameHeader, [Float]) -> Void) throws {
+    while true {
+      let now = ContinuousClock.now
+      checkLiveness(now: now)
+      let remaining = deadline - now
+      if remaining <= .zero { return }
+      let wait = Int(min(remaining, .milliseconds(topology.coordinator.heartbeatMs)).seconds * 1000) + 1
+      var handled = false
+      if try Socket.poll([socket], timeoutMilliseconds: wait)[0] {
+        while let message = try socket.receive(dontWait: true) {
+          handle(message, socket: socket, round: round, onUpdate: onUpdate)
+          handled = true
+        }
+      }
+      sendHeartbeats(socket)
+      if handled { return }  // let the caller re-check its condition
+    }
+  }
+
+  private var lastHeartbeat = ContinuousClock.now
+
+  func sendHeartbeats(_ socket: Socket) {
+    guard ContinuousClock.now - lastHeartbeat >= .milliseconds(topology.coordinator.heartbeatMs) else { return }
+    lastHeartbeat = ContinuousClock.now
+    let h = FrameHeader(type: .heartbeat, runID: topology.seed, round: 0, sender: FrameHeader.coordinatorID).encoded()
+    for w in workers.indices where workers[w].alive { sendTo(socket, w, [.bytes(h)]) }
+  }
+
+  func checkLiveness(now: ContinuousClock.Instant) {
+    for w in workers.indices where workers[w].alive && now - workers[w].lastSeen > .milliseconds(topology.coordinator.livenessMs) {
+      workers[w].alive = false
+      run.logEvent("worker \(w) marked dead: silent for more than \(topology.coordinator.livenessMs) ms")
+    }
+  }
+
+  func handle(_ message: [Message], socket: Socket, round: Int, onUpdate: (FrameHeader, [Float]) -> Void) {
+    guard message.count >= 2 else { return reject(.frameCount) }
+    let routingID = message[0].bytes
+    let frame: Frame
+    switch decoder.decode(Array(message.dropFirst())) {
+    case let .success(f): frame = f
+    case let .failure(r): return reject(r)
+    }
+    let h = frame.header
+    guard h.sender != FrameHeader.coordinatorID else { return reject(.unknownSender) }
+    let w = Int(h.sender)
+    // Identity: with CURVE the ZAP handler bound the connection's key to a worker id.
+    if wiring.curve {
+      guard message[1].property("User-Id") == String(w) else {
+        run.logEvent("impersonation: a connection authenticated as worker \(message[1].property("User-Id") ?? "?") claimed id \(w)")
+        return reject(.impersonation)
+      }
+    } else if h.type != .hello, let known = workers[w].routingID, known != routingID {
+      return reject(.impersonation)
+    }
+    switch h.type {
+    case .hello:
+      let rejoin = workers[w].routingID != nil
+      workers[w].routingID = routingID
+      if !workers[w].alive { run.logEvent("worker \(w) \(rejoin ? "rejoined" : "joined") at round \(round)") }
+      workers[w].alive = true
+      workers[w].lastSeen = ContinuousClock.now
+      let welcome = FrameHeader(type: .welcome, runID: topology.seed, round: UInt32(round), sender: FrameHeader.coordinatorID)
+      sendTo(socket, w, [.bytes(welcome.encoded())])
+    case .heartbeat:
+      guard workers[w].routingID != nil else { return reject(.unknownSender) }
+      workers[w].lastSeen = ContinuousClock.now
+      if !workers[w].alive {
+        workers[w].alive = true
+        run.logEvent("worker \(w) alive again at round \(round)")
+      }
+    case .update:
+      guard workers[w].routingID != nil else { return reject(.unknownSender) }
+      workers[w].lastSeen = ContinuousClock.now
+      onUpdate(h, frame.payload)
+    default:
+      reject(.unexpectedType)
+    }
+  }
+
+  // MARK: Metrics file
+
+  func openMetrics() throws -> FileHandle {
+    if !FileManager.default.fileExists(atPath: run.metricsFile) {
+      FileManager.default.createFile(atPath: run.metricsFile, contents: nil)
+    }
+    guard let h = FileHandle(forWritingAtPath: run.metricsFile) else { throw RuntimeError("\(run.metricsFile): cannot open for writing") }
+    h.seekToEndOfFile()
+    return h
+  }
+
+  func writeMetrics(_ m: RoundMetrics, to handle: FileHandle) throws {
+    let e = JSONEncoder()
+    e.keyEncodingStrategy = .convertToSnakeCase
+    e.outputFormatting = [.sortedKeys]
+    handle.write(try e.encode(m) + Data([0x0A]))
+  }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Transport
+
+/// Where the coordinator listens, and the security material each role needs.
+public struct Wiring: Sendable {
+  public var endpoint: String
+  public var curve: Bool
+  /// Present when CURVE is on.
+  public var coordinatorKeys: CurveKeyPair?
+  public var workerPublicKeys: [Int: String]
+
+  /// The wiring recorded in a run directory (`threads` forces an inproc endpoint).
+  public static func load(run: RunDirectory, topology: Topology, threads: Bool) throws -> Wiring {
+    let endpoint: String
+    switch topology.coordinator.endpoint {
+    case _ where threads: endpoint = "inproc://byzsim-coordinator"
+    case "ipc": endpoint = run.ipcEndpoint
+    case "inproc": endpoint = "inproc://byzsim-coordinator"
+    default: endpoint = topology.coordinator.endpoint
+    }
+    // Threads share one process: inproc:// has no wire to encrypt, and libzmq applies no
+    // security mechanism to it, so identity falls back to routing ids.
+    guard topology.security.curve, !endpoint.hasPrefix("inproc://") else { return Wiring(endpoint: endpoint, curve: false, coordinatorKeys: nil, workerPublicKeys: [:]) }
+    let keys = try JSONDecoder.snake.decode(PublicKeys.self, from: Data(try Files.read(run.publicKeysFile)))
+    let secret = String(decoding: try Files.read(run.secretKeyFile("coordinator")), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    var workers: [Int: String] = [:]
+    for (k, v) in keys.workers { if let id = Int(k) { workers[id] = v } }
+    return Wiring(endpoint: endpoint, curve: true, coordinatorKeys: CurveKeyPair(secretKey: secret), workerPublicKeys: workers)
+  }
+
+  /// The coordinator's public key (for workers).
+  public var coordinatorPublicKey: String? { coordinatorKeys?.publicKey }
+}
+
+public struct RuntimeError: Error, CustomStringConvertible {
+  public let message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}

@@ -1,0 +1,221 @@
+import Data
+import Foundation
+import Learning
+import Tensor
+import Transport
+
+/// Prepares run directories and runs a topology as processes or threads.
+public enum Launcher {
+  /// Creates the run directory: resolved topology, partitioned shards (one file per worker),
+  /// CURVE keys, provenance manifest.
+  public static func prepare(_ topology: Topology, runsRoot: String) throws -> RunDirectory {
+    let run = try RunDirectory.create(name: topology.name, under: runsRoot)
+    try run.writeJSON(topology, to: run.topologyFile)
+    var train = try FashionMNIST.load(.train, directory: topology.data.directory)
+    let test = try FashionMNIST.load(.test, directory: topology.data.directory)
+    if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
+    let assignment = try topology.data.partition.assign(
+      labels: train.dataset.labels, classes: train.dataset.classes, workers: topology.workerCount, seed: topology.seed)
+    var shardDigests: [String] = []
+    for (w, indices) in assignment.enumerated() {
+      guard !indices.isEmpty else {
+        throw RuntimeError("the \(topology.data.partition) partition left worker \(w) without a sample; raise alpha or use fewer workers")
+      }
+      let bytes = ShardFile.encode(train.dataset.subset(indices))
+      try Files.writeAtomically(bytes, to: run.shardFile(w))
+      shardDigests.append(Provenance.sha256Hex(bytes))
+    }
+    if topology.security.curve {
+      let coordinator = try CurveKeyPair.generate()
+      try writeSecret(coordinator.secretKey, to: run.secretKeyFile("coordinator"))
+      var publics: [String: String] = [:]
+      for w in 0..<topology.workerCount {
+        let k = try CurveKeyPair.generate()
+        try writeSecret(k.secretKey, to: run.secretKeyFile("worker-\(w)"))
+        publics[String(w)] = k.publicKey
+      }
+      try run.writeJSON(PublicKeys(coordinator: coordinator.publicKey, workers: publics), to: run.publicKeysFile)
+    }
+    let manifest = RunManifest(
+      seed: topology.seed, topologyName: topology.name, dataFiles: train.files + test.files, shards: shardDigests,
+      gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
+    try run.writeJSON(manifest, to: run.manifestFile)
+    return run
+  }
+
+  static func writeSecret(_ key: String, to path: String) throws {
+    try Files.writeAtomically(Array(key.utf8) + [0x0A], to: path)
+    chmod(path, 0o600)
+  }
+
+  static func gitCommit() -> String? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["git", "rev-parse", "HEAD"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return nil }
+    let d = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return p.terminationStatus == 0 ? String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
+  }
+
+  static func binaryDigest() -> String? {
+    guard let d = FileManager.default.contents(atPath: executablePath) else { return nil }
+    return Provenance.sha256Hex([UInt8](d))
+  }
+
+  /// This process's executable (the `byzsim` binary that spawns its own roles).
+  public static var executablePath: String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+  }
+
+  // MARK: Threads
+
+  /// Runs the coordinator and every worker as threads of this process over inproc://.
+  public static func runThreads(_ run: RunDirectory, resume: Bool, onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
+    let topology = try run.loadTopology()
+    let wiring = try Wiring.load(run: run, topology: topology, threads: true)
+    let context = try Context()
+    BLAS.threads = 1
+    let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
+    coordinator.onRound = onRound
+    // The coordinator binds inside run(); start it first so workers find the endpoint.
+    var summary: RunSummary?
+    var failure: (any Error)?
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) let unsafeCoordinator = coordinator
+    nonisolated(unsafe) var unsafeSummary = summary, unsafeFailure = failure
+    let ct = Thread {
+      do { unsafeSummary = try unsafeCoordinator.run() } catch { unsafeFailure = error }
+      done.signal()
+    }
+    ct.stackSize = 8 << 20
+    ct.start()
+    usleep(50_000)
+    let workerErrors = WorkerErrors()
+    var threads: [Thread] = []
+    for w in 0..<topology.workerCount {
+      let t = Thread {
+        do {
+          let worker = try Worker(id: w, run: run, topology: topology, wiring: wiring, context: context)
+          try worker.run()
+        } catch {
+          workerErrors.add("worker \(w): \(error)")
+        }
+      }
+      t.stackSize = 8 << 20
+      threads.append(t)
+      t.start()
+    }
+    done.wait()
+    summary = unsafeSummary
+    failure = unsafeFailure
+    // Workers leave on the shutdown frame; give them a moment, then end the context.
+    let until = Date().addingTimeInterval(5)
+    while threads.contains(where: { !$0.isFinished }) && Date() < until { usleep(10_000) }
+    context.shutdown()
+    if let failure { throw failure }
+    var s = summary!
+    s.mode = "threads"
+    try run.writeJSON(s, to: run.summaryFile)
+    return s
+  }
+
+  final class WorkerErrors: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [String] = []
+    func add(_ e: String) { lock.lock(); errors.append(e); lock.unlock() }
+  }
+
+  // MARK: Processes
+
+  /// Spawns `byzsim coordinator` and one `byzsim worker` per worker (this same binary), follows
+  /// metrics.jsonl for progress, and returns the coordinator's summary.
+  public static func runProcesses(_ run: RunDirectory, resume: Bool, onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
+    let topology = try run.loadTopology()
+    let binary = executablePath
+    var env = ProcessInfo.processInfo.environment
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    func spawn(_ args: [String], log: String) throws -> Process {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: binary)
+      p.arguments = args
+      p.environment = env
+      FileManager.default.createFile(atPath: log, contents: nil)
+      let h = FileHandle(forWritingAtPath: log)!
+      h.seekToEndOfFile()
+      p.standardOutput = h
+      p.standardError = h
+      try p.run()
+      return p
+    }
+    let logs = run.logsDirectory
+    let coordinator = try spawn(["coordinator", "--run-dir", run.path] + (resume ? ["--resume"] : []),
+                                log: (logs as NSString).appendingPathComponent("coordinator.log"))
+    var workers: [Process] = []
+    for w in 0..<topology.workerCount {
+      workers.append(try spawn(["worker", "--run-dir", run.path, "--id", String(w)],
+                               log: (logs as NSString).appendingPathComponent("worker-\(w).log")))
+    }
+    let pids = ["coordinator": Int(coordinator.processIdentifier)]
+      .merging(Dictionary(uniqueKeysWithValues: workers.enumerated().map { ("worker-\($0.offset)", Int($0.element.processIdentifier)) })) { a, _ in a }
+    try run.writeJSON(pids, to: (run.path as NSString).appendingPathComponent("processes.json"))
+
+    var tail = MetricsTail(path: run.metricsFile, skipExisting: true)
+    while coordinator.isRunning {
+      for m in tail.poll() { onRound(m) }
+      usleep(50_000)
+    }
+    for m in tail.poll() { onRound(m) }
+    coordinator.waitUntilExit()
+    let until = Date().addingTimeInterval(5)
+    while workers.contains(where: \.isRunning) && Date() < until { usleep(20_000) }
+    for p in workers where p.isRunning { p.terminate() }
+    guard coordinator.terminationReason == .exit, coordinator.terminationStatus == 0 else {
+      let how = coordinator.terminationReason == .uncaughtSignal ? "was killed by signal \(coordinator.terminationStatus)" : "exited with status \(coordinator.terminationStatus)"
+      throw RuntimeError("the coordinator \(how); see \(logs)/coordinator.log. Resume from the last checkpoint with: byzsim run --resume \(run.path)")
+    }
+    let d = try JSONDecoder.snake.decode(RunSummary.self, from: Data(try Files.read(run.summaryFile)))
+    return d
+  }
+}
+
+extension JSONDecoder {
+  static var snake: JSONDecoder {
+    let d = JSONDecoder()
+    d.keyDecodingStrategy = .convertFromSnakeCase
+    return d
+  }
+}
+
+/// Follows metrics.jsonl as the coordinator appends to it.
+struct MetricsTail {
+  let path: String
+  var offset: UInt64 = 0
+  var partial = Data()
+
+  init(path: String, skipExisting: Bool) {
+    self.path = path
+    if skipExisting, let attrs = try? FileManager.default.attributesOfItem(atPath: path) {
+      offset = (attrs[.size] as? UInt64) ?? 0
+    }
+  }
+
+  mutating func poll() -> [RoundMetrics] {
+    guard let h = FileHandle(forReadingAtPath: path) else { return [] }
+    defer { try? h.close() }
+    h.seek(toFileOffset: offset)
+    let d = h.readDataToEndOfFile()
+    offset += UInt64(d.count)
+    partial.append(d)
+    var out: [RoundMetrics] = []
+    while let nl = partial.firstIndex(of: 0x0A) {
+      let line = partial[partial.startIndex..<nl]
+      partial = Data(partial[(nl + 1)...])
+      if let m = try? JSONDecoder.snake.decode(RoundMetrics.self, from: line) { out.append(m) }
+    }
+    return out
+  }
+}

@@ -1,0 +1,39 @@
+/// One line of metrics.jsonl. Everything except `timing` is a deterministic function of the
+/// topology and seed; wall-clock figures live only under `timing`.
+public struct RoundMetrics: Codable, Equatable, Sendable {
+  public var round: Int
+  public var participants: [Int]
+  /// Worker ids whose update was aggregated, ascending.
+  public var aggregated: [Int]
+  public var workersAlive: Int
+  public var testAccuracy: Double?
+  public var testLoss: Double?
+  public var updateNorms: [String: Double]
+  /// Messages rejected during this round, by reason.
+  public var rejected: [String: Int]
+  /// Why the round did not change the model, if it did not.
+  public var skipped: String?
+  public var timing: Timing
+
+  public struct Timing: Codable, Equatable, Sendable {
+    public var roundMs: Double
+    /// Waiting for updates (worker compute + wire).
+    public var collectMs: Double
+    public var aggregateMs: Double
+    public var evalMs: Double
+  }
+}
+
+/// What `byzsim run --json` ends with, and summary.json.
+public struct RunSummary: Codable, Sendable {
+  public var runDir: String
+  public var mode: String
+  public var rounds: Int
+  public var testAccuracy: Double?
+  public var testLoss: Double?
+  public var msPerRound: Double
+  public var workersAlive: Int
+  public var rejectedFrames: [String: Int]
+  public var resumedFromRound: Int?
+  public var seconds: Double
+}

@@ -1,0 +1,92 @@
+import Data
+import Foundation
+import Transport
+
+/// The files of one run: `runs/<name>-<time>/` with the resolved topology, the manifest,
+/// keys, shards, metrics, logs, checkpoint and final model.
+public struct RunDirectory: Sendable {
+  public let path: String
+
+  public init(path: String) { self.path = path }
+
+  func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+  public var topologyFile: String { file("topology.json") }
+  public var manifestFile: String { file("manifest.json") }
+  public var metricsFile: String { file("metrics.jsonl") }
+  public var checkpointFile: String { file("checkpoint.bin") }
+  public var modelFile: String { file("model.bin") }
+  public var summaryFile: String { file("summary.json") }
+  public var eventsFile: String { file("events.log") }
+  public var logsDirectory: String { file("logs") }
+  func shardFile(_ worker: Int) -> String { file("shards/worker-\(worker).bin") }
+  func secretKeyFile(_ role: String) -> String { file("keys/\(role).secret") }
+  public var publicKeysFile: String { file("keys/public.json") }
+  /// The ipc:// endpoint of this run's coordinator (a socket file in the directory).
+  public var ipcEndpoint: String { "ipc://" + file("coordinator.sock") }
+
+  /// Creates `root/<name>-<UTC time>` (with a numeric suffix if it exists).
+  public static func create(name: String, under root: String) throws -> RunDirectory {
+    let stamp: String = {
+      let f = DateFormatter()
+      f.locale = Locale(identifier: "en_US_POSIX")
+      f.timeZone = TimeZone(identifier: "UTC")
+      f.dateFormat = "yyyyMMdd-HHmmss"
+      return f.string(from: Date())
+    }()
+    let fm = FileManager.default
+    var candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)")
+    var k = 2
+    while fm.fileExists(atPath: candidate) {
+      candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)-\(k)")
+      k += 1
+    }
+    for sub in ["", "logs", "keys", "shards"] {
+      try fm.createDirectory(atPath: (candidate as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+    }
+    return RunDirectory(path: (candidate as NSString).standardizingPath)
+  }
+
+  public func loadTopology() throws -> Topology {
+    let d = try Files.read(topologyFile)
+    do {
+      return try JSONDecoder.snake.decode(Topology.self, from: Data(d))
+    } catch {
+      throw FileFormatError(path: topologyFile, message: "not a resolved topology (\(error)); is this a run directory?")
+    }
+  }
+
+  func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+    let e = JSONEncoder()
+    e.keyEncodingStrategy = .convertToSnakeCase
+    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    try Files.writeAtomically(Array(try e.encode(value)) + [0x0A], to: path)
+  }
+
+  /// Appends one line to events.log (joins, deaths, refusals, skipped rounds...).
+  func logEvent(_ text: String) {
+    let line = Array((text + "\n").utf8)
+    let fd = open(eventsFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    guard fd >= 0 else { return }
+    _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+  }
+}
+
+/// What the run directory's keys/public.json holds: every public key of the run.
+struct PublicKeys: Codable {
+  var coordinator: String
+  /// Worker id (as a string) → Z85 public key.
+  var workers: [String: String]
+}
+
+/// The provenance manifest of a run.
+struct RunManifest: Codable {
+  var seed: UInt64
+  var topologyName: String
+  var dataFiles: [FileDigest]
+  /// SHA-256 of each worker's shard file, by worker id.
+  var shards: [String]
+  var gitCommit: String?
+  var binarySHA256: String?
+  var createdAt: String
+}

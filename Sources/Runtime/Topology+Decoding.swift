@@ -1,0 +1,243 @@
+import Data
+import Foundation
+import Learning
+import TOML
+import Tensor
+
+extension Topology {
+  /// Reads and validates a topology file. Every error is a `TopologyError`.
+  public static func load(path: String) throws -> Topology {
+    let text: String
+    do {
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw TopologyError(file: path, line: 0, key: "", message: "cannot read the file (\((error as NSError).localizedDescription)); check the path")
+    }
+    return try decode(text, file: path)
+  }
+
+  /// Parses and validates topology TOML text; `file` names it in errors.
+  public static func decode(_ text: String, file: String) throws -> Topology {
+    let root: TOMLTable
+    do {
+      root = try TOML.parse(text)
+    } catch let e as TOMLParseError {
+      throw TopologyError(file: file, line: e.line, key: "", message: "not valid TOML: \(e.message)")
+    }
+    var top = TableReader(file: file, path: "", table: root, line: 1)
+    let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+    let name = try top.string("name", default: defaultName.isEmpty ? "run" : defaultName) { s in
+      s.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil ? nil : "letters, digits, '.', '_' or '-' only (it names the run directory)"
+    }
+    let seed = UInt64(try top.int("seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0" })
+    let rounds = try top.int("rounds", default: 100) { $0 >= 1 ? nil : "at least 1 round" }
+
+    var d = try top.table("data")
+    var data = DataSettings()
+    data.dataset = try d.string("dataset", default: data.dataset) { Registry.datasets.contains($0) ? nil : "one of \(Registry.datasets.joined(separator: ", "))" }
+    data.directory = try d.string("dir", default: data.directory) { _ in nil }
+    data.partition = try d.partition("partition")
+    data.trainLimit = try d.optionalInt("train_limit") { $0 >= 1 ? nil : "a positive number of samples" }
+    data.testLimit = try d.optionalInt("test_limit") { $0 >= 1 ? nil : "a positive number of samples" }
+    try d.finish()
+
+    var m = try top.table("model")
+    let kindName = try m.string("kind", default: "mlp") { ModelKind(rawValue: $0) == nil ? "one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))" : nil }
+    let hidden = try m.intArray("hidden", default: [100]) { $0.isEmpty || $0.contains { $0 < 1 } ? "a list of positive layer widths, like [100]" : nil }
+    let model = ModelSpec(kind: ModelKind(rawValue: kindName)!, hidden: hidden)
+    try m.finish()
+
+    var t = try top.table("training")
+    var training = TrainingSettings()
+    training.batchSize = try t.int("batch_size", default: training.batchSize) { $0 >= 1 ? nil : "a batch size >= 1" }
+    training.learningRate = Float(try t.double("learning_rate", default: Double(training.learningRate)) { $0 > 0 && $0.isFinite ? nil : "a positive learning rate" })
+    training.momentum = Float(try t.double("momentum", default: Double(training.momentum)) { $0 >= 0 && $0 < 1 ? nil : "a momentum in [0, 1)" })
+    training.weightDecay = Float(try t.double("weight_decay", default: 0) { $0 >= 0 && $0.isFinite ? nil : "a weight decay >= 0" })
+    training.localSteps = try t.int("local_steps", default: 1) { $0 >= 1 ? nil : "1 (FedSGD) or more (FedAvg)" }
+    try t.finish()
+
+    var c = try top.table("coordinator")
+    var coord = CoordinatorSettings()
+    coord.endpoint = try c.string("endpoint", default: coord.endpoint) { e in
+      e == "ipc" || e == "inproc" || e.hasPrefix("tcp://") ? nil : "\"ipc\", \"inproc\" or a tcp://HOST:PORT address"
+    }
+    coord.roundDeadlineMs = try c.int("round_deadline_ms", default: coord.roundDeadlineMs) { $0 >= 10 ? nil : "at least 10 ms" }
+    coord.evalEvery = try c.int("eval_every", default: coord.evalEvery) { $0 >= 1 ? nil : "evaluate every 1 or more rounds" }
+    coord.sampleFraction = try c.double("sample_fraction", default: 1) { $0 > 0 && $0 <= 1 ? nil : "a fraction in (0, 1]" }
+    coord.aggregator = try c.string("aggregator", default: "mean") { Registry.aggregators.contains($0) ? nil : "one of \(Registry.aggregators.joined(separator: ", ")) (robust aggregators are not wired in yet)" }
+    coord.serverLearningRate = Float(try c.double("server_learning_rate", default: 1) { $0 > 0 && $0.isFinite ? nil : "a positive rate" })
+    coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) { $0 >= 1 ? nil : "checkpoint every 1 or more rounds" }
+    coord.heartbeatMs = try c.int("heartbeat_ms", default: coord.heartbeatMs) { $0 >= 10 ? nil : "at least 10 ms" }
+    coord.livenessMs = try c.int("liveness_ms", default: coord.livenessMs) { $0 >= 50 ? nil : "at least 50 ms" }
+    if coord.livenessMs <= 2 * coord.heartbeatMs {
+      throw c.error("liveness_ms", "must exceed two heartbeats (\(2 * coord.heartbeatMs) ms): found \(coord.livenessMs). Raise liveness_ms or lower heartbeat_ms")
+    }
+    try c.finish()
+
+    let groups = try top.tableArray("workers")
+    var workers: [WorkerGroup] = []
+    for var g in groups {
+      let count = try g.int("count", default: nil) { $0 >= 1 ? nil : "at least 1 worker" }
+      let behavior = try g.string("behavior", default: "honest") { Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", ")) (attacks are not wired in yet)" }
+      try g.finish()
+      workers.append(WorkerGroup(count: count, behavior: behavior))
+    }
+    if workers.isEmpty {
+      throw TopologyError(file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
+    }
+    let total = workers.reduce(0) { $0 + $1.count }
+    if total > 4096 {
+      throw TopologyError(file: file, line: groups.last!.line, key: "workers", message: "at most 4096 workers in one run: found \(total)")
+    }
+
+    var s = try top.table("security")
+    let curve = try s.bool("curve", default: true)
+    try s.finish()
+    try top.finish()
+
+    if let problem = data.partition.problem(workers: total, classes: 10, count: data.trainLimit ?? 60_000) {
+      throw TopologyError(file: file, line: d.valueLine("partition"), key: "data.partition", message: problem)
+    }
+    if let problem = model.problem(input: ImageShape(height: 28, width: 28, channels: 1)) {
+      throw TopologyError(file: file, line: m.line, key: "model", message: problem)
+    }
+    return Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
+                    coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
+  }
+}
+
+/// Reads typed keys from one table, remembering which were used: `finish()` turns every
+/// other key into an error that lists the allowed ones.
+struct TableReader {
+  let file: String
+  let path: String
+  let table: TOMLTable
+  let line: Int
+  private var used: [String] = []
+
+  init(file: String, path: String, table: TOMLTable, line: Int) {
+    self.file = file; self.path = path; self.table = table; self.line = line
+  }
+
+  func qualified(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+  func valueLine(_ key: String) -> Int { table[key]?.line ?? line }
+
+  func error(_ key: String, _ message: String) -> TopologyError {
+    TopologyError(file: file, line: valueLine(key), key: qualified(key), message: message)
+  }
+
+  func mismatch(_ key: String, expected: String, found node: TOMLNode) -> TopologyError {
+    TopologyError(file: file, line: node.line, key: qualified(key), message: "expected \(expected), found \(node.value.typeName) \(node.value.rendered)")
+  }
+
+  mutating func node(_ key: String) -> TOMLNode? {
+    used.append(key)
+    return table[key]
+  }
+
+  mutating func string(_ key: String, default def: String?, _ check: (String) -> String?) throws -> String {
+    guard let n = node(key) else {
+      if let def { return def }
+      throw TopologyError(file: file, line: line, key: qualified(key), message: "missing: add \(key) = \"...\"")
+    }
+    guard case let .string(s) = n.value else { throw mismatch(key, expected: "a string", found: n) }
+    if let expected = check(s) { throw mismatch(key, expected: expected, found: n) }
+    return s
+  }
+
+  mutating func int(_ key: String, default def: Int?, _ check: (Int) -> String?) throws -> Int {
+    guard let n = node(key) else {
+      if let def { return def }
+      throw TopologyError(file: file, line: line, key: qualified(key), message: "missing: add \(key) = N")
+    }
+    guard case let .integer(i) = n.value, let v = Int(exactly: i) else { throw mismatch(key, expected: "an integer", found: n) }
+    if let expected = check(v) { throw mismatch(key, expected: expected, found: n) }
+    return v
+  }
+
+  mutating func optionalInt(_ key: String, _ check: (Int) -> String?) throws -> Int? {
+    guard table[key] != nil else { used.append(key); return nil }
+    return try int(key, default: nil, check)
+  }
+
+  mutating func double(_ key: String, default def: Double, _ check: (Double) -> String?) throws -> Double {
+    guard let n = node(key) else { return def }
+    let v: Double
+    switch n.value {
+    case let .float(d): v = d
+    case let .integer(i): v = Double(i)
+    default: throw mismatch(key, expected: "a number", found: n)
+    }
+    if let expected = check(v) { throw mismatch(key, expected: expected, found: n) }
+    return v
+  }
+
+  mutating func bool(_ key: String, default def: Bool) throws -> Bool {
+    guard let n = node(key) else { return def }
+    guard case let .boolean(b) = n.value else { throw mismatch(key, expected: "true or false", found: n) }
+    return b
+  }
+
+  mutating func intArray(_ key: String, default def: [Int], _ check: ([Int]) -> String?) throws -> [Int] {
+    guard let n = node(key) else { return def }
+    guard case let .array(items) = n.value else { throw mismatch(key, expected: "an array of integers", found: n) }
+    var out: [Int] = []
+    for item in items {
+      guard case let .integer(i) = item.value, let v = Int(exactly: i) else { throw mismatch(key, expected: "an array of integers", found: n) }
+      out.append(v)
+    }
+    if let expected = check(out) { throw mismatch(key, expected: expected, found: n) }
+    return out
+  }
+
+  /// A sub-table (absent: an empty one, so every key takes its default).
+  mutating func table(_ key: String) throws -> TableReader {
+    guard let n = node(key) else { return TableReader(file: file, path: qualified(key), table: TOMLTable(), line: line) }
+    guard case let .table(t) = n.value else { throw mismatch(key, expected: "a table [\(qualified(key))]", found: n) }
+    return TableReader(file: file, path: qualified(key), table: t, line: n.line)
+  }
+
+  /// An array of tables ([[key]]).
+  mutating func tableArray(_ key: String) throws -> [TableReader] {
+    guard let n = node(key) else { return [] }
+    guard case let .array(items) = n.value else { throw mismatch(key, expected: "one or more [[\(qualified(key))]] tables", found: n) }
+    return try items.enumerated().map { index, item in
+      guard case let .table(t) = item.value else { throw mismatch(key, expected: "one or more [[\(qualified(key))]] tables", found: n) }
+      return TableReader(file: file, path: "\(qualified(key))[\(index)]", table: t, line: item.line)
+    }
+  }
+
+  /// `partition = "iid"` or `partition = { kind = "dirichlet", alpha = 0.5 }`.
+  mutating func partition(_ key: String) throws -> Partition {
+    guard let n = node(key) else { return .iid }
+    let expected = "\"iid\" or a table like { kind = \"dirichlet\", alpha = 0.5 } (kinds: \(Registry.partitions.joined(separator: ", ")))"
+    switch n.value {
+    case let .string(s):
+      guard s == "iid" else { throw mismatch(key, expected: expected, found: n) }
+      return .iid
+    case let .table(t):
+      var r = TableReader(file: file, path: qualified(key), table: t, line: n.line)
+      let kind = try r.string("kind", default: nil) { Registry.partitions.contains($0) ? nil : "one of \(Registry.partitions.joined(separator: ", "))" }
+      let p: Partition
+      switch kind {
+      case "dirichlet": p = .dirichlet(alpha: try r.double("alpha", default: 0.5) { $0 > 0 && $0.isFinite ? nil : "a positive alpha" })
+      case "shards": p = .shards(classesPerWorker: try r.int("classes_per_worker", default: 2) { $0 >= 1 ? nil : "at least 1 class per worker" })
+      case "group_bias": p = .groupBias(p: try r.double("p", default: 0.5) { $0 >= 0 && $0 <= 1 ? nil : "a probability in [0, 1]" })
+      default: p = .iid
+      }
+      try r.finish()
+      return p
+    default:
+      throw mismatch(key, expected: expected, found: n)
+    }
+  }
+
+  /// Every key not read is unknown: an error listing what this table accepts.
+  func finish() throws {
+    for key in table.keys where !used.contains(key) {
+      let allowed = used.joined(separator: ", ")
+      throw TopologyError(file: file, line: table[key]!.line, key: qualified(key),
+                          message: "unknown key (\(path.isEmpty ? "top level" : "[\(path)]") accepts: \(allowed)); check its spelling")
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import Data
+import Learning
+
+/// One experiment, as data: what `topologies/*.toml` describes once validated.
+/// Written to the run directory as `topology.json` (the resolved topology).
+public struct Topology: Sendable, Codable, Equatable {
+  public var name: String
+  public var seed: UInt64
+  public var rounds: Int
+  public var data: DataSettings
+  public var model: ModelSpec
+  public var training: TrainingSettings
+  public var coordinator: CoordinatorSettings
+  public var workers: [WorkerGroup]
+  public var security: SecuritySettings
+
+  public var workerCount: Int { workers.reduce(0) { $0 + $1.count } }
+
+  /// The behaviour of worker `id` (groups are numbered in file order).
+  public func behavior(of id: Int) -> String {
+    var start = 0
+    for g in workers {
+      if id < start + g.count { return g.behavior }
+      start += g.count
+    }
+    preconditionFailure("worker \(id) outside 0..<\(workerCount)")
+  }
+}
+
+public struct DataSettings: Sendable, Codable, Equatable {
+  public var dataset: String = "fashion-mnist"
+  public var directory: String = FashionMNIST.defaultDirectory
+  public var partition: Partition = .iid
+  /// Use only the first N training / test samples (quick runs and tests).
+  public var trainLimit: Int?
+  public var testLimit: Int?
+}
+
+public struct TrainingSettings: Sendable, Codable, Equatable {
+  public var batchSize: Int = 32
+  public var learningRate: Float = 0.05
+  public var momentum: Float = 0.9
+  public var weightDecay: Float = 0
+  /// 1: FedSGD — workers send one mini-batch gradient, the coordinator's SGD (with this
+  /// learning rate and momentum) steps the global model. k > 1: FedAvg — workers run k local
+  /// SGD steps (local momentum reset each round) and send the model delta.
+  public var localSteps: Int = 1
+}
+
+public struct CoordinatorSettings: Sendable, Codable, Equatable {
+  /// "ipc" (sockets in the run directory), "tcp://HOST:PORT", or "inproc" (threads mode).
+  public var endpoint: String = "ipc"
+  public var roundDeadlineMs: Int = 10_000
+  public var evalEvery: Int = 10
+  public var sampleFraction: Double = 1
+  public var aggregator: String = "mean"
+  /// FedAvg only: global ← global + serverLearningRate · aggregate(deltas).
+  public var serverLearningRate: Float = 1
+  public var checkpointEvery: Int = 10
+  public var heartbeatMs: Int = 250
+  /// A worker silent for this long is marked dead.
+  public var livenessMs: Int = 3_000
+}
+
+public struct WorkerGroup: Sendable, Codable, Equatable {
+  public var count: Int
+  public var behavior: String = "honest"
+}
+
+public struct SecuritySettings: Sendable, Codable, Equatable {
+  public var curve: Bool = true
+}
+
+/// The registries the topology decoder reads: what each key may be set to today.
+public enum Registry {
+  /// Aggregators wired into the coordinator (the aggregation issue adds the robust rules).
+  public static let aggregators = ["mean"]
+  /// Worker behaviours (the attack issue adds malicious ones).
+  public static let behaviors = ["honest"]
+  public static let datasets = ["fashion-mnist"]
+  public static let partitions = ["iid", "dirichlet", "shards", "group_bias"]
+}

@@ -1,0 +1,11 @@
+/// A topology mistake: names the file, the line, the key, what was expected and what was found.
+public struct TopologyError: Error, Equatable, CustomStringConvertible {
+  public let file: String
+  public let line: Int
+  public let key: String
+  public let message: String
+
+  public var description: String {
+    key.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(key): \(message)"
+  }
+}

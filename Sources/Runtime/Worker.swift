@@ -1,0 +1,123 @@
+import Data
+import Foundation
+import Learning
+import Tensor
+import Transport
+
+/// One worker's loop: join, then for every model frame compute an update on its own shard
+/// and send it back; heartbeats while idle; exit on shutdown or when the coordinator is gone.
+///
+/// Every random choice of round r comes from a stream derived from (seed, worker id, r), so
+/// an update depends only on the model it received — never on timing, restarts or threads.
+public final class Worker {
+  public let id: Int
+  let run: RunDirectory
+  let topology: Topology
+  let wiring: Wiring
+  let context: Context
+  let shard: Dataset
+  let network: Network
+  var secretKey: CurveKeyPair?
+
+  public init(id: Int, run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, secretKey: CurveKeyPair? = nil) throws {
+    guard id >= 0, id < topology.workerCount else {
+      throw RuntimeError("worker id \(id) is outside 0..<\(topology.workerCount) for this run")
+    }
+    self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
+    shard = try ShardFile.decode(try Files.read(run.shardFile(id)), path: run.shardFile(id))
+    network = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
+    if wiring.curve {
+      if let secretKey { self.secretKey = secretKey } else {
+        let secret = String(decoding: try Files.read(run.secretKeyFile("worker-\(id)")), as: UTF8.self)
+          .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let k = CurveKeyPair(secretKey: secret) else { throw RuntimeError("\(run.secretKeyFile("worker-\(id)")): not a CURVE secret key") }
+        self.secretKey = k
+      }
+    }
+  }
+
+  /// Runs until the coordinator says shutdown (returns) or stays silent too long (throws).
+  public func run(claimID: Int? = nil) throws {
+    let socket = try Socket(context, .dealer)
+    // Unique per process, so a restarted worker (or an impostor) never collides with a live connection.
+    try socket.setRoutingID(Array("w\(id)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
+    try socket.setReconnectInterval(milliseconds: 100)
+    if wiring.curve, let keys = secretKey, let server = wiring.coordinatorPublicKey {
+      try socket.makeCurveClient(keys, serverKey: server)
+    }
+    try socket.connect(wiring.endpoint)
+    let sender = UInt32(claimID ?? id)
+    let decoder = FrameDecoder(runID: topology.seed, modelSize: network.parameterCount, workerCount: topology.workerCount)
+    let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
+    let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
+    func send(_ type: FrameType, round: UInt32 = 0, payload: FloatBuffer? = nil, aux: UInt32 = 0) throws {
+      let h = FrameHeader(type: type, dtype: payload == nil ? .none : .float32, runID: topology.seed, round: round,
+                          sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
+      var frames: [OutgoingFrame] = [.bytes(h.encoded())]
+      if let payload { frames.append(.floats(payload)) }
+      try socket.send(frames)
+    }
+    try send(.hello, aux: UInt32(shard.count))
+    var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
+    while true {
+      let readable = try Socket.poll([socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
+      let now = ContinuousClock.now
+      if readable, let message = try socket.receive(dontWait: true) {
+        lastHeard = now
+        guard case let .success(frame) = decoder.decode(message), frame.header.sender == FrameHeader.coordinatorID else { continue }
+        switch frame.header.type {
+        case .model:
+          let update = computeUpdate(model: frame.payload, round: Int(frame.header.round))
+          try send(.update, round: frame.header.round, payload: FloatBuffer(update.vector), aux: UInt32(update.samples))
+          lastSent = ContinuousClock.now
+        case .shutdown:
+          return
+        default:
+          break  // welcome, heartbeat: liveness only
+        }
+      } else if now - lastHeard > giveUp {
+        throw RuntimeError("worker \(id): no word from the coordinator at \(wiring.endpoint) for \(giveUp); giving up")
+      }
+      if ContinuousClock.now - lastSent >= heartbeat {
+        try send(.heartbeat)
+        lastSent = ContinuousClock.now
+      }
+    }
+  }
+
+  /// FedSGD (local_steps = 1): the gradient of one mini-batch at `model`.
+  /// FedAvg (local_steps = k): k local SGD steps from `model`; the update is the model delta.
+  public func computeUpdate(model: [Float], round: Int) -> (vector: [Float], samples: Int) {
+    let t = topology.training
+    var rng = RandomStream(seed: topology.seed, purpose: .sampling, UInt64(id), UInt64(round))
+    let batch = min(t.batchSize, shard.count)
+    network.parameters = model
+    if t.localSteps == 1 {
+      let indices = Self.sample(batch, from: shard.count, rng: &rng)
+      let x = shard.subset(indices)
+      x.features.withUnsafeBufferPointer { f in
+        x.labels.withUnsafeBufferPointer { l in _ = network.lossAndGradient(f.baseAddress!, labels: l.baseAddress!, batch: batch) }
+      }
+      return (network.gradients, batch)
+    }
+    let trainer = Trainer(network: network, configuration: TrainingConfiguration(
+      epochs: 1, batchSize: batch, schedule: LearningRateSchedule(base: t.learningRate),
+      momentum: t.momentum, weightDecay: t.weightDecay, seed: topology.seed))
+    for _ in 0..<t.localSteps {
+      trainer.step(shard, indices: Self.sample(batch, from: shard.count, rng: &rng), learningRate: t.learningRate)
+    }
+    var delta = network.parameters
+    for i in delta.indices { delta[i] -= model[i] }
+    return (delta, batch * t.localSteps)
+  }
+
+  /// `k` distinct indices of 0..<n (partial Fisher–Yates), in sampled order.
+  static func sample(_ k: Int, from n: Int, rng: inout RandomStream) -> [Int] {
+    var pool = Array(0..<n)
+    for i in 0..<k {
+      let j = i + rng.nextInt(below: n - i)
+      pool.swapAt(i, j)
+    }
+    return Array(pool[0..<k])
+  }
+}

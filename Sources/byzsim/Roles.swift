@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Runtime
+import Tensor
+import Transport
+
+/// `byzsim coordinator`: the coordinator role alone (spawned by `run`, or started by hand on one host).
+struct CoordinatorCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "coordinator", abstract: "Run the coordinator of a prepared run directory.")
+  @Option(help: "The run directory (from `byzsim prepare` or `byzsim run`).", completion: .directory)
+  var runDir: String
+  @Flag(help: "Continue from the run directory's checkpoint.")
+  var resume = false
+  @Option(help: "Seconds to wait for every worker to join.")
+  var startupTimeout: Int = 60
+
+  func run() throws {
+    BLAS.threads = 1
+    let run = RunDirectory(path: runDir)
+    let topology = try run.loadTopology()
+    let wiring = try Wiring.load(run: run, topology: topology, threads: false)
+    let context = try Context()
+    let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
+    var summary = try coordinator.run(startupTimeout: .seconds(startupTimeout))
+    summary.mode = "processes"
+    let e = JSONEncoder()
+    e.keyEncodingStrategy = .convertToSnakeCase
+    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    try e.encode(summary).write(to: URL(fileURLWithPath: run.summaryFile), options: .atomic)
+    usleep(200_000)  // let the shutdown frames leave before the context closes
+  }
+}
+
+/// `byzsim worker`: one worker role.
+struct WorkerCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run one worker of a prepared run directory.")
+  @Option(help: "The run directory (its shard, keys and topology).", completion: .directory)
+  var runDir: String
+  @Option(help: "This worker's id.")
+  var id: Int
+  @Option(help: "The coordinator's endpoint (default: the topology's; tcp://HOST:PORT across hosts).")
+  var endpoint: String?
+  @Option(help: "This worker's CURVE secret key file (default: keys/worker-ID.secret in the run directory).")
+  var keyFile: String?
+  @Option(help: "Claim this worker id in frames (for security tests: the coordinator must refuse it).")
+  var claimId: Int?
+
+  func run() throws {
+    BLAS.threads = 1
+    let run = RunDirectory(path: runDir)
+    let topology = try run.loadTopology()
+    var wiring = try Wiring.load(run: run, topology: topology, threads: false)
+    if let endpoint { wiring.endpoint = endpoint }
+    var key: CurveKeyPair?
+    if let keyFile {
+      let text = String(decoding: FileManager.default.contents(atPath: keyFile) ?? Data(), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+      guard let k = CurveKeyPair(secretKey: text) else { throw ValidationError("\(keyFile): not a CURVE secret key (40 Z85 characters).") }
+      key = k
+    }
+    let worker = try Worker(id: id, run: run, topology: topology, wiring: wiring, context: try Context(), secretKey: key)
+    try worker.run(claimID: claimId)
+  }
+}
