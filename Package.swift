@@ -58,7 +58,7 @@ let tests: [Target] = [
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),
-  .testTarget(name: "CLITests", dependencies: ["byzsim", "Data"]),
+  .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport"]),
 ]
 
 let package = Package(

@@ -21,6 +21,9 @@ public final class Coordinator {
   var roundRejections = RejectionCounts()
   var zap: ZAPHandler?
   var firstRound = 0
+  /// The model frames of the round being collected, and who takes part: a participant that
+  /// (re)joins mid-round is sent them again, so it can still contribute.
+  var currentBroadcast: (participants: [Int], frames: [OutgoingFrame])?
   var resumedFrom: Int?
   /// Called after every round with its metrics (progress display).
   public var onRound: ((RoundMetrics) -> Void)?
@@ -102,7 +105,8 @@ public final class Coordinator {
       let model = FloatBuffer(network.parameters)
       let header = FrameHeader(type: .model, dtype: .float32, runID: topology.seed, round: UInt32(round),
                                sender: FrameHeader.coordinatorID, count: UInt32(model.count))
-      for w in participants { sendTo(socket, w, [.bytes(header.encoded()), .floats(model)]) }
+      currentBroadcast = (participants, [.bytes(header.encoded()), .floats(model)])
+      for w in participants { sendTo(socket, w, currentBroadcast!.frames) }
 
       // Collect.
       var received: [Int: (vector: [Float], samples: Int)] = [:]
@@ -119,6 +123,7 @@ public final class Coordinator {
           received[w] = (payload, Int(h.aux))
         }
       }
+      currentBroadcast = nil
       let t1 = ContinuousClock.now
 
       // Aggregate in worker-id order (never arrival order).
@@ -226,7 +231,7 @@ public final class Coordinator {
             onUpdate: (FrameHeader, [Float]) -> Void) throws {
     while true {
       let now = ContinuousClock.now
-      checkLiveness(now: now)
+      if checkLiveness(now: now) { return }  // someone died: the caller re-checks who it waits for
       let remaining = deadline - now
       if remaining <= .zero { return }
       let wait = Int(min(remaining, .milliseconds(topology.coordinator.heartbeatMs)).seconds * 1000) + 1
@@ -251,11 +256,15 @@ public final class Coordinator {
     for w in workers.indices where workers[w].alive { sendTo(socket, w, [.bytes(h)]) }
   }
 
-  func checkLiveness(now: ContinuousClock.Instant) {
+  /// Marks workers silent for longer than liveness_ms dead; true if any died.
+  func checkLiveness(now: ContinuousClock.Instant) -> Bool {
+    var died = false
     for w in workers.indices where workers[w].alive && now - workers[w].lastSeen > .milliseconds(topology.coordinator.livenessMs) {
       workers[w].alive = false
+      died = true
       run.logEvent("worker \(w) marked dead: silent for more than \(topology.coordinator.livenessMs) ms")
     }
+    return died
   }
 
   func handle(_ message: [Message], socket: Socket, round: Int, onUpdate: (FrameHeader, [Float]) -> Void) {
@@ -287,6 +296,7 @@ public final class Coordinator {
       workers[w].lastSeen = ContinuousClock.now
       let welcome = FrameHeader(type: .welcome, runID: topology.seed, round: UInt32(round), sender: FrameHeader.coordinatorID)
       sendTo(socket, w, [.bytes(welcome.encoded())])
+      if let b = currentBroadcast, b.participants.contains(w) { sendTo(socket, w, b.frames) }
     case .heartbeat:
       guard workers[w].routingID != nil else { return reject(.unknownSender) }
       workers[w].lastSeen = ContinuousClock.now

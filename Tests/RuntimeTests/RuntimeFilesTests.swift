@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import Data
+@testable import Runtime
+@testable import Tensor
+
+@Suite struct RuntimeFilesTests {
+  /// Two updates [1, 2] (1 sample) and [3, 4] (3 samples): mean = ([1,2]·1 + [3,4]·3)/4 = [2.5, 3.5].
+  @Test func sampleWeightedMeanWorkedExample() {
+    #expect(Coordinator.weightedMean([([1, 2], 1), ([3, 4], 3)]) == [2.5, 3.5])
+    #expect(Coordinator.weightedMean([([1, -1], 5)]) == [1, -1])
+  }
+
+  @Test func batchSamplingDrawsDistinctIndicesDeterministically() {
+    var a = RandomStream(seed: 1, 2), b = RandomStream(seed: 1, 2)
+    let s = Worker.sample(32, from: 100, rng: &a)
+    #expect(Set(s).count == 32 && s.allSatisfy { (0..<100).contains($0) })
+    #expect(Worker.sample(32, from: 100, rng: &b) == s)
+  }
+
+  @Test func checkpointRoundTripsAndRejectsDamage() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-cp-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent("checkpoint.bin").path
+    let cp = Checkpoint(nextRound: 7, parameters: [1, -2.5, .pi], velocity: [0.5, 0, -1])
+    try cp.write(to: path)
+    #expect(try Checkpoint.read(path) == cp)
+    // No temp file is left behind by the atomic write.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["checkpoint.bin"])
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: path))
+    #expect(throws: FileFormatError.self) { try Checkpoint.read(path) }
+    try Data("BZMDxxxx".utf8).write(to: URL(fileURLWithPath: path))
+    #expect(throws: FileFormatError.self) { try Checkpoint.read(path) }
+  }
+
+  @Test func shardFilesRoundTripExactly() throws {
+    let pixels: [UInt8] = [0, 1, 127, 128, 254, 255, 3, 9]
+    let d = Dataset(features: pixels.map { Float($0) / 255 }, labels: [4, 9], shape: .init(height: 2, width: 2, channels: 1), classes: 10)
+    let back = try ShardFile.decode(ShardFile.encode(d), path: "x")
+    #expect(back.features == d.features && back.labels == d.labels && back.shape == d.shape)
+    var bad = ShardFile.encode(d)
+    bad[28] = 200  // the first label (after the 28-byte header) becomes 200 >= 10 classes
+    #expect(throws: FileFormatError.self) { try ShardFile.decode(bad, path: "x") }
+    #expect(throws: FileFormatError.self) { try ShardFile.decode(Array(ShardFile.encode(d).dropLast()), path: "x") }
+  }
+}

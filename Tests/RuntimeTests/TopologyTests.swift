@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import Data
+@testable import Runtime
+
+@Suite struct TopologyTests {
+  static let valid = """
+    name = "t"
+    seed = 3
+    rounds = 5
+
+    [data]
+    partition = { kind = "dirichlet", alpha = 0.3 }
+    train_limit = 1000
+
+    [model]
+    kind = "cnn"
+
+    [training]
+    batch_size = 16
+    local_steps = 2
+
+    [coordinator]
+    eval_every = 2
+
+    [[workers]]
+    count = 4
+
+    [[workers]]
+    count = 2
+    behavior = "honest"
+
+    [security]
+    curve = false
+    """
+
+  @Test func decodesEveryKey() throws {
+    let t = try Topology.decode(Self.valid, file: "t.toml")
+    #expect(t.name == "t" && t.seed == 3 && t.rounds == 5)
+    #expect(t.data.partition == .dirichlet(alpha: 0.3) && t.data.trainLimit == 1000)
+    #expect(t.model.kind == .cnn && t.training.batchSize == 16 && t.training.localSteps == 2)
+    #expect(t.coordinator.evalEvery == 2 && t.coordinator.aggregator == "mean")
+    #expect(t.workerCount == 6 && t.behavior(of: 5) == "honest" && !t.security.curve)
+  }
+
+  @Test func shippedTopologiesValidate() throws {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("topologies")
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".toml") }
+    #expect(files.contains("default.toml"))
+    for f in files { _ = try Topology.load(path: dir.appendingPathComponent(f).path) }
+  }
+
+  /// (text, line, key, a phrase of the message)
+  @Test(arguments: [
+    ("rounds = 5\nroundz = 3\n[[workers]]\ncount = 1", 2, "roundz", "unknown key"),
+    ("[[workers]]\ncount = 2\n[training]\nbatch_size = \"big\"", 4, "training.batch_size", "expected an integer, found a string \"big\""),
+    ("[[workers]]\ncount = 2\n[coordinator]\naggregator = \"krum\"", 4, "coordinator.aggregator", "one of mean"),
+    ("[[workers]]\ncount = 2\nbehavior = \"alie\"", 3, "workers[0].behavior", "one of honest"),
+    ("[data]\npartition = { kind = \"group_bias\", p = 0.5 }\n[[workers]]\ncount = 4", 2, "data.partition", "4 workers for 10 classes"),
+    ("[[workers]]\ncount = 0", 2, "workers[0].count", "at least 1 worker"),
+    ("[model]\nkind = \"resnet\"\n[[workers]]\ncount = 1", 2, "model.kind", "one of logreg, mlp, cnn"),
+    ("[training]\nmomentum = 1.5\n[[workers]]\ncount = 1", 2, "training.momentum", "[0, 1)"),
+    ("[coordinator]\nheartbeat_ms = 500\nliveness_ms = 600\n[[workers]]\ncount = 1", 3, "coordinator.liveness_ms", "two heartbeats"),
+    ("[data]\npartition = \"dirichlet\"\n[[workers]]\ncount = 1", 2, "data.partition", "kinds: iid, dirichlet"),
+    ("[data.partition]\nkind = \"shards\"\nsize = 3\n[[workers]]\ncount = 1", 3, "data.partition.size", "unknown key"),
+    ("rounds = 5", 1, "workers", "add at least one [[workers]]"),
+    ("rounds = = 5", 1, "", "not valid TOML"),
+  ])
+  func errorsNameFileKeyAndLine(text: String, line: Int, key: String, phrase: String) {
+    do {
+      _ = try Topology.decode(text, file: "bad.toml")
+      Issue.record("accepted:\n\(text)")
+    } catch let e as TopologyError {
+      #expect(e.file == "bad.toml")
+      #expect(e.line == line, "\(e)")
+      #expect(e.key == key, "\(e)")
+      #expect(e.description.contains(phrase), "\(e)")
+      #expect(e.description.hasPrefix("bad.toml:\(line):"))
+    } catch {
+      Issue.record("unexpected \(error)")
+    }
+  }
+
+  @Test func missingFileIsExplained() {
+    #expect(throws: TopologyError.self) { try Topology.load(path: "/nonexistent/x.toml") }
+  }
+}
