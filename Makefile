@@ -17,9 +17,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## run: build in release mode and train the default model (MLP) on Fashion-MNIST
+## run: build in release mode and run the default topology (1 coordinator + 10 worker processes)
 run: release
-	$(BIN_RELEASE)/byzsim train --model mlp
+	$(BIN_RELEASE)/byzsim run topologies/default.toml
 
 ## test: the release build, then the whole test suite (its CLI tests run the release binary)
 test: release
@@ -28,6 +28,7 @@ test: release
 ## bench: performance figures (not part of the tests)
 bench: release
 	$(BIN_RELEASE)/byzsim-bench train
+	$(BIN_RELEASE)/byzsim-bench wire
 
 clean:
 	rm -rf .build

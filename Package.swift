@@ -44,7 +44,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim-bench",
     dependencies: [
-      "Tensor", "Learning", "Data",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "CZeroMQ",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 ]

@@ -133,9 +133,12 @@ public enum Launcher {
 
   /// Spawns `byzsim coordinator` and one `byzsim worker` per worker (this same binary), follows
   /// metrics.jsonl for progress, and returns the coordinator's summary.
-  public static func runProcesses(_ run: RunDirectory, resume: Bool, onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
+  /// - binary: the `byzsim` executable to spawn (default: this process's own).
+  /// - monitor: called about every 50 ms with the child pids (role → pid), e.g. to sample memory.
+  public static func runProcesses(_ run: RunDirectory, resume: Bool, binary: String = executablePath,
+                                  monitor: (([String: Int32]) -> Void)? = nil,
+                                  onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
     let topology = try run.loadTopology()
-    let binary = executablePath
     var env = ProcessInfo.processInfo.environment
     env["OPENBLAS_NUM_THREADS"] = "1"
     func spawn(_ args: [String], log: String) throws -> Process {
@@ -164,8 +167,10 @@ public enum Launcher {
     try run.writeJSON(pids, to: (run.path as NSString).appendingPathComponent("processes.json"))
 
     var tail = MetricsTail(path: run.metricsFile, skipExisting: true)
+    let children = pids.mapValues { Int32($0) }
     while coordinator.isRunning {
       for m in tail.poll() { onRound(m) }
+      monitor?(children)
       usleep(50_000)
     }
     for m in tail.poll() { onRound(m) }

@@ -15,6 +15,25 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var skipped: String?
   public var timing: Timing
 
+  enum CodingKeys: String, CodingKey {
+    case round, participants, aggregated, workersAlive, testAccuracy, testLoss, updateNorms, rejected, skipped, timing
+  }
+
+  /// Absent values are written as null, so every line has every key.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(round, forKey: .round)
+    try c.encode(participants, forKey: .participants)
+    try c.encode(aggregated, forKey: .aggregated)
+    try c.encode(workersAlive, forKey: .workersAlive)
+    try c.encode(testAccuracy, forKey: .testAccuracy)
+    try c.encode(testLoss, forKey: .testLoss)
+    try c.encode(updateNorms, forKey: .updateNorms)
+    try c.encode(rejected, forKey: .rejected)
+    try c.encode(skipped, forKey: .skipped)
+    try c.encode(timing, forKey: .timing)
+  }
+
   public struct Timing: Codable, Equatable, Sendable {
     public var roundMs: Double
     /// Waiting for updates (worker compute + wire).

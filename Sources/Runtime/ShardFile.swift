@@ -17,6 +17,12 @@ enum ShardFile {
   }
 
   static func decode(_ bytes: [UInt8], path: String) throws -> Dataset {
+    let c = try decodeCompact(bytes, path: path)
+    return c.materialize(0..<c.count)
+  }
+
+  /// The shard as bytes (what a worker keeps in memory).
+  static func decodeCompact(_ bytes: [UInt8], path: String) throws -> CompactDataset {
     var r = BinaryReader(bytes, path: path)
     try r.magic("BZSH")
     guard try r.u32("the version") == 1 else { throw r.fail("unsupported shard version") }
@@ -27,7 +33,6 @@ enum ShardFile {
     guard labels.allSatisfy({ $0 < Int32(classes) }) else { throw r.fail("a label is outside 0..<\(classes)") }
     let pixels = try r.take(n * h * w * c, "the pixels")
     try r.finish()
-    return Dataset(features: pixels.map { Float($0) / 255 }, labels: labels,
-                   shape: ImageShape(height: h, width: w, channels: c), classes: classes)
+    return CompactDataset(pixels: Array(pixels), labels: labels, shape: ImageShape(height: h, width: w, channels: c), classes: classes)
   }
 }

@@ -15,7 +15,8 @@ public final class Worker {
   let topology: Topology
   let wiring: Wiring
   let context: Context
-  let shard: Dataset
+  /// The worker's shard, as bytes; batches are materialised as Float32 on demand.
+  let shard: CompactDataset
   let network: Network
   var secretKey: CurveKeyPair?
 
@@ -24,7 +25,7 @@ public final class Worker {
       throw RuntimeError("worker id \(id) is outside 0..<\(topology.workerCount) for this run")
     }
     self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
-    shard = try ShardFile.decode(try Files.read(run.shardFile(id)), path: run.shardFile(id))
+    shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(id)), path: run.shardFile(id))
     network = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
     if wiring.curve {
       if let secretKey { self.secretKey = secretKey } else {
@@ -92,19 +93,20 @@ public final class Worker {
     var rng = RandomStream(seed: topology.seed, purpose: .sampling, UInt64(id), UInt64(round))
     let batch = min(t.batchSize, shard.count)
     network.parameters = model
-    if t.localSteps == 1 {
-      let indices = Self.sample(batch, from: shard.count, rng: &rng)
-      let x = shard.subset(indices)
+    func gradient(on indices: [Int]) {
+      let x = shard.materialize(indices)
       x.features.withUnsafeBufferPointer { f in
         x.labels.withUnsafeBufferPointer { l in _ = network.lossAndGradient(f.baseAddress!, labels: l.baseAddress!, batch: batch) }
       }
+    }
+    if t.localSteps == 1 {
+      gradient(on: Self.sample(batch, from: shard.count, rng: &rng))
       return (network.gradients, batch)
     }
-    let trainer = Trainer(network: network, configuration: TrainingConfiguration(
-      epochs: 1, batchSize: batch, schedule: LearningRateSchedule(base: t.learningRate),
-      momentum: t.momentum, weightDecay: t.weightDecay, seed: topology.seed))
+    var local = SGD(parameterCount: network.parameterCount, momentum: t.momentum, weightDecay: t.weightDecay)
     for _ in 0..<t.localSteps {
-      trainer.step(shard, indices: Self.sample(batch, from: shard.count, rng: &rng), learningRate: t.learningRate)
+      gradient(on: Self.sample(batch, from: shard.count, rng: &rng))
+      local.step(&network.parameters, gradient: network.gradients, learningRate: t.learningRate)
     }
     var delta = network.parameters
     for i in delta.indices { delta[i] -= model[i] }

@@ -24,6 +24,9 @@ public final class Socket {
 
   let handle: UnsafeMutableRawPointer
 
+  /// The libzmq socket pointer, for benchmarks that compare against raw libzmq calls.
+  public var rawHandle: UnsafeMutableRawPointer { handle }
+
   public init(_ context: Context, _ kind: Kind) throws {
     guard let h = zmq_socket(context.handle, kind.raw) else {
       throw ZMQError(code: zmq_errno(), function: "zmq_socket")

@@ -19,7 +19,7 @@ struct CoordinatorCommand: ParsableCommand {
     let run = RunDirectory(path: runDir)
     let topology = try run.loadTopology()
     let wiring = try Wiring.load(run: run, topology: topology, threads: false)
-    let context = try Context()
+    let context = try Context(ioThreads: 2)
     let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
     var summary = try coordinator.run(startupTimeout: .seconds(startupTimeout))
     summary.mode = "processes"

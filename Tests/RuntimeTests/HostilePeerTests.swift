@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import Data
+@testable import Learning
+@testable import Runtime
+@testable import Transport
+
+/// A hand-written peer joins as the only worker and sends every kind of bad message; the
+/// coordinator must count each under its reason and keep a finite model.
+@Suite(.serialized) struct HostilePeerTests {
+  @Test func coordinatorCountsEveryRejectionAndKeepsAFiniteModel() throws {
+    let text = """
+      name = "hostile"
+      rounds = 3
+      [data]
+      train_limit = 500
+      test_limit = 100
+      [model]
+      kind = "logreg"
+      [coordinator]
+      endpoint = "inproc"
+      round_deadline_ms = 1500
+      heartbeat_ms = 50
+      liveness_ms = 5000
+      [[workers]]
+      count = 1
+      [security]
+      curve = false
+      """
+    let topology = try Topology.decode(text, file: "hostile.toml")
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-hostile-\(UUID().uuidString)").path
+    let run = try Launcher.prepare(topology, runsRoot: root)
+    let wiring = try Wiring.load(run: run, topology: topology, threads: true)
+    let context = try Context()
+    nonisolated(unsafe) var summary: RunSummary?
+    let done = DispatchSemaphore(value: 0)
+    let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: false)
+    nonisolated(unsafe) let c = coordinator
+    Thread { summary = try? c.run(startupTimeout: .seconds(10)); done.signal() }.start()
+    usleep(50_000)
+
+    let d = 7_850  // logreg parameters
+    let peer = try Socket(context, .dealer)
+    try peer.setReceiveTimeout(milliseconds: 3000)
+    try peer.connect(wiring.endpoint)
+    func header(_ t: FrameType, round: UInt32 = 0, count: Int = 0, run: UInt64 = topology.seed) -> [UInt8] {
+      FrameHeader(type: t, dtype: count > 0 ? .float32 : .none, runID: run, round: round, sender: 0, count: UInt32(count), aux: 8).encoded()
+    }
+    func floats(_ v: [Float]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
+    try peer.send([header(.hello)])
+    var rounds = 0
+    while rounds < 3 {
+      guard let m = try peer.receive() else { Issue.record("no message from the coordinator"); break }
+      guard case let .success(h) = m[0].withUnsafeBytes({ FrameDecoder.parseHeader($0) }) else { continue }
+      if h.type == .shutdown { break }
+      guard h.type == .model else { continue }
+      let r = h.round
+      var nan = [Float](repeating: 0.01, count: d); nan[17] = .nan
+      var inf = [Float](repeating: 0.01, count: d); inf[0] = -.infinity
+      let good = floats([Float](repeating: 0.001, count: d))
+      try peer.send([Array("garbage".utf8)])                                             // header_length
+      try peer.send([header(.update, round: r, count: d, run: 99), good])                // wrong_run_id
+      try peer.send([header(.update, round: r, count: d)])                               // frame_count
+      try peer.send([header(.update, round: r, count: d - 1), Array(good.dropLast(4))]) // wrong_length
+      try peer.send([header(.update, round: r, count: d), Array(good.dropLast(4))])     // payload_length
+      try peer.send([header(.update, round: r, count: d), floats(nan)])                 // non_finite
+      try peer.send([header(.update, round: r, count: d), floats(inf)])                 // non_finite
+      try peer.send([header(.update, round: r + 5, count: d), good])                    // future_round
+      try peer.send([header(.model, round: r, count: d), good])                         // unexpected_type
+      try peer.send([header(.update, round: r, count: d), good])                        // accepted
+      try peer.send([header(.update, round: r, count: d), good])                        // duplicate (if the round is still open)
+      rounds += 1
+    }
+    #expect(done.wait(timeout: .now() + 20) == .success)
+    context.shutdown()
+    let s = try #require(summary)
+    let rejected = s.rejectedFrames
+    for reason in ["header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type"] {
+      #expect((rejected[reason] ?? 0) >= 3, "\(reason): \(rejected)")
+    }
+    #expect(rejected["non_finite"] == 6, "\(rejected)")
+    #expect((rejected["duplicate"] ?? 0) + (rejected["late"] ?? 0) >= 3, "\(rejected)")
+    let model = try ModelFile.read(run.modelFile)
+    #expect(model.count == d && model.allSatisfy(\.isFinite))
+  }
+}
