@@ -23,7 +23,8 @@ let libraries: [Target] = [
   .target(name: "Learning", dependencies: ["Tensor", "Data"]),
   .target(name: "Transport", dependencies: ["CZeroMQ"]),
   .target(name: "TOML"),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML"]),
+  .target(name: "Aggregation", dependencies: ["Tensor"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation"]),
   .target(
     name: "Data",
     dependencies: [
@@ -56,6 +57,7 @@ let tests: [Target] = [
   .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
   .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+  .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport"]),

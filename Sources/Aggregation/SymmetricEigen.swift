@@ -1,0 +1,49 @@
+/// Eigen-decomposition of a small symmetric matrix (n×n, row-major, Double) by cyclic Jacobi
+/// rotations: deterministic and accurate, for the n-space forms of CAF and DnC (n ≤ a few hundred).
+enum SymmetricEigen {
+  /// The largest eigenvalue and a unit eigenvector for it.
+  static func top(_ a: [Double], _ n: Int) -> (value: Double, vector: [Double]) {
+    let (values, vectors) = decompose(a, n)
+    var best = 0
+    for i in 1..<n where values[i] > values[best] { best = i }
+    return (values[best], (0..<n).map { vectors[$0 * n + best] })
+  }
+
+  /// Eigenvalues and eigenvectors (as columns of the returned row-major matrix).
+  static func decompose(_ input: [Double], _ n: Int) -> ([Double], [Double]) {
+    var a = input
+    var v = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { v[i * n + i] = 1 }
+    if n == 1 { return ([a[0]], v) }
+    for _ in 0..<100 {
+      var off = 0.0, total = 0.0
+      for i in 0..<n { for j in 0..<n { total += a[i * n + j] * a[i * n + j]; if i != j { off += a[i * n + j] * a[i * n + j] } } }
+      if off <= 1e-24 * max(total, 1e-300) { break }
+      for p in 0..<(n - 1) {
+        for q in (p + 1)..<n {
+          let apq = a[p * n + q]
+          if abs(apq) < 1e-300 { continue }
+          let theta = (a[q * n + q] - a[p * n + p]) / (2 * apq)
+          let t = (theta >= 0 ? 1 : -1) / (abs(theta) + (theta * theta + 1).squareRoot())
+          let c = 1 / (t * t + 1).squareRoot(), s = t * c
+          for k in 0..<n {
+            let akp = a[k * n + p], akq = a[k * n + q]
+            a[k * n + p] = c * akp - s * akq
+            a[k * n + q] = s * akp + c * akq
+          }
+          for k in 0..<n {
+            let apk = a[p * n + k], aqk = a[q * n + k]
+            a[p * n + k] = c * apk - s * aqk
+            a[q * n + k] = s * apk + c * aqk
+          }
+          for k in 0..<n {
+            let vkp = v[k * n + p], vkq = v[k * n + q]
+            v[k * n + p] = c * vkp - s * vkq
+            v[k * n + q] = s * vkp + c * vkq
+          }
+        }
+      }
+    }
+    return ((0..<n).map { a[$0 * n + $0] }, v)
+  }
+}

@@ -1,0 +1,35 @@
+/// The check every update passes before any rule sees it: finite values and a bounded norm.
+/// A NaN, ±Inf or a norm above `maxNorm` (e.g. 1e30, which overflows Float when squared) would
+/// poison means and Gram matrices alike, so such rows are dropped and reported with a reason.
+public enum UpdateScreen {
+  public enum Reason: String, Sendable { case nonFinite = "non_finite", normTooLarge = "norm_too_large" }
+
+  /// Why `v` must not be aggregated, or nil. The norm is accumulated in Double.
+  public static func problem(_ v: UnsafeBufferPointer<Float>, maxNorm: Double) -> Reason? {
+    var s = 0.0
+    for x in v {
+      if !x.isFinite { return .nonFinite }
+      s += Double(x) * Double(x)
+    }
+    return s.squareRoot() > maxNorm ? .normTooLarge : nil
+  }
+
+  public static func problem(_ v: [Float], maxNorm: Double) -> Reason? {
+    v.withUnsafeBufferPointer { problem($0, maxNorm: maxNorm) }
+  }
+
+  /// The rows of `x` that pass, and the rejected row indices with their reasons.
+  public static func screen(_ x: UpdateMatrix, maxNorm: Double) -> (kept: UpdateMatrix?, rejected: [(Int, Reason)]) {
+    var keep: [Int] = [], rejected: [(Int, Reason)] = []
+    x.data.withUnsafeBufferPointer { p in
+      for i in 0..<x.rows {
+        if let r = problem(UnsafeBufferPointer(rebasing: p[(i * x.cols)..<((i + 1) * x.cols)]), maxNorm: maxNorm) {
+          rejected.append((i, r))
+        } else {
+          keep.append(i)
+        }
+      }
+    }
+    return (keep.isEmpty ? nil : x.selecting(keep), rejected)
+  }
+}

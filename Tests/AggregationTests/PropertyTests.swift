@@ -1,0 +1,110 @@
+import Testing
+@testable import Aggregation
+@testable import Tensor
+
+/// Properties that hold for every rule: constraints explained, identical rows reproduced,
+/// permutation invariance, outliers bounded, hostile rows screened out.
+@Suite struct PropertyTests {
+  static let names = AggregationRegistry.aggregators.map(\.name)
+
+  static func params(_ name: String, f: Int, n: Int = 10) -> [String: Double] {
+    switch name {
+    case "bulyan": return ["f": Double(min(f, (n - 3) / 4))]
+    case "trimmed_mean", "krum", "bulyan", "mda", "meamed", "monna", "caf", "dnc": return ["f": Double(f)]
+    case "multi_krum": return ["f": Double(f)]
+    case "flame": return ["lambda": 0]
+    case "norm_bounding": return ["norm_bound": 1e6]
+    case "centered_clipping": return ["tau": 1e6]
+    default: return [:]
+    }
+  }
+
+  static func honest(_ n: Int, d: Int, seed: UInt64) -> [[Float]] {
+    var r = RandomStream(seed: seed)
+    return (0..<n).map { _ in (0..<d).map { _ in Float(0.5 + 0.3 * r.nextNormal()) } }
+  }
+
+  static func context(_ x: UpdateMatrix) -> RoundContext {
+    // FLTrust's root update: the honest mean direction.
+    RoundContext(round: 1, seed: 9, reference: x.mean())
+  }
+
+  @Test(arguments: names)
+  func identicalRowsGiveThatRow(name: String) throws {
+    var rule = try AggregationRegistry.aggregator(name, Self.params(name, f: 1))
+    let row: [Float] = [0.5, -1.25, 3, 0.125]
+    let x = UpdateMatrix([[Float]](repeating: row, count: 7))
+    let out = try rule.aggregate(x, context: Self.context(x)).vector
+    if name == "foolsgold" {
+      // Identical histories are maximally similar: FoolsGold gives every Sybil weight 0.
+      #expect(out == [0, 0, 0, 0])
+    } else {
+      #expect(zip(out, row).allSatisfy { abs($0 - $1) < 1e-5 }, "\(name): \(out)")
+    }
+  }
+
+  @Test(arguments: names.filter { !["foolsgold", "monna", "dnc", "signguard"].contains($0) })
+  func permutationInvariant(name: String) throws {
+    let rows = Self.honest(9, d: 6, seed: 4)
+    let x = UpdateMatrix(rows)
+    let perm = [3, 0, 8, 1, 7, 2, 6, 4, 5]
+    let y = UpdateMatrix(perm.map { rows[$0] })
+    var a = try AggregationRegistry.aggregator(name, Self.params(name, f: 2, n: 9))
+    var b = try AggregationRegistry.aggregator(name, Self.params(name, f: 2, n: 9))
+    let ra = try a.aggregate(x, context: Self.context(x)).vector
+    let rb = try b.aggregate(y, context: Self.context(y)).vector
+    #expect(zip(ra, rb).allSatisfy { abs($0 - $1) < 1e-5 }, "\(name): \(ra) vs \(rb)")
+  }
+
+  /// With f far outliers, the robust rules stay inside the honest rows' bounding box.
+  @Test(arguments: ["median", "trimmed_mean", "krum", "multi_krum", "bulyan", "geometric_median", "meamed", "mda", "caf", "dnc", "monna"])
+  func outliersStayOutside(name: String) throws {
+    let f = 3
+    let honest = Self.honest(12, d: 5, seed: 11)
+    let bad: [[Float]] = (0..<f).map { k in [Float](repeating: 1e4 * Float(k + 1), count: 5) }
+    let x = UpdateMatrix(honest + bad)
+    var rule = try AggregationRegistry.aggregator(name, Self.params(name, f: f, n: 15))
+    let out = try rule.aggregate(x, context: Self.context(x)).vector
+    for j in 0..<5 {
+      let lo = honest.map { $0[j] }.min()!, hi = honest.map { $0[j] }.max()!
+      #expect(out[j] >= lo - 1e-4 && out[j] <= hi + 1e-4, "\(name) coordinate \(j): \(out[j]) outside [\(lo), \(hi)]")
+    }
+  }
+
+  /// Centered clipping's bound (Karimireddy et al. 2021): one step moves at most τ from the centre.
+  @Test func centeredClippingMovesAtMostTau() throws {
+    var cc = try CenteredClipping(tau: 0.5)
+    let x = UpdateMatrix(Self.honest(10, d: 4, seed: 2) + [[Float](repeating: 1e5, count: 4)])
+    let out = try cc.aggregate(x, context: RoundContext()).vector
+    #expect(out.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() <= 0.5 + 1e-5)
+  }
+
+  @Test(arguments: names)
+  func hostileRowsAreScreenedAndNeverPropagate(name: String) throws {
+    var rows = Self.honest(10, d: 4, seed: 3)
+    rows.append([.nan, 0, 0, 0])
+    rows.append([0, .infinity, 0, 0])
+    rows.append([1e30, 1e30, 0, 0])
+    let (kept, rejected) = UpdateScreen.screen(UpdateMatrix(rows), maxNorm: 1e6)
+    #expect(rejected.map(\.0) == [10, 11, 12])
+    #expect(rejected.map(\.1.rawValue) == ["non_finite", "non_finite", "norm_too_large"])
+    let x = try #require(kept)
+    var rule = try AggregationRegistry.aggregator(name, Self.params(name, f: 2))
+    let out = try rule.aggregate(x, context: Self.context(x)).vector
+    #expect(out.allSatisfy { $0.isFinite && abs($0) < 10 }, "\(name): \(out)")
+  }
+
+  @Test func constraintsAreSpelledOut() throws {
+    #expect(try AggregationRegistry.aggregator("krum", ["f": 4]).problem(n: 10) == "Krum needs n > 2f + 2: got n=10, f=4")
+    #expect(try AggregationRegistry.aggregator("bulyan", ["f": 3]).problem(n: 14)?.contains("n >= 4f + 3") == true)
+    #expect(try AggregationRegistry.aggregator("trimmed_mean", ["f": 5]).problem(n: 10)?.contains("n > 2f") == true)
+    #expect(throws: AggregationError.self) { try AggregationRegistry.aggregator("krum", ["g": 1]) }
+    #expect(throws: AggregationError.self) { try AggregationRegistry.aggregator("krum", ["f": 1.5]) }
+    #expect(throws: AggregationError.self) { try AggregationRegistry.aggregator("nope", [:]) }
+    let p = AggregationPipeline(preaggregators: [try Bucketing(s: 2)], aggregator: try Krum(f: 1))
+    #expect(p.problem(n: 8) == "Krum needs n > 2f + 2: got n=4, f=1")
+    var fl = FLTrust()
+    #expect(throws: AggregationError.self) { try fl.aggregate(UpdateMatrix([[1, 2]]), context: RoundContext()) }
+  }
+}
+
