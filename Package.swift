@@ -39,13 +39,13 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
   .executableTarget(
     name: "byzsim-bench",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "CZeroMQ",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 ]

@@ -34,6 +34,16 @@ public protocol Aggregator: Sendable {
   /// Why this rule cannot aggregate `n` inputs safely, or nil.
   func problem(n: Int) -> String?
   mutating func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult
+  /// History to carry across a checkpoint (empty for stateless rules).
+  var state: [Float] { get }
+  mutating func restore(state: [Float]) throws
+}
+
+extension Aggregator {
+  public var state: [Float] { [] }
+  public mutating func restore(state: [Float]) throws {
+    guard state.isEmpty else { throw AggregationError("\(name) keeps no state, but the checkpoint holds \(state.count) values") }
+  }
 }
 
 /// A pre-aggregator: n×d in, n'×d out, chained before an aggregator.

@@ -22,6 +22,9 @@ public struct CenteredClipping: Aggregator {
   }
   public func problem(n: Int) -> String? { n >= 1 ? nil : "centered clipping needs at least 1 update" }
 
+  public var state: [Float] { center }
+  public mutating func restore(state: [Float]) throws { center = state }
+
   public mutating func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
     let n = x.rows
     var v = center.count == x.cols ? center.map(Double.init) : [Double](repeating: 0, count: x.cols)

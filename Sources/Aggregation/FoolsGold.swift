@@ -24,6 +24,23 @@ public struct FoolsGold: Aggregator {
   }
   public func problem(n: Int) -> String? { n >= 1 ? nil : "FoolsGold needs at least 1 update" }
 
+  /// [workers, d, then per worker (ascending id): id, d floats].
+  public var state: [Float] {
+    let ids = history.keys.sorted()
+    let d = ids.first.map { history[$0]!.count } ?? 0
+    return [Float(ids.count), Float(d)] + ids.flatMap { [Float($0)] + history[$0]! }
+  }
+  public mutating func restore(state s: [Float]) throws {
+    history = [:]
+    guard s.count >= 2 else { if s.isEmpty { return }; throw AggregationError("FoolsGold state is truncated") }
+    let count = Int(s[0]), d = Int(s[1])
+    guard s.count == 2 + count * (d + 1) else { throw AggregationError("FoolsGold state has \(s.count) values, expected \(2 + count * (d + 1))") }
+    for k in 0..<count {
+      let o = 2 + k * (d + 1)
+      history[Int(s[o])] = Array(s[(o + 1)..<(o + 1 + d)])
+    }
+  }
+
   public mutating func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
     let n = x.rows
     for i in 0..<n {

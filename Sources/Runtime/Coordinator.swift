@@ -1,3 +1,4 @@
+import Aggregation
 import Data
 import Foundation
 import Learning
@@ -15,6 +16,9 @@ public final class Coordinator {
   let test: Dataset
   let network: Network
   var sgd: SGD
+  var pipeline: AggregationPipeline
+  /// FLTrust: the coordinator's clean root dataset and its training procedure.
+  let root: LocalTraining?
   let decoder: FrameDecoder
   var workers: [WorkerState]
   var rejections = RejectionCounts()
@@ -44,6 +48,13 @@ public final class Coordinator {
               weightDecay: topology.training.localSteps == 1 ? topology.training.weightDecay : 0)
     decoder = FrameDecoder(runID: topology.seed, modelSize: network.parameterCount, workerCount: topology.workerCount)
     workers = Array(repeating: WorkerState(), count: topology.workerCount)
+    pipeline = try topology.makePipeline()
+    if topology.coordinator.rootDatasetSize > 0 {
+      let data = try ShardFile.decodeCompact(try Files.read(run.rootShardFile), path: run.rootShardFile)
+      root = LocalTraining(data: data, topology: topology, stream: UInt64.max - 1)
+    } else {
+      root = nil
+    }
     if resume, FileManager.default.fileExists(atPath: run.checkpointFile) {
       let cp = try Checkpoint.read(run.checkpointFile)
       guard cp.parameters.count == network.parameterCount else {
@@ -51,6 +62,7 @@ public final class Coordinator {
       }
       network.parameters = cp.parameters
       sgd.restore(velocity: cp.velocity)
+      try pipeline.aggregator.restore(state: cp.aggregatorState)
       firstRound = cp.nextRound
       resumedFrom = cp.nextRound
     }
@@ -119,7 +131,9 @@ public final class Coordinator {
           guard participants.contains(w) else { return reject(.unexpectedType) }
           guard h.round == UInt32(round) else { return reject(h.round < UInt32(round) ? (h.round + 1 == UInt32(round) ? .late : .staleRound) : .futureRound) }
           guard received[w] == nil else { return reject(.duplicate) }
-          guard payload.allSatisfy({ $0.isFinite }) else { return reject(.nonFinite) }
+          if let why = UpdateScreen.problem(payload, maxNorm: topology.coordinator.maxUpdateNorm) {
+            return reject(why == .nonFinite ? .nonFinite : .normTooLarge)
+          }
           received[w] = (payload, Int(h.aux))
         }
       }
@@ -131,13 +145,25 @@ public final class Coordinator {
       var norms: [String: Double] = [:]
       for w in ids { norms[String(w)] = Double(received[w]!.vector.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()) }
       var skipped: String?
+      var weights: [String: Double]?
       if ids.isEmpty {
         skipped = "no valid update arrived before the deadline"
-        run.logEvent("round \(round): skipped: \(skipped!)")
+      } else if let why = pipeline.problem(n: ids.count) {
+        skipped = "\(why): only \(ids.count) valid updates this round"
       } else {
-        let mean = Self.weightedMean(ids.map { received[$0]! })
-        applyAggregate(mean)
+        let x = UpdateMatrix(rows: ids.count, cols: network.parameterCount, data: ids.flatMap { received[$0]!.vector },
+                             samples: ids.map { received[$0]!.samples }, ids: ids)
+        let context = RoundContext(round: round, seed: topology.seed,
+                                   reference: root?.update(model: network.parameters, round: round).vector)
+        do {
+          let result = try pipeline.run(x, context: context)
+          if let w = result.weights { weights = Dictionary(uniqueKeysWithValues: zip(ids.map(String.init), w)) }
+          applyAggregate(result.vector)
+        } catch {
+          skipped = "aggregation failed: \(error)"
+        }
       }
+      if let skipped { run.logEvent("round \(round): skipped: \(skipped)") }
       let t2 = ContinuousClock.now
       var evaluation: Evaluation?
       if (round + 1) % topology.coordinator.evalEvery == 0 || round == topology.rounds - 1 {
@@ -146,13 +172,14 @@ public final class Coordinator {
       }
       let t3 = ContinuousClock.now
       if (round + 1) % topology.coordinator.checkpointEvery == 0 || round == topology.rounds - 1 {
-        try Checkpoint(nextRound: round + 1, parameters: network.parameters, velocity: sgd.velocity).write(to: run.checkpointFile)
+        try Checkpoint(nextRound: round + 1, parameters: network.parameters, velocity: sgd.velocity,
+                       aggregatorState: pipeline.aggregator.state).write(to: run.checkpointFile)
       }
       let ms = { (a: ContinuousClock.Instant, b: ContinuousClock.Instant) in (b - a).seconds * 1000 }
       let metrics = RoundMetrics(
         round: round, participants: participants, aggregated: ids, workersAlive: workers.filter(\.alive).count,
         testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: norms,
-        rejected: roundRejections.named, skipped: skipped,
+        rejected: roundRejections.named, weights: weights, skipped: skipped,
         timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
       try writeMetrics(metrics, to: metricsHandle)
       roundTimes.append(metrics.timing.roundMs)
@@ -190,18 +217,7 @@ public final class Coordinator {
     guard f < 1, !live.isEmpty else { return live }
     var rng = RandomStream(seed: topology.seed, purpose: .sampling, UInt64.max, UInt64(round))
     let k = max(1, Int((f * Double(live.count)).rounded()))
-    return Worker.sample(k, from: live.count, rng: &rng).map { live[$0] }.sorted()
-  }
-
-  /// Sample-weighted mean of the updates, accumulated in the given (worker-id) order.
-  static func weightedMean(_ updates: [(vector: [Float], samples: Int)]) -> [Float] {
-    let total = Double(updates.reduce(0) { $0 + max($1.samples, 1) })
-    var out = [Float](repeating: 0, count: updates[0].vector.count)
-    for u in updates {
-      let w = Float(Double(max(u.samples, 1)) / total)
-      u.vector.withUnsafeBufferPointer { v in BLAS.axpy(count: out.count, alpha: w, x: v.baseAddress!, y: &out) }
-    }
-    return out
+    return LocalTraining.sample(k, from: live.count, rng: &rng).map { live[$0] }.sorted()
   }
 
   func applyAggregate(_ aggregate: [Float]) {

@@ -14,6 +14,17 @@ public enum Launcher {
     var train = try FashionMNIST.load(.train, directory: topology.data.directory)
     let test = try FashionMNIST.load(.test, directory: topology.data.directory)
     if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
+    var rootDigest: String?
+    if topology.coordinator.rootDatasetSize > 0 {
+      // FLTrust's root dataset: a seeded random sample, removed from what the workers share.
+      var rng = RandomStream(seed: topology.seed, purpose: .partition, 0x2007)
+      let order = rng.permutation(train.dataset.count)
+      let r = topology.coordinator.rootDatasetSize
+      let bytes = ShardFile.encode(train.dataset.subset(Array(order[0..<r]).sorted()))
+      try Files.writeAtomically(bytes, to: run.rootShardFile)
+      rootDigest = Provenance.sha256Hex(bytes)
+      train.dataset = train.dataset.subset(Array(order[r...]).sorted())
+    }
     let assignment = try topology.data.partition.assign(
       labels: train.dataset.labels, classes: train.dataset.classes, workers: topology.workerCount, seed: topology.seed)
     var shardDigests: [String] = []
@@ -37,7 +48,7 @@ public enum Launcher {
       try run.writeJSON(PublicKeys(coordinator: coordinator.publicKey, workers: publics), to: run.publicKeysFile)
     }
     let manifest = RunManifest(
-      seed: topology.seed, topologyName: topology.name, dataFiles: train.files + test.files, shards: shardDigests,
+      seed: topology.seed, topologyName: topology.name, dataFiles: train.files + test.files, shards: shardDigests, rootShard: rootDigest,
       gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
     try run.writeJSON(manifest, to: run.manifestFile)
     return run

@@ -11,12 +11,15 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var updateNorms: [String: Double]
   /// Messages rejected during this round, by reason.
   public var rejected: [String: Int]
+  /// How much each worker's update counted in the aggregate (rules that weight rows; null for
+  /// coordinate-wise rules and after pre-aggregators that mix rows).
+  public var weights: [String: Double]?
   /// Why the round did not change the model, if it did not.
   public var skipped: String?
   public var timing: Timing
 
   enum CodingKeys: String, CodingKey {
-    case round, participants, aggregated, workersAlive, testAccuracy, testLoss, updateNorms, rejected, skipped, timing
+    case round, participants, aggregated, workersAlive, testAccuracy, testLoss, updateNorms, rejected, weights, skipped, timing
   }
 
   /// Absent values are written as null, so every line has every key.
@@ -30,6 +33,7 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
     try c.encode(testLoss, forKey: .testLoss)
     try c.encode(updateNorms, forKey: .updateNorms)
     try c.encode(rejected, forKey: .rejected)
+    try c.encode(weights, forKey: .weights)
     try c.encode(skipped, forKey: .skipped)
     try c.encode(timing, forKey: .timing)
   }

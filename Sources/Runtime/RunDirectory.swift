@@ -19,6 +19,8 @@ public struct RunDirectory: Sendable {
   public var eventsFile: String { file("events.log") }
   public var logsDirectory: String { file("logs") }
   func shardFile(_ worker: Int) -> String { file("shards/worker-\(worker).bin") }
+  /// FLTrust's clean root dataset, held by the coordinator.
+  var rootShardFile: String { file("shards/root.bin") }
   func secretKeyFile(_ role: String) -> String { file("keys/\(role).secret") }
   public var publicKeysFile: String { file("keys/public.json") }
   /// The ipc:// endpoint of this run's coordinator (a socket file in the directory).
@@ -86,6 +88,8 @@ struct RunManifest: Codable {
   var dataFiles: [FileDigest]
   /// SHA-256 of each worker's shard file, by worker id.
   var shards: [String]
+  /// SHA-256 of FLTrust's root dataset file, if any.
+  var rootShard: String?
   var gitCommit: String?
   var binarySHA256: String?
   var createdAt: String

@@ -1,3 +1,4 @@
+import Aggregation
 import Data
 import Foundation
 import Learning
@@ -64,7 +65,10 @@ extension Topology {
     coord.roundDeadlineMs = try c.int("round_deadline_ms", default: coord.roundDeadlineMs) { $0 >= 10 ? nil : "at least 10 ms" }
     coord.evalEvery = try c.int("eval_every", default: coord.evalEvery) { $0 >= 1 ? nil : "evaluate every 1 or more rounds" }
     coord.sampleFraction = try c.double("sample_fraction", default: 1) { $0 > 0 && $0 <= 1 ? nil : "a fraction in (0, 1]" }
-    coord.aggregator = try c.string("aggregator", default: "mean") { Registry.aggregators.contains($0) ? nil : "one of \(Registry.aggregators.joined(separator: ", ")) (robust aggregators are not wired in yet)" }
+    coord.aggregator = try c.rule("aggregator", default: RuleSpec(name: "mean"), known: Registry.aggregators)
+    coord.preaggregators = try c.rules("preaggregators", known: Registry.preaggregators)
+    coord.maxUpdateNorm = try c.double("max_update_norm", default: 1e6) { $0 > 0 && $0.isFinite ? nil : "a positive norm" }
+    coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
     coord.serverLearningRate = Float(try c.double("server_learning_rate", default: 1) { $0 > 0 && $0.isFinite ? nil : "a positive rate" })
     coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) { $0 >= 1 ? nil : "checkpoint every 1 or more rounds" }
     coord.heartbeatMs = try c.int("heartbeat_ms", default: coord.heartbeatMs) { $0 >= 10 ? nil : "at least 10 ms" }
@@ -95,7 +99,30 @@ extension Topology {
     try s.finish()
     try top.finish()
 
-    if let problem = data.partition.problem(workers: total, classes: 10, count: data.trainLimit ?? 60_000) {
+    // The aggregation chain: names and parameters, then what it needs from a round.
+    let topologyDraft = Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
+                                 coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
+    var pre: [any PreAggregator] = []
+    do {
+      pre = try coord.preaggregators.map { try AggregationRegistry.preaggregator($0.name, $0.params) }
+    } catch let e as AggregationError {
+      throw c.error("preaggregators", e.message)
+    }
+    let rule: any Aggregator
+    do {
+      rule = try AggregationRegistry.aggregator(coord.aggregator.name, coord.aggregator.params)
+    } catch let e as AggregationError {
+      throw c.error("aggregator", e.message)
+    }
+    let pipeline = AggregationPipeline(preaggregators: pre, aggregator: rule)
+    if let why = pipeline.problem(n: topologyDraft.expectedParticipants) {
+      throw c.error("aggregator", "\(why) (n = updates per round: \(total) workers × sample_fraction \(coord.sampleFraction)). Lower f or add workers")
+    }
+    if coord.aggregator.name == "fltrust", coord.rootDatasetSize < 1 {
+      throw c.error("aggregator", "FLTrust needs a clean root dataset held by the coordinator: set coordinator.root_dataset_size (e.g. 100)")
+    }
+    let available = (data.trainLimit ?? 60_000) - coord.rootDatasetSize
+    if let problem = data.partition.problem(workers: total, classes: 10, count: available) {
       throw TopologyError(file: file, line: d.valueLine("partition"), key: "data.partition", message: problem)
     }
     if let problem = model.problem(input: ImageShape(height: 28, width: 28, channels: 1)) {
@@ -229,6 +256,44 @@ struct TableReader {
       return p
     default:
       throw mismatch(key, expected: expected, found: n)
+    }
+  }
+
+  /// `key = "name"` or `key = { name = "...", param = number, ... }`.
+  mutating func rule(_ key: String, default def: RuleSpec, known: [String]) throws -> RuleSpec {
+    guard let n = node(key) else { return def }
+    return try Self.rule(n, key: key, reader: self, known: known)
+  }
+
+  /// `key = ["name", { name = "...", ... }, ...]`.
+  mutating func rules(_ key: String, known: [String]) throws -> [RuleSpec] {
+    guard let n = node(key) else { return [] }
+    guard case let .array(items) = n.value else { throw mismatch(key, expected: "an array of rule names or tables", found: n) }
+    return try items.map { try Self.rule($0, key: key, reader: self, known: known) }
+  }
+
+  static func rule(_ n: TOMLNode, key: String, reader: TableReader, known: [String]) throws -> RuleSpec {
+    let expected = "one of \(known.joined(separator: ", ")), or a table like { name = \"\(known.last ?? "krum")\", f = 2 }"
+    switch n.value {
+    case let .string(s):
+      guard known.contains(s) else { throw reader.mismatch(key, expected: expected, found: n) }
+      return RuleSpec(name: s)
+    case let .table(t):
+      guard case let .string(name)? = t["name"]?.value, known.contains(name) else {
+        throw TopologyError(file: reader.file, line: n.line, key: reader.qualified(key), message: "expected a name = \"...\" entry naming \(expected)")
+      }
+      var params: [String: Double] = [:]
+      for k in t.keys where k != "name" {
+        switch t[k]!.value {
+        case let .integer(i): params[k] = Double(i)
+        case let .float(d): params[k] = d
+        default:
+          throw TopologyError(file: reader.file, line: t[k]!.line, key: "\(reader.qualified(key)).\(k)", message: "expected a number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
+        }
+      }
+      return RuleSpec(name: name, params: params)
+    default:
+      throw reader.mismatch(key, expected: expected, found: n)
     }
   }
 

@@ -1,3 +1,4 @@
+import Aggregation
 import Data
 import Learning
 
@@ -15,6 +16,19 @@ public struct Topology: Sendable, Codable, Equatable {
   public var security: SecuritySettings
 
   public var workerCount: Int { workers.reduce(0) { $0 + $1.count } }
+
+  /// Updates a round is expected to bring: the workers drawn by sample_fraction.
+  public var expectedParticipants: Int {
+    let f = coordinator.sampleFraction
+    return f < 1 ? max(1, Int((f * Double(workerCount)).rounded())) : workerCount
+  }
+
+  /// The configured aggregation pipeline (fresh state).
+  public func makePipeline() throws -> AggregationPipeline {
+    AggregationPipeline(
+      preaggregators: try coordinator.preaggregators.map { try AggregationRegistry.preaggregator($0.name, $0.params) },
+      aggregator: try AggregationRegistry.aggregator(coordinator.aggregator.name, coordinator.aggregator.params))
+  }
 
   /// The behaviour of worker `id` (groups are numbered in file order).
   public func behavior(of id: Int) -> String {
@@ -53,13 +67,35 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var roundDeadlineMs: Int = 10_000
   public var evalEvery: Int = 10
   public var sampleFraction: Double = 1
-  public var aggregator: String = "mean"
+  /// The aggregation rule and its parameters (f, tau, ...); f is the *declared* number of
+  /// Byzantine workers, independent of how many workers the topology makes malicious.
+  public var aggregator = RuleSpec(name: "mean")
+  /// Pre-aggregators applied in order before the aggregator.
+  public var preaggregators: [RuleSpec] = []
+  /// Updates with a larger Euclidean norm are rejected before aggregation (norm_too_large).
+  public var maxUpdateNorm: Double = 1e6
+  /// FLTrust: clean training samples the coordinator keeps (removed from the workers' data).
+  public var rootDatasetSize: Int = 0
   /// FedAvg only: global ← global + serverLearningRate · aggregate(deltas).
   public var serverLearningRate: Float = 1
   public var checkpointEvery: Int = 10
   public var heartbeatMs: Int = 250
   /// A worker silent for this long is marked dead.
   public var livenessMs: Int = 3_000
+}
+
+/// A rule name with numeric parameters, e.g. { name = "krum", f = 2 }.
+public struct RuleSpec: Sendable, Codable, Equatable, CustomStringConvertible {
+  public var name: String
+  public var params: [String: Double]
+  public init(name: String, params: [String: Double] = [:]) { self.name = name; self.params = params }
+  public var description: String {
+    params.isEmpty ? name : name + "(" + params.keys.sorted().map { "\($0)=\(params[$0]!.formatted())" }.joined(separator: ", ") + ")"
+  }
+}
+
+extension Double {
+  func formatted() -> String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
 }
 
 public struct WorkerGroup: Sendable, Codable, Equatable {
@@ -73,8 +109,9 @@ public struct SecuritySettings: Sendable, Codable, Equatable {
 
 /// The registries the topology decoder reads: what each key may be set to today.
 public enum Registry {
-  /// Aggregators wired into the coordinator (the aggregation issue adds the robust rules).
-  public static let aggregators = ["mean"]
+  /// Aggregators and pre-aggregators: the Aggregation module's registries.
+  public static var aggregators: [String] { AggregationRegistry.aggregators.map(\.name) }
+  public static var preaggregators: [String] { AggregationRegistry.preaggregators.map(\.name) }
   /// Worker behaviours (the attack issue adds malicious ones).
   public static let behaviors = ["honest"]
   public static let datasets = ["fashion-mnist"]

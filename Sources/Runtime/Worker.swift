@@ -15,9 +15,8 @@ public final class Worker {
   let topology: Topology
   let wiring: Wiring
   let context: Context
-  /// The worker's shard, as bytes; batches are materialised as Float32 on demand.
-  let shard: CompactDataset
-  let network: Network
+  /// The worker's shard (as bytes) and its training procedure.
+  let local: LocalTraining
   var secretKey: CurveKeyPair?
 
   public init(id: Int, run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, secretKey: CurveKeyPair? = nil) throws {
@@ -25,8 +24,8 @@ public final class Worker {
       throw RuntimeError("worker id \(id) is outside 0..<\(topology.workerCount) for this run")
     }
     self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
-    shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(id)), path: run.shardFile(id))
-    network = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
+    let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(id)), path: run.shardFile(id))
+    local = LocalTraining(data: shard, topology: topology, stream: UInt64(id))
     if wiring.curve {
       if let secretKey { self.secretKey = secretKey } else {
         let secret = String(decoding: try Files.read(run.secretKeyFile("worker-\(id)")), as: UTF8.self)
@@ -48,7 +47,7 @@ public final class Worker {
     }
     try socket.connect(wiring.endpoint)
     let sender = UInt32(claimID ?? id)
-    let decoder = FrameDecoder(runID: topology.seed, modelSize: network.parameterCount, workerCount: topology.workerCount)
+    let decoder = FrameDecoder(runID: topology.seed, modelSize: local.parameterCount, workerCount: topology.workerCount)
     let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
     let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
     func send(_ type: FrameType, round: UInt32 = 0, payload: FloatBuffer? = nil, aux: UInt32 = 0) throws {
@@ -58,7 +57,7 @@ public final class Worker {
       if let payload { frames.append(.floats(payload)) }
       try socket.send(frames)
     }
-    try send(.hello, aux: UInt32(shard.count))
+    try send(.hello, aux: UInt32(local.data.count))
     var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
     while true {
       let readable = try Socket.poll([socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
@@ -86,40 +85,8 @@ public final class Worker {
     }
   }
 
-  /// FedSGD (local_steps = 1): the gradient of one mini-batch at `model`.
-  /// FedAvg (local_steps = k): k local SGD steps from `model`; the update is the model delta.
+  /// This worker's update for `round` from `model` (see `LocalTraining`).
   public func computeUpdate(model: [Float], round: Int) -> (vector: [Float], samples: Int) {
-    let t = topology.training
-    var rng = RandomStream(seed: topology.seed, purpose: .sampling, UInt64(id), UInt64(round))
-    let batch = min(t.batchSize, shard.count)
-    network.parameters = model
-    func gradient(on indices: [Int]) {
-      let x = shard.materialize(indices)
-      x.features.withUnsafeBufferPointer { f in
-        x.labels.withUnsafeBufferPointer { l in _ = network.lossAndGradient(f.baseAddress!, labels: l.baseAddress!, batch: batch) }
-      }
-    }
-    if t.localSteps == 1 {
-      gradient(on: Self.sample(batch, from: shard.count, rng: &rng))
-      return (network.gradients, batch)
-    }
-    var local = SGD(parameterCount: network.parameterCount, momentum: t.momentum, weightDecay: t.weightDecay)
-    for _ in 0..<t.localSteps {
-      gradient(on: Self.sample(batch, from: shard.count, rng: &rng))
-      local.step(&network.parameters, gradient: network.gradients, learningRate: t.learningRate)
-    }
-    var delta = network.parameters
-    for i in delta.indices { delta[i] -= model[i] }
-    return (delta, batch * t.localSteps)
-  }
-
-  /// `k` distinct indices of 0..<n (partial Fisher–Yates), in sampled order.
-  static func sample(_ k: Int, from n: Int, rng: inout RandomStream) -> [Int] {
-    var pool = Array(0..<n)
-    for i in 0..<k {
-      let j = i + rng.nextInt(below: n - i)
-      pool.swapAt(i, j)
-    }
-    return Array(pool[0..<k])
+    local.update(model: model, round: round)
   }
 }

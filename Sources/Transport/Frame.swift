@@ -81,6 +81,7 @@ public enum RejectReason: String, Error, Sendable, CaseIterable, Codable, Coding
   case payloadLength = "payload_length"
   case reservedField = "reserved_field"
   case nonFinite = "non_finite"
+  case normTooLarge = "norm_too_large"
   case staleRound = "stale_round"
   case futureRound = "future_round"
   case late = "late"

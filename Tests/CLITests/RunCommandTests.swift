@@ -154,7 +154,8 @@ import Transport
   }
 
   @Test func killedCoordinatorResumesBitIdentically() throws {
-    let text = Self.topology(rounds: 300, workers: 2, model: "cnn")
+    // Centered clipping keeps state across rounds: the checkpoint must carry it.
+    let text = Self.topology(rounds: 300, workers: 2, model: "cnn", extra: "aggregator = { name = \"centered_clipping\", tau = 0.5 }")
     let (file, runs) = Self.write(text)
     // Reference: uninterrupted (threads; processes vs threads equality is tested above).
     let reference = try CLI.run(["run", file, "--runs-dir", runs + "-ref", "--json", "--threads"])
@@ -206,6 +207,39 @@ import Transport
     #expect(events.contains("impersonation"))
     // The real workers were never displaced.
     #expect((try Self.metrics(dir).last?["aggregated"] as? [Int]) == [0, 1])
+  }
+
+  @Test func robustAggregationRunsFromTopologies() throws {
+    let extra = "aggregator = \"fltrust\"\nroot_dataset_size = 100\npreaggregators = [{ name = \"clipping\", c = 50 }]"
+    let (file, runs) = Self.write(Self.topology(rounds: 6, workers: 4, extra: extra))
+    let r = try CLI.run(["run", file, "--runs-dir", runs, "--json", "--threads"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let dir = try #require(r.json?["run_dir"] as? String)
+    #expect(FileManager.default.fileExists(atPath: dir + "/shards/root.bin"))
+    let m = try Self.metrics(dir)
+    #expect(m.count == 6 && m.allSatisfy { $0["skipped"] is NSNull })
+    let w = try #require(m.last?["weights"] as? [String: Double])
+    #expect(w.count == 4 && w.values.allSatisfy { $0 >= 0 })
+    let bad = try CLI.run(["validate", Self.write(Self.topology(rounds: 2, workers: 4, extra: "aggregator = { name = \"krum\", f = 1 }")).file])
+    #expect(bad.status != 0 && bad.stderr.contains("Krum needs n > 2f + 2: got n=4, f=1"))
+  }
+
+  @Test func aggregateCommandOnUserCSV() throws {
+    let dir = CLI.temporaryDirectory()
+    let input = dir.appendingPathComponent("u.csv").path
+    try "1,2,3\n4,5,60\n7,8,9\n".write(toFile: input, atomically: true, encoding: .utf8)
+    let r = try CLI.run(["aggregate", "--rule", "trimmed_mean", "--f", "1", "--input", input])
+    #expect(r.status == 0 && r.stdout == "4.0,5.0,9.0\n", "\(r.stdout) \(r.stderr)")
+    let k = try CLI.run(["aggregate", "--rule", "krum", "--f", "1", "--input", input])
+    #expect(k.status != 0 && k.stderr.contains("Krum needs n > 2f + 2: got n=3, f=1"))
+    try "1,2\n3\n".write(toFile: input, atomically: true, encoding: .utf8)
+    let bad = try CLI.run(["aggregate", "--rule", "mean", "--input", input])
+    #expect(bad.status != 0 && bad.stderr.contains("u.csv:2:"))
+    try "1,2\nnan,3\n5,6\n".write(toFile: input, atomically: true, encoding: .utf8)
+    let nan = try CLI.run(["aggregate", "--rule", "median", "--input", input])
+    #expect(nan.status == 0 && nan.stdout == "3.0,4.0\n" && nan.stderr.contains("line 2 rejected (non_finite)"))
+    let list = try CLI.run(["aggregate", "--list"])
+    for name in ["krum", "bulyan", "flame", "signguard", "nnm", "arc"] { #expect(list.stdout.contains(name)) }
   }
 
   @Test func curveOffWorksAndWarns() throws {

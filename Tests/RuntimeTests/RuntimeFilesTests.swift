@@ -5,24 +5,18 @@ import Testing
 @testable import Tensor
 
 @Suite struct RuntimeFilesTests {
-  /// Two updates [1, 2] (1 sample) and [3, 4] (3 samples): mean = ([1,2]·1 + [3,4]·3)/4 = [2.5, 3.5].
-  @Test func sampleWeightedMeanWorkedExample() {
-    #expect(Coordinator.weightedMean([([1, 2], 1), ([3, 4], 3)]) == [2.5, 3.5])
-    #expect(Coordinator.weightedMean([([1, -1], 5)]) == [1, -1])
-  }
-
   @Test func batchSamplingDrawsDistinctIndicesDeterministically() {
     var a = RandomStream(seed: 1, 2), b = RandomStream(seed: 1, 2)
-    let s = Worker.sample(32, from: 100, rng: &a)
+    let s = LocalTraining.sample(32, from: 100, rng: &a)
     #expect(Set(s).count == 32 && s.allSatisfy { (0..<100).contains($0) })
-    #expect(Worker.sample(32, from: 100, rng: &b) == s)
+    #expect(LocalTraining.sample(32, from: 100, rng: &b) == s)
   }
 
   @Test func checkpointRoundTripsAndRejectsDamage() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-cp-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let path = dir.appendingPathComponent("checkpoint.bin").path
-    let cp = Checkpoint(nextRound: 7, parameters: [1, -2.5, .pi], velocity: [0.5, 0, -1])
+    let cp = Checkpoint(nextRound: 7, parameters: [1, -2.5, .pi], velocity: [0.5, 0, -1], aggregatorState: [4, 2])
     try cp.write(to: path)
     #expect(try Checkpoint.read(path) == cp)
     // No temp file is left behind by the atomic write.

@@ -22,6 +22,8 @@ import Testing
 
     [coordinator]
     eval_every = 2
+    aggregator = { name = "trimmed_mean", f = 1 }
+    preaggregators = ["nnm", { name = "clipping", c = 5.5 }]
 
     [[workers]]
     count = 4
@@ -39,7 +41,8 @@ import Testing
     #expect(t.name == "t" && t.seed == 3 && t.rounds == 5)
     #expect(t.data.partition == .dirichlet(alpha: 0.3) && t.data.trainLimit == 1000)
     #expect(t.model.kind == .cnn && t.training.batchSize == 16 && t.training.localSteps == 2)
-    #expect(t.coordinator.evalEvery == 2 && t.coordinator.aggregator == "mean")
+    #expect(t.coordinator.evalEvery == 2 && t.coordinator.aggregator == RuleSpec(name: "trimmed_mean", params: ["f": 1]))
+    #expect(t.coordinator.preaggregators == [RuleSpec(name: "nnm"), RuleSpec(name: "clipping", params: ["c": 5.5])])
     #expect(t.workerCount == 6 && t.behavior(of: 5) == "honest" && !t.security.curve)
   }
 
@@ -55,7 +58,12 @@ import Testing
   @Test(arguments: [
     ("rounds = 5\nroundz = 3\n[[workers]]\ncount = 1", 2, "roundz", "unknown key"),
     ("[[workers]]\ncount = 2\n[training]\nbatch_size = \"big\"", 4, "training.batch_size", "expected an integer, found a string \"big\""),
-    ("[[workers]]\ncount = 2\n[coordinator]\naggregator = \"krum\"", 4, "coordinator.aggregator", "one of mean"),
+    ("[[workers]]\ncount = 10\n[coordinator]\naggregator = { name = \"krum\", f = 4 }", 4, "coordinator.aggregator", "Krum needs n > 2f + 2: got n=10, f=4"),
+    ("[[workers]]\ncount = 10\n[coordinator]\naggregator = \"krumm\"", 4, "coordinator.aggregator", "one of mean, median"),
+    ("[[workers]]\ncount = 10\n[coordinator]\naggregator = { name = \"trimmed_mean\", g = 1 }", 4, "coordinator.aggregator", "has no parameter 'g'"),
+    ("[[workers]]\ncount = 10\n[coordinator]\naggregator = \"fltrust\"", 4, "coordinator.aggregator", "root_dataset_size"),
+    ("[[workers]]\ncount = 10\n[coordinator]\npreaggregators = [{ name = \"bucketing\", s = 2 }]\naggregator = { name = \"krum\", f = 2 }", 5, "coordinator.aggregator", "got n=5, f=2"),
+    ("[[workers]]\ncount = 10\n[coordinator]\npreaggregators = [\"nmm\"]", 4, "coordinator.preaggregators", "one of nnm"),
     ("[[workers]]\ncount = 2\nbehavior = \"alie\"", 3, "workers[0].behavior", "one of honest"),
     ("[data]\npartition = { kind = \"group_bias\", p = 0.5 }\n[[workers]]\ncount = 4", 2, "data.partition", "4 workers for 10 classes"),
     ("[[workers]]\ncount = 0", 2, "workers[0].count", "at least 1 worker"),

@@ -1,0 +1,59 @@
+import Data
+import Learning
+import Tensor
+
+/// How a participant turns the global model into an update on its own data: FedSGD gradient
+/// (local_steps = 1) or FedAvg delta after k local SGD steps. Used by every worker and by the
+/// coordinator's FLTrust root dataset. Round r's batches come from a stream derived from
+/// (seed, stream, r), so an update depends only on the model and the round.
+final class LocalTraining {
+  let data: CompactDataset
+  let network: Network
+  let training: TrainingSettings
+  let seed: UInt64
+  let stream: UInt64
+
+  init(data: CompactDataset, topology: Topology, stream: UInt64) {
+    self.data = data
+    training = topology.training
+    seed = topology.seed
+    self.stream = stream
+    network = topology.model.makeNetwork(input: data.shape, classes: data.classes, seed: topology.seed)
+  }
+
+  var parameterCount: Int { network.parameterCount }
+
+  func update(model: [Float], round: Int) -> (vector: [Float], samples: Int) {
+    var rng = RandomStream(seed: seed, purpose: .sampling, stream, UInt64(round))
+    let batch = min(training.batchSize, data.count)
+    network.parameters = model
+    func gradient(on indices: [Int]) {
+      let x = data.materialize(indices)
+      x.features.withUnsafeBufferPointer { f in
+        x.labels.withUnsafeBufferPointer { l in _ = network.lossAndGradient(f.baseAddress!, labels: l.baseAddress!, batch: batch) }
+      }
+    }
+    if training.localSteps == 1 {
+      gradient(on: Self.sample(batch, from: data.count, rng: &rng))
+      return (network.gradients, batch)
+    }
+    var local = SGD(parameterCount: network.parameterCount, momentum: training.momentum, weightDecay: training.weightDecay)
+    for _ in 0..<training.localSteps {
+      gradient(on: Self.sample(batch, from: data.count, rng: &rng))
+      local.step(&network.parameters, gradient: network.gradients, learningRate: training.learningRate)
+    }
+    var delta = network.parameters
+    for i in delta.indices { delta[i] -= model[i] }
+    return (delta, batch * training.localSteps)
+  }
+
+  /// `k` distinct indices of 0..<n (partial Fisher–Yates), in sampled order.
+  static func sample(_ k: Int, from n: Int, rng: inout RandomStream) -> [Int] {
+    var pool = Array(0..<n)
+    for i in 0..<k {
+      let j = i + rng.nextInt(below: n - i)
+      pool.swapAt(i, j)
+    }
+    return Array(pool[0..<k])
+  }
+}
