@@ -23,7 +23,10 @@ public struct CoordinateMedian: Aggregator {
   public init() {}
   public func problem(n: Int) -> String? { n >= 1 ? nil : "median needs at least 1 update" }
   public func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
-    AggregationResult(vector: CoordinateWise.map(x) { v, n in Selection.median(v, n) })
+    if x.rows <= SortingNetwork.maxRows {
+      return AggregationResult(vector: SortingNetwork.map(x, rows: nil, reduce: SortingNetwork.median) { v, n in Selection.median(v, n) })
+    }
+    return AggregationResult(vector: CoordinateWise.map(x) { v, n in Selection.median(v, n) })
   }
 }
 
@@ -42,7 +45,7 @@ public struct TrimmedMean: Aggregator {
   public func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
     if let p = problem(n: x.rows) { throw AggregationError(p) }
     let f = self.f
-    return AggregationResult(vector: CoordinateWise.map(x) { v, n in
+    let scalar: (UnsafeMutablePointer<Float>, Int) -> Float = { v, n in
       if f > 0 {
         Selection.select(v, n, f)                       // v[0..<f] are the f smallest
         Selection.select(v + f, n - f, n - 2 * f)       // then v[f..<n-f] are the middle ones
@@ -50,7 +53,11 @@ public struct TrimmedMean: Aggregator {
       var s = 0.0
       for i in f..<(n - f) { s += Double(v[i]) }
       return Float(s / Double(n - 2 * f))
-    })
+    }
+    if x.rows <= SortingNetwork.maxRows {
+      return AggregationResult(vector: SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }, scalar: scalar))
+    }
+    return AggregationResult(vector: CoordinateWise.map(x, scalar))
   }
 }
 
@@ -76,19 +83,24 @@ public struct MeaMed: Aggregator {
   /// Per coordinate, the mean of the `keep` values of `rows` closest to their median (shared with Bulyan).
   static func closestToMedian(_ x: UpdateMatrix, rows: [Int]?, keep: Int) -> [Float] {
     let n = rows?.count ?? x.rows
-    var values = [Float](repeating: 0, count: n), dist = [Float](repeating: 0, count: n)
-    return values.withUnsafeMutableBufferPointer { vals in
-      dist.withUnsafeMutableBufferPointer { ds in
-        CoordinateWise.map(x, rows: rows) { v, n in
-          vals.baseAddress!.update(from: v, count: n)
-          let m = Selection.median(v, n)
-          for i in 0..<n { ds[i] = abs(vals[i] - m) }
-          Selection.select(keys: ds.baseAddress!, payload: vals.baseAddress!, n, keep - 1)
-          var s = 0.0
-          for i in 0..<keep { s += Double(vals[i]) }
-          return Float(s / Double(keep))
-        }
-      }
+    if n <= SortingNetwork.maxRows {
+      return SortingNetwork.map(x, rows: rows, reduce: { SortingNetwork.closestToMedian($0, $1, k: keep) },
+                                scalar: { v, n in scalarClosestToMedian(v, n, keep: keep) })
     }
+    return CoordinateWise.map(x, rows: rows) { v, n in scalarClosestToMedian(v, n, keep: keep) }
+  }
+
+  /// One coordinate: the mean of the `keep` values closest to the median (sorts v in place).
+  static func scalarClosestToMedian(_ v: UnsafeMutablePointer<Float>, _ n: Int, keep: Int) -> Float {
+    Selection.insertionSort(v, n)
+    let m = n % 2 == 1 ? v[n / 2] : Float((Double(v[n / 2 - 1]) + Double(v[n / 2])) / 2)
+    var best = 0, bestCost = Float.infinity
+    for s in 0...(n - keep) {
+      let cost = max(m - v[s], v[s + keep - 1] - m)
+      if cost < bestCost { bestCost = cost; best = s }
+    }
+    var sum = 0.0
+    for i in best..<(best + keep) { sum += Double(v[i]) }
+    return Float(sum / Double(keep))
   }
 }

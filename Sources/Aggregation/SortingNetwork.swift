@@ -1,0 +1,105 @@
+/// Coordinate-wise statistics 16 coordinates at a time: the n values of 16 adjacent coordinates
+/// are n SIMD16 vectors (one per row, read contiguously), sorted lane-wise by Batcher's
+/// odd–even merge network. Padding to a power of two with +∞ needs no comparator (min(x, +∞) = x),
+/// so the network is pruned to the comparators among the n real inputs. Used for n ≤ 64; above,
+/// per-coordinate quickselect is cheaper than the network's O(n log² n) comparators.
+enum SortingNetwork {
+  static let maxRows = 64
+  typealias V = SIMD16<Float>
+
+  /// Batcher's odd–even merge sort comparators (i < j) for n inputs.
+  static func comparators(_ n: Int) -> [(Int, Int)] {
+    var size = 1
+    while size < n { size *= 2 }
+    var out: [(Int, Int)] = []
+    var p = 1
+    while p < size {
+      var k = p
+      while k >= 1 {
+        var j = k % p
+        while j < size - k {
+          for i in 0..<min(k, size - j - k) where (i + j) / (2 * p) == (i + j + k) / (2 * p) {
+            let a = i + j, b = i + j + k
+            if b < n { out.append((a, b)) }
+          }
+          j += 2 * k
+        }
+        k /= 2
+      }
+      p *= 2
+    }
+    return out
+  }
+
+  /// For each block of 16 coordinates: loads the chosen rows, sorts lane-wise, and lets
+  /// `reduce` turn the sorted vectors into the 16 outputs. The last partial block goes through
+  /// `scalar` one coordinate at a time.
+  static func map(_ x: UpdateMatrix, rows: [Int]?, reduce: (UnsafeMutablePointer<V>, Int) -> V,
+                  scalar: (UnsafeMutablePointer<Float>, Int) -> Float) -> [Float] {
+    let idx = rows ?? Array(0..<x.rows)
+    let n = idx.count, d = x.cols
+    let net = comparators(n)
+    var out = [Float](repeating: 0, count: d)
+    let vectors = UnsafeMutablePointer<V>.allocate(capacity: n)
+    defer { vectors.deallocate() }
+    let full = d / 16 * 16
+    x.data.withUnsafeBufferPointer { src in
+      out.withUnsafeMutableBufferPointer { o in
+        let base = src.baseAddress!
+        var j = 0
+        while j < full {
+          for (r, i) in idx.enumerated() {
+            vectors[r] = UnsafeRawPointer(base + i * d + j).loadUnaligned(as: V.self)
+          }
+          for (a, b) in net {
+            let va = vectors[a], vb = vectors[b]
+            let swap = vb .< va
+            vectors[a] = va.replacing(with: vb, where: swap)
+            vectors[b] = vb.replacing(with: va, where: swap)
+          }
+          UnsafeMutableRawPointer(o.baseAddress! + j).storeBytes(of: reduce(vectors, n), as: V.self)
+          j += 16
+        }
+      }
+    }
+    if full < d {
+      let tail = UpdateMatrix(rows: n, cols: d - full, data: idx.flatMap { x.data[($0 * d + full)..<(($0 + 1) * d)] })
+      let rest = CoordinateWise.map(tail, scalar)
+      out.replaceSubrange(full..<d, with: rest)
+    }
+    return out
+  }
+
+  /// Lane-wise max by compare-and-select (vectorises; the generic pointwiseMax does not here).
+  @inline(__always) static func vmax(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .> a) }
+
+  static func median(_ v: UnsafeMutablePointer<V>, _ n: Int) -> V {
+    n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) * 0.5
+  }
+
+  static func trimmedMean(_ v: UnsafeMutablePointer<V>, _ n: Int, f: Int) -> V {
+    var s = V()
+    for i in f..<(n - f) { s += v[i] }
+    return s / V(repeating: Float(n - 2 * f))
+  }
+
+  /// Per lane, the mean of the k sorted values closest to the median: the contiguous window
+  /// [s, s+k) with the smallest max(m − v[s], v[s+k−1] − m) (first such window on ties).
+  static func closestToMedian(_ v: UnsafeMutablePointer<V>, _ n: Int, k: Int) -> V {
+    let m = median(v, n)
+    var windowSum = V()
+    for i in 0..<k { windowSum += v[i] }
+    var bestSum = windowSum
+    var bestCost = vmax(m - v[0], v[k - 1] - m)
+    var s = 1
+    while s + k <= n {
+      windowSum += v[s + k - 1] - v[s - 1]
+      let cost = vmax(m - v[s], v[s + k - 1] - m)
+      let better = cost .< bestCost
+      bestCost.replace(with: cost, where: better)
+      bestSum.replace(with: windowSum, where: better)
+      s += 1
+    }
+    return bestSum / V(repeating: Float(k))
+  }
+}
