@@ -108,3 +108,17 @@ import Testing
   }
 }
 
+
+@Suite struct EigenTests {
+  /// Power iteration (used above 24 rows) agrees with the Jacobi decomposition on a Gram matrix.
+  @Test func powerIterationMatchesJacobi() {
+    let x = UpdateMatrix(PropertyTests.honest(30, d: 12, seed: 8))
+    let g = x.gram()
+    let (values, vectors) = SymmetricEigen.decompose(g, 30)
+    let top = values.indices.max { values[$0] < values[$1] }!
+    let (lambda, v) = SymmetricEigen.power(g, 30)
+    #expect(abs(lambda - values[top]) <= 1e-8 * values[top])
+    let dot = (0..<30).reduce(0.0) { $0 + v[$1] * vectors[$1 * 30 + top] }
+    #expect(abs(abs(dot) - 1) < 1e-6)
+  }
+}
