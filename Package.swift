@@ -24,7 +24,8 @@ let libraries: [Target] = [
   .target(name: "Transport", dependencies: ["CZeroMQ"]),
   .target(name: "TOML"),
   .target(name: "Aggregation", dependencies: ["Tensor"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation"]),
+  .target(name: "Attacks", dependencies: ["Tensor", "Data"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks"]),
   .target(
     name: "Data",
     dependencies: [
@@ -57,6 +58,7 @@ let tests: [Target] = [
   .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
   .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+  .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Data", "Tensor"]),
   .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),

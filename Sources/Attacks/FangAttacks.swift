@@ -1,0 +1,216 @@
+import Tensor
+
+/// Fang, Cao, Jia & Gong 2020, "Local model poisoning attacks to Byzantine-robust federated
+/// learning" (USENIX Security), attack on Krum, in update space: s = sign(μ_B) is the direction
+/// benign updates move the model; the attack submits u₁ = −λ·s and c − 1 supporting copies at
+/// distance ε from it, with the largest λ (from the paper's upper bound, halved until λ < 1e-5)
+/// for which Krum (f = c) over the benign and crafted updates picks a crafted one.
+///
+/// Full knowledge (`fang_krum_full`): B = the leaked honest updates. Partial (`fang_krum_partial`):
+/// B = the attackers' own honest updates, which also stand in for the benign updates in the
+/// simulated Krum.
+///
+/// Upper bound: λ₀ = (1/((m − 2c − 1)√d))·min_{i∈B} Σ_{l∈Γᵢ} ‖bₗ − bᵢ‖ + (1/√d)·max_{i∈B} ‖bᵢ‖,
+/// Γᵢ the m − c − 2 nearest benign updates of bᵢ (m = |B| + c; denominators clamped at 1).
+public struct FangKrum: UpdateAttack {
+  public let name: String
+  public let needs: Knowledge
+  public let epsilon: Double
+  public init(full: Bool, epsilon: Double = 0.01) throws {
+    guard epsilon >= 0 else { throw AttackError("epsilon must be >= 0 for Fang's Krum attack: got \(epsilon)") }
+    name = full ? "fang_krum_full" : "fang_krum_partial"
+    needs = full ? .omniscient : .own
+    self.epsilon = epsilon
+  }
+
+  public func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
+    let benign = needs == .omniscient ? (input.honest.map { h in h.keys.sorted().map { h[$0]! } } ?? input.benign) : input.benign
+    let c = input.own.count, d = input.dimension
+    let (mu, _) = Stats.meanStd(benign)
+    let s = mu.map { $0 > 0 ? 1.0 : ($0 < 0 ? -1.0 : 0.0) }
+    let b = benign.count, m = b + c
+    let sqrtD = Double(d).squareRoot()
+    // Upper bound on λ.
+    var minSum = Double.infinity
+    for i in 0..<b {
+      let bi = benign[i].map(Double.init)
+      let dist = (0..<b).filter { $0 != i }.map { Stats.distance(bi, benign[$0]) }.sorted()
+      minSum = min(minSum, dist.prefix(max(1, m - c - 2)).reduce(0, +))
+    }
+    if b < 2 { minSum = 0 }
+    let maxNorm = benign.map { Stats.norm($0.map(Double.init)) }.max() ?? 0
+    var lambda = minSum / (Double(max(1, m - 2 * c - 1)) * sqrtD) + maxNorm / sqrtD
+    func crafted(_ l: Double, _ rng: inout RandomStream) -> [[Float]] {
+      let u1 = s.map { Float(-l * $0) }
+      return (0..<c).map { k in
+        k == 0 ? u1 : u1.map { $0 + Float(epsilon / sqrtD * (rng.nextDouble() < 0.5 ? -1 : 1)) }
+      }
+    }
+    var chosen = crafted(lambda, &rng)
+    while lambda >= 1e-5 {
+      var trial = rng
+      let candidate = crafted(lambda, &trial)
+      if Self.krumPicksCrafted(benign: benign, crafted: candidate, f: c) { chosen = candidate; rng = trial; break }
+      lambda /= 2
+      chosen = candidate
+    }
+    let ids = input.maliciousIDs
+    return Dictionary(uniqueKeysWithValues: zip(ids, chosen).map { ($0, .vector($1)) })
+  }
+
+  /// Whether Krum (f) over benign ∪ crafted selects one of the crafted vectors.
+  static func krumPicksCrafted(benign: [[Float]], crafted: [[Float]], f: Int) -> Bool {
+    let all = benign + crafted
+    let n = all.count
+    let k = max(1, n - f - 2)
+    var best = 0, bestScore = Double.infinity
+    for i in 0..<n {
+      let ai = all[i].map(Double.init)
+      let score = (0..<n).filter { $0 != i }.map { let e = Stats.distance(ai, all[$0]); return e * e }.sorted().prefix(k).reduce(0, +)
+      if score < bestScore { bestScore = score; best = i }
+    }
+    return best >= benign.count
+  }
+}
+
+/// Fang et al. 2020's attack on trimmed mean and median, per coordinate j with sⱼ = sign(μ_B,ⱼ):
+///
+/// - Full knowledge (`fang_trim_full`), wmax/wmin the benign extremes, b = 2: if sⱼ > 0 sample
+///   in [wmin/b, wmin] (wmin > 0) or [b·wmin, wmin]; otherwise in [wmax, b·wmax] (wmax > 0) or [wmax, wmax/b].
+/// - Partial (`fang_trim_partial`), μ, σ of the attackers' own honest updates: if sⱼ > 0 sample in
+///   [μⱼ − 4σⱼ, μⱼ − 3σⱼ], otherwise in [μⱼ + 3σⱼ, μⱼ + 4σⱼ].
+///
+/// Each malicious worker draws its own values uniformly in those intervals.
+public struct FangTrim: UpdateAttack {
+  public let name: String
+  public let needs: Knowledge
+  public let b: Double
+  public init(full: Bool, b: Double = 2) throws {
+    guard b > 1 else { throw AttackError("b must be > 1 for Fang's trim attack: got \(b)") }
+    name = full ? "fang_trim_full" : "fang_trim_partial"
+    needs = full ? .omniscient : .own
+    self.b = b
+  }
+
+  public func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
+    let benign = input.benign
+    let (mu, sd) = Stats.meanStd(benign)
+    let d = mu.count
+    var lo = [Double](repeating: 0, count: d), hi = [Double](repeating: 0, count: d)
+    if needs == .omniscient {
+      for j in 0..<d {
+        let col = benign.map { Double($0[j]) }
+        let wmax = col.max()!, wmin = col.min()!
+        if mu[j] > 0 {
+          (lo[j], hi[j]) = wmin > 0 ? (wmin / b, wmin) : (b * wmin, wmin)
+        } else {
+          (lo[j], hi[j]) = wmax > 0 ? (wmax, b * wmax) : (wmax, wmax / b)
+        }
+      }
+    } else {
+      for j in 0..<d {
+        (lo[j], hi[j]) = mu[j] > 0 ? (mu[j] - 4 * sd[j], mu[j] - 3 * sd[j]) : (mu[j] + 3 * sd[j], mu[j] + 4 * sd[j])
+      }
+    }
+    var out: [Int: AttackOutput] = [:]
+    for id in input.maliciousIDs {
+      out[id] = .vector((0..<d).map { Float(lo[$0] + (hi[$0] - lo[$0]) * rng.nextDouble()) })
+    }
+    return out
+  }
+}
+
+/// Min-max and min-sum (Shejwalkar & Houmansadr 2021, "Manipulating the Byzantine", NDSS,
+/// AGR-agnostic attacks): x = μ + γ·∇p with the perturbation ∇p = −μ/‖μ‖ (`uv`), −sign(μ)
+/// (`sgn`) or −σ (`std`), and the largest γ (binary search from γ = 10 down to a step of 1e-5) such that
+///
+/// - min-max: maxᵢ ‖x − bᵢ‖ ≤ max_{i,j} ‖bᵢ − bⱼ‖
+/// - min-sum: Σᵢ ‖x − bᵢ‖² ≤ maxᵢ Σⱼ ‖bᵢ − bⱼ‖²
+///
+/// All malicious workers submit the same x.
+public struct MinMax: UpdateAttack {
+  public enum Perturbation: String, Sendable, CaseIterable { case uv, sgn, std }
+  public let name: String
+  public let needs = Knowledge.own
+  public let perturbation: Perturbation
+  let sum: Bool
+  public init(sum: Bool, perturbation: Perturbation = .std) {
+    name = sum ? "min_sum" : "min_max"
+    self.sum = sum
+    self.perturbation = perturbation
+  }
+
+  public func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
+    let benign = input.benign
+    let (mu, sd) = Stats.meanStd(benign)
+    let p: [Double]
+    switch perturbation {
+    case .uv: let nm = max(Stats.norm(mu), 1e-30); p = mu.map { -$0 / nm }
+    case .sgn: p = mu.map { $0 > 0 ? -1 : ($0 < 0 ? 1 : 0) }
+    case .std: p = sd.map { -$0 }
+    }
+    let n = benign.count
+    var pair = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { for j in (i + 1)..<n where i + 1 < n {
+      let e = Stats.distance(benign[i].map(Double.init), benign[j]); pair[i * n + j] = e; pair[j * n + i] = e
+    } }
+    let threshold = sum
+      ? (0..<n).map { i in (0..<n).reduce(0.0) { $0 + pair[i * n + $1] * pair[i * n + $1] } }.max()!
+      : pair.max()!
+    func ok(_ g: Double) -> Bool {
+      let x = (0..<mu.count).map { mu[$0] + g * p[$0] }
+      let dists = benign.map { Stats.distance(x, $0) }
+      return sum ? dists.reduce(0) { $0 + $1 * $1 } <= threshold : dists.max()! <= threshold
+    }
+    var gamma = 10.0, step = 10.0, success = 0.0  // the authors' search: γ ± step/2, step halves (covers [0, 20])
+    while abs(success - gamma) > 1e-5 {
+      if ok(gamma) { success = gamma; gamma += step / 2 } else { gamma -= step / 2 }
+      step /= 2
+      if step < 1e-12 { break }
+    }
+    return Stats.same((0..<mu.count).map { mu[$0] + success * p[$0] }, input.maliciousIDs)
+  }
+}
+
+/// Mimic (Karimireddy, He & Jaggi 2022, "Byzantine-robust learning on heterogeneous datasets via
+/// bucketing", ICLR): every malicious worker submits a copy of one honest worker's update, to
+/// over-represent it. Needs omniscient knowledge.
+///
+/// Variant: the mimicked worker is chosen at the first attacked round as the honest update with
+/// the largest |projection| on the top principal direction of the centred honest updates (the
+/// paper estimates that direction over warm-up rounds), then kept.
+public struct Mimic: UpdateAttack {
+  public let name = "mimic"
+  public let needs = Knowledge.omniscient
+  public private(set) var target: Int?
+  public init(target: Int? = nil) { self.target = target }
+
+  public mutating func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
+    guard let honest = input.honest, !honest.isEmpty else { throw AttackError("mimic needs the honest updates (knowledge = \"omniscient\")") }
+    if target == nil || honest[target!] == nil {
+      let ids = honest.keys.sorted()
+      let (mu, _) = Stats.meanStd(ids.map { honest[$0]! })
+      // Power iteration on the centred updates for the top direction.
+      var v = [Double](repeating: 1 / Double(mu.count).squareRoot(), count: mu.count)
+      for _ in 0..<50 {
+        var next = [Double](repeating: 0, count: mu.count)
+        for id in ids {
+          let x = honest[id]!
+          var proj = 0.0
+          for j in mu.indices { proj += (Double(x[j]) - mu[j]) * v[j] }
+          for j in mu.indices { next[j] += proj * (Double(x[j]) - mu[j]) }
+        }
+        let nm = Stats.norm(next)
+        if nm == 0 { break }
+        v = next.map { $0 / nm }
+      }
+      target = ids.max { a, b in
+        let pa = abs(mu.indices.reduce(0.0) { $0 + (Double(honest[a]![$1]) - mu[$1]) * v[$1] })
+        let pb = abs(mu.indices.reduce(0.0) { $0 + (Double(honest[b]![$1]) - mu[$1]) * v[$1] })
+        return pa != pb ? pa < pb : a > b
+      }
+    }
+    let copy = honest[target!]!
+    return Dictionary(uniqueKeysWithValues: input.maliciousIDs.map { ($0, AttackOutput.vector(copy)) })
+  }
+}
