@@ -1,4 +1,5 @@
 import Aggregation
+import Attacks
 import Data
 import Foundation
 import Learning
@@ -24,6 +25,9 @@ public final class Coordinator {
   var rejections = RejectionCounts()
   var roundRejections = RejectionCounts()
   var zap: ZAPHandler?
+  /// Test images that measure a targeted attack's success (triggered non-target images or
+  /// source-class images, relabelled to the target): the accuracy on them is the success rate.
+  let attackTest: Dataset?
   var firstRound = 0
   /// The model frames of the round being collected, and who takes part: a participant that
   /// (re)joins mid-round is sent them again, so it can still contribute.
@@ -49,6 +53,7 @@ public final class Coordinator {
     decoder = FrameDecoder(runID: topology.seed, modelSize: network.parameterCount, workerCount: topology.workerCount)
     workers = Array(repeating: WorkerState(), count: topology.workerCount)
     pipeline = try topology.makePipeline()
+    attackTest = try Self.attackTestSet(topology, test: testSet)
     if topology.coordinator.rootDatasetSize > 0 {
       let data = try ShardFile.decodeCompact(try Files.read(run.rootShardFile), path: run.rootShardFile)
       root = LocalTraining(data: data, topology: topology, stream: UInt64.max - 1)
@@ -67,6 +72,24 @@ public final class Coordinator {
       resumedFrom = cp.nextRound
     }
     if resume { try truncateMetrics(before: firstRound) }
+  }
+
+  /// The first targeted data attack of the topology defines the success rate (backdoor and DBA:
+  /// the whole trigger on non-target test images; targeted flip: the source class).
+  static func attackTestSet(_ topology: Topology, test: Dataset) throws -> Dataset? {
+    for g in topology.workers {
+      guard let spec = g.dataAttack else { continue }
+      let attack = try AttackRegistry.data(spec.name, spec.params, classes: test.classes)
+      var d: Dataset
+      let target: Int
+      if let b = attack as? Backdoor { d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target }
+      else if let b = attack as? DBA { d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target }
+      else if let t = attack as? TargetedFlip { d = test.subset((0..<test.count).filter { Int(test.labels[$0]) == t.source }); target = t.target }
+      else { continue }
+      d.labels = [Int32](repeating: Int32(target), count: d.count)
+      return d
+    }
+    return nil
   }
 
   /// Keeps only the metrics lines of rounds before `round` (those after are recomputed).
@@ -96,6 +119,14 @@ public final class Coordinator {
     try socket.setRouterMandatory()
     if wiring.curve, let keys = wiring.coordinatorKeys { try socket.makeCurveServer(keys) }
     try socket.bind(wiring.endpoint)
+    // Omniscient attacks: a leak to the adversary hub (a simulation device, not part of the defence).
+    var leak: Socket?
+    if topology.leaksHonestUpdates {
+      let l = try Socket(context, .dealer)
+      if wiring.curve, let keys = wiring.coordinatorKeys, let hubKey = wiring.hubPublicKey { try l.makeCurveClient(keys, serverKey: hubKey) }
+      try l.connect(wiring.hubEndpoint)
+      leak = l
+    }
     let metricsHandle = try openMetrics()
     defer { try? metricsHandle.close() }
 
@@ -109,6 +140,7 @@ public final class Coordinator {
     if joined < workers.count { run.logEvent("starting with \(joined) of \(workers.count) workers") }
 
     var lastEvaluation: Evaluation?
+    var lastSuccessRate: Double?
     var roundTimes: [Double] = []
     for round in firstRound..<topology.rounds {
       let t0 = ContinuousClock.now
@@ -118,23 +150,37 @@ public final class Coordinator {
       let header = FrameHeader(type: .model, dtype: .float32, runID: topology.seed, round: UInt32(round),
                                sender: FrameHeader.coordinatorID, count: UInt32(model.count))
       currentBroadcast = (participants, [.bytes(header.encoded()), .floats(model)])
+      if let leak {
+        let roster = FrameHeader(type: .roster, dtype: .float32, runID: topology.seed, round: UInt32(round),
+                                 sender: FrameHeader.coordinatorID, count: UInt32(participants.count))
+        try? leak.send([.bytes(roster.encoded()), .floats(FloatBuffer(participants.map(Float.init)))], dontWait: true)
+      }
       for w in participants { sendTo(socket, w, currentBroadcast!.frames) }
 
       // Collect.
       var received: [Int: (vector: [Float], samples: Int)] = [:]
+      // Participants whose update for this round arrived but was rejected for its content: they
+      // answered (the round need not wait for them), their update is simply not aggregated.
+      var refused: Set<Int> = []
       let deadline = t0 + .milliseconds(topology.coordinator.roundDeadlineMs)
       while ContinuousClock.now < deadline {
-        let waiting = participants.filter { received[$0] == nil && workers[$0].alive }
+        let waiting = participants.filter { received[$0] == nil && !refused.contains($0) && workers[$0].alive }
         if waiting.isEmpty { break }
         try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: round) { h, payload in
           let w = Int(h.sender)
           guard participants.contains(w) else { return reject(.unexpectedType) }
           guard h.round == UInt32(round) else { return reject(h.round < UInt32(round) ? (h.round + 1 == UInt32(round) ? .late : .staleRound) : .futureRound) }
-          guard received[w] == nil else { return reject(.duplicate) }
+          guard received[w] == nil, !refused.contains(w) else { return reject(.duplicate) }
           if let why = UpdateScreen.problem(payload, maxNorm: topology.coordinator.maxUpdateNorm) {
+            refused.insert(w)
             return reject(why == .nonFinite ? .nonFinite : .normTooLarge)
           }
           received[w] = (payload, Int(h.aux))
+          if let leak {
+            let fwd = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: UInt32(round),
+                                  sender: FrameHeader.coordinatorID, count: UInt32(payload.count), aux: UInt32(w))
+            try? leak.send([.bytes(fwd.encoded()), .floats(FloatBuffer(payload))], dontWait: true)
+          }
         }
       }
       currentBroadcast = nil
@@ -166,9 +212,11 @@ public final class Coordinator {
       if let skipped { run.logEvent("round \(round): skipped: \(skipped)") }
       let t2 = ContinuousClock.now
       var evaluation: Evaluation?
+      var successRate: Double?
       if (round + 1) % topology.coordinator.evalEvery == 0 || round == topology.rounds - 1 {
         evaluation = network.evaluate(test)
         lastEvaluation = evaluation
+        if let attackTest, attackTest.count > 0 { successRate = network.evaluate(attackTest).accuracy; lastSuccessRate = successRate }
       }
       let t3 = ContinuousClock.now
       if (round + 1) % topology.coordinator.checkpointEvery == 0 || round == topology.rounds - 1 {
@@ -179,7 +227,7 @@ public final class Coordinator {
       let metrics = RoundMetrics(
         round: round, participants: participants, aggregated: ids, workersAlive: workers.filter(\.alive).count,
         testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: norms,
-        rejected: roundRejections.named, weights: weights, skipped: skipped,
+        rejected: roundRejections.named, attackSuccessRate: successRate, weights: weights, skipped: skipped,
         timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
       try writeMetrics(metrics, to: metricsHandle)
       roundTimes.append(metrics.timing.roundMs)
@@ -189,6 +237,7 @@ public final class Coordinator {
     // Tell everyone to stop, then write the model and the summary.
     let bye = FrameHeader(type: .shutdown, runID: topology.seed, round: UInt32(topology.rounds), sender: FrameHeader.coordinatorID)
     for w in workers.indices where workers[w].alive { sendTo(socket, w, [.bytes(bye.encoded())]) }
+    try? leak?.send([.bytes(bye.encoded())], dontWait: true)
     try ModelFile.write(network.parameters, to: run.modelFile)
     let final = lastEvaluation ?? network.evaluate(test)
     if let zap { for r in zap.refusals { run.logEvent("refused connection from \(r.address): key \(r.publicKey.isEmpty ? "(none)" : r.publicKey) not in this run") } }
@@ -196,6 +245,7 @@ public final class Coordinator {
       runDir: run.path, mode: "", rounds: topology.rounds, testAccuracy: final.accuracy, testLoss: final.loss,
       msPerRound: roundTimes.isEmpty ? 0 : roundTimes.reduce(0, +) / Double(roundTimes.count),
       workersAlive: workers.filter(\.alive).count, rejectedFrames: rejections.named,
+      attackSuccessRate: attackTest == nil ? nil : (lastSuccessRate ?? network.evaluate(attackTest!).accuracy),
       resumedFromRound: resumedFrom, seconds: (ContinuousClock.now - started).seconds)
     return summary
   }

@@ -8,6 +8,10 @@ public struct Wiring: Sendable {
   /// Present when CURVE is on.
   public var coordinatorKeys: CurveKeyPair?
   public var workerPublicKeys: [Int: String]
+  /// The adversary hub (runs with update attacks).
+  public var hubEndpoint: String = ""
+  public var hubPublicKey: String?
+  public var hubKeys: CurveKeyPair?
 
   /// The wiring recorded in a run directory (`threads` forces an inproc endpoint).
   public static func load(run: RunDirectory, topology: Topology, threads: Bool) throws -> Wiring {
@@ -20,12 +24,23 @@ public struct Wiring: Sendable {
     }
     // Threads share one process: inproc:// has no wire to encrypt, and libzmq applies no
     // security mechanism to it, so identity falls back to routing ids.
-    guard topology.security.curve, !endpoint.hasPrefix("inproc://") else { return Wiring(endpoint: endpoint, curve: false, coordinatorKeys: nil, workerPublicKeys: [:]) }
+    let hubAddress = endpoint.hasPrefix("inproc://") ? "inproc://byzsim-hub" : run.hubEndpoint
+    guard topology.security.curve, !endpoint.hasPrefix("inproc://") else {
+      var w = Wiring(endpoint: endpoint, curve: false, coordinatorKeys: nil, workerPublicKeys: [:])
+      w.hubEndpoint = hubAddress
+      return w
+    }
     let keys = try JSONDecoder.snake.decode(PublicKeys.self, from: Data(try Files.read(run.publicKeysFile)))
     let secret = String(decoding: try Files.read(run.secretKeyFile("coordinator")), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     var workers: [Int: String] = [:]
     for (k, v) in keys.workers { if let id = Int(k) { workers[id] = v } }
-    return Wiring(endpoint: endpoint, curve: true, coordinatorKeys: CurveKeyPair(secretKey: secret), workerPublicKeys: workers)
+    var w = Wiring(endpoint: endpoint, curve: true, coordinatorKeys: CurveKeyPair(secretKey: secret), workerPublicKeys: workers)
+    w.hubEndpoint = hubAddress
+    w.hubPublicKey = keys.hub
+    if keys.hub != nil, let hubSecret = try? Files.read(run.secretKeyFile("hub")) {
+      w.hubKeys = CurveKeyPair(secretKey: String(decoding: hubSecret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    return w
   }
 
   /// The coordinator's public key (for workers).

@@ -1,3 +1,4 @@
+import Attacks
 import Data
 import Foundation
 import Learning
@@ -32,7 +33,15 @@ public enum Launcher {
       guard !indices.isEmpty else {
         throw RuntimeError("the \(topology.data.partition) partition left worker \(w) without a sample; raise alpha or use fewer workers")
       }
-      let bytes = ShardFile.encode(train.dataset.subset(indices))
+      var shard = train.dataset.subset(indices)
+      let (group, _, member) = topology.group(of: w)
+      if let spec = group.dataAttack {
+        // Data attacks poison the malicious worker's shard at ingestion; it then trains honestly on it.
+        let attack = try AttackRegistry.data(spec.name, spec.params, classes: shard.classes)
+        var rng = RandomStream(seed: topology.seed, purpose: .attack, UInt64(w))
+        shard = attack.poison(shard, attacker: member, attackers: group.count, rng: &rng)
+      }
+      let bytes = ShardFile.encode(shard)
       try Files.writeAtomically(bytes, to: run.shardFile(w))
       shardDigests.append(Provenance.sha256Hex(bytes))
     }
@@ -45,12 +54,21 @@ public enum Launcher {
         try writeSecret(k.secretKey, to: run.secretKeyFile("worker-\(w)"))
         publics[String(w)] = k.publicKey
       }
-      try run.writeJSON(PublicKeys(coordinator: coordinator.publicKey, workers: publics), to: run.publicKeysFile)
+      var hubPublic: String?
+      if topology.hasUpdateAttacks {
+        let hub = try CurveKeyPair.generate()
+        try writeSecret(hub.secretKey, to: run.secretKeyFile("hub"))
+        hubPublic = hub.publicKey
+      }
+      try run.writeJSON(PublicKeys(coordinator: coordinator.publicKey, workers: publics, hub: hubPublic), to: run.publicKeysFile)
     }
     let manifest = RunManifest(
       seed: topology.seed, topologyName: topology.name, dataFiles: train.files + test.files, shards: shardDigests, rootShard: rootDigest,
       gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
     try run.writeJSON(manifest, to: run.manifestFile)
+    // Ground truth, for evaluation only: the coordinator and its auditors never read it.
+    try run.writeJSON(Truth(malicious: topology.maliciousIDs,
+                            behaviors: (0..<topology.workerCount).map { topology.behavior(of: $0) }), to: run.truthFile)
     return run
   }
 
@@ -90,6 +108,13 @@ public enum Launcher {
     let wiring = try Wiring.load(run: run, topology: topology, threads: true)
     let context = try Context()
     BLAS.threads = 1
+    if topology.hasUpdateAttacks {
+      let hub = try AdversaryHub(run: run, topology: topology, wiring: wiring, context: context)
+      nonisolated(unsafe) let h = hub
+      let ht = Thread { try? h.serve() }
+      ht.start()
+      usleep(30_000)
+    }
     let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
     coordinator.onRound = onRound
     // The coordinator binds inside run(); start it first so workers find the endpoint.
@@ -166,6 +191,9 @@ public enum Launcher {
       return p
     }
     let logs = run.logsDirectory
+    let hub = topology.hasUpdateAttacks
+      ? try spawn(["hub", "--run-dir", run.path], log: (logs as NSString).appendingPathComponent("hub.log")) : nil
+    defer { if let hub, hub.isRunning { hub.terminate() } }
     let coordinator = try spawn(["coordinator", "--run-dir", run.path] + (resume ? ["--resume"] : []),
                                 log: (logs as NSString).appendingPathComponent("coordinator.log"))
     var workers: [Process] = []
@@ -173,7 +201,9 @@ public enum Launcher {
       workers.append(try spawn(["worker", "--run-dir", run.path, "--id", String(w)],
                                log: (logs as NSString).appendingPathComponent("worker-\(w).log")))
     }
-    let pids = ["coordinator": Int(coordinator.processIdentifier)]
+    var pids = ["coordinator": Int(coordinator.processIdentifier)]
+    if let hub { pids["hub"] = Int(hub.processIdentifier) }
+    pids = pids
       .merging(Dictionary(uniqueKeysWithValues: workers.enumerated().map { ("worker-\($0.offset)", Int($0.element.processIdentifier)) })) { a, _ in a }
     try run.writeJSON(pids, to: (run.path as NSString).appendingPathComponent("processes.json"))
 

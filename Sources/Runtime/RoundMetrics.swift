@@ -11,6 +11,9 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var updateNorms: [String: Double]
   /// Messages rejected during this round, by reason.
   public var rejected: [String: Int]
+  /// Backdoor / targeted-flip success on the test set at evaluation rounds; null otherwise and
+  /// for untargeted attacks.
+  public var attackSuccessRate: Double?
   /// How much each worker's update counted in the aggregate (rules that weight rows; null for
   /// coordinate-wise rules and after pre-aggregators that mix rows).
   public var weights: [String: Double]?
@@ -19,7 +22,7 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public var timing: Timing
 
   enum CodingKeys: String, CodingKey {
-    case round, participants, aggregated, workersAlive, testAccuracy, testLoss, updateNorms, rejected, weights, skipped, timing
+    case round, participants, aggregated, workersAlive, testAccuracy, testLoss, updateNorms, rejected, attackSuccessRate, weights, skipped, timing
   }
 
   /// Absent values are written as null, so every line has every key.
@@ -33,6 +36,7 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
     try c.encode(testLoss, forKey: .testLoss)
     try c.encode(updateNorms, forKey: .updateNorms)
     try c.encode(rejected, forKey: .rejected)
+    try c.encode(attackSuccessRate, forKey: .attackSuccessRate)
     try c.encode(weights, forKey: .weights)
     try c.encode(skipped, forKey: .skipped)
     try c.encode(timing, forKey: .timing)
@@ -57,6 +61,21 @@ public struct RunSummary: Codable, Sendable {
   public var msPerRound: Double
   public var workersAlive: Int
   public var rejectedFrames: [String: Int]
+  public var attackSuccessRate: Double?
   public var resumedFromRound: Int?
   public var seconds: Double
+
+  enum CodingKeys: String, CodingKey {
+    case runDir, mode, rounds, testAccuracy, testLoss, msPerRound, workersAlive, rejectedFrames, attackSuccessRate, resumedFromRound, seconds
+  }
+
+  /// Every key is written (absent values as null): scripts can rely on them.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(runDir, forKey: .runDir); try c.encode(mode, forKey: .mode); try c.encode(rounds, forKey: .rounds)
+    try c.encode(testAccuracy, forKey: .testAccuracy); try c.encode(testLoss, forKey: .testLoss)
+    try c.encode(msPerRound, forKey: .msPerRound); try c.encode(workersAlive, forKey: .workersAlive)
+    try c.encode(rejectedFrames, forKey: .rejectedFrames); try c.encode(attackSuccessRate, forKey: .attackSuccessRate)
+    try c.encode(resumedFromRound, forKey: .resumedFromRound); try c.encode(seconds, forKey: .seconds)
+  }
 }

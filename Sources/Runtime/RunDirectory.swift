@@ -17,6 +17,10 @@ public struct RunDirectory: Sendable {
   public var modelFile: String { file("model.bin") }
   public var summaryFile: String { file("summary.json") }
   public var eventsFile: String { file("events.log") }
+  /// Ground truth (which workers are malicious): written by the launcher, read only by evaluation.
+  public var truthFile: String { file("truth.json") }
+  /// The ipc:// endpoint of the adversary hub.
+  public var hubEndpoint: String { "ipc://" + file("hub.sock") }
   public var logsDirectory: String { file("logs") }
   func shardFile(_ worker: Int) -> String { file("shards/worker-\(worker).bin") }
   /// FLTrust's clean root dataset, held by the coordinator.
@@ -79,6 +83,14 @@ struct PublicKeys: Codable {
   var coordinator: String
   /// Worker id (as a string) → Z85 public key.
   var workers: [String: String]
+  /// The adversary hub's public key, when the run has update attacks.
+  var hub: String?
+}
+
+/// Which workers are malicious (ground truth known only to the launcher and evaluation).
+public struct Truth: Codable, Sendable {
+  public var malicious: [Int]
+  public var behaviors: [String]
 }
 
 /// The provenance manifest of a run.

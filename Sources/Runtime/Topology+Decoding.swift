@@ -1,4 +1,5 @@
 import Aggregation
+import Attacks
 import Data
 import Foundation
 import Learning
@@ -82,9 +83,33 @@ extension Topology {
     var workers: [WorkerGroup] = []
     for var g in groups {
       let count = try g.int("count", default: nil) { $0 >= 1 ? nil : "at least 1 worker" }
-      let behavior = try g.string("behavior", default: "honest") { Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", ")) (attacks are not wired in yet)" }
+      var group = WorkerGroup(count: count)
+      group.behavior = try g.string("behavior", default: "honest") { Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", "))" }
+      group.attack = try g.numberTable("attack")
+      if let k = try g.optionalString("knowledge") {
+        guard let kn = Knowledge(rawValue: k) else { throw g.error("knowledge", "expected \"own\" or \"omniscient\", found \"\(k)\"") }
+        group.knowledge = kn
+      }
+      group.startRound = try g.int("start_round", default: 0) { $0 >= 0 ? nil : "a round >= 0" }
+      group.every = try g.int("every", default: 1) { $0 >= 1 ? nil : "attack every 1 or more rounds" }
+      if try g.bool("resample", default: false) {
+        throw g.error("resample", "re-sampling the malicious set every round is not supported yet: remove resample (the malicious set is the group's workers)")
+      }
+      if g.table["data_attack"] != nil {
+        group.dataAttack = try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks)
+        do { _ = try AttackRegistry.data(group.dataAttack!.name, group.dataAttack!.params) } catch let e as AttackError { throw g.error("data_attack", e.message) }
+      }
+      if group.hasUpdateAttack {
+        let attack: any UpdateAttack
+        do { attack = try AttackRegistry.update(group.behavior, group.attack) } catch let e as AttackError { throw g.error("attack", e.message) }
+        if attack.needs == .omniscient && group.knowledge == .own {
+          throw g.error("knowledge", "\(group.behavior) needs the honest updates: set knowledge = \"omniscient\" (found \"own\")")
+        }
+      } else if !group.attack.isEmpty {
+        throw g.error("attack", "attack parameters need an update attack in behavior (found \"honest\")")
+      }
       try g.finish()
-      workers.append(WorkerGroup(count: count, behavior: behavior))
+      workers.append(group)
     }
     if workers.isEmpty {
       throw TopologyError(file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
@@ -257,6 +282,26 @@ struct TableReader {
     default:
       throw mismatch(key, expected: expected, found: n)
     }
+  }
+
+  mutating func optionalString(_ key: String) throws -> String? {
+    guard table[key] != nil else { used.append(key); return nil }
+    return try string(key, default: nil) { _ in nil }
+  }
+
+  /// `key = { name = number, ... }` (attack parameters; label-flip mappings use label keys).
+  mutating func numberTable(_ key: String) throws -> [String: Double] {
+    guard let n = node(key) else { return [:] }
+    guard case let .table(t) = n.value else { throw mismatch(key, expected: "a table of numbers like { z = 1.0 }", found: n) }
+    var out: [String: Double] = [:]
+    for k in t.keys {
+      switch t[k]!.value {
+      case let .integer(i): out[k] = Double(i)
+      case let .float(d): out[k] = d
+      default: throw TopologyError(file: file, line: t[k]!.line, key: "\(qualified(key)).\(k)", message: "expected a number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
+      }
+    }
+    return out
   }
 
   /// `key = "name"` or `key = { name = "...", param = number, ... }`.

@@ -1,4 +1,5 @@
 import Aggregation
+import Attacks
 import Data
 import Learning
 
@@ -31,14 +32,28 @@ public struct Topology: Sendable, Codable, Equatable {
   }
 
   /// The behaviour of worker `id` (groups are numbered in file order).
-  public func behavior(of id: Int) -> String {
+  public func behavior(of id: Int) -> String { group(of: id).group.behavior }
+
+  /// Worker `id`'s group, the group's index, and the worker's index inside it.
+  public func group(of id: Int) -> (group: WorkerGroup, index: Int, member: Int) {
     var start = 0
-    for g in workers {
-      if id < start + g.count { return g.behavior }
+    for (k, g) in workers.enumerated() {
+      if id < start + g.count { return (g, k, id - start) }
       start += g.count
     }
     preconditionFailure("worker \(id) outside 0..<\(workerCount)")
   }
+
+  /// Ids of the workers of group `k`.
+  public func members(ofGroup k: Int) -> [Int] {
+    let start = workers.prefix(k).reduce(0) { $0 + $1.count }
+    return Array(start..<(start + workers[k].count))
+  }
+
+  /// The ground truth: ids of every malicious worker.
+  public var maliciousIDs: [Int] { (0..<workerCount).filter { group(of: $0).group.isMalicious } }
+  public var hasUpdateAttacks: Bool { workers.contains { $0.hasUpdateAttack } }
+  public var leaksHonestUpdates: Bool { workers.contains { $0.hasUpdateAttack && $0.knowledge == .omniscient } }
 }
 
 public struct DataSettings: Sendable, Codable, Equatable {
@@ -100,7 +115,23 @@ extension Double {
 
 public struct WorkerGroup: Sendable, Codable, Equatable {
   public var count: Int
+  /// "honest", or an update attack crafted by the adversary hub (see `AttackRegistry`).
   public var behavior: String = "honest"
+  /// The update attack's parameters.
+  public var attack: [String: Double] = [:]
+  /// A data attack applied to these workers' shards at ingestion.
+  public var dataAttack: RuleSpec?
+  /// What the update attack may see: its own honest updates, or every honest update.
+  public var knowledge: Knowledge = .own
+  /// Attack rounds: start_round, start_round + every, ...
+  public var startRound: Int = 0
+  public var every: Int = 1
+
+  public init(count: Int, behavior: String = "honest") { self.count = count; self.behavior = behavior }
+
+  public var isMalicious: Bool { behavior != "honest" || dataAttack != nil }
+  public var hasUpdateAttack: Bool { behavior != "honest" }
+  public func attacks(round: Int) -> Bool { hasUpdateAttack && round >= startRound && (round - startRound) % every == 0 }
 }
 
 public struct SecuritySettings: Sendable, Codable, Equatable {
@@ -112,8 +143,9 @@ public enum Registry {
   /// Aggregators and pre-aggregators: the Aggregation module's registries.
   public static var aggregators: [String] { AggregationRegistry.aggregators.map(\.name) }
   public static var preaggregators: [String] { AggregationRegistry.preaggregators.map(\.name) }
-  /// Worker behaviours (the attack issue adds malicious ones).
-  public static let behaviors = ["honest"]
+  /// Worker behaviours: honest, or an update attack.
+  public static var behaviors: [String] { ["honest"] + AttackRegistry.updateAttacks.map(\.name) }
+  public static var dataAttacks: [String] { AttackRegistry.dataAttacks.map(\.name) }
   public static let datasets = ["fashion-mnist"]
   public static let partitions = ["iid", "dirichlet", "shards", "group_bias"]
 }

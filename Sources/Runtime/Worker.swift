@@ -58,6 +58,18 @@ public final class Worker {
       try socket.send(frames)
     }
     try send(.hello, aux: UInt32(local.data.count))
+    // A worker with an update attack also talks to the adversary hub.
+    let (group, _, _) = topology.group(of: id)
+    var hub: Socket?
+    if group.hasUpdateAttack {
+      let h = try Socket(context, .dealer)
+      try h.setReconnectInterval(milliseconds: 100)
+      if wiring.curve, let keys = secretKey, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
+      try h.connect(wiring.hubEndpoint)
+      try h.send([.bytes(FrameHeader(type: .hello, runID: topology.seed, round: 0, sender: sender).encoded())])
+      hub = h
+    }
+    let hubWait = max(500, topology.coordinator.roundDeadlineMs / 2)
     var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
     while true {
       let readable = try Socket.poll([socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
@@ -67,8 +79,19 @@ public final class Worker {
         guard case let .success(frame) = decoder.decode(message), frame.header.sender == FrameHeader.coordinatorID else { continue }
         switch frame.header.type {
         case .model:
-          let update = computeUpdate(model: frame.payload, round: Int(frame.header.round))
-          try send(.update, round: frame.header.round, payload: FloatBuffer(update.vector), aux: UInt32(update.samples))
+          let round = frame.header.round
+          let update = computeUpdate(model: frame.payload, round: Int(round))
+          if let hub, group.attacks(round: Int(round)) {
+            // Hand the honest update to the hub; submit what it crafts (or nothing).
+            let h = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: round, sender: sender,
+                                count: UInt32(update.vector.count), aux: UInt32(update.samples))
+            try hub.send([.bytes(h.encoded()), .floats(FloatBuffer(update.vector))])
+            if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: hubWait) {
+              try send(.update, round: round, payload: FloatBuffer(crafted), aux: UInt32(update.samples))
+            }
+          } else {
+            try send(.update, round: round, payload: FloatBuffer(update.vector), aux: UInt32(update.samples))
+          }
           lastSent = ContinuousClock.now
         case .shutdown:
           return
@@ -83,6 +106,20 @@ public final class Worker {
         lastSent = ContinuousClock.now
       }
     }
+  }
+
+  /// The hub's answer for `round`: the vector to submit, or nil to submit nothing (a drop, or no
+  /// answer in time).
+  func awaitHub(_ hub: Socket, round: UInt32, decoder: FrameDecoder, timeoutMs: Int) throws -> [Float]? {
+    let until = ContinuousClock.now + .milliseconds(timeoutMs)
+    while ContinuousClock.now < until {
+      guard try Socket.poll([hub], timeoutMilliseconds: 50)[0], let m = try hub.receive(dontWait: true) else { continue }
+      guard case let .success(f) = decoder.decode(m), f.header.round == round else { continue }
+      if f.header.type == .drop { return nil }
+      if f.header.type == .update { return f.payload }
+    }
+    FileHandle.standardError.write(Data("worker \(id): no answer from the adversary hub for round \(round); submitting nothing\n".utf8))
+    return nil
   }
 
   /// This worker's update for `round` from `model` (see `LocalTraining`).

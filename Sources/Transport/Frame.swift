@@ -55,9 +55,13 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
   case heartbeat = 5
   /// coordinator → worker: the run is over.
   case shutdown = 6
+  /// adversary hub → malicious worker: submit nothing this round.
+  case drop = 7
+  /// coordinator → adversary hub (omniscient runs): the round's participant ids (payload: count floats).
+  case roster = 8
 
   /// Whether this type carries a Float32 payload frame.
-  public var hasPayload: Bool { self == .model || self == .update }
+  public var hasPayload: Bool { self == .model || self == .update || self == .roster }
 }
 
 public enum DType: UInt8, Sendable {
@@ -134,11 +138,13 @@ public struct FrameDecoder: Sendable {
     if header.type.hasPayload {
       guard header.dtype == .float32 else { return .failure(.badDType) }
       guard frames.count == 2 else { return .failure(.frameCount) }
-      guard Int(header.count) == modelSize else { return .failure(.wrongLength) }
-      guard frames[1].count == modelSize * 4 else { return .failure(.payloadLength) }
-      let payload = [Float](unsafeUninitializedCapacity: modelSize) { buf, n in
+      let expected = header.type == .roster ? Int(header.count) : modelSize
+      guard header.type != .roster || Int(header.count) <= workerCount else { return .failure(.wrongLength) }
+      guard Int(header.count) == expected else { return .failure(.wrongLength) }
+      guard frames[1].count == expected * 4 else { return .failure(.payloadLength) }
+      let payload = [Float](unsafeUninitializedCapacity: expected) { buf, n in
         UnsafeMutableRawBufferPointer(buf).copyMemory(from: frames[1])
-        n = modelSize
+        n = expected
       }
       #if _endian(big)
       let fixed = payload.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }

@@ -62,3 +62,20 @@ struct WorkerCommand: ParsableCommand {
     try worker.run(claimID: claimId)
   }
 }
+
+/// `byzsim hub`: the adversary hub of a run with update attacks.
+struct HubCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "hub", abstract: "Run the adversary hub of a prepared run directory (spawned by `byzsim run`).")
+  @Option(help: "The run directory.", completion: .directory)
+  var runDir: String
+
+  func run() throws {
+    BLAS.threads = 1
+    let run = RunDirectory(path: runDir)
+    let topology = try run.loadTopology()
+    guard topology.hasUpdateAttacks else { throw ValidationError("\(runDir): this run has no update attack; it needs no hub.") }
+    let wiring = try Wiring.load(run: run, topology: topology, threads: false)
+    let hub = try AdversaryHub(run: run, topology: topology, wiring: wiring, context: try Context())
+    try hub.serve()
+  }
+}

@@ -1,0 +1,154 @@
+import Attacks
+import Foundation
+import Tensor
+import Transport
+
+/// The adversary hub: every malicious worker of a run sends it its honestly computed update and
+/// receives the update to submit. In omniscient runs the coordinator also leaks the round's
+/// roster and every valid update it receives. Per worker group, the hub crafts once all that
+/// group's participants of the round have reported (and, if omniscient, all honest
+/// participants), or when `waitMs` has passed since the first report.
+public final class AdversaryHub {
+  let topology: Topology
+  let wiring: Wiring
+  let context: Context
+  let run: RunDirectory
+  var attacks: [Int: any UpdateAttack] = [:]   // group index → attack (stateful ones keep state)
+  let decoder: FrameDecoder
+  let modelSize: Int
+  let waitMs: Int
+
+  struct RoundState {
+    var own: [Int: [Float]] = [:]
+    var leaked: [Int: [Float]] = [:]
+    var roster: Set<Int>?
+    var firstReport: ContinuousClock.Instant?
+    var crafted: Set<Int> = []   // groups already answered
+  }
+  var rounds: [Int: RoundState] = [:]
+  var routing: [Int: [UInt8]] = [:]
+  var live: Set<Int> = []
+
+  public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context) throws {
+    self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
+    // The model size, from a malicious worker's shard shape.
+    let first = topology.maliciousIDs.first ?? 0
+    let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(first)), path: run.shardFile(first))
+    modelSize = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: 0).parameterCount
+    decoder = FrameDecoder(runID: topology.seed, modelSize: modelSize, workerCount: topology.workerCount)
+    waitMs = max(200, topology.coordinator.roundDeadlineMs / 2)
+    for (k, g) in topology.workers.enumerated() where g.hasUpdateAttack {
+      attacks[k] = try AttackRegistry.update(g.behavior, g.attack)
+    }
+  }
+
+  /// Serves until the context is shut down or the coordinator's leak socket says shutdown.
+  public func serve() throws {
+    if wiring.curve {
+      var allowed: [String: String] = [:]
+      for id in topology.maliciousIDs { if let key = wiring.workerPublicKeys[id] { allowed[key] = String(id) } }
+      if let c = wiring.coordinatorKeys { allowed[c.publicKey] = "coordinator" }
+      _ = try ZAPHandler(context: context, allowed: allowed)
+    }
+    let socket = try Socket(context, .router)
+    try socket.setRouterMandatory()
+    if wiring.curve, let keys = wiring.hubKeys { try socket.makeCurveServer(keys) }
+    try socket.bind(wiring.hubEndpoint)
+    while true {
+      let readable: Bool
+      do { readable = try Socket.poll([socket], timeoutMilliseconds: 50)[0] } catch { return }
+      if readable {
+        while let message = try? socket.receive(dontWait: true) {
+          if handle(message, socket) { return }
+        }
+      }
+      craftReady(socket)
+    }
+  }
+
+  /// Returns true on shutdown.
+  func handle(_ message: [Message], _ socket: Socket) -> Bool {
+    guard message.count >= 2 else { return false }
+    let rid = message[0].bytes
+    guard case let .success(frame) = decoder.decode(Array(message.dropFirst())) else { return false }
+    let h = frame.header
+    let fromCoordinator = h.sender == FrameHeader.coordinatorID
+    if wiring.curve {
+      let user = message[1].property("User-Id")
+      guard user == (fromCoordinator ? "coordinator" : String(h.sender)) else { return false }
+    }
+    switch h.type {
+    case .shutdown where fromCoordinator:
+      return true
+    case .roster where fromCoordinator:
+      rounds[Int(h.round), default: RoundState()].roster = Set(frame.payload.map { Int($0) })
+    case .update where fromCoordinator:
+      rounds[Int(h.round), default: RoundState()].leaked[Int(h.aux)] = frame.payload
+    case .hello where !fromCoordinator:
+      routing[Int(h.sender)] = rid
+      live.insert(Int(h.sender))
+    case .update where !fromCoordinator:
+      let w = Int(h.sender)
+      routing[w] = rid
+      live.insert(w)
+      var st = rounds[Int(h.round), default: RoundState()]
+      st.own[w] = frame.payload
+      if st.firstReport == nil { st.firstReport = ContinuousClock.now }
+      rounds[Int(h.round)] = st
+    default:
+      break
+    }
+    return false
+  }
+
+  func craftReady(_ socket: Socket) {
+    for r in rounds.keys.sorted() {
+      guard var st = rounds[r], let first = st.firstReport else { continue }
+      let timedOut = ContinuousClock.now - first > .milliseconds(waitMs)
+      for (k, attack) in attacks.sorted(by: { $0.key < $1.key }) where !st.crafted.contains(k) {
+        let members = topology.members(ofGroup: k)
+        let expected = members.filter { id in st.roster.map { $0.contains(id) } ?? live.contains(id) }
+        let own = st.own.filter { members.contains($0.key) }
+        guard !own.isEmpty else { continue }
+        var honest: [Int: [Float]]?
+        let g = topology.workers[k]
+        if g.knowledge == .omniscient {
+          let malicious = Set(topology.maliciousIDs)
+          let h = st.leaked.filter { !malicious.contains($0.key) }
+          let wanted = (st.roster ?? []).subtracting(malicious)
+          if (st.roster == nil || !wanted.isSubset(of: Set(h.keys))) && !timedOut { continue }
+          honest = h
+        }
+        if Set(own.keys) != Set(expected) && !timedOut { continue }
+        var rng = RandomStream(seed: topology.seed, purpose: .attack, 0x4B, UInt64(k), UInt64(r))
+        var a = attack
+        let input = AttackInput(round: r, own: own, honest: honest, participants: st.roster?.count ?? topology.expectedParticipants)
+        let outputs: [Int: AttackOutput]
+        do {
+          outputs = try a.craft(input, rng: &rng)
+        } catch {
+          run.logEvent("adversary hub: round \(r): \(g.behavior) failed (\(error)); attackers submit their honest updates")
+          outputs = own.mapValues { .vector($0) }
+        }
+        attacks[k] = a
+        for (w, out) in outputs.sorted(by: { $0.key < $1.key }) {
+          guard let rid = routing[w] else { continue }
+          switch out {
+          case let .vector(v):
+            let h = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: UInt32(r),
+                                sender: FrameHeader.coordinatorID, count: UInt32(v.count))
+            try? socket.send([.bytes(rid), .bytes(h.encoded()), .floats(FloatBuffer(v))])
+          case .drop:
+            let h = FrameHeader(type: .drop, runID: topology.seed, round: UInt32(r), sender: FrameHeader.coordinatorID)
+            try? socket.send([.bytes(rid), .bytes(h.encoded())])
+          }
+        }
+        st.crafted.insert(k)
+      }
+      rounds[r] = st
+      if st.crafted.count == attacks.count { rounds[r] = nil }
+    }
+    // Forget rounds long past.
+    if let newest = rounds.keys.max() { for r in rounds.keys where r < newest - 5 { rounds[r] = nil } }
+  }
+}
