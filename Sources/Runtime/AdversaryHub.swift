@@ -32,7 +32,7 @@ public final class AdversaryHub {
   public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
     // The model size, from a malicious worker's shard shape.
-    let first = topology.maliciousIDs.first ?? 0
+    let first = topology.maliciousIDs.first ?? 0  // any shard has the run's image shape
     let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(first)), path: run.shardFile(first))
     modelSize = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: 0).parameterCount
     decoder = FrameDecoder(runID: topology.seed, modelSize: modelSize, workerCount: topology.workerCount)

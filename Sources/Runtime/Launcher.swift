@@ -33,13 +33,15 @@ public enum Launcher {
       guard !indices.isEmpty else {
         throw RuntimeError("the \(topology.data.partition) partition left worker \(w) without a sample; raise alpha or use fewer workers")
       }
-      var shard = train.dataset.subset(indices)
+      let shard = train.dataset.subset(indices)
       let (group, _, member) = topology.group(of: w)
       if let spec = group.dataAttack {
-        // Data attacks poison the malicious worker's shard at ingestion; it then trains honestly on it.
+        // Data attacks poison a copy of the malicious worker's shard at ingestion; it trains
+        // honestly on it in its attack rounds (on the clean shard otherwise).
         let attack = try AttackRegistry.data(spec.name, spec.params, classes: shard.classes)
         var rng = RandomStream(seed: topology.seed, purpose: .attack, UInt64(w))
-        shard = attack.poison(shard, attacker: member, attackers: group.count, rng: &rng)
+        let poisoned = attack.poison(shard, attacker: member, attackers: group.count, rng: &rng)
+        try Files.writeAtomically(ShardFile.encode(poisoned), to: run.poisonedShardFile(w))
       }
       let bytes = ShardFile.encode(shard)
       try Files.writeAtomically(bytes, to: run.shardFile(w))

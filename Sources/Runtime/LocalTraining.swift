@@ -13,9 +13,11 @@ final class LocalTraining {
   let seed: UInt64
   let stream: UInt64
 
-  init(data: CompactDataset, topology: Topology, stream: UInt64) {
+  init(data: CompactDataset, topology: Topology, stream: UInt64, localSteps: Int? = nil) {
     self.data = data
-    training = topology.training
+    var t = topology.training
+    if let localSteps { t.localSteps = localSteps }
+    training = t
     seed = topology.seed
     self.stream = stream
     network = topology.model.makeNetwork(input: data.shape, classes: data.classes, seed: topology.seed)

@@ -23,6 +23,8 @@ public struct RunDirectory: Sendable {
   public var hubEndpoint: String { "ipc://" + file("hub.sock") }
   public var logsDirectory: String { file("logs") }
   func shardFile(_ worker: Int) -> String { file("shards/worker-\(worker).bin") }
+  /// A data-attacking worker's poisoned shard (used in its attack rounds).
+  func poisonedShardFile(_ worker: Int) -> String { file("shards/worker-\(worker).poisoned.bin") }
   /// FLTrust's clean root dataset, held by the coordinator.
   var rootShardFile: String { file("shards/root.bin") }
   func secretKeyFile(_ role: String) -> String { file("keys/\(role).secret") }
@@ -40,13 +42,16 @@ public struct RunDirectory: Sendable {
       return f.string(from: Date())
     }()
     let fm = FileManager.default
+    try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+    // mkdir fails if the directory exists, so concurrent runs never share one.
     var candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)")
     var k = 2
-    while fm.fileExists(atPath: candidate) {
+    while mkdir(candidate, 0o755) != 0 {
+      guard errno == EEXIST else { throw FileFormatError(path: candidate, message: "cannot create the run directory (errno \(errno))") }
       candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)-\(k)")
       k += 1
     }
-    for sub in ["", "logs", "keys", "shards"] {
+    for sub in ["logs", "keys", "shards"] {
       try fm.createDirectory(atPath: (candidate as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
     }
     return RunDirectory(path: (candidate as NSString).standardizingPath)

@@ -92,6 +92,7 @@ extension Topology {
       }
       group.startRound = try g.int("start_round", default: 0) { $0 >= 0 ? nil : "a round >= 0" }
       group.every = try g.int("every", default: 1) { $0 >= 1 ? nil : "attack every 1 or more rounds" }
+      group.attackLocalSteps = try g.optionalInt("attack_local_steps") { $0 >= 1 ? nil : "at least 1 local step" }
       if try g.bool("resample", default: false) {
         throw g.error("resample", "re-sampling the malicious set every round is not supported yet: remove resample (the malicious set is the group's workers)")
       }

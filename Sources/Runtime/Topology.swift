@@ -126,12 +126,19 @@ public struct WorkerGroup: Sendable, Codable, Equatable {
   /// Attack rounds: start_round, start_round + every, ...
   public var startRound: Int = 0
   public var every: Int = 1
+  /// Local steps in attack rounds (FedAvg model replacement trains its poisoned model longer).
+  public var attackLocalSteps: Int?
 
   public init(count: Int, behavior: String = "honest") { self.count = count; self.behavior = behavior }
 
   public var isMalicious: Bool { behavior != "honest" || dataAttack != nil }
   public var hasUpdateAttack: Bool { behavior != "honest" }
-  public func attacks(round: Int) -> Bool { hasUpdateAttack && round >= startRound && (round - startRound) % every == 0 }
+  /// Whether `round` is one of this group's attack rounds (its schedule applies to both kinds).
+  public func isAttackRound(_ round: Int) -> Bool { isMalicious && round >= startRound && (round - startRound) % every == 0 }
+  /// Whether the update attack runs in `round`.
+  public func attacks(round: Int) -> Bool { hasUpdateAttack && isAttackRound(round) }
+  /// Whether the worker trains on its poisoned shard in `round` (outside, on its clean shard).
+  public func poisons(round: Int) -> Bool { dataAttack != nil && isAttackRound(round) }
 }
 
 public struct SecuritySettings: Sendable, Codable, Equatable {

@@ -17,6 +17,8 @@ public final class Worker {
   let context: Context
   /// The worker's shard (as bytes) and its training procedure.
   let local: LocalTraining
+  /// A data attacker's poisoned shard, trained on in its attack rounds.
+  let poisoned: LocalTraining?
   var secretKey: CurveKeyPair?
 
   public init(id: Int, run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, secretKey: CurveKeyPair? = nil) throws {
@@ -26,6 +28,13 @@ public final class Worker {
     self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
     let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(id)), path: run.shardFile(id))
     local = LocalTraining(data: shard, topology: topology, stream: UInt64(id))
+    let group = topology.group(of: id).group
+    if group.dataAttack != nil {
+      let p = try ShardFile.decodeCompact(try Files.read(run.poisonedShardFile(id)), path: run.poisonedShardFile(id))
+      poisoned = LocalTraining(data: p, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
+    } else {
+      poisoned = nil
+    }
     if wiring.curve {
       if let secretKey { self.secretKey = secretKey } else {
         let secret = String(decoding: try Files.read(run.secretKeyFile("worker-\(id)")), as: UTF8.self)
@@ -124,6 +133,12 @@ public final class Worker {
 
   /// This worker's update for `round` from `model` (see `LocalTraining`).
   public func computeUpdate(model: [Float], round: Int) -> (vector: [Float], samples: Int) {
-    local.update(model: model, round: round)
+    if let poisoned, topology.group(of: id).group.poisons(round: round) {
+      // Longer poisoned training still reports the sample count an honest worker would (so the
+      // sample-weighted mean does not betray, or over-weight, the attacker).
+      let u = poisoned.update(model: model, round: round)
+      return (u.vector, min(topology.training.batchSize, local.data.count) * topology.training.localSteps)
+    }
+    return local.update(model: model, round: round)
   }
 }
