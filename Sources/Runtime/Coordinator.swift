@@ -193,7 +193,7 @@ public final class Coordinator {
       var skipped: String?
       var weights: [String: Double]?
       if ids.isEmpty {
-        skipped = "no valid update arrived before the deadline"
+        skipped = "no valid update this round (none arrived before the deadline, or every one was rejected)"
       } else if let why = pipeline.problem(n: ids.count) {
         skipped = "\(why): only \(ids.count) valid updates this round"
       } else {

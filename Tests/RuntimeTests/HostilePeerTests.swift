@@ -63,12 +63,12 @@ import Testing
       try peer.send([header(.update, round: r, count: d)])                               // frame_count
       try peer.send([header(.update, round: r, count: d - 1), Array(good.dropLast(4))]) // wrong_length
       try peer.send([header(.update, round: r, count: d), Array(good.dropLast(4))])     // payload_length
-      try peer.send([header(.update, round: r, count: d), floats(nan)])                 // non_finite
-      try peer.send([header(.update, round: r, count: d), floats(inf)])                 // non_finite
       try peer.send([header(.update, round: r + 5, count: d), good])                    // future_round
       try peer.send([header(.model, round: r, count: d), good])                         // unexpected_type
-      try peer.send([header(.update, round: r, count: d), good])                        // accepted
-      try peer.send([header(.update, round: r, count: d), good])                        // duplicate (if the round is still open)
+      try peer.send([header(.update, round: r, count: d), floats(nan)])                 // non_finite: its one answer
+      try peer.send([header(.update, round: r, count: d), floats(inf)])                 // duplicate (already answered)
+      try peer.send([header(.update, round: r, count: d), good])                        // duplicate
+      try peer.send([header(.update, round: r, count: d), good])                        // duplicate
       rounds += 1
     }
     #expect(done.wait(timeout: .now() + 20) == .success)
@@ -78,8 +78,12 @@ import Testing
     for reason in ["header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type"] {
       #expect((rejected[reason] ?? 0) >= 3, "\(reason): \(rejected)")
     }
-    #expect(rejected["non_finite"] == 6, "\(rejected)")
-    #expect((rejected["duplicate"] ?? 0) + (rejected["late"] ?? 0) >= 3, "\(rejected)")
+    // One answer per worker and round: the NaN update is refused (and closes the round for it);
+    // what follows in that round is a duplicate, and no round aggregates anything.
+    #expect(rejected["non_finite"] == 3, "\(rejected)")
+    #expect((rejected["duplicate"] ?? 0) + (rejected["late"] ?? 0) >= 6, "\(rejected)")
+    let lines = try String(contentsOfFile: run.metricsFile, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 3 && lines.allSatisfy { $0.contains("\"skipped\":\"no valid update") })
     let model = try ModelFile.read(run.modelFile)
     #expect(model.count == d && model.allSatisfy(\.isFinite))
   }

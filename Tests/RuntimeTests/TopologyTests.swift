@@ -64,7 +64,7 @@ import Testing
     ("[[workers]]\ncount = 10\n[coordinator]\naggregator = \"fltrust\"", 4, "coordinator.aggregator", "root_dataset_size"),
     ("[[workers]]\ncount = 10\n[coordinator]\npreaggregators = [{ name = \"bucketing\", s = 2 }]\naggregator = { name = \"krum\", f = 2 }", 5, "coordinator.aggregator", "got n=5, f=2"),
     ("[[workers]]\ncount = 10\n[coordinator]\npreaggregators = [\"nmm\"]", 4, "coordinator.preaggregators", "one of nnm"),
-    ("[[workers]]\ncount = 2\nbehavior = \"alie\"", 3, "workers[0].behavior", "one of honest"),
+    ("[[workers]]\ncount = 2\nbehavior = \"alee\"", 3, "workers[0].behavior", "one of honest, sign_flip"),
     ("[data]\npartition = { kind = \"group_bias\", p = 0.5 }\n[[workers]]\ncount = 4", 2, "data.partition", "4 workers for 10 classes"),
     ("[[workers]]\ncount = 0", 2, "workers[0].count", "at least 1 worker"),
     ("[model]\nkind = \"resnet\"\n[[workers]]\ncount = 1", 2, "model.kind", "one of logreg, mlp, cnn"),
@@ -88,6 +88,27 @@ import Testing
     } catch {
       Issue.record("unexpected \(error)")
     }
+  }
+
+  @Test func attackSchedules() throws {
+    let t = try Topology.decode("""
+      [[workers]]
+      count = 3
+      [[workers]]
+      count = 2
+      behavior = "scaling"
+      attack = { gamma = 5 }
+      data_attack = { name = "backdoor", target = 1 }
+      start_round = 10
+      every = 5
+      attack_local_steps = 40
+      """, file: "s.toml")
+    let g = t.workers[1]
+    #expect(t.maliciousIDs == [3, 4] && t.members(ofGroup: 1) == [3, 4])
+    #expect(g.attack == ["gamma": 5] && g.attackLocalSteps == 40 && g.dataAttack == RuleSpec(name: "backdoor", params: ["target": 1]))
+    #expect([9, 10, 11, 15, 20].map { g.attacks(round: $0) } == [false, true, false, true, true])
+    #expect(g.poisons(round: 15) && !g.poisons(round: 16))
+    #expect(!t.workers[0].isAttackRound(10))
   }
 
   @Test func missingFileIsExplained() {
