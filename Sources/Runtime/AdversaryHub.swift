@@ -107,13 +107,16 @@ public final class AdversaryHub {
       let timedOut = ContinuousClock.now - first > .milliseconds(waitMs)
       for (k, attack) in attacks.sorted(by: { $0.key < $1.key }) where !st.crafted.contains(k) {
         let members = topology.members(ofGroup: k)
-        let expected = members.filter { id in st.roster.map { $0.contains(id) } ?? live.contains(id) }
+        let expected = members.filter { id in
+          topology.isActiveAttacker(id, round: r) && (st.roster.map { $0.contains(id) } ?? live.contains(id))
+        }
         let own = st.own.filter { members.contains($0.key) }
         guard !own.isEmpty else { continue }
         var honest: [Int: [Float]]?
         let g = topology.workers[k]
         if g.knowledge == .omniscient {
-          let malicious = Set(topology.maliciousIDs)
+          // Honest this round: everyone not attacking in it (re-sampled groups' idle members too).
+          let malicious = Set((0..<topology.workerCount).filter { topology.isActiveAttacker($0, round: r) })
           let h = st.leaked.filter { !malicious.contains($0.key) }
           let wanted = (st.roster ?? []).subtracting(malicious)
           if (st.roster == nil || !wanted.isSubset(of: Set(h.keys))) && !timedOut { continue }

@@ -94,7 +94,9 @@ extension Topology {
       group.every = try g.int("every", default: 1) { $0 >= 1 ? nil : "attack every 1 or more rounds" }
       group.attackLocalSteps = try g.optionalInt("attack_local_steps") { $0 >= 1 ? nil : "at least 1 local step" }
       if try g.bool("resample", default: false) {
-        throw g.error("resample", "re-sampling the malicious set every round is not supported yet: remove resample (the malicious set is the group's workers)")
+        group.active = try g.int("active", default: nil) { $0 >= 1 && $0 <= count ? nil : "between 1 and the group's count (\(count))" }
+      } else if g.table["active"] != nil {
+        throw g.error("active", "active needs resample = true (a re-sampled malicious set)")
       }
       if g.table["data_attack"] != nil {
         group.dataAttack = try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks)

@@ -2,6 +2,7 @@ import Aggregation
 import Attacks
 import Data
 import Learning
+import Tensor
 
 /// One experiment, as data: what `topologies/*.toml` describes once validated.
 /// Written to the run directory as `topology.json` (the resolved topology).
@@ -42,6 +43,16 @@ public struct Topology: Sendable, Codable, Equatable {
       start += g.count
     }
     preconditionFailure("worker \(id) outside 0..<\(workerCount)")
+  }
+
+  /// Whether worker `id` acts maliciously in `round` (its group's schedule and, with resample,
+  /// the round's draw of active members). Workers and the hub compute it alike.
+  public func isActiveAttacker(_ id: Int, round: Int) -> Bool {
+    let (g, k, member) = group(of: id)
+    guard g.isAttackRound(round) else { return false }
+    guard let active = g.active else { return true }
+    var rng = RandomStream(seed: seed, purpose: .attack, 0x5E7, UInt64(k), UInt64(round))
+    return rng.permutation(g.count).prefix(active).contains(member)
   }
 
   /// Ids of the workers of group `k`.
@@ -128,6 +139,9 @@ public struct WorkerGroup: Sendable, Codable, Equatable {
   public var every: Int = 1
   /// Local steps in attack rounds (FedAvg model replacement trains its poisoned model longer).
   public var attackLocalSteps: Int?
+  /// Re-sampled malicious set: each round only `active` of the group's workers, drawn from
+  /// (seed, group, round), act maliciously; the others behave honestly. Nil: all, every round.
+  public var active: Int?
 
   public init(count: Int, behavior: String = "honest") { self.count = count; self.behavior = behavior }
 

@@ -90,7 +90,7 @@ public final class Worker {
         case .model:
           let round = frame.header.round
           let update = computeUpdate(model: frame.payload, round: Int(round))
-          if let hub, group.attacks(round: Int(round)) {
+          if let hub, group.hasUpdateAttack, topology.isActiveAttacker(id, round: Int(round)) {
             // Hand the honest update to the hub; submit what it crafts (or nothing).
             let h = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: round, sender: sender,
                                 count: UInt32(update.vector.count), aux: UInt32(update.samples))
@@ -133,7 +133,7 @@ public final class Worker {
 
   /// This worker's update for `round` from `model` (see `LocalTraining`).
   public func computeUpdate(model: [Float], round: Int) -> (vector: [Float], samples: Int) {
-    if let poisoned, topology.group(of: id).group.poisons(round: round) {
+    if let poisoned, topology.isActiveAttacker(id, round: round) {
       // Longer poisoned training still reports the sample count an honest worker would (so the
       // sample-weighted mean does not betray, or over-weight, the attacker).
       let u = poisoned.update(model: model, round: round)

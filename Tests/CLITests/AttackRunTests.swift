@@ -64,6 +64,21 @@ import Testing
     #expect(!(drop[10]["aggregated"] as! [Int]).contains(6))
   }
 
+  /// Re-sampled malicious set: each round exactly `active` of the group's 4 workers attack
+  /// (sign flip sends −update: its norm equals an honest update's, so count the drawn set
+  /// through a drop attack instead: dropped workers are missing from `aggregated`).
+  @Test func resampledMaliciousSetChangesEachRound() throws {
+    let (_, m) = try run(Self.topology("[[workers]]\ncount = 4\nbehavior = \"drop\"\nresample = true\nactive = 2").replacingOccurrences(of: "eval_every = 4", with: "eval_every = 4\nround_deadline_ms = 300"))
+    var sets = Set<[Int]>()
+    for round in m {
+      let agg = Set(round["aggregated"] as! [Int])
+      let missing = (6..<10).filter { !agg.contains($0) }
+      #expect(missing.count == 2, "\(round["round"]!): \(missing)")
+      sets.insert(missing)
+    }
+    #expect(sets.count > 1)
+  }
+
   @Test func backdoorSuccessRateIsReported() throws {
     let groups = "[[workers]]\ncount = 2\nbehavior = \"scaling\"\nattack = { gamma = 4 }\ndata_attack = { name = \"backdoor\", target = 2, fraction = 0.6 }"
     let (json, m) = try run(Self.topology(groups, rounds: 20))
@@ -81,7 +96,8 @@ import Testing
       ("[[workers]]\ncount = 2\nbehavior = \"mimic\"", "needs the honest updates: set knowledge = \"omniscient\""),
       ("[[workers]]\ncount = 2\nbehavior = \"alie\"\nattack = { zz = 1 }", "alie has no parameter 'zz'"),
       ("[[workers]]\ncount = 2\nbehavior = \"alee\"", "one of honest, sign_flip"),
-      ("[[workers]]\ncount = 2\nbehavior = \"alie\"\nresample = true", "not supported yet"),
+      ("[[workers]]\ncount = 2\nbehavior = \"alie\"\nresample = true\nactive = 3", "between 1 and the group's count (2)"),
+      ("[[workers]]\ncount = 2\nbehavior = \"alie\"\nactive = 1", "active needs resample = true"),
       ("[[workers]]\ncount = 2\ndata_attack = { name = \"backdoor\", target = 11 }", "target must be a class"),
     ] {
       let (file, _) = RunCommandTests.write(Self.topology(groups))
