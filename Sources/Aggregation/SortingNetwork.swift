@@ -1,10 +1,10 @@
 /// Coordinate-wise statistics 16 coordinates at a time: the n values of 16 adjacent coordinates
 /// are n SIMD16 vectors (one per row, read contiguously), sorted lane-wise by Batcher's
 /// odd–even merge network. Padding to a power of two with +∞ needs no comparator (min(x, +∞) = x),
-/// so the network is pruned to the comparators among the n real inputs. Used for n ≤ 64; above,
+/// so the network is pruned to the comparators among the n real inputs. Used for n ≤ 128; above,
 /// per-coordinate quickselect is cheaper than the network's O(n log² n) comparators.
 enum SortingNetwork {
-  static let maxRows = 64
+  static let maxRows = 128
   typealias V = SIMD16<Float>
 
   /// Batcher's odd–even merge sort comparators (i < j) for n inputs.

@@ -122,3 +122,25 @@ import Testing
     #expect(abs(abs(dot) - 1) < 1e-6)
   }
 }
+
+@Suite struct SortingNetworkTests {
+  /// The SIMD network path equals the scalar selection path for median, trimmed mean and the
+  /// mean around the median, for n up to 128 and a d that is not a multiple of 16.
+  @Test(arguments: [5, 13, 37, 64, 100, 128])
+  func networkMatchesScalarSelection(n: Int) {
+    let x = UpdateMatrix(PropertyTests.honest(n, d: 53, seed: UInt64(n)))
+    let f = n / 5
+    let netMedian = SortingNetwork.map(x, rows: nil, reduce: SortingNetwork.median) { v, n in Selection.median(v, n) }
+    let scalarMedian = CoordinateWise.map(x) { v, n in Selection.median(v, n) }
+    #expect(zip(netMedian, scalarMedian).allSatisfy { abs($0 - $1) <= 1e-6 })
+    let netTrim = SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }) { _, _ in 0 }
+    let scalarTrim = CoordinateWise.map(x) { v, n in
+      Selection.insertionSort(v, n)
+      return Float((f..<(n - f)).reduce(0.0) { $0 + Double(v[$1]) } / Double(n - 2 * f))
+    }
+    #expect(zip(netTrim.prefix(48), scalarTrim.prefix(48)).allSatisfy { abs($0 - $1) <= 1e-5 })
+    let netMM = SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.closestToMedian($0, $1, k: n - f) }) { v, n in MeaMed.scalarClosestToMedian(v, n, keep: n - f) }
+    let scalarMM = CoordinateWise.map(x) { v, n in MeaMed.scalarClosestToMedian(v, n, keep: n - f) }
+    #expect(zip(netMM, scalarMM).allSatisfy { abs($0 - $1) <= 1e-5 })
+  }
+}
