@@ -26,6 +26,7 @@ let libraries: [Target] = [
   .target(name: "Aggregation", dependencies: ["Tensor"]),
   .target(name: "Attacks", dependencies: ["Tensor", "Data"]),
   .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks"]),
+  .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(
     name: "Data",
     dependencies: [
@@ -40,7 +41,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
   .executableTarget(
@@ -58,6 +59,7 @@ let tests: [Target] = [
   .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
   .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+  .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Data", "Tensor"]),
   .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),

@@ -10,7 +10,11 @@ public enum Launcher {
   /// Creates the run directory: resolved topology, partitioned shards (one file per worker),
   /// CURVE keys, provenance manifest.
   public static func prepare(_ topology: Topology, runsRoot: String) throws -> RunDirectory {
-    let run = try RunDirectory.create(name: topology.name, under: runsRoot)
+    try prepare(topology, in: try RunDirectory.create(name: topology.name, under: runsRoot))
+  }
+
+  /// Prepares a run in an existing, empty run directory.
+  public static func prepare(_ topology: Topology, in run: RunDirectory) throws -> RunDirectory {
     try run.writeJSON(topology, to: run.topologyFile)
     var train = try FashionMNIST.load(.train, directory: topology.data.directory)
     let test = try FashionMNIST.load(.test, directory: topology.data.directory)

@@ -53,6 +53,7 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
 
 /// What `byzsim run --json` ends with, and summary.json.
 public struct RunSummary: Codable, Sendable {
+  // Decodable synthesised from CodingKeys below; Encodable written out so nulls appear.
   public var runDir: String
   public var mode: String
   public var rounds: Int

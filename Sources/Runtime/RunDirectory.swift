@@ -57,6 +57,34 @@ public struct RunDirectory: Sendable {
     return RunDirectory(path: (candidate as NSString).standardizingPath)
   }
 
+  /// Creates exactly `path` (it must not exist) with its subfolders.
+  public static func create(at path: String) throws -> RunDirectory {
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    guard mkdir(path, 0o755) == 0 else { throw FileFormatError(path: path, message: "cannot create the run directory (errno \(errno))") }
+    for sub in ["logs", "keys", "shards"] {
+      try fm.createDirectory(atPath: (path as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+    }
+    return RunDirectory(path: (path as NSString).standardizingPath)
+  }
+
+  /// Whether this directory holds a finished run: its summary covers every round, the final model
+  /// exists, and every shard still matches the SHA-256 in the manifest.
+  public func isComplete() -> Bool {
+    guard let topology = try? loadTopology(),
+          let s = try? JSONDecoder.snake.decode(RunSummary.self, from: Data(Files.read(summaryFile))),
+          s.rounds == topology.rounds, FileManager.default.fileExists(atPath: modelFile),
+          let m = try? JSONDecoder.snake.decode(RunManifest.self, from: Data(Files.read(manifestFile))) else { return false }
+    for (w, digest) in m.shards.enumerated() {
+      guard let bytes = try? Files.read(shardFile(w)), Provenance.sha256Hex(bytes) == digest else { return false }
+    }
+    return true
+  }
+
+  public func loadSummary() throws -> RunSummary {
+    try JSONDecoder.snake.decode(RunSummary.self, from: Data(Files.read(summaryFile)))
+  }
+
   public func loadTopology() throws -> Topology {
     let d = try Files.read(topologyFile)
     do {

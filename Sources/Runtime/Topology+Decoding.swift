@@ -20,12 +20,20 @@ extension Topology {
 
   /// Parses and validates topology TOML text; `file` names it in errors.
   public static func decode(_ text: String, file: String) throws -> Topology {
-    let root: TOMLTable
+    try decode(table: try parse(text, file: file), file: file)
+  }
+
+  /// Parses topology TOML text (errors as TopologyError naming the file and line).
+  public static func parse(_ text: String, file: String) throws -> TOMLTable {
     do {
-      root = try TOML.parse(text)
+      return try TOML.parse(text)
     } catch let e as TOMLParseError {
       throw TopologyError(file: file, line: e.line, key: "", message: "not valid TOML: \(e.message)")
     }
+  }
+
+  /// Validates an already parsed topology (sweeps set grid values into the table first).
+  public static func decode(table root: TOMLTable, file: String) throws -> Topology {
     var top = TableReader(file: file, path: "", table: root, line: 1)
     let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
     let name = try top.string("name", default: defaultName.isEmpty ? "run" : defaultName) { s in

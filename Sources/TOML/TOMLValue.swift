@@ -4,6 +4,8 @@ public struct TOMLNode: Sendable, Equatable {
   public let value: TOMLValue
   /// 1-based line of the value (for tables: of their header or first key).
   public let line: Int
+
+  public init(value: TOMLValue, line: Int) { self.value = value; self.line = line }
 }
 
 public indirect enum TOMLValue: Sendable, Equatable {

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct SweepCommandTests {
+  @Test func sweepRunsSummarisesAndResumes() throws {
+    let dir = CLI.temporaryDirectory()
+    try RunCommandTests.topology(rounds: 3, workers: 3, curve: false).write(to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
+    let sweep = dir.appendingPathComponent("s.sweep.toml").path
+    try """
+      name = "mini"
+      base = "base.toml"
+      seeds = [1, 2]
+      [grid]
+      "coordinator.aggregator" = ["mean", "median"]
+      """.write(toFile: sweep, atomically: true, encoding: .utf8)
+    let sweeps = dir.appendingPathComponent("sweeps").path
+    let dry = try CLI.run(["sweep", sweep, "--dry-run"])
+    #expect(dry.status == 0 && dry.stdout.contains("2 cells × 2 seeds = 4 runs"))
+    let r = try CLI.run(["sweep", sweep, "--sweeps-dir", sweeps, "--jobs", "2"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let sweepDir = try #require(try FileManager.default.contentsOfDirectory(atPath: sweeps).first).map { sweeps + "/" + $0 }!
+    let csv = try String(contentsOfFile: sweepDir + "/summary.csv", encoding: .utf8).split(separator: "\n")
+    #expect(csv.count == 3)
+    #expect(csv[0].hasPrefix("cell,coordinator.aggregator,seeds,accuracy_mean,accuracy_ci95"))
+    #expect(csv[1].hasPrefix("c001,\"\"\"mean\"\"\",2,") || csv[1].hasPrefix("c001,\"mean\",2,"))
+    let fields = csv[2].split(separator: ",", omittingEmptySubsequences: false)
+    #expect(Double(fields[3]) != nil && Double(fields[4]) != nil)  // accuracy mean and CI over 2 seeds
+    // Resume: finished runs are kept; a damaged one is redone.
+    let kept = sweepDir + "/cells/c001-s1/model.bin"
+    let before = try FileManager.default.attributesOfItem(atPath: kept)[.modificationDate] as! Date
+    try FileManager.default.removeItem(atPath: sweepDir + "/cells/c002-s2/summary.json")
+    let again = try CLI.run(["sweep", "--resume", sweepDir])
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(again.stderr.contains("4/4 runs done"))
+    #expect(try FileManager.default.attributesOfItem(atPath: kept)[.modificationDate] as! Date == before)
+    #expect(FileManager.default.fileExists(atPath: sweepDir + "/cells/c002-s2/summary.json"))
+  }
+}
