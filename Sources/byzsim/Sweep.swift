@@ -55,3 +55,16 @@ struct Sweep: ParsableCommand {
     for row in rows { print(row.joined(separator: "\t")) }
   }
 }
+
+/// `byzsim report`: figures and reports for a run or sweep directory.
+struct ReportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "report",
+    abstract: "Write SVG figures, report.html (self-contained) and report.md into a run or sweep directory.")
+  @Argument(help: "A run directory or a sweep directory.", completion: .directory)
+  var directory: String
+
+  func run() throws {
+    for f in try Report.generate(directory) { print((directory as NSString).appendingPathComponent(f)) }
+  }
+}

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 @Suite(.serialized) struct SweepCommandTests {
@@ -34,5 +37,22 @@ import Testing
     #expect(again.stderr.contains("4/4 runs done"))
     #expect(try FileManager.default.attributesOfItem(atPath: kept)[.modificationDate] as! Date == before)
     #expect(FileManager.default.fileExists(atPath: sweepDir + "/cells/c002-s2/summary.json"))
+
+    // Report: SVG figures and self-contained HTML/Markdown from the files alone.
+    let rep = try CLI.run(["report", sweepDir])
+    #expect(rep.status == 0, "\(rep.stderr)")
+    for f in ["accuracy.svg", "heatmap-accuracy.svg", "report.html", "report.md"] {
+      #expect(FileManager.default.fileExists(atPath: sweepDir + "/" + f), "missing \(f)")
+    }
+    let heat = try String(contentsOfFile: sweepDir + "/heatmap-accuracy.svg", encoding: .utf8)
+    let c001 = csv[1].split(separator: ",", omittingEmptySubsequences: false)
+    #expect(heat.hasPrefix("<svg") && heat.contains(String(format: "%.3f", Double(c001[3])!)))
+    let html = try String(contentsOfFile: sweepDir + "/report.html", encoding: .utf8)
+    #expect(html.contains("<svg") && html.contains("summary.csv") && !html.contains("src=\"http"))
+    #expect(try XMLDocument(xmlString: heat).rootElement()?.name == "svg")
+    let single = try CLI.run(["report", sweepDir + "/cells/c001-s1"])
+    #expect(single.status == 0 && FileManager.default.fileExists(atPath: sweepDir + "/cells/c001-s1/accuracy.svg"))
+    let bad = try CLI.run(["report", dir.path])
+    #expect(bad.status != 0 && bad.stderr.contains("neither a run directory"))
   }
 }

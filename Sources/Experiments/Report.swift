@@ -1,0 +1,97 @@
+import Foundation
+import Runtime
+
+/// `byzsim report`: SVG figures and a self-contained report.html / report.md for a run
+/// directory or a sweep directory, from the plain files the runs wrote.
+public enum Report {
+  struct Curve { let rounds: [Double]; let accuracy: [Double] }
+
+  static func curve(_ runDir: String) -> Curve? {
+    guard let text = try? String(contentsOfFile: runDir + "/metrics.jsonl", encoding: .utf8) else { return nil }
+    var r: [Double] = [], a: [Double] = []
+    for line in text.split(separator: "\n") {
+      guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let round = o["round"] as? Int, let acc = o["test_accuracy"] as? Double else { continue }
+      r.append(Double(round + 1)); a.append(acc)
+    }
+    return r.isEmpty ? nil : Curve(rounds: r, accuracy: a)
+  }
+
+  /// The distinct values in first-seen order.
+  static func unique(_ values: [String]) -> [String] {
+    var seen = Set<String>()
+    return values.filter { seen.insert($0).inserted }
+  }
+
+  /// Writes the figures and reports into `dir`; returns the files written.
+  public static func generate(_ dir: String) throws -> [String] {
+    let fm = FileManager.default
+    var figures: [(file: String, caption: String, svg: String)] = []
+    if fm.fileExists(atPath: dir + "/summary.csv"), fm.fileExists(atPath: dir + "/sweep.toml") {
+      let spec = try SweepRunner.load(directory: dir)
+      let runner = SweepRunner(spec: spec, directory: dir, binary: "", jobs: 1, processes: false)
+      let rows = try runner.summarize()
+      // Accuracy vs round per cell: mean over seeds with a 95% band.
+      var series: [SVG.Series] = []
+      for cell in spec.cells {
+        let curves = cell.topologies.compactMap { curve(dir + "/cells/\(cell.id)-s\($0.0)") }
+        guard let first = curves.first else { continue }
+        let n = curves.map(\.accuracy.count).min()!
+        var mean: [Double] = [], band: [(Double, Double)] = []
+        for k in 0..<n {
+          let (m, ci) = Statistics.meanCI(curves.map { $0.accuracy[k] })!
+          mean.append(m); band.append((m - (ci ?? 0), m + (ci ?? 0)))
+        }
+        let label = cell.id + " " + cell.values.map { $0.1.replacingOccurrences(of: "\"", with: "") }.joined(separator: " ")
+        series.append(SVG.Series(label: label, x: Array(first.rounds.prefix(n)), y: mean, band: band))
+      }
+      figures.append(("accuracy.svg", "Test accuracy per round (mean over \(spec.seeds.count) seeds, 95% band)",
+                      SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)))
+      // Heatmaps: first grid key as rows, the other keys' combinations as columns.
+      let header = rows[0]
+      func column(_ name: String) -> Int { header.firstIndex(of: name)! }
+      let gridCount = spec.gridKeys.count
+      let rowKey = { (r: [String]) in gridCount > 0 ? r[1] : "all" }
+      let colKey = { (r: [String]) in gridCount > 1 ? r[2..<(1 + gridCount)].joined(separator: " ") : "value" }
+      let body = Array(rows.dropFirst())
+      let rowLabels = unique(body.map(rowKey))
+      let colLabels = unique(body.map(colKey))
+      for (metric, title, file) in [("accuracy_mean", "final test accuracy", "heatmap-accuracy.svg"),
+                                    ("attack_success_mean", "attack success rate", "heatmap-attack-success.svg"),
+                                    ("detection_f1_mean", "detection F1", "heatmap-detection-f1.svg")] {
+        let values: [[Double?]] = rowLabels.map { r in colLabels.map { c in body.first { rowKey($0) == r && colKey($0) == c }.flatMap { Double($0[column(metric)]) } } }
+        guard values.joined().contains(where: { $0 != nil }) else { continue }
+        figures.append((file, "\(title) per cell (rows: \(spec.gridKeys.first ?? "-"), columns: \(spec.gridKeys.dropFirst().joined(separator: ", ")))",
+                        SVG.heatmap(title: "\(spec.name): \(title)", rowLabels: rowLabels.map { $0.replacingOccurrences(of: "\"", with: "") },
+                                    columnLabels: colLabels.map { $0.replacingOccurrences(of: "\"", with: "") }, values: values)))
+      }
+    } else if let c = curve(dir) {
+      let name = (dir as NSString).lastPathComponent
+      figures.append(("accuracy.svg", "Test accuracy per evaluation round",
+                      SVG.linePlot(title: "\(name): test accuracy", xLabel: "round", yLabel: "test accuracy",
+                                   series: [SVG.Series(label: name, x: c.rounds, y: c.accuracy)])))
+    } else {
+      throw RuntimeError("\(dir): neither a run directory (metrics.jsonl) nor a sweep directory (summary.csv, sweep.toml)")
+    }
+    var written: [String] = []
+    for fig in figures {
+      try fig.svg.write(toFile: dir + "/" + fig.file, atomically: true, encoding: .utf8)
+      written.append(fig.file)
+    }
+    let title = "ByzSim report: \((dir as NSString).lastPathComponent)"
+    var html = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>\(SVG.escape(title))</title></head><body style=\"font-family:sans-serif\">\n<h1>\(SVG.escape(title))</h1>\n"
+    var md = "# \(title)\n\n"
+    for fig in figures {
+      html += "<figure>\n\(fig.svg)<figcaption>\(SVG.escape(fig.caption))</figcaption></figure>\n"
+      md += "![\(fig.caption)](\(fig.file))\n\n*\(fig.caption)*\n\n"
+    }
+    if let csv = try? String(contentsOfFile: dir + "/summary.csv", encoding: .utf8) {
+      html += "<h2>summary.csv</h2>\n<pre>\(SVG.escape(csv))</pre>\n"
+      md += "## summary.csv\n\n```\n\(csv)```\n"
+    }
+    html += "</body></html>\n"
+    try html.write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
+    try md.write(toFile: dir + "/report.md", atomically: true, encoding: .utf8)
+    return written + ["report.html", "report.md"]
+  }
+}
