@@ -39,13 +39,19 @@ public struct SweepSpec: Sendable {
     return try decode(text, file: path)
   }
 
-  public static func decode(_ text: String, file: String) throws -> SweepSpec {
-    let root = try Topology.parse(text, file: file)
+  public static func decode(_ text: String, file: String, quick: Bool = false) throws -> SweepSpec {
+    try decode(table: try Topology.parse(text, file: file), file: file, extraKeys: [], quick: quick)
+  }
+
+  /// - extraKeys: top-level keys another format adds (paper files: paper, quick, claims).
+  /// - quick: apply the file's [quick] table (topology overrides; `seeds` replaces the seeds).
+  public static func decode(table root: TOMLTable, file: String, extraKeys: [String], quick: Bool) throws -> SweepSpec {
     func fail(_ key: String, _ message: String) -> TopologyError {
       TopologyError(file: file, line: root[key.split(separator: ".").first.map(String.init) ?? key]?.line ?? 1, key: key, message: message)
     }
-    for key in root.keys where !["name", "base", "seeds", "set", "grid"].contains(key) {
-      throw fail(key, "unknown key (a sweep file takes: name, base, seeds, [set], [grid]); check its spelling")
+    let allowed = ["name", "base", "seeds", "set", "grid", "cells"] + extraKeys
+    for key in root.keys where !allowed.contains(key) {
+      throw fail(key, "unknown key (this file takes: \(allowed.joined(separator: ", "))); check its spelling")
     }
     guard case let .string(name)? = root["name"]?.value, !name.isEmpty,
           name.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil else {
@@ -67,10 +73,23 @@ public struct SweepSpec: Sendable {
       throw fail("base", "cannot read the base topology \(baseFile)")
     }
     var table = try Topology.parse(baseText, file: baseFile)
-    if case let .table(set)? = root["set"]?.value {
-      for key in set.keys {
-        do { table = try table.setting(key, to: set[key]!) } catch let e as TOMLParseError {
-          throw TopologyError(file: file, line: set[key]!.line, key: "set.\(key)", message: e.message)
+    var overrides: [(String, TOMLNode)] = []
+    if case let .table(set)? = root["set"]?.value { overrides += set.keys.map { ($0, set[$0]!) } }
+    if quick, case let .table(q)? = root["quick"]?.value {
+      for key in q.keys {
+        if key == "seeds" {
+          guard case let .array(items) = q[key]!.value else { throw fail("quick.seeds", "expected an array of seeds") }
+          seeds = items.compactMap { if case let .integer(i) = $0.value { UInt64(i) } else { nil } }
+        } else {
+          overrides.append((key, q[key]!))
+        }
+      }
+    }
+    do {
+      let set = overrides
+      for (key, node) in set {
+        do { table = try table.setting(key, to: node) } catch let e as TOMLParseError {
+          throw TopologyError(file: file, line: node.line, key: "set.\(key)", message: e.message)
         }
       }
     }
@@ -84,9 +103,21 @@ public struct SweepSpec: Sendable {
         axes.append((key, values))
       }
     }
-    // The product, first grid key varying slowest.
+    // The product, first grid key varying slowest; or an explicit [[cells]] list.
     var combos: [[(String, TOMLNode)]] = [[]]
     for (key, values) in axes { combos = combos.flatMap { c in values.map { c + [(key, $0)] } } }
+    var gridKeys = axes.map(\.0)
+    if let node = root["cells"] {
+      guard axes.isEmpty else { throw fail("cells", "give either [grid] or [[cells]], not both") }
+      guard case let .array(items) = node.value else { throw fail("cells", "expected [[cells]] tables of key = value") }
+      combos = try items.map { item in
+        guard case let .table(t) = item.value else { throw fail("cells", "expected [[cells]] tables of key = value") }
+        return t.keys.map { ($0, t[$0]!) }
+      }
+      gridKeys = []
+      for c in combos { for (k, _) in c where !gridKeys.contains(k) { gridKeys.append(k) } }
+      combos = combos.map { c in gridKeys.compactMap { k in c.first { $0.0 == k } } }
+    }
     var cells: [Cell] = []
     for (k, combo) in combos.enumerated() {
       let id = String(format: "c%03d", k + 1)
@@ -108,8 +139,9 @@ public struct SweepSpec: Sendable {
                               message: "cell \(id) (\(what.isEmpty ? "no grid" : what)) is not a valid topology: \(e.description)")
         }
       }
-      cells.append(Cell(id: id, values: combo.map { ($0.0, $0.1.value.rendered) }, topologies: topologies))
+      let rendered = gridKeys.map { k in (k, combo.first { $0.0 == k }.map { $0.1.value.rendered } ?? "") }
+      cells.append(Cell(id: id, values: rendered, topologies: topologies))
     }
-    return SweepSpec(name: name, file: file, baseFile: baseFile, seeds: seeds, gridKeys: axes.map(\.0), cells: cells)
+    return SweepSpec(name: name, file: file, baseFile: baseFile, seeds: seeds, gridKeys: gridKeys, cells: cells)
   }
 }

@@ -68,3 +68,58 @@ struct ReportCommand: ParsableCommand {
     for f in try Report.generate(directory) { print((directory as NSString).appendingPathComponent(f)) }
   }
 }
+
+/// `byzsim reproduce`: run a paper's setup and compare with its published numbers.
+struct Reproduce: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Reproduce a paper's results (experiments/papers/NAME.toml) and print ours next to theirs with a verdict.")
+  @Argument(help: "The reproduction's name (see --list).")
+  var name: String?
+  @Flag(help: "Run the scaled-down version (it says how it is scaled).")
+  var quick = false
+  @Flag(help: "List the reproductions.")
+  var list = false
+  @Option(help: "Concurrent runs.")
+  var jobs: Int = 1
+  @Option(help: "Where reproduction directories are created.")
+  var outputDir: String = "reproductions"
+  @Option(help: "Directory of the paper files.")
+  var papers: String = Reproduction.directory
+
+  func validate() throws {
+    if !list && name == nil { throw ValidationError("give a reproduction name, or --list.") }
+  }
+
+  func run() throws {
+    if list {
+      for n in Reproduction.list(in: papers) {
+        let r = try Reproduction.load(n, in: papers, quick: false)
+        print("\(n.padding(toLength: 18, withPad: " ", startingAt: 0)) \(r.title) — \(r.sweep.cells.count) cells × \(r.sweep.seeds.count) seeds, \(r.claims.count) claims")
+      }
+      return
+    }
+    let r = try Reproduction.load(name!, in: papers, quick: quick)
+    let progress = ProgressLine()
+    progress.note("byzsim reproduce: \(r.title)")
+    if quick { progress.note("quick mode: \(r.quickNote ?? "scaled down by the file's [quick] table") — verdicts compare a scaled-down setup with the paper") }
+    let dir = try SweepRunner.create(r.sweep, under: outputDir)
+    let runner = SweepRunner(spec: r.sweep, directory: dir, binary: Launcher.executablePath, jobs: jobs, processes: false)
+    _ = try runner.run { p in
+      progress.update("\(p.done)/\(p.total) runs  \(p.running.joined(separator: " "))\(p.etaSeconds.map { String(format: "  ETA %.0f s", $0) } ?? "")", force: p.done == p.total)
+    }
+    progress.finish("runs finished: \(dir)")
+    let verdicts = r.verdicts(try Reproduction.results(runner))
+    var table = "| source | claim | paper | ours (mean ± 95% CI over seeds) | verdict |\n|---|---|---|---|---|\n"
+    for v in verdicts {
+      let claim = v.claim.text.isEmpty ? "\(v.claim.metric ?? "accuracy") of \(v.claim.cell ?? "")" : v.claim.text
+      let paper = v.claim.paper.map { String(format: "%.2f (±%.2f)", $0, v.claim.tolerance ?? 0) } ?? (v.claim.holds ?? "")
+      let verdict = v.reproduced.map { $0 ? "reproduced" : "not reproduced" } ?? "n/a"
+      table += "| \(v.claim.source) | \(claim) | \(paper) | \(v.ours) | \(verdict) |\n"
+    }
+    let cells = r.sweep.cells.map { "- \($0.id): " + $0.values.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") }.joined(separator: "\n")
+    let md = "# \(r.title)\n\n\(quick ? "Quick mode: \(r.quickNote ?? "")\n\n" : "")\(r.notes.map { $0 + "\n\n" } ?? "")\(table)\nCells:\n\(cells)\n"
+    try md.write(toFile: dir + "/verdicts.md", atomically: true, encoding: .utf8)
+    print(table + "\nCells:\n" + cells)
+    _ = try? Report.generate(dir)
+  }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct ReproduceCommandTests {
+  @Test func shippedPapersLoad() throws {
+    let papers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("experiments/papers").path
+    let r = try CLI.run(["reproduce", "--list", "--papers", papers])
+    #expect(r.status == 0, "\(r.stderr)")
+    for name in ["fang2020", "karimireddy2021", "karimireddy2022", "bagdasaryan2020", "shejwalkar2021"] {
+      #expect(r.stdout.contains(name))
+    }
+  }
+
+  /// A tiny paper: mean vs median for 3 rounds. One claim must hold (accuracy is at least 0),
+  /// one must fail (accuracy above 1), and a number claim with a wide tolerance holds.
+  @Test func verdictsCompareOursWithThePaper() throws {
+    let dir = CLI.temporaryDirectory()
+    let papers = dir.appendingPathComponent("papers")
+    try FileManager.default.createDirectory(at: papers, withIntermediateDirectories: true)
+    try RunCommandTests.topology(rounds: 3, workers: 3, curve: false).write(to: papers.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
+    try """
+      name = "tiny"
+      base = "base.toml"
+      seeds = [1, 2]
+      [paper]
+      title = "A tiny paper"
+      quick = "one seed"
+      [quick]
+      seeds = [1]
+      [[cells]]
+      "coordinator.aggregator" = "mean"
+      [[cells]]
+      "coordinator.aggregator" = "median"
+      [[claims]]
+      source = "Table 1"
+      text = "accuracy is a probability"
+      holds = "acc(c001) + acc(c002) >= 0"
+      [[claims]]
+      source = "Table 2"
+      text = "impossible"
+      holds = "acc(c001) > 1"
+      [[claims]]
+      source = "Table 3"
+      cell = "c002"
+      metric = "error"
+      paper = 0.5
+      tolerance = 0.5
+      """.write(to: papers.appendingPathComponent("tiny.toml"), atomically: true, encoding: .utf8)
+    let out = dir.appendingPathComponent("out").path
+    let r = try CLI.run(["reproduce", "tiny", "--quick", "--papers", papers.path, "--output-dir", out])
+    #expect(r.status == 0, "\(r.stderr)")
+    let lines = r.stdout.split(separator: "\n")
+    #expect(lines.contains { $0.contains("accuracy is a probability") && $0.hasSuffix("| reproduced |") })
+    #expect(lines.contains { $0.contains("impossible") && $0.hasSuffix("| not reproduced |") })
+    #expect(lines.contains { $0.contains("Table 3") && $0.contains("0.50 (±0.50)") && $0.hasSuffix("| reproduced |") })
+    #expect(r.stderr.contains("quick mode: one seed"))
+    let run = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first)
+    #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/verdicts.md"))
+    #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/cells/c002-s1/summary.json"))
+    #expect(!FileManager.default.fileExists(atPath: out + "/" + run + "/cells/c002-s2"))  // quick: one seed
+    let missing = try CLI.run(["reproduce", "nope", "--papers", papers.path])
+    #expect(missing.status != 0 && missing.stderr.contains("available: tiny"))
+  }
+}
