@@ -23,7 +23,8 @@ public final class AdversaryHub {
     var leaked: [Int: [Float]] = [:]
     var roster: Set<Int>?
     var firstReport: ContinuousClock.Instant?
-    var crafted: Set<Int> = []   // groups already answered
+    var crafted: Set<Int> = []   // groups crafted at least once this round
+    var answered: Set<Int> = []  // workers answered this round
   }
   var rounds: [Int: RoundState] = [:]
   var routing: [Int: [UInt8]] = [:]
@@ -36,7 +37,8 @@ public final class AdversaryHub {
     let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(first)), path: run.shardFile(first))
     modelSize = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: 0).parameterCount
     decoder = FrameDecoder(runID: topology.seed, modelSize: modelSize, workerCount: topology.workerCount)
-    waitMs = max(200, topology.coordinator.roundDeadlineMs / 2)
+    // Half of what a worker waits for the hub (round deadline / 2), so the hub always answers first.
+    waitMs = max(100, topology.coordinator.roundDeadlineMs / 4)
     for (k, g) in topology.workers.enumerated() where g.hasUpdateAttack {
       attacks[k] = try AttackRegistry.update(g.behavior, g.attack)
     }
@@ -101,28 +103,33 @@ public final class AdversaryHub {
     return false
   }
 
+  /// Per round and group: once every expected attacker reported (or the wait ran out), craft
+  /// for all of them; an attacker that reports after its group was crafted is answered at once
+  /// (crafted with everything known by then).
   func craftReady(_ socket: Socket) {
     for r in rounds.keys.sorted() {
       guard var st = rounds[r], let first = st.firstReport else { continue }
       let timedOut = ContinuousClock.now - first > .milliseconds(waitMs)
-      for (k, attack) in attacks.sorted(by: { $0.key < $1.key }) where !st.crafted.contains(k) {
+      for (k, attack) in attacks.sorted(by: { $0.key < $1.key }) {
         let members = topology.members(ofGroup: k)
+        let own = st.own.filter { members.contains($0.key) }
+        let pending = Set(own.keys).subtracting(st.answered)
+        guard !pending.isEmpty else { continue }
         let expected = members.filter { id in
           topology.isActiveAttacker(id, round: r) && (st.roster.map { $0.contains(id) } ?? live.contains(id))
         }
-        let own = st.own.filter { members.contains($0.key) }
-        guard !own.isEmpty else { continue }
-        var honest: [Int: [Float]]?
         let g = topology.workers[k]
+        var honest: [Int: [Float]]?
+        var ready = st.crafted.contains(k) || timedOut || Set(own.keys).isSuperset(of: expected)
         if g.knowledge == .omniscient {
           // Honest this round: everyone not attacking in it (re-sampled groups' idle members too).
           let malicious = Set((0..<topology.workerCount).filter { topology.isActiveAttacker($0, round: r) })
           let h = st.leaked.filter { !malicious.contains($0.key) }
           let wanted = (st.roster ?? []).subtracting(malicious)
-          if (st.roster == nil || !wanted.isSubset(of: Set(h.keys))) && !timedOut { continue }
+          if !timedOut && !st.crafted.contains(k) && (st.roster == nil || !wanted.isSubset(of: Set(h.keys))) { ready = false }
           honest = h
         }
-        if Set(own.keys) != Set(expected) && !timedOut { continue }
+        guard ready else { continue }
         var rng = RandomStream(seed: topology.seed, purpose: .attack, 0x4B, UInt64(k), UInt64(r))
         var a = attack
         let input = AttackInput(round: r, own: own, honest: honest, participants: st.roster?.count ?? topology.expectedParticipants)
@@ -133,8 +140,8 @@ public final class AdversaryHub {
           run.logEvent("adversary hub: round \(r): \(g.behavior) failed (\(error)); attackers submit their honest updates")
           outputs = own.mapValues { .vector($0) }
         }
-        attacks[k] = a
-        for (w, out) in outputs.sorted(by: { $0.key < $1.key }) {
+        if !st.crafted.contains(k) { attacks[k] = a }  // stateful attacks advance once per round
+        for (w, out) in outputs.sorted(by: { $0.key < $1.key }) where pending.contains(w) {
           guard let rid = routing[w] else { continue }
           switch out {
           case let .vector(v):
@@ -145,13 +152,13 @@ public final class AdversaryHub {
             let h = FrameHeader(type: .drop, runID: topology.seed, round: UInt32(r), sender: FrameHeader.coordinatorID)
             try? socket.send([.bytes(rid), .bytes(h.encoded())])
           }
+          st.answered.insert(w)
         }
         st.crafted.insert(k)
       }
       rounds[r] = st
-      if st.crafted.count == attacks.count { rounds[r] = nil }
     }
     // Forget rounds long past.
-    if let newest = rounds.keys.max() { for r in rounds.keys where r < newest - 5 { rounds[r] = nil } }
+    if let newest = rounds.keys.max() { for r in rounds.keys where r < newest - 3 { rounds[r] = nil } }
   }
 }

@@ -51,6 +51,9 @@ public final class Worker {
     // Unique per process, so a restarted worker (or an impostor) never collides with a live connection.
     try socket.setRoutingID(Array("w\(id)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
     try socket.setReconnectInterval(milliseconds: 100)
+    // A send never blocks for long: with no usable connection (e.g. a refused CURVE key) it
+    // gives up, and the worker leaves once the coordinator has been silent too long.
+    try socket.setSendTimeout(milliseconds: max(100, topology.coordinator.heartbeatMs))
     if wiring.curve, let keys = secretKey, let server = wiring.coordinatorPublicKey {
       try socket.makeCurveClient(keys, serverKey: server)
     }
@@ -64,7 +67,11 @@ public final class Worker {
                           sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
       var frames: [OutgoingFrame] = [.bytes(h.encoded())]
       if let payload { frames.append(.floats(payload)) }
-      try socket.send(frames)
+      do {
+        try socket.send(frames)
+      } catch let e as ZMQError where e.isWouldBlock {
+        // Not connected (yet): heartbeats are skipped; silence ends the worker below.
+      }
     }
     try send(.hello, aux: UInt32(local.data.count))
     // A worker with an update attack also talks to the adversary hub.
@@ -73,6 +80,7 @@ public final class Worker {
     if group.hasUpdateAttack {
       let h = try Socket(context, .dealer)
       try h.setReconnectInterval(milliseconds: 100)
+      try h.setSendTimeout(milliseconds: 1000)
       if wiring.curve, let keys = secretKey, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
       try h.connect(wiring.hubEndpoint)
       try h.send([.bytes(FrameHeader(type: .hello, runID: topology.seed, round: 0, sender: sender).encoded())])

@@ -198,7 +198,8 @@ import Transport
       impostors.append(p)
     }
     run.waitUntilExit()
-    for p in impostors where p.isRunning { p.terminate() }
+    // The impostors leave by themselves once the coordinator is gone; make sure anyway.
+    for p in impostors where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
     let summary = try JSONSerialization.jsonObject(with: out.fileHandleForReading.readDataToEndOfFile().split(separator: 0x0A).last.map { Data($0) } ?? Data()) as? [String: Any]
     let rejected = summary?["rejected_frames"] as? [String: Int] ?? [:]
     #expect((rejected["impersonation"] ?? 0) >= 1, "\(rejected)")
