@@ -8,7 +8,9 @@ import Tensor
 ///
 /// Full knowledge (`fang_krum_full`): B = the leaked honest updates. Partial (`fang_krum_partial`):
 /// B = the attackers' own honest updates, which also stand in for the benign updates in the
-/// simulated Krum.
+/// simulated Krum (with the real round's n − c − 2 neighbours, as far as the known vectors allow).
+/// The supporting copies' noise is drawn once per round; the λ search runs on dot products
+/// computed once by GEMM, so each halving costs O(n²).
 ///
 /// Upper bound: λ₀ = (1/((m − 2c − 1)√d))·min_{i∈B} Σ_{l∈Γᵢ} ‖bₗ − bᵢ‖ + (1/√d)·max_{i∈B} ‖bᵢ‖,
 /// Γᵢ the m − c − 2 nearest benign updates of bᵢ (m = |B| + c; denominators clamped at 1).
@@ -28,48 +30,102 @@ public struct FangKrum: UpdateAttack {
     let c = input.own.count, d = input.dimension
     let (mu, _) = Stats.meanStd(benign)
     let s = mu.map { $0 > 0 ? 1.0 : ($0 < 0 ? -1.0 : 0.0) }
-    let b = benign.count, m = b + c
+    let b = benign.count, m = max(input.participants, b + c)
     let sqrtD = Double(d).squareRoot()
-    // Upper bound on λ.
+    // Everything the λ search needs, computed once with BLAS: the crafted vectors are
+    // uₖ = −λs + ηₖ with fixed noise ηₖ (η₀ = 0, the others ±ε/√d per coordinate).
+    let noise: [[Float]] = (0..<c).map { k in k == 0 ? [Float](repeating: 0, count: d) : (0..<d).map { _ in Float(epsilon / sqrtD * (rng.nextDouble() < 0.5 ? -1 : 1)) } }
+    let bb = Gram.gram(benign)                                   // b×b
+    let sf = s.map(Float.init)
+    let sb = Gram.cross([sf], benign)[0]                          // s·bᵢ
+    let eb = Gram.cross(noise, benign)                            // ηₖ·bᵢ
+    let ee = Gram.gram(noise)                                     // ηₖ·ηₗ
+    let se = Gram.cross([sf], noise)[0]                           // s·ηₖ
+    let ss = s.reduce(0) { $0 + $1 * $1 }
+    func distances(_ l: Double) -> [Double] {
+      let n = b + c
+      var dd = [Double](repeating: 0, count: n * n)
+      func dot(_ i: Int, _ j: Int) -> Double {
+        switch (i < b, j < b) {
+        case (true, true): return bb[i * b + j]
+        case (true, false): return -l * sb[i] + eb[j - b][i]
+        case (false, true): return -l * sb[j] + eb[i - b][j]
+        default: let k = i - b, q = j - b; return l * l * ss - l * (se[k] + se[q]) + ee[k * c + q]
+        }
+      }
+      for i in 0..<n { for j in (i + 1)..<n where i + 1 < n {
+        let v = max(0, dot(i, i) + dot(j, j) - 2 * dot(i, j)); dd[i * n + j] = v; dd[j * n + i] = v
+      } }
+      return dd
+    }
+    // Upper bound on λ (Fang et al., Eq. 5).
     var minSum = Double.infinity
     for i in 0..<b {
-      let bi = benign[i].map(Double.init)
-      let dist = (0..<b).filter { $0 != i }.map { Stats.distance(bi, benign[$0]) }.sorted()
+      let dist = (0..<b).filter { $0 != i }.map { max(0, bb[i * b + i] + bb[$0 * b + $0] - 2 * bb[i * b + $0]).squareRoot() }.sorted()
       minSum = min(minSum, dist.prefix(max(1, m - c - 2)).reduce(0, +))
     }
     if b < 2 { minSum = 0 }
-    let maxNorm = benign.map { Stats.norm($0.map(Double.init)) }.max() ?? 0
+    let maxNorm = (0..<b).map { bb[$0 * b + $0].squareRoot() }.max() ?? 0
     var lambda = minSum / (Double(max(1, m - 2 * c - 1)) * sqrtD) + maxNorm / sqrtD
-    func crafted(_ l: Double, _ rng: inout RandomStream) -> [[Float]] {
-      let u1 = s.map { Float(-l * $0) }
-      return (0..<c).map { k in
-        k == 0 ? u1 : u1.map { $0 + Float(epsilon / sqrtD * (rng.nextDouble() < 0.5 ? -1 : 1)) }
-      }
-    }
-    var chosen = crafted(lambda, &rng)
+    // The simulated Krum counts the real round's neighbours, n − c − 2, as far as the vectors
+    // the attacker knows allow (partial knowledge knows fewer benign updates than exist).
+    let neighbours = min(m - c - 2, b + c - 1)
     while lambda >= 1e-5 {
-      var trial = rng
-      let candidate = crafted(lambda, &trial)
-      if Self.krumPicksCrafted(benign: benign, crafted: candidate, f: c) { chosen = candidate; rng = trial; break }
+      if Self.krumPicksCrafted(distances(lambda), benign: b, total: b + c, neighbours: neighbours) { break }
       lambda /= 2
-      chosen = candidate
     }
     let ids = input.maliciousIDs
-    return Dictionary(uniqueKeysWithValues: zip(ids, chosen).map { ($0, .vector($1)) })
+    return Dictionary(uniqueKeysWithValues: ids.enumerated().map { k, id in
+      (id, AttackOutput.vector((0..<d).map { Float(-lambda * s[$0]) + noise[k][$0] }))
+    })
   }
 
-  /// Whether Krum (f) over benign ∪ crafted selects one of the crafted vectors.
+  /// Whether Krum over squared distances `dd` (benign rows first) selects a crafted row.
+  static func krumPicksCrafted(_ dd: [Double], benign: Int, total n: Int, neighbours k: Int) -> Bool {
+    var best = 0, bestScore = Double.infinity
+    for i in 0..<n {
+      let score = (0..<n).filter { $0 != i }.map { dd[i * n + $0] }.sorted().prefix(max(1, k)).reduce(0, +)
+      if score < bestScore { bestScore = score; best = i }
+    }
+    return best >= benign
+  }
+
+  /// Whether Krum (f) over benign ∪ crafted selects one of the crafted vectors (reference form).
   static func krumPicksCrafted(benign: [[Float]], crafted: [[Float]], f: Int) -> Bool {
     let all = benign + crafted
     let n = all.count
-    let k = max(1, n - f - 2)
-    var best = 0, bestScore = Double.infinity
-    for i in 0..<n {
-      let ai = all[i].map(Double.init)
-      let score = (0..<n).filter { $0 != i }.map { let e = Stats.distance(ai, all[$0]); return e * e }.sorted().prefix(k).reduce(0, +)
-      if score < bestScore { bestScore = score; best = i }
+    var dd = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { for j in 0..<n where i != j { let e = Stats.distance(all[i].map(Double.init), all[j]); dd[i * n + j] = e * e } }
+    return krumPicksCrafted(dd, benign: benign.count, total: n, neighbours: n - f - 2)
+  }
+}
+
+/// Dot products of row sets through SGEMM (results in Double).
+enum Gram {
+  static func gram(_ rows: [[Float]]) -> [Double] {
+    let n = rows.count, d = rows.first?.count ?? 0
+    let flat = rows.flatMap { $0 }
+    var out = [Float](repeating: 0, count: n * n)
+    if n > 0 && d > 0 {
+      flat.withUnsafeBufferPointer { x in
+        BLAS.gemm(.none, .transposed, m: n, n: n, k: d, a: x.baseAddress!, lda: d, b: x.baseAddress!, ldb: d, c: &out, ldc: n)
+      }
     }
-    return best >= benign.count
+    return out.map(Double.init)
+  }
+
+  /// a·b for every row a of `left` and b of `right`: rows of `left` × columns = rows of `right`.
+  static func cross(_ left: [[Float]], _ right: [[Float]]) -> [[Double]] {
+    let p = left.count, q = right.count, d = left.first?.count ?? 0
+    guard p > 0, q > 0, d > 0 else { return [[Double]](repeating: [], count: p) }
+    let a = left.flatMap { $0 }, bflat = right.flatMap { $0 }
+    var out = [Float](repeating: 0, count: p * q)
+    a.withUnsafeBufferPointer { x in
+      bflat.withUnsafeBufferPointer { y in
+        BLAS.gemm(.none, .transposed, m: p, n: q, k: d, a: x.baseAddress!, lda: d, b: y.baseAddress!, ldb: d, c: &out, ldc: q)
+      }
+    }
+    return (0..<p).map { i in (0..<q).map { Double(out[i * q + $0]) } }
   }
 }
 

@@ -103,7 +103,7 @@ public final class Worker {
             let h = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: round, sender: sender,
                                 count: UInt32(update.vector.count), aux: UInt32(update.samples))
             try hub.send([.bytes(h.encoded()), .floats(FloatBuffer(update.vector))])
-            if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: hubWait) {
+            if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: hubWait, heartbeat: { try send(.heartbeat) }) {
               try send(.update, round: round, payload: FloatBuffer(crafted), aux: UInt32(update.samples))
             }
           } else {
@@ -127,9 +127,15 @@ public final class Worker {
 
   /// The hub's answer for `round`: the vector to submit, or nil to submit nothing (a drop, or no
   /// answer in time).
-  func awaitHub(_ hub: Socket, round: UInt32, decoder: FrameDecoder, timeoutMs: Int) throws -> [Float]? {
+  /// Keeps heartbeating the coordinator while it waits, so a slow hub does not get it marked dead.
+  func awaitHub(_ hub: Socket, round: UInt32, decoder: FrameDecoder, timeoutMs: Int, heartbeat: () throws -> Void) throws -> [Float]? {
     let until = ContinuousClock.now + .milliseconds(timeoutMs)
+    var lastBeat = ContinuousClock.now
     while ContinuousClock.now < until {
+      if ContinuousClock.now - lastBeat >= .milliseconds(topology.coordinator.heartbeatMs) {
+        try heartbeat()
+        lastBeat = ContinuousClock.now
+      }
       guard try Socket.poll([hub], timeoutMilliseconds: 50)[0], let m = try hub.receive(dontWait: true) else { continue }
       guard case let .success(f) = decoder.decode(m), f.header.round == round else { continue }
       if f.header.type == .drop { return nil }
