@@ -25,6 +25,7 @@ let libraries: [Target] = [
   .target(name: "TOML"),
   .target(name: "Aggregation", dependencies: ["Tensor"]),
   .target(name: "Attacks", dependencies: ["Tensor", "Data"]),
+  .target(name: "Audit", dependencies: ["Aggregation", "Tensor"]),
   .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks"]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(
@@ -61,6 +62,7 @@ let tests: [Target] = [
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Data", "Tensor"]),
+  .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
   .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),

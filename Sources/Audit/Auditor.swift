@@ -1,0 +1,44 @@
+import Aggregation
+
+/// An auditor scores every update of a round from what the coordinator legitimately sees (the
+/// round's updates, the round's aggregate, its own history) — never the ground truth.
+/// Higher scores are more suspicious. Raw scores are made comparable across auditors by
+/// `RobustZ` before they accumulate (`CUSUM`) into a verdict per worker.
+public protocol Auditor: Sendable {
+  var name: String { get }
+  /// One raw score per row of `x` (rows carry worker ids in `x.ids`).
+  mutating func scores(_ x: UpdateMatrix, aggregate: [Float]?) -> [Double]
+}
+
+/// Per-round robust standardisation: z = (s − median) / (1.4826·MAD), so honest workers score
+/// about N(0, 1) whatever the auditor's scale. A zero MAD (all equal) uses a tiny floor.
+public enum RobustZ {
+  public static func median(_ v: [Double]) -> Double {
+    let s = v.sorted(), n = s.count
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+  }
+
+  public static func normalize(_ s: [Double]) -> [Double] {
+    guard s.count > 1 else { return s.map { _ in 0 } }
+    let m = median(s)
+    let mad = 1.4826 * median(s.map { abs($0 - m) })
+    let scale = max(mad, 1e-9 * max(abs(m), 1e-12))
+    return s.map { ($0 - m) / scale }
+  }
+}
+
+/// Coordinate-wise median of the rows (for auditors that compare against it).
+func coordinateMedian(_ x: UpdateMatrix) -> [Float] {
+  var out = [Float](repeating: 0, count: x.cols)
+  var col = [Float](repeating: 0, count: x.rows)
+  for j in 0..<x.cols {
+    for i in 0..<x.rows { col[i] = x.data[i * x.cols + j] }
+    col.sort()
+    let n = x.rows
+    out[j] = n % 2 == 1 ? col[n / 2] : (col[n / 2 - 1] + col[n / 2]) / 2
+  }
+  return out
+}
+
+func norm(_ v: ArraySlice<Float>) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
+func row(_ x: UpdateMatrix, _ i: Int) -> ArraySlice<Float> { x.data[(i * x.cols)..<((i + 1) * x.cols)] }

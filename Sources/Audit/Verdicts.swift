@@ -1,0 +1,85 @@
+/// Accumulates per-round evidence into a verdict per worker with a one-sided CUSUM on the
+/// mean robust z-score of the auditors (each clipped to [−5, 10] so one auditor cannot dominate):
+///
+///     Cᵢ ← max(0, Cᵢ + zᵢ − k);   flagged when Cᵢ > h, cleared again when Cᵢ < h/2
+///
+/// With k = 1 an honest worker (z ≈ N(0, 1)) drifts down by about 1 per round and stays near 0;
+/// an attacker whose z stays above k climbs to h in a few rounds. Defaults k = 1, h = 10.
+public struct CUSUM: Sendable {
+  public let k: Double
+  public let h: Double
+  public private(set) var state: [Int: Double] = [:]
+  public private(set) var flagged: Set<Int> = []
+
+  public init(k: Double = 1, h: Double = 10) {
+    precondition(k >= 0 && h > 0, "CUSUM needs k >= 0 and h > 0")
+    self.k = k; self.h = h
+  }
+
+  /// Adds one round of per-worker combined z-scores; returns the workers newly flagged and cleared.
+  @discardableResult
+  public mutating func update(_ z: [Int: Double]) -> (flagged: [Int], cleared: [Int]) {
+    var newly: [Int] = [], cleared: [Int] = []
+    for id in z.keys.sorted() {
+      let c = max(0, (state[id] ?? 0) + z[id]! - k)
+      state[id] = c
+      if c > h, !flagged.contains(id) { flagged.insert(id); newly.append(id) }
+      if c < h / 2, flagged.contains(id) { flagged.remove(id); cleared.append(id) }
+    }
+    return (newly, cleared)
+  }
+
+  /// The combined evidence of several auditors for one round: the mean of their clipped robust z.
+  public static func combine(_ perAuditor: [[Double]], ids: [Int]) -> [Int: Double] {
+    guard let first = perAuditor.first else { return [:] }
+    var out: [Int: Double] = [:]
+    for (i, id) in ids.enumerated() where i < first.count {
+      out[id] = perAuditor.reduce(0) { $0 + min(10, max(-5, $1[i])) } / Double(perAuditor.count)
+    }
+    return out
+  }
+}
+
+/// Detection quality against the ground truth (evaluation only).
+public enum DetectionMetrics {
+  public struct Confusion: Sendable, Equatable {
+    public var tp = 0, fp = 0, fn = 0, tn = 0
+    public var precision: Double? { tp + fp == 0 ? nil : Double(tp) / Double(tp + fp) }
+    public var recall: Double? { tp + fn == 0 ? nil : Double(tp) / Double(tp + fn) }
+    public var f1: Double? {
+      guard let p = precision, let r = recall, p + r > 0 else { return tp + fp + fn == 0 ? nil : 0 }
+      return 2 * p * r / (p + r)
+    }
+    public var falsePositiveRate: Double? { fp + tn == 0 ? nil : Double(fp) / Double(fp + tn) }
+  }
+
+  public static func confusion(flagged: Set<Int>, malicious: Set<Int>, workers: [Int]) -> Confusion {
+    var c = Confusion()
+    for w in workers {
+      switch (flagged.contains(w), malicious.contains(w)) {
+      case (true, true): c.tp += 1
+      case (true, false): c.fp += 1
+      case (false, true): c.fn += 1
+      case (false, false): c.tn += 1
+      }
+    }
+    return c
+  }
+
+  /// ROC AUC of scores for separating malicious from honest workers (Mann–Whitney U; ties count
+  /// one half). Nil without both classes.
+  public static func auc(_ scores: [Int: Double], malicious: Set<Int>) -> Double? {
+    let pos = scores.filter { malicious.contains($0.key) }.map(\.value)
+    let neg = scores.filter { !malicious.contains($0.key) }.map(\.value)
+    guard !pos.isEmpty, !neg.isEmpty else { return nil }
+    var u = 0.0
+    for p in pos { for n in neg { u += p > n ? 1 : (p == n ? 0.5 : 0) } }
+    return u / Double(pos.count * neg.count)
+  }
+
+  /// For each malicious worker, the first round (0-based index into `flaggedByRound`) at which it
+  /// was flagged, or nil if never.
+  public static func roundsToFirstDetection(_ flaggedByRound: [Set<Int>], malicious: Set<Int>) -> [Int: Int?] {
+    Dictionary(uniqueKeysWithValues: malicious.sorted().map { w in (w, flaggedByRound.firstIndex { $0.contains(w) }) })
+  }
+}
