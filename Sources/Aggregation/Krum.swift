@@ -32,8 +32,9 @@ public struct Krum: Aggregator {
     return nil
   }
 
-  /// Krum scores of every row from squared distances D (n×n).
-  static func scores(_ d: [Double], n: Int, neighbours k: Int) -> [Double] {
+  /// Krum scores of every row from squared distances D (n×n): the sum of each row's `neighbours`
+  /// smallest distances to the others.
+  public static func scores(_ d: [Double], n: Int, neighbours k: Int) -> [Double] {
     (0..<n).map { i in
       var row = (0..<n).filter { $0 != i }.map { d[i * n + $0] }
       row.sort()

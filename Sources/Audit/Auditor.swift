@@ -27,17 +27,10 @@ public enum RobustZ {
   }
 }
 
-/// Coordinate-wise median of the rows (for auditors that compare against it).
+/// Coordinate-wise median of the rows: the Aggregation module's rule (SIMD sorting network).
 func coordinateMedian(_ x: UpdateMatrix) -> [Float] {
-  var out = [Float](repeating: 0, count: x.cols)
-  var col = [Float](repeating: 0, count: x.rows)
-  for j in 0..<x.cols {
-    for i in 0..<x.rows { col[i] = x.data[i * x.cols + j] }
-    col.sort()
-    let n = x.rows
-    out[j] = n % 2 == 1 ? col[n / 2] : (col[n / 2 - 1] + col[n / 2]) / 2
-  }
-  return out
+  var rule = CoordinateMedian()
+  return (try? rule.aggregate(x, context: RoundContext()).vector) ?? [Float](repeating: 0, count: x.cols)
 }
 
 func norm(_ v: ArraySlice<Float>) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }

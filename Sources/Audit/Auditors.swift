@@ -60,16 +60,7 @@ public struct KrumScore: Auditor {
   public func scores(_ x: UpdateMatrix, aggregate: [Float]?) -> [Double] {
     let n = x.rows
     guard n > 1 else { return [0] }
-    let d = x.squaredDistances()
-    let k = max(1, n - f - 2)
-    var out = [Double](repeating: 0, count: n)
-    for i in 0..<n {
-      var others: [Double] = []
-      for j in 0..<n where j != i { others.append(d[i * n + j]) }
-      others.sort()
-      out[i] = others.prefix(k).reduce(0.0, +)
-    }
-    return out
+    return Krum.scores(x.squaredDistances(), n: n, neighbours: max(1, n - f - 2))
   }
 }
 
