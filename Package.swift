@@ -26,7 +26,7 @@ let libraries: [Target] = [
   .target(name: "Aggregation", dependencies: ["Tensor"]),
   .target(name: "Attacks", dependencies: ["Tensor", "Data"]),
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks", "Audit"]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(
     name: "Data",

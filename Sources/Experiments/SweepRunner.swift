@@ -93,27 +93,28 @@ public final class SweepRunner {
   }
 
   /// One row per cell: grid values, seeds, mean ± 95% CI of accuracy, attack success and
-  /// detection F1 (empty until auditors exist), and the cell's total wall time.
+  /// detection F1 (audited runs), and the cell's total wall time.
   public func summarize() throws -> [[String]] {
     let header = ["cell"] + spec.gridKeys + ["seeds", "accuracy_mean", "accuracy_ci95", "attack_success_mean", "attack_success_ci95",
                                              "detection_f1_mean", "detection_f1_ci95", "wall_seconds"]
     var rows = [header]
     let jobs = jobList()
     for cell in spec.cells {
-      var acc: [Double] = [], asr: [Double] = [], wall = 0.0, n = 0
+      var acc: [Double] = [], asr: [Double] = [], f1: [Double] = [], wall = 0.0, n = 0
       for job in jobs where job.cell.id == cell.id {
         let run = RunDirectory(path: job.path)
         guard run.isComplete(), let s = try? run.loadSummary() else { continue }
         n += 1
         if let a = s.testAccuracy { acc.append(a) }
         if let a = s.attackSuccessRate { asr.append(a) }
+        if let f = s.detection?.f1 { f1.append(f) }
         wall += s.seconds
       }
       func fmt(_ x: [Double]) -> [String] {
         guard let (m, ci) = Statistics.meanCI(x) else { return ["", ""] }
         return [String(format: "%.6f", m), ci.map { String(format: "%.6f", $0) } ?? ""]
       }
-      rows.append([cell.id] + cell.values.map(\.1) + [String(n)] + fmt(acc) + fmt(asr) + ["", "", String(format: "%.2f", wall)])
+      rows.append([cell.id] + cell.values.map(\.1) + [String(n)] + fmt(acc) + fmt(asr) + fmt(f1) + [String(format: "%.2f", wall)])
     }
     let csv = rows.map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
     try csv.write(toFile: (directory as NSString).appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Aggregation
 import Attacks
+import Audit
 import Data
 import Foundation
 import Learning
@@ -28,6 +29,9 @@ public final class Coordinator {
   /// Test images that measure a targeted attack's success (triggered non-target images or
   /// source-class images, relabelled to the target): the accuracy on them is the success rate.
   let attackTest: Dataset?
+  /// Auditors and the CUSUM that turns their scores into verdicts (topology: coordinator.auditors, [audit]).
+  var auditors: [any Auditor]
+  var cusum: CUSUM
   var firstRound = 0
   /// The model frames of the round being collected, and who takes part: a participant that
   /// (re)joins mid-round is sent them again, so it can still contribute.
@@ -54,6 +58,9 @@ public final class Coordinator {
     workers = Array(repeating: WorkerState(), count: topology.workerCount)
     pipeline = try topology.makePipeline()
     attackTest = try Self.attackTestSet(topology, test: testSet)
+    let declaredF = Int(topology.coordinator.aggregator.params["f"] ?? 0)
+    auditors = topology.coordinator.auditors.compactMap { AuditorRegistry.make($0, f: declaredF) }
+    cusum = CUSUM(k: topology.audit.k, h: topology.audit.h)
     if topology.coordinator.rootDatasetSize > 0 {
       let data = try ShardFile.decodeCompact(try Files.read(run.rootShardFile), path: run.rootShardFile)
       root = LocalTraining(data: data, topology: topology, stream: UInt64.max - 1)
@@ -192,11 +199,39 @@ public final class Coordinator {
       for w in ids { norms[String(w)] = Double(received[w]!.vector.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()) }
       var skipped: String?
       var weights: [String: Double]?
-      if ids.isEmpty {
+      var audit: RoundMetrics.Audit?
+      var aggregatedIDs = ids
+      if !auditors.isEmpty, ids.count >= 2 {
+        // Audit every valid update (excluded workers too, so they can be cleared), against the
+        // coordinate-wise median: the verdict must exist before aggregation to exclude.
+        let x = UpdateMatrix(rows: ids.count, cols: network.parameterCount, data: ids.flatMap { received[$0]!.vector }, ids: ids)
+        var perAuditor: [String: [String: Double]] = [:]
+        var zs: [[Double]] = []
+        for k in auditors.indices {
+          let z = RobustZ.normalize(auditors[k].scores(x, aggregate: nil))
+          zs.append(z)
+          perAuditor[auditors[k].name] = Dictionary(uniqueKeysWithValues: zip(ids.map(String.init), z))
+        }
+        let combined = CUSUM.combine(zs, ids: ids)
+        let (newly, cleared) = cusum.update(combined)
+        for w in newly {
+          let evidence = perAuditor.keys.sorted().map { "\($0)=\(String(format: "%.1f", perAuditor[$0]![String(w)]!))" }.joined(separator: " ")
+          run.logEvent("round \(round): audit flags worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)) > \(topology.audit.h); z: \(evidence))\(topology.audit.mode == .exclude ? "; excluded from aggregation" : "")")
+        }
+        for w in cleared { run.logEvent("round \(round): audit clears worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)))") }
+        audit = RoundMetrics.Audit(combined: Dictionary(uniqueKeysWithValues: combined.map { (String($0.key), $0.value) }),
+                                   cusum: Dictionary(uniqueKeysWithValues: ids.map { (String($0), cusum.state[$0] ?? 0) }),
+                                   flagged: cusum.flagged.sorted(), auditors: perAuditor)
+        if topology.audit.mode == .exclude { aggregatedIDs = ids.filter { !cusum.flagged.contains($0) } }
+      }
+      if aggregatedIDs.isEmpty && !ids.isEmpty {
+        skipped = "every valid update came from a worker the audit excludes"
+      } else if ids.isEmpty {
         skipped = "no valid update this round (none arrived before the deadline, or every one was rejected)"
-      } else if let why = pipeline.problem(n: ids.count) {
-        skipped = "\(why): only \(ids.count) valid updates this round"
+      } else if let why = pipeline.problem(n: aggregatedIDs.count) {
+        skipped = "\(why): only \(aggregatedIDs.count) updates to aggregate this round"
       } else {
+        let ids = aggregatedIDs
         let x = UpdateMatrix(rows: ids.count, cols: network.parameterCount, data: ids.flatMap { received[$0]!.vector },
                              samples: ids.map { received[$0]!.samples }, ids: ids)
         let context = RoundContext(round: round, seed: topology.seed,
@@ -225,9 +260,9 @@ public final class Coordinator {
       }
       let ms = { (a: ContinuousClock.Instant, b: ContinuousClock.Instant) in (b - a).seconds * 1000 }
       let metrics = RoundMetrics(
-        round: round, participants: participants, aggregated: ids, workersAlive: workers.filter(\.alive).count,
+        round: round, participants: participants, aggregated: skipped == nil ? aggregatedIDs : [], workersAlive: workers.filter(\.alive).count,
         testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: norms,
-        rejected: roundRejections.named, attackSuccessRate: successRate, weights: weights, skipped: skipped,
+        rejected: roundRejections.named, attackSuccessRate: successRate, weights: weights, audit: audit, skipped: skipped,
         timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
       try writeMetrics(metrics, to: metricsHandle)
       roundTimes.append(metrics.timing.roundMs)

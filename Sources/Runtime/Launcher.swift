@@ -161,6 +161,7 @@ public enum Launcher {
     if let failure { throw failure }
     var s = summary!
     s.mode = "threads"
+    s.detection = try DetectionReport.evaluate(run)
     try run.writeJSON(s, to: run.summaryFile)
     return s
   }
@@ -229,7 +230,9 @@ public enum Launcher {
       let how = coordinator.terminationReason == .uncaughtSignal ? "was killed by signal \(coordinator.terminationStatus)" : "exited with status \(coordinator.terminationStatus)"
       throw RuntimeError("the coordinator \(how); see \(logs)/coordinator.log. Resume from the last checkpoint with: byzsim run --resume \(run.path)")
     }
-    let d = try JSONDecoder.snake.decode(RunSummary.self, from: Data(try Files.read(run.summaryFile)))
+    var d = try JSONDecoder.snake.decode(RunSummary.self, from: Data(try Files.read(run.summaryFile)))
+    d.detection = try DetectionReport.evaluate(run)
+    if d.detection != nil { try run.writeJSON(d, to: run.summaryFile) }
     return d
   }
 }

@@ -17,12 +17,22 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   /// How much each worker's update counted in the aggregate (rules that weight rows; null for
   /// coordinate-wise rules and after pre-aggregators that mix rows).
   public var weights: [String: Double]?
+  /// Audit scores and verdicts of the round (runs with auditors): the mean robust z per worker,
+  /// its CUSUM, the flagged workers, and each auditor's z per worker.
+  public var audit: Audit?
   /// Why the round did not change the model, if it did not.
   public var skipped: String?
+
+  public struct Audit: Codable, Equatable, Sendable {
+    public var combined: [String: Double]
+    public var cusum: [String: Double]
+    public var flagged: [Int]
+    public var auditors: [String: [String: Double]]
+  }
   public var timing: Timing
 
   enum CodingKeys: String, CodingKey {
-    case round, participants, aggregated, workersAlive, testAccuracy, testLoss, updateNorms, rejected, attackSuccessRate, weights, skipped, timing
+    case round, participants, aggregated, workersAlive, testAccuracy, testLoss, updateNorms, rejected, attackSuccessRate, weights, audit, skipped, timing
   }
 
   /// Absent values are written as null, so every line has every key.
@@ -38,6 +48,7 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
     try c.encode(rejected, forKey: .rejected)
     try c.encode(attackSuccessRate, forKey: .attackSuccessRate)
     try c.encode(weights, forKey: .weights)
+    try c.encode(audit, forKey: .audit)
     try c.encode(skipped, forKey: .skipped)
     try c.encode(timing, forKey: .timing)
   }
@@ -65,9 +76,11 @@ public struct RunSummary: Codable, Sendable {
   public var attackSuccessRate: Double?
   public var resumedFromRound: Int?
   public var seconds: Double
+  /// Detection quality against the ground truth (audited runs; filled in by the launcher).
+  public var detection: DetectionSummary?
 
   enum CodingKeys: String, CodingKey {
-    case runDir, mode, rounds, testAccuracy, testLoss, msPerRound, workersAlive, rejectedFrames, attackSuccessRate, resumedFromRound, seconds
+    case runDir, mode, rounds, testAccuracy, testLoss, msPerRound, workersAlive, rejectedFrames, attackSuccessRate, resumedFromRound, seconds, detection
   }
 
   /// Every key is written (absent values as null): scripts can rely on them.
@@ -78,5 +91,6 @@ public struct RunSummary: Codable, Sendable {
     try c.encode(msPerRound, forKey: .msPerRound); try c.encode(workersAlive, forKey: .workersAlive)
     try c.encode(rejectedFrames, forKey: .rejectedFrames); try c.encode(attackSuccessRate, forKey: .attackSuccessRate)
     try c.encode(resumedFromRound, forKey: .resumedFromRound); try c.encode(seconds, forKey: .seconds)
+    try c.encode(detection, forKey: .detection)
   }
 }

@@ -1,5 +1,6 @@
 import Aggregation
 import Attacks
+import Audit
 import Data
 import Foundation
 import Learning
@@ -78,6 +79,8 @@ extension Topology {
     coord.preaggregators = try c.rules("preaggregators", known: Registry.preaggregators)
     coord.maxUpdateNorm = try c.double("max_update_norm", default: 1e6) { $0 > 0 && $0.isFinite ? nil : "a positive norm" }
     coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
+    coord.auditors = try c.stringArray("auditors") { AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\"" }
+    if coord.auditors.contains("all") { coord.auditors = AuditorRegistry.names }
     coord.serverLearningRate = Float(try c.double("server_learning_rate", default: 1) { $0 > 0 && $0.isFinite ? nil : "a positive rate" })
     coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) { $0 >= 1 ? nil : "checkpoint every 1 or more rounds" }
     coord.heartbeatMs = try c.int("heartbeat_ms", default: coord.heartbeatMs) { $0 >= 10 ? nil : "at least 10 ms" }
@@ -130,6 +133,17 @@ extension Topology {
       throw TopologyError(file: file, line: groups.last!.line, key: "workers", message: "at most 4096 workers in one run: found \(total)")
     }
 
+    var a = try top.table("audit")
+    var audit = AuditSettings()
+    let modeName = try a.string("mode", default: "observe") { AuditSettings.Mode(rawValue: $0) == nil ? "\"observe\" or \"exclude\"" : nil }
+    audit.mode = AuditSettings.Mode(rawValue: modeName)!
+    audit.k = try a.double("k", default: 1) { $0 >= 0 && $0.isFinite ? nil : "a CUSUM slack >= 0" }
+    audit.h = try a.double("h", default: 10) { $0 > 0 && $0.isFinite ? nil : "a CUSUM threshold > 0" }
+    try a.finish()
+    if audit.mode == .exclude && coord.auditors.isEmpty {
+      throw a.error("mode", "exclude needs auditors: set coordinator.auditors (e.g. [\"all\"])")
+    }
+
     var s = try top.table("security")
     let curve = try s.bool("curve", default: true)
     try s.finish()
@@ -164,8 +178,10 @@ extension Topology {
     if let problem = model.problem(input: ImageShape(height: 28, width: 28, channels: 1)) {
       throw TopologyError(file: file, line: m.line, key: "model", message: problem)
     }
-    return Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
-                    coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
+    var topology = Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
+                            coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
+    topology.audit = audit
+    return topology
   }
 }
 
@@ -292,6 +308,17 @@ struct TableReader {
       return p
     default:
       throw mismatch(key, expected: expected, found: n)
+    }
+  }
+
+  /// `key = ["a", "b"]` with each entry checked.
+  mutating func stringArray(_ key: String, _ check: (String) -> String?) throws -> [String] {
+    guard let n = node(key) else { return [] }
+    guard case let .array(items) = n.value else { throw mismatch(key, expected: "an array of names", found: n) }
+    return try items.map { item in
+      guard case let .string(s) = item.value else { throw mismatch(key, expected: "an array of names", found: n) }
+      if let expected = check(s) { throw mismatch(key, expected: expected, found: item) }
+      return s
     }
   }
 

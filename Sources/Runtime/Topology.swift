@@ -16,6 +16,7 @@ public struct Topology: Sendable, Codable, Equatable {
   public var coordinator: CoordinatorSettings
   public var workers: [WorkerGroup]
   public var security: SecuritySettings
+  public var audit = AuditSettings()
 
   public var workerCount: Int { workers.reduce(0) { $0 + $1.count } }
 
@@ -102,6 +103,8 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var maxUpdateNorm: Double = 1e6
   /// FLTrust: clean training samples the coordinator keeps (removed from the workers' data).
   public var rootDatasetSize: Int = 0
+  /// Auditors scoring every update every round (names from `AuditorRegistry`); empty: no audit.
+  public var auditors: [String] = []
   /// FedAvg only: global ← global + serverLearningRate · aggregate(deltas).
   public var serverLearningRate: Float = 1
   public var checkpointEvery: Int = 10
@@ -153,6 +156,15 @@ public struct WorkerGroup: Sendable, Codable, Equatable {
   public func attacks(round: Int) -> Bool { hasUpdateAttack && isAttackRound(round) }
   /// Whether the worker trains on its poisoned shard in `round` (outside, on its clean shard).
   public func poisons(round: Int) -> Bool { dataAttack != nil && isAttackRound(round) }
+}
+
+/// What audit verdicts do, and the CUSUM that turns scores into verdicts.
+public struct AuditSettings: Sendable, Codable, Equatable {
+  public enum Mode: String, Sendable, Codable { case observe, exclude }
+  /// observe: flag only; exclude: a flagged worker's updates stop reaching the aggregator until cleared.
+  public var mode: Mode = .observe
+  public var k: Double = 1
+  public var h: Double = 10
 }
 
 public struct SecuritySettings: Sendable, Codable, Equatable {
