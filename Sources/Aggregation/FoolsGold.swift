@@ -62,12 +62,8 @@ public struct FoolsGold: Aggregator {
   static func weights(_ h: UpdateMatrix, kappa: Double) -> [Double] {
     let n = h.rows
     if n == 1 { return [1] }
-    let k = h.gram()
-    var cs = [Double](repeating: 0, count: n * n)
-    for i in 0..<n { for j in 0..<n where i != j {
-      let d = (k[i * n + i] * k[j * n + j]).squareRoot()
-      cs[i * n + j] = d > 0 ? k[i * n + j] / d : 0
-    } }
+    var cs = h.cosineSimilarities()
+    for i in 0..<n { cs[i * n + i] = 0 }  // only other workers count
     let v = (0..<n).map { i in (0..<n).filter { $0 != i }.map { cs[i * n + $0] }.max()! }
     for i in 0..<n { for j in 0..<n where i != j && v[j] > v[i] && v[j] != 0 { cs[i * n + j] *= v[i] / v[j] } }
     var alpha = (0..<n).map { i in min(1, max(0, 1 - (0..<n).filter { $0 != i }.map { cs[i * n + $0] }.max()!)) }

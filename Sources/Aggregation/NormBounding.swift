@@ -62,12 +62,9 @@ public struct FLAME: Aggregator {
   static func majority(_ x: UpdateMatrix) -> [Int] {
     let n = x.rows
     if n <= 2 { return Array(0..<n) }
-    let k = x.gram()
+    let cos = x.cosineSimilarities()
     var edges: [(Double, Int, Int)] = []
-    for i in 0..<n { for j in (i + 1)..<n {
-      let d = (k[i * n + i] * k[j * n + j]).squareRoot()
-      edges.append((1 - (d > 0 ? k[i * n + j] / d : 0), i, j))
-    } }
+    for i in 0..<n { for j in (i + 1)..<n { edges.append((1 - cos[i * n + j], i, j)) } }
     edges.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1, $0.2) < ($1.1, $1.2) }
     var parent = Array(0..<n), size = [Int](repeating: 1, count: n)
     func root(_ a: Int) -> Int { var a = a; while parent[a] != a { parent[a] = parent[parent[a]]; a = parent[a] }; return a }

@@ -65,6 +65,17 @@ public struct UpdateMatrix: Sendable {
     return k.map(Double.init)
   }
 
+  /// Cosine similarities C[i][j] = Kᵢⱼ / √(Kᵢᵢ·Kⱼⱼ) from the Gram matrix (0 when either row is 0).
+  public func cosineSimilarities() -> [Double] {
+    let k = gram(), n = rows
+    var c = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { for j in 0..<n {
+      let d = (k[i * n + i] * k[j * n + j]).squareRoot()
+      c[i * n + j] = d > 0 ? k[i * n + j] / d : 0
+    } }
+    return c
+  }
+
   /// Squared Euclidean distances D[i][j] = K_ii + K_jj − 2K_ij (the Gram trick), clamped at 0.
   public func squaredDistances() -> [Double] {
     let k = gram()

@@ -102,13 +102,8 @@ public struct HistorySimilarity: Auditor {
       history[x.ids[i]] = h
     }
     let hm = UpdateMatrix(x.ids.map { history[$0]! })
-    let k = hm.gram(), n = hm.rows
-    return (0..<n).map { i in
-      (0..<n).filter { $0 != i }.map { j -> Double in
-        let d = (k[i * n + i] * k[j * n + j]).squareRoot()
-        return d > 0 ? k[i * n + j] / d : 0
-      }.max() ?? 0
-    }
+    let cos = hm.cosineSimilarities(), n = hm.rows
+    return (0..<n).map { i in (0..<n).filter { $0 != i }.map { cos[i * n + $0] }.max() ?? 0 }
   }
 }
 

@@ -193,35 +193,19 @@ public final class Coordinator {
       currentBroadcast = nil
       let t1 = ContinuousClock.now
 
-      // Aggregate in worker-id order (never arrival order).
+      // One n×d matrix of the round's valid updates, in worker-id order (never arrival order).
       let ids = received.keys.sorted()
+      let matrix = ids.isEmpty ? nil : UpdateMatrix(
+        rows: ids.count, cols: network.parameterCount, data: ids.flatMap { received[$0]!.vector },
+        samples: ids.map { received[$0]!.samples }, ids: ids)
       var norms: [String: Double] = [:]
-      for w in ids { norms[String(w)] = Double(received[w]!.vector.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()) }
+      if let matrix { for (w, n) in zip(ids, matrix.norms()) { norms[String(w)] = n } }
       var skipped: String?
       var weights: [String: Double]?
       var audit: RoundMetrics.Audit?
       var aggregatedIDs = ids
-      if !auditors.isEmpty, ids.count >= 2 {
-        // Audit every valid update (excluded workers too, so they can be cleared), against the
-        // coordinate-wise median: the verdict must exist before aggregation to exclude.
-        let x = UpdateMatrix(rows: ids.count, cols: network.parameterCount, data: ids.flatMap { received[$0]!.vector }, ids: ids)
-        var perAuditor: [String: [String: Double]] = [:]
-        var zs: [[Double]] = []
-        for k in auditors.indices {
-          let z = RobustZ.normalize(auditors[k].scores(x, aggregate: nil))
-          zs.append(z)
-          perAuditor[auditors[k].name] = Dictionary(uniqueKeysWithValues: zip(ids.map(String.init), z))
-        }
-        let combined = CUSUM.combine(zs, ids: ids)
-        let (newly, cleared) = cusum.update(combined)
-        for w in newly {
-          let evidence = perAuditor.keys.sorted().map { "\($0)=\(String(format: "%.1f", perAuditor[$0]![String(w)]!))" }.joined(separator: " ")
-          run.logEvent("round \(round): audit flags worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)) > \(topology.audit.h); z: \(evidence))\(topology.audit.mode == .exclude ? "; excluded from aggregation" : "")")
-        }
-        for w in cleared { run.logEvent("round \(round): audit clears worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)))") }
-        audit = RoundMetrics.Audit(combined: Dictionary(uniqueKeysWithValues: combined.map { (String($0.key), $0.value) }),
-                                   cusum: Dictionary(uniqueKeysWithValues: ids.map { (String($0), cusum.state[$0] ?? 0) }),
-                                   flagged: cusum.flagged.sorted(), auditors: perAuditor)
+      if let matrix, !auditors.isEmpty, ids.count >= 2 {
+        audit = self.audit(matrix, round: round)
         if topology.audit.mode == .exclude { aggregatedIDs = ids.filter { !cusum.flagged.contains($0) } }
       }
       if aggregatedIDs.isEmpty && !ids.isEmpty {
@@ -230,10 +214,9 @@ public final class Coordinator {
         skipped = "no valid update this round (none arrived before the deadline, or every one was rejected)"
       } else if let why = pipeline.problem(n: aggregatedIDs.count) {
         skipped = "\(why): only \(aggregatedIDs.count) updates to aggregate this round"
-      } else {
+      } else if let matrix {
         let ids = aggregatedIDs
-        let x = UpdateMatrix(rows: ids.count, cols: network.parameterCount, data: ids.flatMap { received[$0]!.vector },
-                             samples: ids.map { received[$0]!.samples }, ids: ids)
+        let x = ids.count == matrix.rows ? matrix : matrix.selecting(ids.map { matrix.ids.firstIndex(of: $0)! })
         let context = RoundContext(round: round, seed: topology.seed,
                                    reference: root?.update(model: network.parameters, round: round).vector)
         do {
@@ -283,6 +266,30 @@ public final class Coordinator {
       attackSuccessRate: attackTest == nil ? nil : (lastSuccessRate ?? network.evaluate(attackTest!).accuracy),
       resumedFromRound: resumedFrom, seconds: (ContinuousClock.now - started).seconds)
     return summary
+  }
+
+  /// Audits every valid update of the round (excluded workers too, so they can be cleared)
+  /// against the coordinate-wise median — the verdict must exist before aggregation to exclude —
+  /// updates the CUSUM and logs each decision with its evidence.
+  func audit(_ x: UpdateMatrix, round: Int) -> RoundMetrics.Audit {
+    let ids = x.ids
+    var perAuditor: [String: [String: Double]] = [:]
+    var zs: [[Double]] = []
+    for k in auditors.indices {
+      let z = RobustZ.normalize(auditors[k].scores(x, aggregate: nil))
+      zs.append(z)
+      perAuditor[auditors[k].name] = Dictionary(uniqueKeysWithValues: zip(ids.map(String.init), z))
+    }
+    let combined = CUSUM.combine(zs, ids: ids)
+    let (newly, cleared) = cusum.update(combined)
+    for w in newly {
+      let evidence = perAuditor.keys.sorted().map { "\($0)=\(String(format: "%.1f", perAuditor[$0]![String(w)]!))" }.joined(separator: " ")
+      run.logEvent("round \(round): audit flags worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)) > \(topology.audit.h); z: \(evidence))\(topology.audit.mode == .exclude ? "; excluded from aggregation" : "")")
+    }
+    for w in cleared { run.logEvent("round \(round): audit clears worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)))") }
+    return RoundMetrics.Audit(combined: Dictionary(uniqueKeysWithValues: combined.map { (String($0.key), $0.value) }),
+                              cusum: Dictionary(uniqueKeysWithValues: ids.map { (String($0), cusum.state[$0] ?? 0) }),
+                              flagged: cusum.flagged.sorted(), auditors: perAuditor)
   }
 
   /// Refusals of connections by the ZAP handler (unknown keys).

@@ -237,6 +237,16 @@ public enum Launcher {
   }
 }
 
+extension JSONEncoder {
+  /// snake_case keys, sorted, slashes unescaped: what run directories and `--json` output use.
+  public static func snake(pretty: Bool = false) -> JSONEncoder {
+    let e = JSONEncoder()
+    e.keyEncodingStrategy = .convertToSnakeCase
+    e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    return e
+  }
+}
+
 extension JSONDecoder {
   static var snake: JSONDecoder {
     let d = JSONDecoder()

@@ -95,10 +95,7 @@ public struct RunDirectory: Sendable {
   }
 
   func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-    let e = JSONEncoder()
-    e.keyEncodingStrategy = .convertToSnakeCase
-    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try Files.writeAtomically(Array(try e.encode(value)) + [0x0A], to: path)
+    try Files.writeAtomically(Array(try JSONEncoder.snake(pretty: true).encode(value)) + [0x0A], to: path)
   }
 
   /// Appends one line to events.log (joins, deaths, refusals, skipped rounds...).

@@ -161,21 +161,21 @@ public struct FrameDecoder: Sendable {
 
   /// Decodes received messages (copying only the payload, once).
   public func decode(_ messages: [Message]) -> Result<Frame, RejectReason> {
-    func go(_ i: Int, _ acc: [UnsafeRawBufferPointer]) -> Result<Frame, RejectReason> {
-      if i == messages.count { return decode(acc) }
-      return messages[i].withUnsafeBytes { go(i + 1, acc + [$0]) }
-    }
-    guard messages.count <= 2 else { return .failure(.frameCount) }
-    return go(0, [])
+    decode(parts: messages) { m, body in m.withUnsafeBytes(body) }
   }
 
   /// Decodes byte arrays (tests, fuzzing).
   public func decode(_ frames: [[UInt8]]) -> Result<Frame, RejectReason> {
+    decode(parts: frames) { f, body in f.withUnsafeBytes(body) }
+  }
+
+  /// Borrows every part's bytes at once (nested closures), then decodes.
+  private func decode<P>(parts: [P], _ borrow: @escaping (P, (UnsafeRawBufferPointer) -> Result<Frame, RejectReason>) -> Result<Frame, RejectReason>)
+    -> Result<Frame, RejectReason> {
+    guard parts.count <= 2 else { return .failure(.frameCount) }
     func go(_ i: Int, _ acc: [UnsafeRawBufferPointer]) -> Result<Frame, RejectReason> {
-      if i == frames.count { return decode(acc) }
-      return frames[i].withUnsafeBytes { go(i + 1, acc + [$0]) }
+      i == parts.count ? decode(acc) : borrow(parts[i]) { go(i + 1, acc + [$0]) }
     }
-    guard frames.count <= 2 else { return .failure(.frameCount) }
     return go(0, [])
   }
 }

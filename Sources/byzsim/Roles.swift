@@ -23,10 +23,7 @@ struct CoordinatorCommand: ParsableCommand {
     let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
     var summary = try coordinator.run(startupTimeout: .seconds(startupTimeout))
     summary.mode = "processes"
-    let e = JSONEncoder()
-    e.keyEncodingStrategy = .convertToSnakeCase
-    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try e.encode(summary).write(to: URL(fileURLWithPath: run.summaryFile), options: .atomic)
+    try JSONEncoder.snake(pretty: true).encode(summary).write(to: URL(fileURLWithPath: run.summaryFile), options: .atomic)
     usleep(200_000)  // let the shutdown frames leave before the context closes
   }
 }

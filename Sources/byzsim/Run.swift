@@ -52,10 +52,7 @@ struct Run: ParsableCommand {
                            summary.testAccuracy ?? 0, summary.msPerRound, summary.workersAlive,
                            summary.rejectedFrames.values.reduce(0, +), summary.runDir))
     if json {
-      let e = JSONEncoder()
-      e.keyEncodingStrategy = .convertToSnakeCase
-      e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-      print(String(decoding: try e.encode(summary), as: UTF8.self))
+      print(String(decoding: try JSONEncoder.snake().encode(summary), as: UTF8.self))
     }
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import Foundation
 import Learning
+import Runtime
 import Tensor
 
 /// `byzsim train`: centralized training on Fashion-MNIST with a live progress line.
@@ -158,9 +159,6 @@ struct TrainResult: Encodable {
   let dataFiles: [FileDigest]
 
   func jsonLine() throws -> String {
-    let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(self), as: UTF8.self)
+    String(decoding: try JSONEncoder.snake().encode(self), as: UTF8.self)
   }
 }
