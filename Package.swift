@@ -26,7 +26,8 @@ let libraries: [Target] = [
   .target(name: "Aggregation", dependencies: ["Tensor"]),
   .target(name: "Attacks", dependencies: ["Tensor", "Data"]),
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks", "Audit"]),
+  .target(name: "Covert", dependencies: ["Tensor"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks", "Audit", "Covert"]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(
     name: "Data",
@@ -63,6 +64,7 @@ let tests: [Target] = [
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
+  .testTarget(name: "CovertTests", dependencies: ["Covert", "Tensor"]),
   .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),

@@ -96,6 +96,27 @@ public final class Network {
     return loss
   }
 
+  /// Adds an extra term's gradient (a regulariser, a covert encoding) to `gradients` after a
+  /// backward pass: `body` gets the parameters and the gradients.
+  public func addToGradients(_ body: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void) {
+    parameters.withUnsafeBufferPointer { p in gradients.withUnsafeMutableBufferPointer { g in body(p, g) } }
+  }
+
+  /// Predicted classes (argmax of the logits) of `count` samples, in chunks of `batchSize`.
+  public func predict(_ x: UnsafePointer<Float>, count: Int, batchSize: Int = 256) -> [Int32] {
+    var out = [Int32](repeating: 0, count: count)
+    out.withUnsafeMutableBufferPointer { pred in
+      var start = 0
+      while start < count {
+        let n = min(batchSize, count - start)
+        let logits = forward(x + start * inputSize, batch: n)
+        Kernels.argmaxRows(logits, rows: n, cols: outputSize, into: pred.baseAddress! + start)
+        start += n
+      }
+    }
+    return out
+  }
+
   /// One forward + backward pass over `batch` samples (no splitting).
   private func passLossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
     let logits = forward(x, batch: batch)

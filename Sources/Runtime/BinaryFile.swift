@@ -19,6 +19,7 @@ struct BinaryReader {
   let bytes: [UInt8]
   let path: String
   var offset = 0
+  var remaining: Int { bytes.count - offset }
 
   init(_ bytes: [UInt8], path: String) { self.bytes = bytes; self.path = path }
 

@@ -1,6 +1,7 @@
 import Aggregation
 import Attacks
 import Audit
+import Covert
 import Data
 import Foundation
 import Learning
@@ -216,7 +217,14 @@ public final class Coordinator {
         skipped = "\(why): only \(aggregatedIDs.count) updates to aggregate this round"
       } else if let matrix {
         let ids = aggregatedIDs
-        let x = ids.count == matrix.rows ? matrix : matrix.selecting(ids.map { matrix.ids.firstIndex(of: $0)! })
+        var x = ids.count == matrix.rows ? matrix : matrix.selecting(ids.map { matrix.ids.firstIndex(of: $0)! })
+        if let keep = topology.coordinator.sanitizeMantissaBits {
+          // After audit (the auditors see what was sent), before aggregation: no hidden low bit
+          // reaches the model.
+          var data = x.data
+          Mantissa.sanitize(&data, keep: keep)
+          x = UpdateMatrix(rows: x.rows, cols: x.cols, data: data, samples: x.samples, ids: x.ids)
+        }
         let context = RoundContext(round: round, seed: topology.seed,
                                    reference: root?.update(model: network.parameters, round: round).vector)
         do {

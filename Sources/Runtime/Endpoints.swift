@@ -3,7 +3,10 @@ import Transport
 
 /// Where the coordinator listens, and the security material each role needs.
 public struct Wiring: Sendable {
+  /// Where the coordinator binds.
   public var endpoint: String
+  /// Where workers connect: the coordinator's endpoint, or a wiretap in front of it.
+  public var workerEndpoint: String
   public var curve: Bool
   /// Present when CURVE is on.
   public var coordinatorKeys: CurveKeyPair?
@@ -25,8 +28,12 @@ public struct Wiring: Sendable {
     // Threads share one process: inproc:// has no wire to encrypt, and libzmq applies no
     // security mechanism to it, so identity falls back to routing ids.
     let hubAddress = endpoint.hasPrefix("inproc://") ? "inproc://byzsim-hub" : run.hubEndpoint
+    var workerEndpoint = endpoint
+    if !threads, topology.hasEavesdropper, let tap = try? Files.read(run.tapEndpointFile) {
+      workerEndpoint = String(decoding: tap, as: UTF8.self)
+    }
     guard topology.security.curve, !endpoint.hasPrefix("inproc://") else {
-      var w = Wiring(endpoint: endpoint, curve: false, coordinatorKeys: nil, workerPublicKeys: [:])
+      var w = Wiring(endpoint: endpoint, workerEndpoint: workerEndpoint, curve: false, coordinatorKeys: nil, workerPublicKeys: [:])
       w.hubEndpoint = hubAddress
       return w
     }
@@ -34,7 +41,7 @@ public struct Wiring: Sendable {
     let secret = String(decoding: try Files.read(run.secretKeyFile("coordinator")), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     var workers: [Int: String] = [:]
     for (k, v) in keys.workers { if let id = Int(k) { workers[id] = v } }
-    var w = Wiring(endpoint: endpoint, curve: true, coordinatorKeys: CurveKeyPair(secretKey: secret), workerPublicKeys: workers)
+    var w = Wiring(endpoint: endpoint, workerEndpoint: workerEndpoint, curve: true, coordinatorKeys: CurveKeyPair(secretKey: secret), workerPublicKeys: workers)
     w.hubEndpoint = hubAddress
     w.hubPublicKey = keys.hub
     if keys.hub != nil, let hubSecret = try? Files.read(run.secretKeyFile("hub")) {

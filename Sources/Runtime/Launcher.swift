@@ -46,10 +46,17 @@ public enum Launcher {
         var rng = RandomStream(seed: topology.seed, purpose: .attack, UInt64(w))
         let poisoned = attack.poison(shard, attacker: member, attackers: group.count, rng: &rng)
         try Files.writeAtomically(ShardFile.encode(poisoned), to: run.poisonedShardFile(w))
+      } else if let spec = group.covert, spec.name == "capacity_abuse" {
+        // Capacity abuse trains on its shard plus synthetic inputs whose labels carry secret bits.
+        let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
+        try Files.writeAtomically(ShardFile.encode(CovertSetup.capacityAbuseShard(shard, c, mix: spec.params["mix"] ?? 0.5)), to: run.poisonedShardFile(w))
       }
       let bytes = ShardFile.encode(shard)
       try Files.writeAtomically(bytes, to: run.shardFile(w))
       shardDigests.append(Provenance.sha256Hex(bytes))
+    }
+    if !topology.covertWorkers().isEmpty {
+      try FileManager.default.createDirectory(atPath: run.covertDirectory, withIntermediateDirectories: true)
     }
     if topology.security.curve {
       let coordinator = try CurveKeyPair.generate()
@@ -111,6 +118,9 @@ public enum Launcher {
   /// Runs the coordinator and every worker as threads of this process over inproc://.
   public static func runThreads(_ run: RunDirectory, resume: Bool, onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
     let topology = try run.loadTopology()
+    if topology.hasEavesdropper {
+      throw RuntimeError("the mantissa channel's receiver is an eavesdropper on the wire, and threads talk over inproc:// (no wire): run it as processes (without --threads)")
+    }
     let wiring = try Wiring.load(run: run, topology: topology, threads: true)
     let context = try Context()
     BLAS.threads = 1
@@ -162,6 +172,7 @@ public enum Launcher {
     var s = summary!
     s.mode = "threads"
     s.detection = try DetectionReport.evaluate(run)
+    s.covert = try CovertReport.evaluate(run)
     try run.writeJSON(s, to: run.summaryFile)
     return s
   }
@@ -198,6 +209,13 @@ public enum Launcher {
       return p
     }
     let logs = run.logsDirectory
+    // A mantissa channel's receiver: a wiretap between the workers and the coordinator.
+    var eavesdropper: Eavesdropper?
+    if topology.hasEavesdropper {
+      let e = try Eavesdropper(run: run, topology: topology)
+      try e.start(upstream: try Wiring.load(run: run, topology: topology, threads: false).endpoint)
+      eavesdropper = e
+    }
     let hub = topology.hasUpdateAttacks
       ? try spawn(["hub", "--run-dir", run.path], log: (logs as NSString).appendingPathComponent("hub.log")) : nil
     defer { if let hub, hub.isRunning { hub.terminate() } }
@@ -226,13 +244,15 @@ public enum Launcher {
     let until = Date().addingTimeInterval(5)
     while workers.contains(where: \.isRunning) && Date() < until { usleep(20_000) }
     for p in workers where p.isRunning { p.terminate() }
+    try eavesdropper?.finish()
     guard coordinator.terminationReason == .exit, coordinator.terminationStatus == 0 else {
       let how = coordinator.terminationReason == .uncaughtSignal ? "was killed by signal \(coordinator.terminationStatus)" : "exited with status \(coordinator.terminationStatus)"
       throw RuntimeError("the coordinator \(how); see \(logs)/coordinator.log. Resume from the last checkpoint with: byzsim run --resume \(run.path)")
     }
     var d = try JSONDecoder.snake.decode(RunSummary.self, from: Data(try Files.read(run.summaryFile)))
     d.detection = try DetectionReport.evaluate(run)
-    if d.detection != nil { try run.writeJSON(d, to: run.summaryFile) }
+    d.covert = try CovertReport.evaluate(run)
+    if d.detection != nil || d.covert != nil { try run.writeJSON(d, to: run.summaryFile) }
     return d
   }
 }

@@ -1,3 +1,4 @@
+import Covert
 import Data
 import Learning
 import Tensor
@@ -12,14 +13,17 @@ final class LocalTraining {
   let training: TrainingSettings
   let seed: UInt64
   let stream: UInt64
+  /// A covert parameter encoding whose gradient joins every local step's (Song et al. 2017).
+  var encoding: (any ParameterEncoding)?
 
-  init(data: CompactDataset, topology: Topology, stream: UInt64, localSteps: Int? = nil) {
+  init(data: CompactDataset, topology: Topology, stream: UInt64, localSteps: Int? = nil, encoding: (any ParameterEncoding)? = nil) {
     self.data = data
     var t = topology.training
     if let localSteps { t.localSteps = localSteps }
     training = t
     seed = topology.seed
     self.stream = stream
+    self.encoding = encoding
     network = topology.model.makeNetwork(input: data.shape, classes: data.classes, seed: topology.seed)
   }
 
@@ -34,6 +38,7 @@ final class LocalTraining {
       x.features.withUnsafeBufferPointer { f in
         x.labels.withUnsafeBufferPointer { l in _ = network.lossAndGradient(f.baseAddress!, labels: l.baseAddress!, batch: batch) }
       }
+      if let encoding { network.addToGradients { p, g in encoding.addGradient(p, to: g) } }
     }
     if training.localSteps == 1 {
       gradient(on: Self.sample(batch, from: data.count, rng: &rng))

@@ -78,9 +78,11 @@ public struct RunSummary: Codable, Sendable {
   public var seconds: Double
   /// Detection quality against the ground truth (audited runs; filled in by the launcher).
   public var detection: DetectionSummary?
+  /// Each covert worker's channel as its receiver measured it (nil: no covert channel).
+  public var covert: [CovertResult]?
 
   enum CodingKeys: String, CodingKey {
-    case runDir, mode, rounds, testAccuracy, testLoss, msPerRound, workersAlive, rejectedFrames, attackSuccessRate, resumedFromRound, seconds, detection
+    case runDir, mode, rounds, testAccuracy, testLoss, msPerRound, workersAlive, rejectedFrames, attackSuccessRate, resumedFromRound, seconds, detection, covert
   }
 
   /// Every key is written (absent values as null): scripts can rely on them.
@@ -92,5 +94,6 @@ public struct RunSummary: Codable, Sendable {
     try c.encode(rejectedFrames, forKey: .rejectedFrames); try c.encode(attackSuccessRate, forKey: .attackSuccessRate)
     try c.encode(resumedFromRound, forKey: .resumedFromRound); try c.encode(seconds, forKey: .seconds)
     try c.encode(detection, forKey: .detection)
+    try c.encode(covert, forKey: .covert)
   }
 }

@@ -1,6 +1,7 @@
 import Aggregation
 import Attacks
 import Audit
+import Covert
 import Data
 import Foundation
 import Learning
@@ -81,6 +82,7 @@ extension Topology {
     coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
     coord.auditors = try c.stringArray("auditors") { AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\"" }
     if coord.auditors.contains("all") { coord.auditors = AuditorRegistry.names }
+    coord.sanitizeMantissaBits = try c.optionalInt("sanitize_mantissa_bits") { (0...22).contains($0) ? nil : "0 to 22 mantissa bits to keep (omit the key to keep all 23)" }
     coord.serverLearningRate = Float(try c.double("server_learning_rate", default: 1) { $0 > 0 && $0.isFinite ? nil : "a positive rate" })
     coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) { $0 >= 1 ? nil : "checkpoint every 1 or more rounds" }
     coord.heartbeatMs = try c.int("heartbeat_ms", default: coord.heartbeatMs) { $0 >= 10 ? nil : "at least 10 ms" }
@@ -112,6 +114,14 @@ extension Topology {
       if g.table["data_attack"] != nil {
         group.dataAttack = try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks)
         do { _ = try AttackRegistry.data(group.dataAttack!.name, group.dataAttack!.params) } catch let e as AttackError { throw g.error("data_attack", e.message) }
+      }
+      if g.table["covert"] != nil {
+        var spec = try g.rule("covert", default: RuleSpec(name: ""), known: Registry.covertChannels)
+        do { spec.params = try CovertRegistry.resolve(spec.name, spec.params) } catch let e as CovertError { throw g.error("covert", e.message) }
+        guard !group.hasUpdateAttack, group.dataAttack == nil else {
+          throw g.error("covert", "a covert group trains honestly otherwise: drop behavior/data_attack, or put the covert channel in its own [[workers]] group")
+        }
+        group.covert = spec
       }
       if group.hasUpdateAttack {
         let attack: any UpdateAttack
@@ -356,14 +366,17 @@ struct TableReader {
   }
 
   static func rule(_ n: TOMLNode, key: String, reader: TableReader, known: [String]) throws -> RuleSpec {
-    let expected = "one of \(known.joined(separator: ", ")), or a table like { name = \"\(known.last ?? "krum")\", f = 2 }"
+    let expected = "one of \(known.joined(separator: ", ")), or a table like { name = \"\(known.last ?? "krum")\", ... } with its numeric parameters"
     switch n.value {
     case let .string(s):
       guard known.contains(s) else { throw reader.mismatch(key, expected: expected, found: n) }
       return RuleSpec(name: s)
     case let .table(t):
-      guard case let .string(name)? = t["name"]?.value, known.contains(name) else {
+      guard case let .string(name)? = t["name"]?.value else {
         throw TopologyError(file: reader.file, line: n.line, key: reader.qualified(key), message: "expected a name = \"...\" entry naming \(expected)")
+      }
+      guard known.contains(name) else {
+        throw TopologyError(file: reader.file, line: n.line, key: reader.qualified(key), message: "unknown name \"\(name)\": expected \(expected)")
       }
       var params: [String: Double] = [:]
       for k in t.keys where k != "name" {

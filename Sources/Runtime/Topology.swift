@@ -1,5 +1,6 @@
 import Aggregation
 import Attacks
+import Covert
 import Data
 import Learning
 import Tensor
@@ -65,6 +66,12 @@ public struct Topology: Sendable, Codable, Equatable {
   /// The ground truth: ids of every malicious worker.
   public var maliciousIDs: [Int] { (0..<workerCount).filter { group(of: $0).group.isMalicious } }
   public var hasUpdateAttacks: Bool { workers.contains { $0.hasUpdateAttack } }
+  /// Ids of the workers running covert channel `name`.
+  public func covertWorkers(_ name: String? = nil) -> [Int] {
+    (0..<workerCount).filter { id in group(of: id).group.covert.map { name == nil || $0.name == name } ?? false }
+  }
+  /// Whether a wire eavesdropper runs (the receiver of a mantissa channel).
+  public var hasEavesdropper: Bool { !covertWorkers("mantissa").isEmpty }
   public var leaksHonestUpdates: Bool { workers.contains { $0.hasUpdateAttack && $0.knowledge == .omniscient } }
 }
 
@@ -105,6 +112,9 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var rootDatasetSize: Int = 0
   /// Auditors scoring every update every round (names from `AuditorRegistry`); empty: no audit.
   public var auditors: [String] = []
+  /// Mantissa sanitisation: every accepted update is rounded to this many mantissa bits before
+  /// aggregation (after audit). Nil: off.
+  public var sanitizeMantissaBits: Int?
   /// FedAvg only: global ← global + serverLearningRate · aggregate(deltas).
   public var serverLearningRate: Float = 1
   public var checkpointEvery: Int = 10
@@ -142,20 +152,25 @@ public struct WorkerGroup: Sendable, Codable, Equatable {
   public var every: Int = 1
   /// Local steps in attack rounds (FedAvg model replacement trains its poisoned model longer).
   public var attackLocalSteps: Int?
+  /// A covert exfiltration channel (see `CovertRegistry`); the group otherwise trains honestly.
+  /// Parameters are stored with their defaults filled in.
+  public var covert: RuleSpec?
   /// Re-sampled malicious set: each round only `active` of the group's workers, drawn from
   /// (seed, group, round), act maliciously; the others behave honestly. Nil: all, every round.
   public var active: Int?
 
   public init(count: Int, behavior: String = "honest") { self.count = count; self.behavior = behavior }
 
-  public var isMalicious: Bool { behavior != "honest" || dataAttack != nil }
+  public var isMalicious: Bool { behavior != "honest" || dataAttack != nil || covert != nil }
   public var hasUpdateAttack: Bool { behavior != "honest" }
   /// Whether `round` is one of this group's attack rounds (its schedule applies to both kinds).
   public func isAttackRound(_ round: Int) -> Bool { isMalicious && round >= startRound && (round - startRound) % every == 0 }
   /// Whether the update attack runs in `round`.
   public func attacks(round: Int) -> Bool { hasUpdateAttack && isAttackRound(round) }
   /// Whether the worker trains on its poisoned shard in `round` (outside, on its clean shard).
-  public func poisons(round: Int) -> Bool { dataAttack != nil && isAttackRound(round) }
+  public func poisons(round: Int) -> Bool { (dataAttack != nil || covert?.name == "capacity_abuse") && isAttackRound(round) }
+  /// Whether the worker's shard has a poisoned copy (a data attack, or capacity-abuse inputs).
+  public var hasPoisonedShard: Bool { dataAttack != nil || covert?.name == "capacity_abuse" }
 }
 
 /// What audit verdicts do, and the CUSUM that turns scores into verdicts.
@@ -179,6 +194,7 @@ public enum Registry {
   /// Worker behaviours: honest, or an update attack.
   public static var behaviors: [String] { ["honest"] + AttackRegistry.updateAttacks.map(\.name) }
   public static var dataAttacks: [String] { AttackRegistry.dataAttacks.map(\.name) }
+  public static var covertChannels: [String] { CovertRegistry.names }
   public static let datasets = ["fashion-mnist"]
   public static let partitions = ["iid", "dirichlet", "shards", "group_bias"]
 }

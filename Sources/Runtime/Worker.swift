@@ -1,3 +1,4 @@
+import Covert
 import Data
 import Foundation
 import Learning
@@ -17,8 +18,11 @@ public final class Worker {
   let context: Context
   /// The worker's shard (as bytes) and its training procedure.
   let local: LocalTraining
-  /// A data attacker's poisoned shard, trained on in its attack rounds.
+  /// A data attacker's poisoned shard (or a covert worker's training with its channel), used in
+  /// its attack rounds.
   let poisoned: LocalTraining?
+  /// A mantissa channel's sender.
+  let mantissa: MantissaSender?
   var secretKey: CurveKeyPair?
 
   public init(id: Int, run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, secretKey: CurveKeyPair? = nil) throws {
@@ -29,11 +33,21 @@ public final class Worker {
     let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(id)), path: run.shardFile(id))
     local = LocalTraining(data: shard, topology: topology, stream: UInt64(id))
     let group = topology.group(of: id).group
-    if group.dataAttack != nil {
+    if group.hasPoisonedShard {
       let p = try ShardFile.decodeCompact(try Files.read(run.poisonedShardFile(id)), path: run.poisonedShardFile(id))
       poisoned = LocalTraining(data: p, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
+    } else if let spec = group.covert,
+              let encoding = try CovertSetup.encoding(spec, secret: shard.pixels, parameterCount: local.parameterCount, imageSize: shard.shape.size) {
+      let t = LocalTraining(data: shard, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
+      t.encoding = encoding
+      poisoned = t
     } else {
       poisoned = nil
+    }
+    if let spec = group.covert, spec.name == "mantissa" {
+      mantissa = try MantissaSender(bits: Int(spec.params["bits"] ?? 8), secret: shard.pixels, log: run.covertSentLog(id))
+    } else {
+      mantissa = nil
     }
     if wiring.curve {
       if let secretKey { self.secretKey = secretKey } else {
@@ -57,7 +71,7 @@ public final class Worker {
     if wiring.curve, let keys = secretKey, let server = wiring.coordinatorPublicKey {
       try socket.makeCurveClient(keys, serverKey: server)
     }
-    try socket.connect(wiring.endpoint)
+    try socket.connect(wiring.workerEndpoint)
     let sender = UInt32(claimID ?? id)
     let decoder = FrameDecoder(runID: topology.seed, modelSize: local.parameterCount, workerCount: topology.workerCount)
     let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
@@ -107,7 +121,9 @@ public final class Worker {
               try send(.update, round: round, payload: FloatBuffer(crafted), aux: UInt32(update.samples))
             }
           } else {
-            try send(.update, round: round, payload: FloatBuffer(update.vector), aux: UInt32(update.samples))
+            var vector = update.vector
+            if let mantissa, topology.isActiveAttacker(id, round: Int(round)) { mantissa.embed(&vector, round: Int(round)) }
+            try send(.update, round: round, payload: FloatBuffer(vector), aux: UInt32(update.samples))
           }
           lastSent = ContinuousClock.now
         case .shutdown:

@@ -155,6 +155,7 @@ public enum Purpose: UInt64, Sendable {
   case sampling = 6
   case noise = 7
   case benchmark = 8
+  case covert = 9
 }
 
 extension RandomStream {

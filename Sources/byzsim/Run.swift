@@ -51,6 +51,10 @@ struct Run: ParsableCommand {
     progress.finish(String(format: "done: test accuracy %.4f, %.2f ms/round, %d workers alive, %d frames rejected — %@",
                            summary.testAccuracy ?? 0, summary.msPerRound, summary.workersAlive,
                            summary.rejectedFrames.values.reduce(0, +), summary.runDir))
+    for c in summary.covert ?? [] {
+      let figures = c.measures.keys.sorted().map { k in "\(k) \(String(format: "%.4g", c.measures[k]!))" }.joined(separator: ", ")
+      progress.note("covert \(c.channel) from worker \(c.worker), read by the \(c.receiver): \(figures)")
+    }
     if json {
       print(String(decoding: try JSONEncoder.snake().encode(summary), as: UTF8.self))
     }
