@@ -289,10 +289,15 @@ public final class Coordinator {
       perAuditor[auditors[k].name] = Dictionary(uniqueKeysWithValues: zip(ids.map(String.init), z))
     }
     let combined = CUSUM.combine(zs, ids: ids)
-    let (newly, cleared) = cusum.update(combined)
+    let (newly, cleared) = cusum.update(perAuditor: zs, ids: ids)
     for w in newly {
       let evidence = perAuditor.keys.sorted().map { "\($0)=\(String(format: "%.1f", perAuditor[$0]![String(w)]!))" }.joined(separator: " ")
-      run.logEvent("round \(round): audit flags worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)) > \(topology.audit.h); z: \(evidence))\(topology.audit.mode == .exclude ? "; excluded from aggregation" : "")")
+      // Which CUSUM crossed h: the combined one, or a single auditor's.
+      let singles = auditors.indices.filter { (cusum.auditorState[$0][w] ?? 0) > cusum.singleH }.map { auditors[$0].name }
+      let why = singles.isEmpty || cusum.state[w]! > topology.audit.h
+        ? "CUSUM \(String(format: "%.1f", cusum.state[w]!)) > \(topology.audit.h)"
+        : "single-auditor CUSUM of \(singles.joined(separator: ", ")) > \(cusum.singleH)"
+      run.logEvent("round \(round): audit flags worker \(w) (\(why); z: \(evidence))\(topology.audit.mode == .exclude ? "; excluded from aggregation" : "")")
     }
     for w in cleared { run.logEvent("round \(round): audit clears worker \(w) (CUSUM \(String(format: "%.1f", cusum.state[w]!)))") }
     return RoundMetrics.Audit(combined: Dictionary(uniqueKeysWithValues: combined.map { (String($0.key), $0.value) }),

@@ -36,6 +36,28 @@ import Testing
     #expect(c.update([7: -1]).cleared == [7] && c.state[7] == 0)
   }
 
+  /// `CUSUM.combine` by hand: the mean of z clipped to [−5, 10].
+  @Test func combineIsTheMeanOfClippedZ() {
+    let z = CUSUM.combine([[0.5, 20], [-0.2, -9], [0.1, 0], [8, 0]], ids: [3, 4])
+    #expect(abs(z[3]! - 2.1) < 1e-12)
+    #expect(abs(z[4]! - 1.25) < 1e-12)  // (10 − 5 + 0 + 0) / 4
+  }
+
+  /// k = 1, h = 10 (single: slack 3, threshold 30), two auditors. Worker 0, z = (10, −5):
+  /// combined mean 2.5 → +1.5 a round (flag at round 7), its first auditor alone +7 a round:
+  /// 7 … 35 > 30 → flagged at round 5. Worker 1, z = (2.5, 2.5): single CUSUMs stay 0, the
+  /// combined one flags it at round 7 (10.5).
+  @Test func singleAuditorCUSUMConvictsAlone() {
+    var c = CUSUM(k: 1, h: 10)
+    var flaggedAt: [Int: Int] = [:]
+    for r in 1...8 {
+      for w in c.update(perAuditor: [[10, 2.5], [-5, 2.5]], ids: [0, 1]).flagged { flaggedAt[w] = r }
+    }
+    #expect(flaggedAt == [0: 5, 1: 7])
+    #expect(c.auditorState[0][0] == 56 && c.auditorState[1][0] == 0 && c.auditorState[0][1] == 0)
+    #expect(c.state[1] == 12)  // 8 rounds × (2.5 − 1)
+  }
+
   @Test func detectionMetricsByHand() {
     let c = DetectionMetrics.confusion(flagged: [1, 2, 5], malicious: [1, 2, 3], workers: Array(0..<6))
     #expect(c == DetectionMetrics.Confusion(tp: 2, fp: 1, fn: 1, tn: 2))
@@ -68,7 +90,7 @@ import Testing
     for r in 0..<rounds {
       let x = Self.round(r, workers: workers, flipped: flipped)
       let per = auditors.indices.map { k in RobustZ.normalize(auditors[k].scores(x, aggregate: nil)) }
-      cusum.update(CUSUM.combine(per, ids: x.ids))
+      cusum.update(perAuditor: per, ids: x.ids)
       flaggedByRound.append(cusum.flagged)
     }
     return flaggedByRound
