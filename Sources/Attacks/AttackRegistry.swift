@@ -18,6 +18,7 @@ public enum AttackRegistry {
     Entry(name: "fang_trim_partial", summary: "Fang et al. 2020 attack on trimmed mean/median, partial knowledge", parameters: []),
     Entry(name: "min_max", summary: "Shejwalkar & Houmansadr 2021 min-max (perturbation 0 uv, 1 sgn, 2 std)", parameters: [("perturbation", "2 (std)")]),
     Entry(name: "min_sum", summary: "Shejwalkar & Houmansadr 2021 min-sum (perturbation 0 uv, 1 sgn, 2 std)", parameters: [("perturbation", "2 (std)")]),
+    Entry(name: "agr_trimmed_mean", summary: "Shejwalkar & Houmansadr 2021 AGR-tailored attack on trimmed mean (omniscient; perturbation 0 uv, 1 sgn, 2 std)", parameters: [("f", "attackers"), ("perturbation", "2 (std)")]),
     Entry(name: "mimic", summary: "copy one honest worker's update (Karimireddy et al. 2022; omniscient)", parameters: [("target", "auto")]),
     Entry(name: "nan", summary: "NaN updates (must be rejected)", parameters: []),
     Entry(name: "inf", summary: "+Inf updates (must be rejected)", parameters: []),
@@ -63,6 +64,11 @@ public enum AttackRegistry {
       let k = try int(p, "perturbation", 2, rule: name)
       guard (0...2).contains(k) else { throw AttackError("perturbation must be 0 (uv), 1 (sgn) or 2 (std) for \(name): got \(k)") }
       return MinMax(sum: name == "min_sum", perturbation: MinMax.Perturbation.allCases[k])
+    case "agr_trimmed_mean":
+      try check(p, allowed: ["f", "perturbation"], rule: name)
+      let k = try int(p, "perturbation", 2, rule: name)
+      guard (0...2).contains(k) else { throw AttackError("perturbation must be 0 (uv), 1 (sgn) or 2 (std) for \(name): got \(k)") }
+      return try AGRTailoredTrimmedMean(f: p["f"] == nil ? nil : try int(p, "f", nil, rule: name), perturbation: MinMax.Perturbation.allCases[k])
     case "mimic": try check(p, allowed: ["target"], rule: name); return Mimic(target: p["target"].map { Int($0) })
     case "nan": try check(p, allowed: [], rule: name); return NonFinite(infinity: false)
     case "inf": try check(p, allowed: [], rule: name); return NonFinite(infinity: true)

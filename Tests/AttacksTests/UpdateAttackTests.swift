@@ -75,6 +75,19 @@ import Testing
     }
   }
 
+  /// The worked example of `AGRTailoredTrimmedMean` by hand: benign 0, 1, 2 (second coordinate
+  /// constant 5, σ = 0), one attacker, β = 1. Any ∇m ≤ 0 drives the trimmed mean of the first
+  /// coordinate to (0 + 1)/2 = 0.5, the largest deviation from ∇b = 1; the constant one stays 5.
+  @Test func agrTailoredTrimmedMeanMaximisesTheDeviation() throws {
+    let honest: [Int: [Float]] = [0: [0, 5], 1: [1, 5], 2: [2, 5]]
+    let v = vec(try craft(AGRTailoredTrimmedMean(), own: [7: [1, 5]], honest: honest, n: 4)[7])
+    #expect(v[0] <= 0 && v[1] == 5, "\(v)")
+    let sorted = ([0, 1, 2] + [v[0]]).sorted()
+    #expect((sorted[1] + sorted[2]) / 2 == 0.5)
+    #expect(throws: AttackError.self) { try craft(AGRTailoredTrimmedMean(), own: [7: [1, 5]], n: 4) }
+    #expect(throws: AttackError.self) { try craft(AGRTailoredTrimmedMean(f: 2), own: [7: [1, 5]], honest: honest, n: 4) }
+  }
+
   @Test func mimicCopiesOneHonestWorkerAndKeepsIt() throws {
     var m: any UpdateAttack = Mimic()
     var rng = RandomStream(seed: 1)
