@@ -44,12 +44,7 @@ public struct UpdateMatrix: Sendable {
   /// Euclidean norm of each row (accumulated in Double).
   public func norms() -> [Double] {
     data.withUnsafeBufferPointer { p in
-      (0..<rows).map { i in
-        var s = 0.0
-        let r = p.baseAddress! + i * cols
-        for j in 0..<cols { s += Double(r[j]) * Double(r[j]) }
-        return s.squareRoot()
-      }
+      (0..<rows).map { i in (Kernels.sumOfSquares(p.baseAddress! + i * cols, count: cols) ?? .nan).squareRoot() }
     }
   }
 

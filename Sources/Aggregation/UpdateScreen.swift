@@ -1,16 +1,15 @@
+import Tensor
+
 /// The check every update passes before any rule sees it: finite values and a bounded norm.
 /// A NaN, ±Inf or a norm above `maxNorm` (e.g. 1e30, which overflows Float when squared) would
 /// poison means and Gram matrices alike, so such rows are dropped and reported with a reason.
 public enum UpdateScreen {
   public enum Reason: String, Sendable { case nonFinite = "non_finite", normTooLarge = "norm_too_large" }
 
-  /// Why `v` must not be aggregated, or nil. The norm is accumulated in Double.
+  /// Why `v` must not be aggregated, or nil (one SIMD pass: `Kernels.sumOfSquares`).
   public static func problem(_ v: UnsafeBufferPointer<Float>, maxNorm: Double) -> Reason? {
-    var s = 0.0
-    for x in v {
-      if !x.isFinite { return .nonFinite }
-      s += Double(x) * Double(x)
-    }
+    guard let base = v.baseAddress else { return nil }
+    guard let s = Kernels.sumOfSquares(base, count: v.count) else { return .nonFinite }
     return s.squareRoot() > maxNorm ? .normTooLarge : nil
   }
 

@@ -197,7 +197,7 @@ public final class Coordinator {
       // One n×d matrix of the round's valid updates, in worker-id order (never arrival order).
       let ids = received.keys.sorted()
       let matrix = ids.isEmpty ? nil : UpdateMatrix(
-        rows: ids.count, cols: network.parameterCount, data: ids.flatMap { received[$0]!.vector },
+        rows: ids.count, cols: network.parameterCount, data: Self.stack(ids.map { received[$0]!.vector }, cols: network.parameterCount),
         samples: ids.map { received[$0]!.samples }, ids: ids)
       var norms: [String: Double] = [:]
       if let matrix { for (w, n) in zip(ids, matrix.norms()) { norms[String(w)] = n } }
@@ -309,6 +309,17 @@ public final class Coordinator {
   public var refusedConnections: Int { zap?.refusals.count ?? 0 }
 
   // MARK: Pieces
+
+  /// Rows of equal length `cols` as one row-major buffer (one allocation, one copy per row).
+  static func stack(_ rows: [[Float]], cols: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: rows.count * cols) { buffer, count in
+      for (i, r) in rows.enumerated() {
+        precondition(r.count == cols, "row \(i) has \(r.count) values, expected \(cols)")
+        r.withUnsafeBufferPointer { src in (buffer.baseAddress! + i * cols).update(from: src.baseAddress!, count: cols) }
+      }
+      count = rows.count * cols
+    }
+  }
 
   func reject(_ r: RejectReason) {
     rejections.record(r)

@@ -112,14 +112,21 @@ final class Eavesdropper: @unchecked Sendable {
   let lock = NSLock()
   var parsers: [Int: ZMTPStreamParser] = [:]
   var stats = Stats()
-  var records = BinaryWriter()
+  let output: FileHandle
   var tap: WireTap?
 
-  init(run: RunDirectory, topology: Topology) throws {
+  /// - resume: keep what an earlier part of the run recovered (records are appended).
+  init(run: RunDirectory, topology: Topology, resume: Bool) throws {
     self.run = run
     let widths = Set(topology.covertWorkers("mantissa").compactMap { topology.group(of: $0).group.covert?.params["bits"] }.map { Int($0) })
     channels = try widths.sorted().map { try MantissaChannel(bits: $0) }
-    records.magic("BZEV")
+    // Records stream to disk as they are recovered (a long CNN run hides hundreds of MB).
+    if !(resume && FileManager.default.fileExists(atPath: run.eavesdroppedFile)) {
+      try Files.writeAtomically(Array("BZEV".utf8), to: run.eavesdroppedFile)
+    }
+    guard let h = FileHandle(forWritingAtPath: run.eavesdroppedFile) else { throw RuntimeError("cannot open \(run.eavesdroppedFile) for writing") }
+    h.seekToEndOfFile()
+    output = h
   }
 
   /// Starts relaying `upstream` (the coordinator's endpoint) and tells workers where to connect.
@@ -147,21 +154,26 @@ final class Eavesdropper: @unchecked Sendable {
       for ch in channels {
         guard let chunk = ch.receive(floats) else { continue }
         stats.chunksRecovered += 1
-        records.u32(h.sender); records.u32(h.round); records.u64(UInt64(chunk.offset)); records.u32(UInt32(chunk.data.count))
-        records.raw(chunk.data)
+        var record = BinaryWriter()
+        record.u32(h.sender); record.u32(h.round); record.u64(UInt64(chunk.offset)); record.u32(UInt32(chunk.data.count))
+        record.raw(chunk.data)
+        output.write(Data(record.bytes))
         break
       }
     }
   }
 
-  /// Stops the tap and writes what was recovered.
+  /// Stops the tap and closes the records; writes the statistics. Idempotent.
   func finish() throws {
-    tap?.stop()
+    guard let t = tap else { return }
+    t.stop()
+    tap = nil
     lock.lock(); defer { lock.unlock() }
     stats.mechanisms = Array(Set(parsers.values.compactMap(\.mechanism))).sorted()
     stats.plaintextMessages = parsers.values.reduce(0) { $0 + $1.messages }
     stats.encryptedMessages = parsers.values.reduce(0) { $0 + $1.encrypted }
-    try Files.writeAtomically(records.bytes, to: run.eavesdroppedFile)
+    try output.synchronize()
+    try output.close()
     try run.writeJSON(stats, to: run.eavesdropperStatsFile)
   }
 

@@ -212,10 +212,11 @@ public enum Launcher {
     // A mantissa channel's receiver: a wiretap between the workers and the coordinator.
     var eavesdropper: Eavesdropper?
     if topology.hasEavesdropper {
-      let e = try Eavesdropper(run: run, topology: topology)
+      let e = try Eavesdropper(run: run, topology: topology, resume: resume)
       try e.start(upstream: try Wiring.load(run: run, topology: topology, threads: false).endpoint)
       eavesdropper = e
     }
+    defer { try? eavesdropper?.finish() }  // also when a spawn fails or the coordinator dies
     let hub = topology.hasUpdateAttacks
       ? try spawn(["hub", "--run-dir", run.path], log: (logs as NSString).appendingPathComponent("hub.log")) : nil
     defer { if let hub, hub.isRunning { hub.terminate() } }

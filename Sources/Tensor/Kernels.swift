@@ -11,6 +11,37 @@ import Darwin
 /// (batch, height, width, channels), so a convolution is a single GEMM over
 /// the whole batch (see `ConvGeometry`).
 public enum Kernels {
+  /// Σ xᵢ² accumulated blockwise: 8-lane Float partial sums over blocks of 512 values, each
+  /// block's total added in Double (relative error about 1e-6, deterministic: a fixed order).
+  /// Nil when a value is NaN or ±Inf. A block whose Float sum overflows (huge but finite values)
+  /// is redone in Double, so 1e30 gives 1e60, not nil.
+  public static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Double? {
+    var total = 0.0
+    var i = 0
+    while i < n {
+      let end = min(n, i + 512)
+      var acc = SIMD8<Float>(repeating: 0)
+      var j = i
+      while j + 8 <= end {
+        let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
+        acc += v * v
+        j += 8
+      }
+      var block = Double(acc.sum())
+      while j < end { block += Double(x[j]) * Double(x[j]); j += 1 }
+      if !block.isFinite {
+        block = 0
+        for k in i..<end {
+          guard x[k].isFinite else { return nil }
+          block += Double(x[k]) * Double(x[k])
+        }
+      }
+      total += block
+      i = end
+    }
+    return total
+  }
+
   // MARK: Vector helpers (explicit SIMD: the compiler cannot prove pointers don't alias)
 
   /// dst[i] += src[i] for i < count.

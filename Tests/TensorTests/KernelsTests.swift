@@ -3,6 +3,24 @@ import Testing
 @testable import Tensor
 
 @Suite struct KernelsTests {
+  /// By hand: 3² + 4² = 25; 1e30² = 1e60 (a Float block overflow redone in Double); NaN/Inf → nil;
+  /// and a random vector against a plain Double loop.
+  @Test func sumOfSquares() {
+    #expect(Kernels.sumOfSquares([3, 4], count: 2) == 25)
+    let big: [Float] = [1e30] + [Float](repeating: 1, count: 600)
+    #expect(abs(Kernels.sumOfSquares(big, count: big.count)! - (1e60 + 600)) / 1e60 < 1e-6)
+    var v = [Float](repeating: 0.5, count: 1237)
+    #expect(Kernels.sumOfSquares(v, count: v.count) == 1237 * 0.25)
+    v[700] = .nan
+    #expect(Kernels.sumOfSquares(v, count: v.count) == nil)
+    v[700] = -.infinity
+    #expect(Kernels.sumOfSquares(v, count: v.count) == nil)
+    var rng = RandomStream(seed: 4)
+    let r = (0..<5000).map { _ in Float(rng.nextNormal()) }
+    let exact = r.reduce(0.0) { $0 + Double($1) * Double($1) }
+    #expect(abs(Kernels.sumOfSquares(r, count: r.count)! - exact) / exact < 1e-6)
+  }
+
   @Test func biasAddAndGradient() {
     var y: [Float] = [1, 2, 3, 4, 5, 6]  // 2×3
     Kernels.addBias(&y, rows: 2, cols: 3, bias: [10, 20, 30])
