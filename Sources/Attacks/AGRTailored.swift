@@ -37,12 +37,7 @@ public struct AGRTailoredTrimmedMean: UpdateAttack {
     let benign = honest.keys.sorted().map { honest[$0]! }
     let c = input.own.count, d = input.dimension
     let (mu, sd) = Stats.meanStd(benign)
-    let p: [Double]
-    switch perturbation {
-    case .uv: let nm = max(Stats.norm(mu), 1e-30); p = mu.map { -$0 / nm }
-    case .sgn: p = mu.map { $0 > 0 ? -1 : ($0 < 0 ? 1 : 0) }
-    case .std: p = sd.map { -$0 }
-    }
+    let p = perturbation.vector(mean: mu, std: sd)
     let rule = try TrimmedMean(f: f ?? c)
     guard rule.problem(n: benign.count + c) == nil else {
       throw AttackError("agr_trimmed_mean: trimmed mean with β = \(rule.f) cannot aggregate \(benign.count + c) updates")

@@ -1,3 +1,4 @@
+import Aggregation
 import Tensor
 
 /// Fang, Cao, Jia & Gong 2020, "Local model poisoning attacks to Byzantine-robust federated
@@ -27,6 +28,7 @@ public struct FangKrum: UpdateAttack {
 
   public func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
     let benign = needs == .omniscient ? (input.honest.map { h in h.keys.sorted().map { h[$0]! } } ?? input.benign) : input.benign
+    guard !benign.isEmpty else { throw AttackError("\(name) needs at least one benign update this round") }
     let c = input.own.count, d = input.dimension
     let (mu, _) = Stats.meanStd(benign)
     let s = mu.map { $0 > 0 ? 1.0 : ($0 < 0 ? -1.0 : 0.0) }
@@ -35,11 +37,11 @@ public struct FangKrum: UpdateAttack {
     // Everything the λ search needs, computed once with BLAS: the crafted vectors are
     // uₖ = −λs + ηₖ with fixed noise ηₖ (η₀ = 0, the others ±ε/√d per coordinate).
     let noise: [[Float]] = (0..<c).map { k in k == 0 ? [Float](repeating: 0, count: d) : (0..<d).map { _ in Float(epsilon / sqrtD * (rng.nextDouble() < 0.5 ? -1 : 1)) } }
-    let bb = Gram.gram(benign)                                   // b×b
+    let bb = UpdateMatrix(benign).gram()                         // b×b
     let sf = s.map(Float.init)
     let sb = Gram.cross([sf], benign)[0]                          // s·bᵢ
     let eb = Gram.cross(noise, benign)                            // ηₖ·bᵢ
-    let ee = Gram.gram(noise)                                     // ηₖ·ηₗ
+    let ee = UpdateMatrix(noise).gram()                           // ηₖ·ηₗ
     let se = Gram.cross([sf], noise)[0]                           // s·ηₖ
     let ss = s.reduce(0) { $0 + $1 * $1 }
     func distances(_ l: Double) -> [Double] {
@@ -100,20 +102,9 @@ public struct FangKrum: UpdateAttack {
   }
 }
 
-/// Dot products of row sets through SGEMM (results in Double).
+/// Dot products between two row sets through SGEMM (results in Double); a set's own Gram
+/// matrix is `UpdateMatrix.gram()`.
 enum Gram {
-  static func gram(_ rows: [[Float]]) -> [Double] {
-    let n = rows.count, d = rows.first?.count ?? 0
-    let flat = rows.flatMap { $0 }
-    var out = [Float](repeating: 0, count: n * n)
-    if n > 0 && d > 0 {
-      flat.withUnsafeBufferPointer { x in
-        BLAS.gemm(.none, .transposed, m: n, n: n, k: d, a: x.baseAddress!, lda: d, b: x.baseAddress!, ldb: d, c: &out, ldc: n)
-      }
-    }
-    return out.map(Double.init)
-  }
-
   /// a·b for every row a of `left` and b of `right`: rows of `left` × columns = rows of `right`.
   static func cross(_ left: [[Float]], _ right: [[Float]]) -> [[Double]] {
     let p = left.count, q = right.count, d = left.first?.count ?? 0
@@ -185,7 +176,17 @@ public struct FangTrim: UpdateAttack {
 ///
 /// All malicious workers submit the same x.
 public struct MinMax: UpdateAttack {
-  public enum Perturbation: String, Sendable, CaseIterable { case uv, sgn, std }
+  /// The perturbation direction ∇p: −μ/‖μ‖ (uv), −sign(μ) (sgn) or −σ (std).
+  public enum Perturbation: String, Sendable, CaseIterable {
+    case uv, sgn, std
+    func vector(mean mu: [Double], std sd: [Double]) -> [Double] {
+      switch self {
+      case .uv: let nm = max(Stats.norm(mu), 1e-30); return mu.map { -$0 / nm }
+      case .sgn: return mu.map { $0 > 0 ? -1 : ($0 < 0 ? 1 : 0) }
+      case .std: return sd.map { -$0 }
+      }
+    }
+  }
   public let name: String
   public let needs = Knowledge.own
   public let perturbation: Perturbation
@@ -199,12 +200,7 @@ public struct MinMax: UpdateAttack {
   public func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
     let benign = input.benign
     let (mu, sd) = Stats.meanStd(benign)
-    let p: [Double]
-    switch perturbation {
-    case .uv: let nm = max(Stats.norm(mu), 1e-30); p = mu.map { -$0 / nm }
-    case .sgn: p = mu.map { $0 > 0 ? -1 : ($0 < 0 ? 1 : 0) }
-    case .std: p = sd.map { -$0 }
-    }
+    let p = perturbation.vector(mean: mu, std: sd)
     let n = benign.count
     var pair = [Double](repeating: 0, count: n * n)
     for i in 0..<n { for j in (i + 1)..<n where i + 1 < n {
