@@ -30,10 +30,10 @@ enum CovertSetup {
     case "sign_encoding":
       let params = Int(spec.params["params"] ?? 0)
       let length = min(params == 0 ? parameterCount : min(params, parameterCount), secret.count * 8)
-      return SignEncoding(bits: Array(bitsOf(Array(secret.prefix((length + 7) / 8))).prefix(length)), lambda: spec.params["lambda"] ?? 50)
+      return SignEncoding(bits: Array(bitsOf(Array(secret.prefix((length + 7) / 8))).prefix(length)), lambda: spec.params["lambda"] ?? 5000)
     case "correlated_value":
       let length = correlatedLength(spec, parameterCount: parameterCount, imageSize: imageSize, secretCount: secret.count)
-      return try CorrelatedValueEncoding(secret: Array(secret.prefix(length)), lambda: spec.params["lambda"] ?? 5)
+      return try CorrelatedValueEncoding(secret: Array(secret.prefix(length)), lambda: spec.params["lambda"] ?? 50)
     default:
       return nil
     }
