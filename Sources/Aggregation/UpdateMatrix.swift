@@ -18,12 +18,18 @@ public struct UpdateMatrix: Sendable {
     self.ids = ids ?? Array(0..<rows)
   }
 
-  /// Builds a matrix from row vectors of equal length.
+  /// Builds a matrix from row vectors of equal length (one allocation, one copy per row).
   public init(_ vectors: [[Float]], samples: [Int]? = nil, ids: [Int]? = nil) {
     precondition(!vectors.isEmpty, "no vectors")
     let d = vectors[0].count
     precondition(vectors.allSatisfy { $0.count == d }, "vectors of different lengths")
-    self.init(rows: vectors.count, cols: d, data: vectors.flatMap { $0 }, samples: samples, ids: ids)
+    let data = [Float](unsafeUninitializedCapacity: vectors.count * d) { buffer, count in
+      for (i, v) in vectors.enumerated() where d > 0 {
+        v.withUnsafeBufferPointer { src in (buffer.baseAddress! + i * d).update(from: src.baseAddress!, count: d) }
+      }
+      count = vectors.count * d
+    }
+    self.init(rows: vectors.count, cols: d, data: data, samples: samples, ids: ids)
   }
 
   public func row(_ i: Int) -> [Float] { Array(data[(i * cols)..<((i + 1) * cols)]) }

@@ -34,34 +34,37 @@ public struct CUSUM: Sendable {
   /// Adds one round of per-worker combined z-scores; returns the workers newly flagged and cleared.
   @discardableResult
   public mutating func update(_ z: [Int: Double]) -> (flagged: [Int], cleared: [Int]) {
-    var newly: [Int] = [], cleared: [Int] = []
-    for id in z.keys.sorted() {
-      let c = max(0, (state[id] ?? 0) + z[id]! - k)
-      state[id] = c
-      if c > h, !flagged.contains(id) { flagged.insert(id); newly.append(id) }
-      if c < h / 2, flagged.contains(id) { flagged.remove(id); cleared.append(id) }
-    }
-    return (newly, cleared)
+    advance(z, singles: [:])
   }
 
   /// One round of every auditor's robust z (`perAuditor[a][i]` for worker `ids[i]`): updates the
-  /// combined CUSUM (on `combine`) and the single-auditor ones; returns the workers newly
-  /// flagged and cleared.
+  /// combined CUSUM (on `combine`, also returned) and the single-auditor ones; returns the
+  /// workers newly flagged and cleared.
   @discardableResult
-  public mutating func update(perAuditor: [[Double]], ids: [Int]) -> (flagged: [Int], cleared: [Int]) {
+  public mutating func update(perAuditor: [[Double]], ids: [Int]) -> (flagged: [Int], cleared: [Int], combined: [Int: Double]) {
     let combined = Self.combine(perAuditor, ids: ids)
     if auditorState.count != perAuditor.count { auditorState = Array(repeating: [:], count: perAuditor.count) }
-    var newly: [Int] = [], cleared: [Int] = []
+    // Each worker's highest single-auditor CUSUM, on the combined CUSUM's scale (h / singleH).
+    var singles: [Int: Double] = [:]
     for (i, id) in ids.enumerated() {
-      let c = max(0, (state[id] ?? 0) + (combined[id] ?? 0) - k)
-      state[id] = c
-      var highest = c
       for a in perAuditor.indices where i < perAuditor[a].count {
         let z = min(10, max(-5, perAuditor[a][i]))
         let s = max(0, (auditorState[a][id] ?? 0) + z - singleK)
         auditorState[a][id] = s
-        highest = max(highest, s * h / singleH)  // on the combined CUSUM's scale
+        singles[id] = max(singles[id] ?? 0, s * h / singleH)
       }
+    }
+    let (newly, cleared) = advance(combined, singles: singles)
+    return (newly, cleared, combined)
+  }
+
+  /// The combined CUSUM step, then the verdicts on the larger of it and `singles`.
+  private mutating func advance(_ z: [Int: Double], singles: [Int: Double]) -> (flagged: [Int], cleared: [Int]) {
+    var newly: [Int] = [], cleared: [Int] = []
+    for id in z.keys.sorted() {
+      let c = max(0, (state[id] ?? 0) + z[id]! - k)
+      state[id] = c
+      let highest = max(c, singles[id] ?? 0)
       if highest > h, !flagged.contains(id) { flagged.insert(id); newly.append(id) }
       if highest < h / 2, flagged.contains(id) { flagged.remove(id); cleared.append(id) }
     }

@@ -196,9 +196,7 @@ public final class Coordinator {
 
       // One n×d matrix of the round's valid updates, in worker-id order (never arrival order).
       let ids = received.keys.sorted()
-      let matrix = ids.isEmpty ? nil : UpdateMatrix(
-        rows: ids.count, cols: network.parameterCount, data: Self.stack(ids.map { received[$0]!.vector }, cols: network.parameterCount),
-        samples: ids.map { received[$0]!.samples }, ids: ids)
+      let matrix = ids.isEmpty ? nil : UpdateMatrix(ids.map { received[$0]!.vector }, samples: ids.map { received[$0]!.samples }, ids: ids)
       var norms: [String: Double] = [:]
       if let matrix { for (w, n) in zip(ids, matrix.norms()) { norms[String(w)] = n } }
       var skipped: String?
@@ -221,9 +219,7 @@ public final class Coordinator {
         if let keep = topology.coordinator.sanitizeMantissaBits {
           // After audit (the auditors see what was sent), before aggregation: no hidden low bit
           // reaches the model.
-          var data = x.data
-          Mantissa.sanitize(&data, keep: keep)
-          x = UpdateMatrix(rows: x.rows, cols: x.cols, data: data, samples: x.samples, ids: x.ids)
+          Mantissa.sanitize(&x.data, keep: keep)
         }
         let context = RoundContext(round: round, seed: topology.seed,
                                    reference: root?.update(model: network.parameters, round: round).vector)
@@ -288,8 +284,7 @@ public final class Coordinator {
       zs.append(z)
       perAuditor[auditors[k].name] = Dictionary(uniqueKeysWithValues: zip(ids.map(String.init), z))
     }
-    let combined = CUSUM.combine(zs, ids: ids)
-    let (newly, cleared) = cusum.update(perAuditor: zs, ids: ids)
+    let (newly, cleared, combined) = cusum.update(perAuditor: zs, ids: ids)
     for w in newly {
       let evidence = perAuditor.keys.sorted().map { "\($0)=\(String(format: "%.1f", perAuditor[$0]![String(w)]!))" }.joined(separator: " ")
       // Which CUSUM crossed h: the combined one, or a single auditor's.
@@ -309,17 +304,6 @@ public final class Coordinator {
   public var refusedConnections: Int { zap?.refusals.count ?? 0 }
 
   // MARK: Pieces
-
-  /// Rows of equal length `cols` as one row-major buffer (one allocation, one copy per row).
-  static func stack(_ rows: [[Float]], cols: Int) -> [Float] {
-    [Float](unsafeUninitializedCapacity: rows.count * cols) { buffer, count in
-      for (i, r) in rows.enumerated() {
-        precondition(r.count == cols, "row \(i) has \(r.count) values, expected \(cols)")
-        r.withUnsafeBufferPointer { src in (buffer.baseAddress! + i * cols).update(from: src.baseAddress!, count: cols) }
-      }
-      count = rows.count * cols
-    }
-  }
 
   func reject(_ r: RejectReason) {
     rejections.record(r)

@@ -150,15 +150,16 @@ final class Eavesdropper: @unchecked Sendable {
             case let .success(h) = m[0].withUnsafeBytes({ FrameDecoder.parseHeader($0) }),
             h.type == .update, m[1].count == Int(h.count) * 4 else { continue }
       stats.updateFrames += 1
-      let floats = m[1].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-      for ch in channels {
-        guard let chunk = ch.receive(floats) else { continue }
+      // Read the floats in place: only a well-formed chunk's header and data are extracted.
+      let found = m[1].withUnsafeBytes { raw in
+        channels.lazy.compactMap { $0.receive(raw.bindMemory(to: Float.self)) }.first
+      }
+      if let chunk = found {
         stats.chunksRecovered += 1
         var record = BinaryWriter()
         record.u32(h.sender); record.u32(h.round); record.u64(UInt64(chunk.offset)); record.u32(UInt32(chunk.data.count))
         record.raw(chunk.data)
         output.write(Data(record.bytes))
-        break
       }
     }
   }

@@ -18,9 +18,9 @@ public final class Worker {
   let context: Context
   /// The worker's shard (as bytes) and its training procedure.
   let local: LocalTraining
-  /// A data attacker's poisoned shard (or a covert worker's training with its channel), used in
-  /// its attack rounds.
-  let poisoned: LocalTraining?
+  /// What the worker trains with in its attack rounds: a data attacker's poisoned shard, or a
+  /// covert worker's training with its channel (capacity-abuse inputs or a parameter encoding).
+  let malicious: LocalTraining?
   /// A mantissa channel's sender.
   let mantissa: MantissaSender?
   var secretKey: CurveKeyPair?
@@ -35,14 +35,14 @@ public final class Worker {
     let group = topology.group(of: id).group
     if group.hasPoisonedShard {
       let p = try ShardFile.decodeCompact(try Files.read(run.poisonedShardFile(id)), path: run.poisonedShardFile(id))
-      poisoned = LocalTraining(data: p, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
+      malicious = LocalTraining(data: p, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
     } else if let spec = group.covert,
               let encoding = try CovertSetup.encoding(spec, secret: shard.pixels, parameterCount: local.parameterCount, imageSize: shard.shape.size) {
       let t = LocalTraining(data: shard, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
       t.encoding = encoding
-      poisoned = t
+      malicious = t
     } else {
-      poisoned = nil
+      malicious = nil
     }
     if let spec = group.covert, spec.name == "mantissa" {
       mantissa = try MantissaSender(bits: Int(spec.params["bits"] ?? 8), secret: shard.pixels, log: run.covertSentLog(id))
@@ -163,10 +163,10 @@ public final class Worker {
 
   /// This worker's update for `round` from `model` (see `LocalTraining`).
   public func computeUpdate(model: [Float], round: Int) -> (vector: [Float], samples: Int) {
-    if let poisoned, topology.isActiveAttacker(id, round: round) {
+    if let malicious, topology.isActiveAttacker(id, round: round) {
       // Longer poisoned training still reports the sample count an honest worker would (so the
       // sample-weighted mean does not betray, or over-weight, the attacker).
-      let u = poisoned.update(model: model, round: round)
+      let u = malicious.update(model: model, round: round)
       return (u.vector, min(topology.training.batchSize, local.data.count) * topology.training.localSteps)
     }
     return local.update(model: model, round: round)
