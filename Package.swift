@@ -57,17 +57,19 @@ let executables: [Target] = [
 // MARK: - Tests
 
 let tests: [Target] = [
+  // A seeded input mutator shared by the fuzz tests (a library for tests only).
+  .target(name: "FuzzSupport", dependencies: ["Tensor"], path: "Tests/FuzzSupport"),
   .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
   .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
-  .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
+  .testTarget(name: "DataTests", dependencies: ["Data", "Tensor", "FuzzSupport"]),
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
   .testTarget(name: "CovertTests", dependencies: ["Covert", "Tensor"]),
   .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
-  .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor"]),
-  .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor"]),
+  .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "FuzzSupport"]),
+  .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "FuzzSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport"]),
 ]
 
@@ -86,11 +88,13 @@ let package = Package(
 )
 
 // Shared Swift settings, applied in one place.
+let uncheckedKernels: Set<String> = ["Tensor"]
 for target in package.targets where target.type != .system {
   var settings = target.swiftSettings ?? []
   settings.append(.enableUpcomingFeature("ExistentialAny"))
-  if target.type != .test {
-    // Kernels index raw buffers in hot loops; bounds are checked at the buffer boundary.
+  if uncheckedKernels.contains(target.name) {
+    // Only numeric kernels, which index raw buffers in hot loops with bounds checked at the
+    // buffer boundary; every parser of outside bytes keeps its bounds and overflow checks.
     settings.append(.unsafeFlags(["-Ounchecked"], .when(configuration: .release)))
   }
   target.swiftSettings = settings

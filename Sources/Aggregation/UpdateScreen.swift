@@ -4,6 +4,11 @@ import Tensor
 /// A NaN, ±Inf or a norm above `maxNorm` (e.g. 1e30, which overflows Float when squared) would
 /// poison means and Gram matrices alike, so such rows are dropped and reported with a reason.
 public enum UpdateScreen {
+  /// The largest norm an update may have, and the largest `max_update_norm` / `--max-norm`:
+  /// up to it every rule stays exact in Float32 (a squared norm or a Gram entry of 1e30 is far
+  /// from Float's 3.4e38) — tested with Byzantine rows at this norm.
+  public static let maxNormBound = 1e15
+
   public enum Reason: String, Sendable { case nonFinite = "non_finite", normTooLarge = "norm_too_large" }
 
   /// Why `v` must not be aggregated, or nil (one SIMD pass: `Kernels.sumOfSquares`).

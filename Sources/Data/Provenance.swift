@@ -34,8 +34,18 @@ public struct ProvenanceManifest: Sendable, Codable, Equatable {
 }
 
 public enum Provenance {
-  public static func sha256Hex(_ bytes: [UInt8]) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+  public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(sha256(bytes)) }
+
+  /// The 32 raw bytes of the SHA-256 of `bytes`.
+  public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
+  /// Lower-case hex of `bytes`.
+  public static func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// SHA-256 over a dataset's features (raw little-endian Float32) then labels (Int32).

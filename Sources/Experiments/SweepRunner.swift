@@ -1,5 +1,6 @@
 import Foundation
 import Runtime
+import Synchronization
 
 /// Runs a sweep's cells × seeds as `byzsim run` subprocesses (at most `jobs` at once), each in
 /// its own run directory under `<sweep dir>/cells/`, and writes `summary.csv`. A finished,
@@ -48,18 +49,29 @@ public final class SweepRunner {
   }
 
   /// Runs what is not finished yet; returns the summary rows written to summary.csv.
-  public func run(onProgress: (Progress) -> Void) throws -> [[String]] {
+  /// One sweep writer per directory: a second `sweep --resume` of a running sweep is refused.
+  /// `resumeCommand` is what an interrupt prints.
+  public func run(resumeCommand: String? = nil, onProgress: (Progress) -> Void) throws -> [[String]] {
+    let lock = try DirectoryLock(directory: directory, what: "this sweep directory")
+    defer { withExtendedLifetime(lock) {} }
     let all = jobList()
     var pending = all.filter { !RunDirectory(path: $0.path).isComplete() }
     let total = all.count
     var done = total - pending.count
+    let counts = Mutex<(Int, Int)>((done, total))
+    let resume = resumeCommand ?? "byzsim sweep --resume \(directory)"
+    Interrupts.setStatus { counts.withLock { "interrupted with \($0.0) of \($0.1) runs done (finished runs are kept); resume with: \(resume)" } }
     var running: [(name: String, process: Process, started: Date)] = []
     var durations: [Double] = []
     var failures: [String] = []
     while !pending.isEmpty || !running.isEmpty {
       while running.count < jobs, !pending.isEmpty {
         let job = pending.removeFirst()
-        try? FileManager.default.removeItem(atPath: job.path)  // a partial run from a killed sweep
+        // A partial run of a killed sweep is redone from scratch, unless a writer still holds it.
+        if let pid = DirectoryLock.holder(of: job.path) {
+          throw RuntimeError("\(job.path): this cell is still being written by process \(pid); stop it (kill \(pid)) before resuming the sweep")
+        }
+        if FileManager.default.fileExists(atPath: job.path) { try FileManager.default.removeItem(atPath: job.path) }
         let run = try Launcher.prepare(job.topology, in: try RunDirectory.create(at: job.path))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
@@ -71,13 +83,16 @@ public final class SweepRunner {
         let log = FileHandle(forWritingAtPath: run.path + "/logs/run.log")!
         p.standardOutput = log
         p.standardError = log
+        Interrupts.register(p)
         try p.run()
         running.append(("\(job.cell.id)-s\(job.seed)", p, Date()))
       }
       usleep(200_000)
       for (k, r) in running.enumerated().reversed() where !r.process.isRunning {
         running.remove(at: k)
+        Interrupts.unregister(r.process)
         done += 1
+        counts.withLock { $0.0 = done }
         durations.append(Date().timeIntervalSince(r.started))
         if r.process.terminationStatus != 0 { failures.append(r.name) }
       }

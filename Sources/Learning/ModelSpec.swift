@@ -26,15 +26,50 @@ public struct ModelSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     kind == .mlp ? "mlp(\(hidden.map(String.init).joined(separator: "-")))" : kind.rawValue
   }
 
-  /// Why these options cannot build a model for `input`, or nil if they can.
-  public func problem(input: ImageShape) -> String? {
-    if kind == .mlp, hidden.isEmpty || hidden.contains(where: { $0 <= 0 }) {
-      return "MLP hidden sizes must be positive integers: got \(hidden)"
+  /// The largest model ByzSim builds (400 MB of Float32 parameters, before gradients and
+  /// optimizer state): a bigger one is a typo, not an experiment for this machine.
+  public static let maxParameters = 100_000_000
+  /// The widest MLP hidden layer accepted.
+  public static let maxHiddenWidth = 65_536
+
+  /// Why these options cannot build a model for `input` and `classes`, or nil if they can.
+  public func problem(input: ImageShape, classes: Int = 10) -> String? {
+    if kind == .mlp, hidden.isEmpty || hidden.contains(where: { $0 <= 0 || $0 > Self.maxHiddenWidth }) {
+      return "MLP hidden sizes must be integers from 1 to \(Self.maxHiddenWidth): got \(hidden)"
     }
     if kind == .cnn, input.height < 10 || input.width < 10 {
       return "the CNN of Fang et al. needs images of at least 10×10: got \(input)"
     }
+    guard input.size >= 1, classes >= 2 else { return "a model needs a non-empty input and at least 2 classes: got \(input), \(classes) classes" }
+    let count = parameterCount(input: input, classes: classes)
+    if count > Self.maxParameters {
+      return "\(description) on \(input) inputs would have \(count == .max ? "more than \(Self.maxParameters)" : String(count)) parameters; at most \(Self.maxParameters) are supported"
+    }
     return nil
+  }
+
+  /// The number of parameters of this model for `input` and `classes`, computed without
+  /// building it (Int.max when it overflows).
+  public func parameterCount(input: ImageShape, classes: Int) -> Int {
+    func dense(_ i: Int, _ o: Int) -> Int {
+      let (w, o1) = i.multipliedReportingOverflow(by: o)
+      let (t, o2) = w.addingReportingOverflow(o)
+      return o1 || o2 ? .max : t
+    }
+    func sum(_ xs: [Int]) -> Int { xs.reduce(0) { a, b in let (s, o) = a.addingReportingOverflow(b); return o ? .max : s } }
+    switch kind {
+    case .logreg:
+      return dense(input.size, classes)
+    case .mlp:
+      var width = input.size, parts: [Int] = []
+      for h in hidden { parts.append(dense(width, h)); width = h }
+      parts.append(dense(width, classes))
+      return sum(parts)
+    case .cnn:
+      guard input.height >= 10, input.width >= 10 else { return 0 }
+      let h2 = (input.height - 2) / 2 - 2, w2 = (input.width - 2) / 2 - 2
+      return sum([dense(9 * input.channels, 30), dense(9 * 30, 50), dense((h2 / 2) * (w2 / 2) * 50, 200), dense(200, classes)])
+    }
   }
 
   /// The layers of this model for inputs of `input` shape and `classes` outputs.

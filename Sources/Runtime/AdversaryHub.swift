@@ -32,11 +32,8 @@ public final class AdversaryHub {
 
   public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
-    // The model size, from a malicious worker's shard shape.
-    let first = topology.maliciousIDs.first ?? 0  // any shard has the run's image shape
-    let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(first)), path: run.shardFile(first))
-    modelSize = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: 0).parameterCount
-    decoder = FrameDecoder(runID: topology.seed, modelSize: modelSize, workerCount: topology.workerCount)
+    modelSize = wiring.modelSize
+    decoder = FrameDecoder(runID: wiring.runID, modelSize: modelSize, workerCount: topology.workerCount)
     // Half of what a worker waits for the hub (round deadline / 2), so the hub always answers first.
     waitMs = max(100, topology.coordinator.roundDeadlineMs / 4)
     for (k, g) in topology.workers.enumerated() where g.hasUpdateAttack {
@@ -49,12 +46,13 @@ public final class AdversaryHub {
     if wiring.curve {
       var allowed: [String: String] = [:]
       for id in topology.maliciousIDs { if let key = wiring.workerPublicKeys[id] { allowed[key] = String(id) } }
-      if let c = wiring.coordinatorKeys { allowed[c.publicKey] = "coordinator" }
+      if let c = wiring.coordinatorPublicKey { allowed[c] = "coordinator" }
       _ = try ZAPHandler(context: context, allowed: allowed)
     }
     let socket = try Socket(context, .router)
     try socket.setRouterMandatory()
-    if wiring.curve, let keys = wiring.hubKeys { try socket.makeCurveServer(keys) }
+    try socket.setMaxMessageSize(wiring.maxMessageSize)
+    if wiring.curve, let keys = wiring.ownKeys { try socket.makeCurveServer(keys) }
     try socket.bind(wiring.hubEndpoint)
     while true {
       let readable: Bool
@@ -83,7 +81,7 @@ public final class AdversaryHub {
     case .shutdown where fromCoordinator:
       return true
     case .roster where fromCoordinator:
-      rounds[Int(h.round), default: RoundState()].roster = Set(frame.payload.map { Int($0) })
+      rounds[Int(h.round), default: RoundState()].roster = Set(frame.payload.compactMap { Int(exactly: $0) })
     case .update where fromCoordinator:
       rounds[Int(h.round), default: RoundState()].leaked[Int(h.aux)] = frame.payload
     case .hello where !fromCoordinator:
@@ -145,11 +143,11 @@ public final class AdversaryHub {
           guard let rid = routing[w] else { continue }
           switch out {
           case let .vector(v):
-            let h = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: UInt32(r),
+            let h = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(r),
                                 sender: FrameHeader.coordinatorID, count: UInt32(v.count))
             try? socket.send([.bytes(rid), .bytes(h.encoded()), .floats(FloatBuffer(v))])
           case .drop:
-            let h = FrameHeader(type: .drop, runID: topology.seed, round: UInt32(r), sender: FrameHeader.coordinatorID)
+            let h = FrameHeader(type: .drop, runID: wiring.runID, round: UInt32(r), sender: FrameHeader.coordinatorID)
             try? socket.send([.bytes(rid), .bytes(h.encoded())])
           }
           st.answered.insert(w)

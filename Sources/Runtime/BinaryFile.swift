@@ -67,11 +67,13 @@ public struct FileFormatError: Error, Equatable, CustomStringConvertible {
 enum Files {
   /// Writes `data` so that a crash at any instant leaves either the old file or the new one:
   /// temp file in the same directory, fsync, rename over the target, fsync the directory.
-  static func writeAtomically(_ data: [UInt8], to path: String) throws {
+  /// `mode` applies from the file's creation (a secret is never readable by others, even briefly).
+  static func writeAtomically(_ data: [UInt8], to path: String, mode: mode_t = 0o644) throws {
     let dir = (path as NSString).deletingLastPathComponent
     let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw FileFormatError(path: tmp, message: "cannot create (errno \(errno))") }
+    unlink(tmp)  // a leftover of a crashed writer with this pid
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw FileFormatError(path: tmp, message: "cannot create (\(errnoText()))") }
     var written = 0
     let ok = data.withUnsafeBytes { buf -> Bool in
       while written < buf.count {
@@ -81,16 +83,33 @@ enum Files {
       }
       return true
     }
-    guard ok, fsync(fd) == 0 else { close(fd); unlink(tmp); throw FileFormatError(path: tmp, message: "write failed (errno \(errno))") }
+    guard ok, fsync(fd) == 0 else {
+      let why = errnoText()
+      close(fd); unlink(tmp)
+      throw FileFormatError(path: path, message: "write failed (\(why)); the previous version of the file is intact")
+    }
     close(fd)
-    guard rename(tmp, path) == 0 else { unlink(tmp); throw FileFormatError(path: path, message: "rename failed (errno \(errno))") }
+    guard rename(tmp, path) == 0 else {
+      let why = errnoText()
+      unlink(tmp)
+      throw FileFormatError(path: path, message: "rename failed (\(why)); the previous version of the file is intact")
+    }
     let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
     if dfd >= 0 { fsync(dfd); close(dfd) }
   }
 
+  /// errno as text, with its name for the common file errors ("ENOSPC: No space left on device").
+  static func errnoText(_ code: Int32 = errno) -> String {
+    let names: [Int32: String] = [ENOSPC: "ENOSPC", EDQUOT: "EDQUOT", EROFS: "EROFS", EACCES: "EACCES", ENOENT: "ENOENT",
+                                  EEXIST: "EEXIST", EIO: "EIO", EFBIG: "EFBIG", EPERM: "EPERM", ENOTDIR: "ENOTDIR"]
+    let text = String(cString: strerror(code))
+    return names[code].map { "\($0): \(text)" } ?? "errno \(code): \(text)"
+  }
+
   static func read(_ path: String) throws -> [UInt8] {
     guard let d = FileManager.default.contents(atPath: path) else {
-      throw FileFormatError(path: path, message: "cannot read the file")
+      let why = access(path, F_OK) != 0 ? "no such file" : access(path, R_OK) != 0 ? "permission denied" : "cannot read the file"
+      throw FileFormatError(path: path, message: why)
     }
     return [UInt8](d)
   }

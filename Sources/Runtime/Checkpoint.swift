@@ -1,5 +1,14 @@
-/// The coordinator's resumable state: the next round to run, the global model and the
-/// server optimizer's velocity. Written atomically every k rounds.
+import Data
+
+/// The coordinator's resumable state: the next round to run, the global model, the server
+/// optimizer's velocity and the aggregator's history. Written atomically every k rounds, after
+/// that round's metrics line (so a kill between the two loses nothing: resume recomputes the
+/// line).
+///
+/// Layout (little-endian, version 3): "BZCK", u32 version, u64 run nonce, u64 next round,
+/// then the parameters, the velocity and the aggregator state (each u64 count + Float32s),
+/// then the SHA-256 of every byte before it. Reading checks the digest first, then every field
+/// against the run it is resumed in (`Expectation`).
 public struct Checkpoint: Equatable, Sendable {
   public var nextRound: Int
   public var parameters: [Float]
@@ -7,25 +16,60 @@ public struct Checkpoint: Equatable, Sendable {
   /// The aggregator's history (centered clipping's centre, FoolsGold's per-worker sums).
   public var aggregatorState: [Float] = []
 
-  func encoded() -> [UInt8] {
+  static let version: UInt32 = 3
+
+  /// What a checkpoint of this run must hold.
+  struct Expectation {
+    var runID: UInt64
+    var rounds: Int
+    var parameterCount: Int
+    /// The velocity's length: the parameter count with server momentum, 0 without.
+    var velocityCount: Int
+  }
+
+  func encoded(runID: UInt64) -> [UInt8] {
     var w = BinaryWriter()
-    w.magic("BZCK"); w.u32(2); w.u64(UInt64(nextRound))
+    w.magic("BZCK"); w.u32(Self.version); w.u64(runID); w.u64(UInt64(nextRound))
     w.floats(parameters); w.floats(velocity); w.floats(aggregatorState)
+    w.raw(Provenance.sha256(w.bytes))
     return w.bytes
   }
 
-  static func decode(_ bytes: [UInt8], path: String) throws -> Checkpoint {
-    var r = BinaryReader(bytes, path: path)
+  static func decode(_ bytes: [UInt8], path: String, expecting e: Expectation) throws -> Checkpoint {
+    let fail = { (m: String) in FileFormatError(path: path, message: m + "; the checkpoint cannot be trusted (restart the run, or restore the file)") }
+    guard bytes.count >= 4 + 32, Array(bytes[0..<4]) == Array("BZCK".utf8) else { throw fail("not a ByzSim checkpoint (no BZCK magic)") }
+    let body = Array(bytes[..<(bytes.count - 32)])
+    let stored = Array(bytes[(bytes.count - 32)...])
+    var r = BinaryReader(body, path: path)
     try r.magic("BZCK")
-    guard try r.u32("the version") == 2 else { throw r.fail("unsupported checkpoint version (this byzsim reads version 2)") }
-    let round = Int(try r.u64("the round"))
-    let p = try r.floats("the parameters"), v = try r.floats("the velocity"), a = try r.floats("the aggregator state")
+    let version = try r.u32("the version")
+    guard version == Self.version else { throw fail("checkpoint version \(version); this byzsim reads version \(Self.version)") }
+    let computed = Provenance.sha256(body)
+    guard computed == stored else {
+      throw fail("its SHA-256 \(Provenance.hex(computed)) does not match the digest it stores (\(Provenance.hex(stored))): the file was altered or damaged")
+    }
+    let runID = try r.u64("the run nonce")
+    guard runID == e.runID else {
+      throw fail(String(format: "it belongs to run %016llx, not to this run (%016llx)", runID, e.runID))
+    }
+    let next = try r.u64("the round")
+    guard next >= 1, next <= UInt64(e.rounds) else { throw fail("next round \(next) is outside 1...\(e.rounds) (the run's rounds)") }
+    let p = try r.floats("the parameters", limit: e.parameterCount)
+    guard p.count == e.parameterCount else { throw fail("it holds \(p.count) parameters, the model has \(e.parameterCount)") }
+    let v = try r.floats("the velocity", limit: e.velocityCount)
+    guard v.count == e.velocityCount else { throw fail("its velocity has \(v.count) values, expected \(e.velocityCount)") }
+    let a = try r.floats("the aggregator state", limit: 1 << 28)
     try r.finish()
-    return Checkpoint(nextRound: round, parameters: p, velocity: v, aggregatorState: a)
+    for (name, values) in [("parameters", p), ("velocity", v), ("aggregator state", a)] {
+      if let i = values.firstIndex(where: { !$0.isFinite }) { throw fail("its \(name) hold a non-finite value (\(values[i]) at index \(i))") }
+    }
+    return Checkpoint(nextRound: Int(next), parameters: p, velocity: v, aggregatorState: a)
   }
 
-  func write(to path: String) throws { try Files.writeAtomically(encoded(), to: path) }
-  static func read(_ path: String) throws -> Checkpoint { try decode(try Files.read(path), path: path) }
+  func write(to path: String, runID: UInt64) throws { try Files.writeAtomically(encoded(runID: runID), to: path) }
+  static func read(_ path: String, expecting e: Expectation) throws -> Checkpoint {
+    try decode(try Files.read(path), path: path, expecting: e)
+  }
 }
 
 /// The final model file: "BZMD", version, then the parameter vector.

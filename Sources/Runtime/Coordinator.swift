@@ -38,8 +38,20 @@ public final class Coordinator {
   /// (re)joins mid-round is sent them again, so it can still contribute.
   var currentBroadcast: (participants: [Int], frames: [OutgoingFrame])?
   var resumedFrom: Int?
+  /// The samples behind each worker's update, derived from what `prepare` assigned (its shard
+  /// size, the batch size and the local steps): weights never come from a worker's claim.
+  let expectedSamples: [Int]
+  /// Each worker's shard size, which its hello must state.
+  let shardSamples: [Int]
+  /// Refused connections and frames, logged as they happen.
+  let refusals: RefusalLog
+  /// The coordinator writes metrics.jsonl and the checkpoint: one writer per run directory,
+  /// from before it touches either.
+  let lock: DirectoryLock
   /// Called after every round with its metrics (progress display).
   public var onRound: ((RoundMetrics) -> Void)?
+  /// Polled while waiting: a reason to stop (threads mode: a worker thread failed to start).
+  public var abortReason: (() -> String?)?
 
   struct WorkerState {
     var routingID: [UInt8]?
@@ -49,13 +61,27 @@ public final class Coordinator {
 
   public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, resume: Bool) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
-    var testSet = try FashionMNIST.load(.test, directory: topology.data.directory).dataset
+    lock = try DirectoryLock(directory: run.path, what: "this run directory")
+    refusals = RefusalLog(run: run)
+    // Everything read here is checked against the manifest `prepare` wrote.
+    let manifest = try run.loadManifest()
+    let loaded = try FashionMNIST.load(.test, directory: topology.data.directory)
+    try Integrity.check(dataFiles: loaded.files, manifest: manifest, manifestPath: run.manifestFile)
+    var testSet = loaded.dataset
     if let n = topology.data.testLimit { testSet = testSet.prefix(n) }
     test = testSet
     network = topology.model.makeNetwork(input: test.shape, classes: test.classes, seed: topology.seed)
+    guard manifest.modelParameters == network.parameterCount, manifest.shardSamples.count == topology.workerCount,
+          manifest.shards.count == topology.workerCount else {
+      throw FileFormatError(path: run.manifestFile, message: "does not describe this run's model and workers "
+        + "(\(manifest.modelParameters) parameters, \(manifest.shardSamples.count) shards; the topology needs \(network.parameterCount) and \(topology.workerCount))")
+    }
+    shardSamples = manifest.shardSamples
+    let training = topology.training
+    expectedSamples = manifest.shardSamples.map { min(training.batchSize, $0) * training.localSteps }
     sgd = SGD(parameterCount: network.parameterCount, momentum: topology.training.localSteps == 1 ? topology.training.momentum : 0,
               weightDecay: topology.training.localSteps == 1 ? topology.training.weightDecay : 0)
-    decoder = FrameDecoder(runID: topology.seed, modelSize: network.parameterCount, workerCount: topology.workerCount)
+    decoder = FrameDecoder(runID: wiring.runID, modelSize: network.parameterCount, workerCount: topology.workerCount)
     workers = Array(repeating: WorkerState(), count: topology.workerCount)
     pipeline = try topology.makePipeline()
     attackTest = try Self.attackTestSet(topology, test: testSet)
@@ -63,19 +89,24 @@ public final class Coordinator {
     auditors = topology.coordinator.auditors.compactMap { AuditorRegistry.make($0, f: declaredF) }
     cusum = CUSUM(k: topology.audit.k, h: topology.audit.h)
     if topology.coordinator.rootDatasetSize > 0 {
-      let data = try ShardFile.decodeCompact(try Files.read(run.rootShardFile), path: run.rootShardFile)
+      guard let digest = manifest.rootShard else { throw FileFormatError(path: run.manifestFile, message: "records no root dataset, which root_dataset_size needs") }
+      let bytes = try Files.read(run.rootShardFile)
+      try Integrity.check(bytes, path: run.rootShardFile, expected: digest, what: "FLTrust's root dataset")
+      let data = try ShardFile.decodeCompact(bytes, path: run.rootShardFile)
       root = LocalTraining(data: data, topology: topology, stream: UInt64.max - 1)
     } else {
       root = nil
     }
     if resume, FileManager.default.fileExists(atPath: run.checkpointFile) {
-      let cp = try Checkpoint.read(run.checkpointFile)
-      guard cp.parameters.count == network.parameterCount else {
-        throw RuntimeError("\(run.checkpointFile): holds \(cp.parameters.count) parameters, the model has \(network.parameterCount)")
-      }
+      let cp = try Checkpoint.read(run.checkpointFile, expecting: .init(
+        runID: wiring.runID, rounds: topology.rounds, parameterCount: network.parameterCount, velocityCount: sgd.velocity.count))
       network.parameters = cp.parameters
       sgd.restore(velocity: cp.velocity)
-      try pipeline.aggregator.restore(state: cp.aggregatorState)
+      do {
+        try pipeline.aggregator.restore(state: cp.aggregatorState)
+      } catch {
+        throw FileFormatError(path: run.checkpointFile, message: "its aggregator state does not fit \(topology.coordinator.aggregator.name): \(error)")
+      }
       firstRound = cp.nextRound
       resumedFrom = cp.nextRound
     }
@@ -119,24 +150,37 @@ public final class Coordinator {
     if wiring.curve {
       var allowed: [String: String] = [:]
       for (id, key) in wiring.workerPublicKeys { allowed[key] = String(id) }
-      zap = try ZAPHandler(context: context, allowed: allowed)
+      let refusals = self.refusals
+      zap = try ZAPHandler(context: context, allowed: allowed) { r in
+        refusals.record(peer: r.address + " " + r.publicKey,
+                        what: "refused connection from \(r.address.isEmpty ? "a local peer" : r.address): key \(r.publicKey.isEmpty ? "(none)" : r.publicKey) not in this run")
+      }
     } else {
       run.logEvent("WARNING: security.curve = false: traffic is unencrypted and worker ids are not authenticated")
     }
     let socket = try Socket(context, .router)
     try socket.setRouterMandatory()
-    if wiring.curve, let keys = wiring.coordinatorKeys { try socket.makeCurveServer(keys) }
+    // Nothing larger than an update is read from anyone, authenticated or not.
+    try socket.setMaxMessageSize(wiring.maxMessageSize)
+    if wiring.curve, let keys = wiring.ownKeys {
+      try socket.makeCurveServer(keys)
+      // Connections that fail before the ZAP handler sees a key (no CURVE, a bad vouch).
+      let refusals = self.refusals
+      _ = try SocketMonitor(socket, context: context, name: "coordinator") { e in
+        refusals.record(peer: e.endpoint, what: "refused connection at \(e.endpoint): \(e.reason)")
+      }
+    }
     try socket.bind(wiring.endpoint)
     // Omniscient attacks: a leak to the adversary hub (a simulation device, not part of the defence).
     var leak: Socket?
     if topology.leaksHonestUpdates {
       let l = try Socket(context, .dealer)
-      if wiring.curve, let keys = wiring.coordinatorKeys, let hubKey = wiring.hubPublicKey { try l.makeCurveClient(keys, serverKey: hubKey) }
+      if wiring.curve, let keys = wiring.ownKeys, let hubKey = wiring.hubPublicKey { try l.makeCurveClient(keys, serverKey: hubKey) }
       try l.connect(wiring.hubEndpoint)
       leak = l
     }
-    let metricsHandle = try openMetrics()
-    defer { try? metricsHandle.close() }
+    let metrics = try MetricsLog(path: run.metricsFile)
+    defer { refusals.flush() }
 
     // Wait for every worker to join (a deterministic start), or for the startup timeout.
     let joinDeadline = ContinuousClock.now + startupTimeout
@@ -144,6 +188,7 @@ public final class Coordinator {
       try pump(socket, until: min(joinDeadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: firstRound) { _, _ in }
     }
     let joined = workers.filter(\.alive).count
+    if let why = abortReason?() { throw RuntimeError(why) }
     guard joined > 0 else { throw RuntimeError("no worker joined within \(startupTimeout) at \(wiring.endpoint)") }
     if joined < workers.count { run.logEvent("starting with \(joined) of \(workers.count) workers") }
 
@@ -155,18 +200,18 @@ public final class Coordinator {
       roundRejections = RejectionCounts()
       let participants = selectParticipants(round: round)
       let model = FloatBuffer(network.parameters)
-      let header = FrameHeader(type: .model, dtype: .float32, runID: topology.seed, round: UInt32(round),
+      let header = FrameHeader(type: .model, dtype: .float32, runID: wiring.runID, round: UInt32(round),
                                sender: FrameHeader.coordinatorID, count: UInt32(model.count))
       currentBroadcast = (participants, [.bytes(header.encoded()), .floats(model)])
       if let leak {
-        let roster = FrameHeader(type: .roster, dtype: .float32, runID: topology.seed, round: UInt32(round),
+        let roster = FrameHeader(type: .roster, dtype: .float32, runID: wiring.runID, round: UInt32(round),
                                  sender: FrameHeader.coordinatorID, count: UInt32(participants.count))
         try? leak.send([.bytes(roster.encoded()), .floats(FloatBuffer(participants.map(Float.init)))], dontWait: true)
       }
       for w in participants { sendTo(socket, w, currentBroadcast!.frames) }
 
       // Collect.
-      var received: [Int: (vector: [Float], samples: Int)] = [:]
+      var received: [Int: [Float]] = [:]
       // Participants whose update for this round arrived but was rejected for its content: they
       // answered (the round need not wait for them), their update is simply not aggregated.
       var refused: Set<Int> = []
@@ -179,13 +224,20 @@ public final class Coordinator {
           guard participants.contains(w) else { return reject(.unexpectedType) }
           guard h.round == UInt32(round) else { return reject(h.round < UInt32(round) ? (h.round + 1 == UInt32(round) ? .late : .staleRound) : .futureRound) }
           guard received[w] == nil, !refused.contains(w) else { return reject(.duplicate) }
+          // The claimed sample count must be what the coordinator assigned: weights come from
+          // the assignment, and a differing claim is refused, never believed.
+          guard Int(h.aux) == expectedSamples[w] else {
+            refused.insert(w)
+            refusals.record(peer: "worker \(w)", what: "round \(round): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): update refused (sample_count_mismatch)")
+            return reject(.sampleCountMismatch)
+          }
           if let why = UpdateScreen.problem(payload, maxNorm: topology.coordinator.maxUpdateNorm) {
             refused.insert(w)
             return reject(why == .nonFinite ? .nonFinite : .normTooLarge)
           }
-          received[w] = (payload, Int(h.aux))
+          received[w] = payload
           if let leak {
-            let fwd = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: UInt32(round),
+            let fwd = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(round),
                                   sender: FrameHeader.coordinatorID, count: UInt32(payload.count), aux: UInt32(w))
             try? leak.send([.bytes(fwd.encoded()), .floats(FloatBuffer(payload))], dontWait: true)
           }
@@ -196,7 +248,7 @@ public final class Coordinator {
 
       // One n×d matrix of the round's valid updates, in worker-id order (never arrival order).
       let ids = received.keys.sorted()
-      let matrix = ids.isEmpty ? nil : UpdateMatrix(ids.map { received[$0]!.vector }, samples: ids.map { received[$0]!.samples }, ids: ids)
+      let matrix = ids.isEmpty ? nil : UpdateMatrix(ids.map { received[$0]! }, samples: ids.map { expectedSamples[$0] }, ids: ids)
       var norms: [String: Double] = [:]
       if let matrix { for (w, n) in zip(ids, matrix.norms()) { norms[String(w)] = n } }
       var skipped: String?
@@ -241,28 +293,28 @@ public final class Coordinator {
         if let attackTest, attackTest.count > 0 { successRate = network.evaluate(attackTest).accuracy; lastSuccessRate = successRate }
       }
       let t3 = ContinuousClock.now
-      if (round + 1) % topology.coordinator.checkpointEvery == 0 || round == topology.rounds - 1 {
-        try Checkpoint(nextRound: round + 1, parameters: network.parameters, velocity: sgd.velocity,
-                       aggregatorState: pipeline.aggregator.state).write(to: run.checkpointFile)
-      }
       let ms = { (a: ContinuousClock.Instant, b: ContinuousClock.Instant) in (b - a).seconds * 1000 }
-      let metrics = RoundMetrics(
+      let roundMetrics = RoundMetrics(
         round: round, participants: participants, aggregated: skipped == nil ? aggregatedIDs : [], workersAlive: workers.filter(\.alive).count,
         testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: norms,
         rejected: roundRejections.named, attackSuccessRate: successRate, weights: weights, audit: audit, skipped: skipped,
         timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
-      try writeMetrics(metrics, to: metricsHandle)
-      roundTimes.append(metrics.timing.roundMs)
-      onRound?(metrics)
+      try metrics.append(Array(try JSONEncoder.snake().encode(roundMetrics)), resumeHint: "byzsim run --resume \(run.path)")
+      // After the round's line: a kill between the two leaves a line that resume recomputes.
+      if (round + 1) % topology.coordinator.checkpointEvery == 0 || round == topology.rounds - 1 {
+        try Checkpoint(nextRound: round + 1, parameters: network.parameters, velocity: sgd.velocity,
+                       aggregatorState: pipeline.aggregator.state).write(to: run.checkpointFile, runID: wiring.runID)
+      }
+      roundTimes.append(roundMetrics.timing.roundMs)
+      onRound?(roundMetrics)
     }
 
     // Tell everyone to stop, then write the model and the summary.
-    let bye = FrameHeader(type: .shutdown, runID: topology.seed, round: UInt32(topology.rounds), sender: FrameHeader.coordinatorID)
+    let bye = FrameHeader(type: .shutdown, runID: wiring.runID, round: UInt32(topology.rounds), sender: FrameHeader.coordinatorID)
     for w in workers.indices where workers[w].alive { sendTo(socket, w, [.bytes(bye.encoded())]) }
     try? leak?.send([.bytes(bye.encoded())], dontWait: true)
     try ModelFile.write(network.parameters, to: run.modelFile)
     let final = lastEvaluation ?? network.evaluate(test)
-    if let zap { for r in zap.refusals { run.logEvent("refused connection from \(r.address): key \(r.publicKey.isEmpty ? "(none)" : r.publicKey) not in this run") } }
     let summary = RunSummary(
       runDir: run.path, mode: "", rounds: topology.rounds, testAccuracy: final.accuracy, testLoss: final.loss,
       msPerRound: roundTimes.isEmpty ? 0 : roundTimes.reduce(0, +) / Double(roundTimes.count),
@@ -347,6 +399,7 @@ public final class Coordinator {
             onUpdate: (FrameHeader, [Float]) -> Void) throws {
     while true {
       let now = ContinuousClock.now
+      if let why = abortReason?() { throw RuntimeError(why) }
       if checkLiveness(now: now) { return }  // someone died: the caller re-checks who it waits for
       let remaining = deadline - now
       if remaining <= .zero { return }
@@ -368,7 +421,7 @@ public final class Coordinator {
   func sendHeartbeats(_ socket: Socket) {
     guard ContinuousClock.now - lastHeartbeat >= .milliseconds(topology.coordinator.heartbeatMs) else { return }
     lastHeartbeat = ContinuousClock.now
-    let h = FrameHeader(type: .heartbeat, runID: topology.seed, round: 0, sender: FrameHeader.coordinatorID).encoded()
+    let h = FrameHeader(type: .heartbeat, runID: wiring.runID, round: 0, sender: FrameHeader.coordinatorID).encoded()
     for w in workers.indices where workers[w].alive { sendTo(socket, w, [.bytes(h)]) }
   }
 
@@ -397,7 +450,8 @@ public final class Coordinator {
     // Identity: with CURVE the ZAP handler bound the connection's key to a worker id.
     if wiring.curve {
       guard message[1].property("User-Id") == String(w) else {
-        run.logEvent("impersonation: a connection authenticated as worker \(message[1].property("User-Id") ?? "?") claimed id \(w)")
+        let user = message[1].property("User-Id") ?? "?"
+        refusals.record(peer: "key of worker \(user)", what: "impersonation: a connection authenticated as worker \(user) claimed id \(w)")
         return reject(.impersonation)
       }
     } else if h.type != .hello, let known = workers[w].routingID, known != routingID {
@@ -405,12 +459,17 @@ public final class Coordinator {
     }
     switch h.type {
     case .hello:
+      // A hello states the worker's shard size: it must be the one `prepare` assigned.
+      guard Int(h.aux) == shardSamples[w] else {
+        refusals.record(peer: "worker \(w)", what: "worker \(w) said hello with \(h.aux) samples, assigned \(shardSamples[w]): refused (sample_count_mismatch)")
+        return reject(.sampleCountMismatch)
+      }
       let rejoin = workers[w].routingID != nil
       workers[w].routingID = routingID
       if !workers[w].alive { run.logEvent("worker \(w) \(rejoin ? "rejoined" : "joined") at round \(round)") }
       workers[w].alive = true
       workers[w].lastSeen = ContinuousClock.now
-      let welcome = FrameHeader(type: .welcome, runID: topology.seed, round: UInt32(round), sender: FrameHeader.coordinatorID)
+      let welcome = FrameHeader(type: .welcome, runID: wiring.runID, round: UInt32(round), sender: FrameHeader.coordinatorID)
       sendTo(socket, w, [.bytes(welcome.encoded())])
       if let b = currentBroadcast, b.participants.contains(w) { sendTo(socket, w, b.frames) }
     case .heartbeat:
@@ -427,23 +486,5 @@ public final class Coordinator {
     default:
       reject(.unexpectedType)
     }
-  }
-
-  // MARK: Metrics file
-
-  func openMetrics() throws -> FileHandle {
-    if !FileManager.default.fileExists(atPath: run.metricsFile) {
-      FileManager.default.createFile(atPath: run.metricsFile, contents: nil)
-    }
-    guard let h = FileHandle(forWritingAtPath: run.metricsFile) else { throw RuntimeError("\(run.metricsFile): cannot open for writing") }
-    h.seekToEndOfFile()
-    return h
-  }
-
-  func writeMetrics(_ m: RoundMetrics, to handle: FileHandle) throws {
-    let e = JSONEncoder()
-    e.keyEncodingStrategy = .convertToSnakeCase
-    e.outputFormatting = [.sortedKeys]
-    handle.write(try e.encode(m) + Data([0x0A]))
   }
 }

@@ -1,23 +1,65 @@
 import Foundation
 import Transport
 
-/// Where the coordinator listens, and the security material each role needs.
+/// Which process of a run is loading its wiring: each role reads only its own secret key.
+public enum Role: Sendable, Equatable, CustomStringConvertible {
+  case coordinator
+  case worker(Int)
+  case hub
+  /// The `run` front end and threads mode: reads no secret (threads talk over inproc://, where
+  /// libzmq applies no security mechanism).
+  case launcher
+
+  /// The name of the role's key file (`keys/<name>.secret`) and of its bundle entry.
+  public var description: String {
+    switch self {
+    case .coordinator: "coordinator"
+    case let .worker(id): "worker-\(id)"
+    case .hub: "hub"
+    case .launcher: "launcher"
+    }
+  }
+
+  /// Parses `coordinator`, `hub` or `worker-I`.
+  public init?(_ text: String) {
+    switch text {
+    case "coordinator": self = .coordinator
+    case "hub": self = .hub
+    default:
+      guard text.hasPrefix("worker-"), let id = Int(text.dropFirst("worker-".count)), id >= 0 else { return nil }
+      self = .worker(id)
+    }
+  }
+}
+
+/// Where the coordinator listens, and the security material one role needs: every public key
+/// of the run and that role's own key pair — never another role's secret.
 public struct Wiring: Sendable {
   /// Where the coordinator binds.
   public var endpoint: String
   /// Where workers connect: the coordinator's endpoint, or a wiretap in front of it.
   public var workerEndpoint: String
   public var curve: Bool
+  /// The run's random nonce (from `prepare`): the run id of every frame.
+  public var runID: UInt64
+  /// The model's parameter count (from the manifest): sizes payload checks and message caps.
+  public var modelSize: Int
   /// Present when CURVE is on.
-  public var coordinatorKeys: CurveKeyPair?
-  public var workerPublicKeys: [Int: String]
+  public var coordinatorPublicKey: String?
+  public var workerPublicKeys: [Int: String] = [:]
   /// The adversary hub (runs with update attacks).
   public var hubEndpoint: String = ""
   public var hubPublicKey: String?
-  public var hubKeys: CurveKeyPair?
+  /// This role's own key pair (CURVE on, and a role that has one).
+  public var ownKeys: CurveKeyPair?
 
-  /// The wiring recorded in a run directory (`threads` forces an inproc endpoint).
-  public static func load(run: RunDirectory, topology: Topology, threads: Bool) throws -> Wiring {
+  /// The largest message part a network-facing socket accepts: a model or update payload plus
+  /// a little slack (a CURVE box adds 33 bytes), so nobody pushes more before authentication.
+  public var maxMessageSize: Int { max(4 * modelSize, FrameHeader.size) + 1024 }
+
+  /// The wiring recorded in a run directory for `role` (`threads` forces an inproc endpoint).
+  public static func load(run: RunDirectory, topology: Topology, role: Role, threads: Bool) throws -> Wiring {
+    let manifest = try run.loadManifest()
     let endpoint: String
     switch topology.coordinator.endpoint {
     case _ where threads: endpoint = "inproc://byzsim-coordinator"
@@ -29,29 +71,32 @@ public struct Wiring: Sendable {
     // security mechanism to it, so identity falls back to routing ids.
     let hubAddress = endpoint.hasPrefix("inproc://") ? "inproc://byzsim-hub" : run.hubEndpoint
     var workerEndpoint = endpoint
-    if !threads, topology.hasEavesdropper, let tap = try? Files.read(run.tapEndpointFile) {
-      workerEndpoint = String(decoding: tap, as: UTF8.self)
+    if !threads, topology.hasEavesdropper, FileManager.default.fileExists(atPath: run.tapEndpointFile) {
+      workerEndpoint = String(decoding: try Files.read(run.tapEndpointFile), as: UTF8.self)
     }
-    guard topology.security.curve, !endpoint.hasPrefix("inproc://") else {
-      var w = Wiring(endpoint: endpoint, workerEndpoint: workerEndpoint, curve: false, coordinatorKeys: nil, workerPublicKeys: [:])
-      w.hubEndpoint = hubAddress
-      return w
-    }
-    let keys = try JSONDecoder.snake.decode(PublicKeys.self, from: Data(try Files.read(run.publicKeysFile)))
-    let secret = String(decoding: try Files.read(run.secretKeyFile("coordinator")), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    var workers: [Int: String] = [:]
-    for (k, v) in keys.workers { if let id = Int(k) { workers[id] = v } }
-    var w = Wiring(endpoint: endpoint, workerEndpoint: workerEndpoint, curve: true, coordinatorKeys: CurveKeyPair(secretKey: secret), workerPublicKeys: workers)
+    var w = Wiring(endpoint: endpoint, workerEndpoint: workerEndpoint, curve: false, runID: try manifest.runID(path: run.manifestFile),
+                   modelSize: manifest.modelParameters)
     w.hubEndpoint = hubAddress
+    guard topology.security.curve, !endpoint.hasPrefix("inproc://") else { return w }
+    let keys: PublicKeys
+    do {
+      keys = try JSONDecoder.snake.decode(PublicKeys.self, from: Data(try Files.read(run.publicKeysFile)))
+    } catch let e as FileFormatError {
+      throw e
+    } catch {
+      throw FileFormatError(path: run.publicKeysFile, message: "not the run's public keys (\(error))")
+    }
+    w.curve = true
+    w.coordinatorPublicKey = keys.coordinator
+    for (k, v) in keys.workers { if let id = Int(k) { w.workerPublicKeys[id] = v } }
     w.hubPublicKey = keys.hub
-    if keys.hub != nil, let hubSecret = try? Files.read(run.secretKeyFile("hub")) {
-      w.hubKeys = CurveKeyPair(secretKey: String(decoding: hubSecret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    switch role {
+    case .launcher: break
+    case .hub where keys.hub == nil: throw RuntimeError("\(run.path): this run has no adversary hub key (no update attack)")
+    default: w.ownKeys = try run.loadSecretKey(role)
     }
     return w
   }
-
-  /// The coordinator's public key (for workers).
-  public var coordinatorPublicKey: String? { coordinatorKeys?.publicKey }
 }
 
 public struct RuntimeError: Error, CustomStringConvertible {

@@ -47,13 +47,11 @@ public struct RunDirectory: Sendable {
     var candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)")
     var k = 2
     while mkdir(candidate, 0o755) != 0 {
-      guard errno == EEXIST else { throw FileFormatError(path: candidate, message: "cannot create the run directory (errno \(errno))") }
+      guard errno == EEXIST else { throw FileFormatError(path: candidate, message: "cannot create the run directory (\(Files.errnoText()))") }
       candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)-\(k)")
       k += 1
     }
-    for sub in ["logs", "keys", "shards"] {
-      try fm.createDirectory(atPath: (candidate as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
-    }
+    try makeSubdirectories(candidate)
     return RunDirectory(path: (candidate as NSString).standardizingPath)
   }
 
@@ -61,11 +59,20 @@ public struct RunDirectory: Sendable {
   public static func create(at path: String) throws -> RunDirectory {
     let fm = FileManager.default
     try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    guard mkdir(path, 0o755) == 0 else { throw FileFormatError(path: path, message: "cannot create the run directory (errno \(errno))") }
-    for sub in ["logs", "keys", "shards"] {
-      try fm.createDirectory(atPath: (path as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
-    }
+    guard mkdir(path, 0o755) == 0 else { throw FileFormatError(path: path, message: "cannot create the run directory (\(Files.errnoText()))") }
+    try makeSubdirectories(path)
     return RunDirectory(path: (path as NSString).standardizingPath)
+  }
+
+  /// logs/ and shards/, and keys/ readable by its owner only (0700 from its creation), so no
+  /// other local user can read a secret even for an instant.
+  static func makeSubdirectories(_ path: String) throws {
+    for (sub, mode) in [("logs", 0o755), ("keys", 0o700), ("shards", 0o755)] as [(String, mode_t)] {
+      let dir = (path as NSString).appendingPathComponent(sub)
+      guard mkdir(dir, mode) == 0, chmod(dir, mode) == 0 else {
+        throw FileFormatError(path: dir, message: "cannot create the directory (\(Files.errnoText()))")
+      }
+    }
   }
 
   /// Whether this directory holds a finished run: its summary covers every round, the final model
@@ -81,8 +88,34 @@ public struct RunDirectory: Sendable {
     return true
   }
 
+  /// How many rounds metrics.jsonl holds (for progress and interrupt messages).
+  public func roundsLogged() -> Int {
+    guard let d = FileManager.default.contents(atPath: metricsFile) else { return 0 }
+    return d.split(separator: 0x0A).count { (try? JSONDecoder.snake.decode(RoundMetrics.self, from: Data($0))) != nil }
+  }
+
   public func loadSummary() throws -> RunSummary {
     try JSONDecoder.snake.decode(RunSummary.self, from: Data(Files.read(summaryFile)))
+  }
+
+  /// The run's manifest (provenance, run nonce, shard digests and sizes).
+  public func loadManifest() throws -> RunManifest {
+    let bytes = try Files.read(manifestFile)
+    do {
+      return try JSONDecoder.snake.decode(RunManifest.self, from: Data(bytes))
+    } catch {
+      throw FileFormatError(path: manifestFile, message: "not a run manifest (\(error)); was the run prepared by an older byzsim? Prepare it again")
+    }
+  }
+
+  /// `role`'s CURVE secret key (keys/<role>.secret), and only that one.
+  func loadSecretKey(_ role: Role) throws -> CurveKeyPair {
+    let path = secretKeyFile(role.description)
+    let text = String(decoding: try Files.read(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let keys = CurveKeyPair(secretKey: text) else {
+      throw FileFormatError(path: path, message: "not a CURVE secret key (40 Z85 characters)")
+    }
+    return keys
   }
 
   public func loadTopology() throws -> Topology {
@@ -98,13 +131,15 @@ public struct RunDirectory: Sendable {
     try Files.writeAtomically(Array(try JSONEncoder.snake(pretty: true).encode(value)) + [0x0A], to: path)
   }
 
-  /// Appends one line to events.log (joins, deaths, refusals, skipped rounds...).
+  /// Appends one line to events.log (joins, deaths, refusals, skipped rounds...). An event
+  /// that cannot be written (a full disk) goes to standard error instead: it is never lost
+  /// silently, and it never stops the run (metrics and checkpoints report their own failures).
   func logEvent(_ text: String) {
     let line = Array((text + "\n").utf8)
-    let fd = open(eventsFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    guard fd >= 0 else { return }
-    _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
+    let fd = open(eventsFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    let ok = fd >= 0 && line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == line.count
+    if fd >= 0 { close(fd) }
+    if !ok { FileHandle.standardError.write(Data("byzsim: \(eventsFile): cannot append (\(Files.errnoText())); event: \(text)\n".utf8)) }
   }
 }
 
@@ -123,16 +158,33 @@ public struct Truth: Codable, Sendable {
   public var behaviors: [String]
 }
 
-/// The provenance manifest of a run.
-struct RunManifest: Codable {
+/// The provenance manifest of a run: what every role checks its inputs against.
+public struct RunManifest: Codable, Sendable {
   var seed: UInt64
   var topologyName: String
+  /// A random nonce drawn by `prepare` (16 hex digits): the run id of every frame, so two runs
+  /// with the same seed on one endpoint never mix. Not an input of any computation.
+  var runNonce: String
+  /// The model's parameter count.
+  var modelParameters: Int
   var dataFiles: [FileDigest]
   /// SHA-256 of each worker's shard file, by worker id.
   var shards: [String]
+  /// Samples in each worker's shard, by worker id: what update weights are derived from.
+  var shardSamples: [Int]
+  /// SHA-256 of each poisoned (attack-round) shard file, by worker id.
+  var poisonedShards: [String: String] = [:]
   /// SHA-256 of FLTrust's root dataset file, if any.
   var rootShard: String?
   var gitCommit: String?
   var binarySHA256: String?
   var createdAt: String
+
+  /// The run nonce as the frames' run id.
+  func runID(path: String) throws -> UInt64 {
+    guard runNonce.utf8.count == 16, let id = UInt64(runNonce, radix: 16) else {
+      throw FileFormatError(path: path, message: "run_nonce must be 16 hex digits, found \"\(runNonce)\"")
+    }
+    return id
+  }
 }

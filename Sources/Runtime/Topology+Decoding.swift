@@ -39,18 +39,18 @@ extension Topology {
     var top = TableReader(file: file, path: "", table: root, line: 1)
     let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
     let name = try top.string("name", default: defaultName.isEmpty ? "run" : defaultName) { s in
-      s.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil ? nil : "letters, digits, '.', '_' or '-' only (it names the run directory)"
+      s.count <= 100 && s.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil ? nil : "at most 100 letters, digits, '.', '_' or '-' (it names the run directory)"
     }
     let seed = UInt64(try top.int("seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0" })
-    let rounds = try top.int("rounds", default: 100) { $0 >= 1 ? nil : "at least 1 round" }
+    let rounds = try top.int("rounds", default: 100) { (1...Limits.rounds).contains($0) ? nil : "1 to \(Limits.rounds) rounds" }
 
     var d = try top.table("data")
     var data = DataSettings()
     data.dataset = try d.string("dataset", default: data.dataset) { Registry.datasets.contains($0) ? nil : "one of \(Registry.datasets.joined(separator: ", "))" }
-    data.directory = try d.string("dir", default: data.directory) { _ in nil }
+    data.directory = try d.string("dir", default: data.directory) { $0.isEmpty || $0.utf8.contains(0) ? "a directory path" : nil }
     data.partition = try d.partition("partition")
-    data.trainLimit = try d.optionalInt("train_limit") { $0 >= 1 ? nil : "a positive number of samples" }
-    data.testLimit = try d.optionalInt("test_limit") { $0 >= 1 ? nil : "a positive number of samples" }
+    data.trainLimit = try d.optionalInt("train_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
+    data.testLimit = try d.optionalInt("test_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
     try d.finish()
 
     var m = try top.table("model")
@@ -61,11 +61,11 @@ extension Topology {
 
     var t = try top.table("training")
     var training = TrainingSettings()
-    training.batchSize = try t.int("batch_size", default: training.batchSize) { $0 >= 1 ? nil : "a batch size >= 1" }
-    training.learningRate = Float(try t.double("learning_rate", default: Double(training.learningRate)) { $0 > 0 && $0.isFinite ? nil : "a positive learning rate" })
+    training.batchSize = try t.int("batch_size", default: training.batchSize) { (1...Limits.batchSize).contains($0) ? nil : "a batch size from 1 to \(Limits.batchSize)" }
+    training.learningRate = Float(try t.double("learning_rate", default: Double(training.learningRate)) { $0 > 0 && $0 <= Limits.rate ? nil : "a learning rate in (0, \(Limits.rate)]" })
     training.momentum = Float(try t.double("momentum", default: Double(training.momentum)) { $0 >= 0 && $0 < 1 ? nil : "a momentum in [0, 1)" })
-    training.weightDecay = Float(try t.double("weight_decay", default: 0) { $0 >= 0 && $0.isFinite ? nil : "a weight decay >= 0" })
-    training.localSteps = try t.int("local_steps", default: 1) { $0 >= 1 ? nil : "1 (FedSGD) or more (FedAvg)" }
+    training.weightDecay = Float(try t.double("weight_decay", default: 0) { $0 >= 0 && $0 <= 1 ? nil : "a weight decay in [0, 1]" })
+    training.localSteps = try t.int("local_steps", default: 1) { (1...Limits.localSteps).contains($0) ? nil : "1 (FedSGD) to \(Limits.localSteps) (FedAvg)" }
     try t.finish()
 
     var c = try top.table("coordinator")
@@ -73,20 +73,22 @@ extension Topology {
     coord.endpoint = try c.string("endpoint", default: coord.endpoint) { e in
       e == "ipc" || e == "inproc" || e.hasPrefix("tcp://") ? nil : "\"ipc\", \"inproc\" or a tcp://HOST:PORT address"
     }
-    coord.roundDeadlineMs = try c.int("round_deadline_ms", default: coord.roundDeadlineMs) { $0 >= 10 ? nil : "at least 10 ms" }
-    coord.evalEvery = try c.int("eval_every", default: coord.evalEvery) { $0 >= 1 ? nil : "evaluate every 1 or more rounds" }
+    coord.roundDeadlineMs = try c.int("round_deadline_ms", default: coord.roundDeadlineMs) { (10...Limits.milliseconds).contains($0) ? nil : "10 ms to \(Limits.milliseconds) ms (a day)" }
+    coord.evalEvery = try c.int("eval_every", default: coord.evalEvery) { (1...Limits.rounds).contains($0) ? nil : "evaluate every 1 to \(Limits.rounds) rounds" }
     coord.sampleFraction = try c.double("sample_fraction", default: 1) { $0 > 0 && $0 <= 1 ? nil : "a fraction in (0, 1]" }
     coord.aggregator = try c.rule("aggregator", default: RuleSpec(name: "mean"), known: Registry.aggregators)
     coord.preaggregators = try c.rules("preaggregators", known: Registry.preaggregators)
-    coord.maxUpdateNorm = try c.double("max_update_norm", default: 1e6) { $0 > 0 && $0.isFinite ? nil : "a positive norm" }
+    coord.maxUpdateNorm = try c.double("max_update_norm", default: 1e6) {
+      $0 > 0 && $0 <= UpdateScreen.maxNormBound ? nil : "a norm in (0, \(UpdateScreen.maxNormBound)] (the aggregators are exact up to that bound)"
+    }
     coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
     coord.auditors = try c.stringArray("auditors") { AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\"" }
     if coord.auditors.contains("all") { coord.auditors = AuditorRegistry.names }
     coord.sanitizeMantissaBits = try c.optionalInt("sanitize_mantissa_bits") { (0...22).contains($0) ? nil : "0 to 22 mantissa bits to keep (omit the key to keep all 23)" }
-    coord.serverLearningRate = Float(try c.double("server_learning_rate", default: 1) { $0 > 0 && $0.isFinite ? nil : "a positive rate" })
-    coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) { $0 >= 1 ? nil : "checkpoint every 1 or more rounds" }
-    coord.heartbeatMs = try c.int("heartbeat_ms", default: coord.heartbeatMs) { $0 >= 10 ? nil : "at least 10 ms" }
-    coord.livenessMs = try c.int("liveness_ms", default: coord.livenessMs) { $0 >= 50 ? nil : "at least 50 ms" }
+    coord.serverLearningRate = Float(try c.double("server_learning_rate", default: 1) { $0 > 0 && $0 <= Limits.rate ? nil : "a rate in (0, \(Limits.rate)]" })
+    coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) { (1...Limits.rounds).contains($0) ? nil : "checkpoint every 1 to \(Limits.rounds) rounds" }
+    coord.heartbeatMs = try c.int("heartbeat_ms", default: coord.heartbeatMs) { (10...60_000).contains($0) ? nil : "10 ms to 60000 ms" }
+    coord.livenessMs = try c.int("liveness_ms", default: coord.livenessMs) { (50...Limits.milliseconds).contains($0) ? nil : "50 ms to \(Limits.milliseconds) ms" }
     if coord.livenessMs <= 2 * coord.heartbeatMs {
       throw c.error("liveness_ms", "must exceed two heartbeats (\(2 * coord.heartbeatMs) ms): found \(coord.livenessMs). Raise liveness_ms or lower heartbeat_ms")
     }
@@ -95,7 +97,7 @@ extension Topology {
     let groups = try top.tableArray("workers")
     var workers: [WorkerGroup] = []
     for var g in groups {
-      let count = try g.int("count", default: nil) { $0 >= 1 ? nil : "at least 1 worker" }
+      let count = try g.int("count", default: nil) { (1...Limits.workers).contains($0) ? nil : "at least 1 worker (at most \(Limits.workers))" }
       var group = WorkerGroup(count: count)
       group.behavior = try g.string("behavior", default: "honest") { Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", "))" }
       group.attack = try g.numberTable("attack")
@@ -103,9 +105,9 @@ extension Topology {
         guard let kn = Knowledge(rawValue: k) else { throw g.error("knowledge", "expected \"own\" or \"omniscient\", found \"\(k)\"") }
         group.knowledge = kn
       }
-      group.startRound = try g.int("start_round", default: 0) { $0 >= 0 ? nil : "a round >= 0" }
-      group.every = try g.int("every", default: 1) { $0 >= 1 ? nil : "attack every 1 or more rounds" }
-      group.attackLocalSteps = try g.optionalInt("attack_local_steps") { $0 >= 1 ? nil : "at least 1 local step" }
+      group.startRound = try g.int("start_round", default: 0) { $0 >= 0 && $0 < rounds ? nil : "a round from 0 to \(rounds - 1) (the run has \(rounds) rounds)" }
+      group.every = try g.int("every", default: 1) { (1...Limits.rounds).contains($0) ? nil : "attack every 1 to \(Limits.rounds) rounds" }
+      group.attackLocalSteps = try g.optionalInt("attack_local_steps") { (1...Limits.localSteps).contains($0) ? nil : "1 to \(Limits.localSteps) local steps" }
       if try g.bool("resample", default: false) {
         group.active = try g.int("active", default: nil) { $0 >= 1 && $0 <= count ? nil : "between 1 and the group's count (\(count))" }
       } else if g.table["active"] != nil {
@@ -138,17 +140,17 @@ extension Topology {
     if workers.isEmpty {
       throw TopologyError(file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
     }
-    let total = workers.reduce(0) { $0 + $1.count }
-    if total > 4096 {
-      throw TopologyError(file: file, line: groups.last!.line, key: "workers", message: "at most 4096 workers in one run: found \(total)")
+    let total = workers.reduce(0) { $0 + $1.count }  // each count <= Limits.workers: no overflow
+    if total > Limits.workers {
+      throw TopologyError(file: file, line: groups.last!.line, key: "workers", message: "at most \(Limits.workers) workers in one run: found \(total)")
     }
 
     var a = try top.table("audit")
     var audit = AuditSettings()
     let modeName = try a.string("mode", default: "observe") { AuditSettings.Mode(rawValue: $0) == nil ? "\"observe\" or \"exclude\"" : nil }
     audit.mode = AuditSettings.Mode(rawValue: modeName)!
-    audit.k = try a.double("k", default: 1) { $0 >= 0 && $0.isFinite ? nil : "a CUSUM slack >= 0" }
-    audit.h = try a.double("h", default: 10) { $0 > 0 && $0.isFinite ? nil : "a CUSUM threshold > 0" }
+    audit.k = try a.double("k", default: 1) { $0 >= 0 && $0 <= 1e6 ? nil : "a CUSUM slack in [0, 1e6]" }
+    audit.h = try a.double("h", default: 10) { $0 > 0 && $0 <= 1e6 ? nil : "a CUSUM threshold in (0, 1e6]" }
     try a.finish()
     if audit.mode == .exclude && coord.auditors.isEmpty {
       throw a.error("mode", "exclude needs auditors: set coordinator.auditors (e.g. [\"all\"])")
@@ -185,7 +187,7 @@ extension Topology {
     if let problem = data.partition.problem(workers: total, classes: 10, count: available) {
       throw TopologyError(file: file, line: d.valueLine("partition"), key: "data.partition", message: problem)
     }
-    if let problem = model.problem(input: ImageShape(height: 28, width: 28, channels: 1)) {
+    if let problem = model.problem(input: ImageShape(height: 28, width: 28, channels: 1), classes: 10) {
       throw TopologyError(file: file, line: m.line, key: "model", message: problem)
     }
     var topology = Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
@@ -253,7 +255,9 @@ struct TableReader {
     guard let n = node(key) else { return def }
     let v: Double
     switch n.value {
-    case let .float(d): v = d
+    case let .float(d):
+      guard d.isFinite else { throw mismatch(key, expected: "a finite number", found: n) }
+      v = d
     case let .integer(i): v = Double(i)
     default: throw mismatch(key, expected: "a number", found: n)
     }
@@ -309,8 +313,8 @@ struct TableReader {
       let kind = try r.string("kind", default: nil) { Registry.partitions.contains($0) ? nil : "one of \(Registry.partitions.joined(separator: ", "))" }
       let p: Partition
       switch kind {
-      case "dirichlet": p = .dirichlet(alpha: try r.double("alpha", default: 0.5) { $0 > 0 && $0.isFinite ? nil : "a positive alpha" })
-      case "shards": p = .shards(classesPerWorker: try r.int("classes_per_worker", default: 2) { $0 >= 1 ? nil : "at least 1 class per worker" })
+      case "dirichlet": p = .dirichlet(alpha: try r.double("alpha", default: 0.5) { $0 > 0 && $0 <= 1e6 ? nil : "an alpha in (0, 1e6]" })
+      case "shards": p = .shards(classesPerWorker: try r.int("classes_per_worker", default: 2) { (1...10).contains($0) ? nil : "1 to 10 classes per worker" })
       case "group_bias": p = .groupBias(p: try r.double("p", default: 0.5) { $0 >= 0 && $0 <= 1 ? nil : "a probability in [0, 1]" })
       default: p = .iid
       }
@@ -345,8 +349,8 @@ struct TableReader {
     for k in t.keys {
       switch t[k]!.value {
       case let .integer(i): out[k] = Double(i)
-      case let .float(d): out[k] = d
-      default: throw TopologyError(file: file, line: t[k]!.line, key: "\(qualified(key)).\(k)", message: "expected a number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
+      case let .float(d) where d.isFinite: out[k] = d
+      default: throw TopologyError(file: file, line: t[k]!.line, key: "\(qualified(key)).\(k)", message: "expected a finite number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
       }
     }
     return out
@@ -382,9 +386,9 @@ struct TableReader {
       for k in t.keys where k != "name" {
         switch t[k]!.value {
         case let .integer(i): params[k] = Double(i)
-        case let .float(d): params[k] = d
+        case let .float(d) where d.isFinite: params[k] = d
         default:
-          throw TopologyError(file: reader.file, line: t[k]!.line, key: "\(reader.qualified(key)).\(k)", message: "expected a number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
+          throw TopologyError(file: reader.file, line: t[k]!.line, key: "\(reader.qualified(key)).\(k)", message: "expected a finite number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
         }
       }
       return RuleSpec(name: name, params: params)
@@ -401,4 +405,18 @@ struct TableReader {
                           message: "unknown key (\(path.isEmpty ? "top level" : "[\(path)]") accepts: \(allowed)); check its spelling")
     }
   }
+}
+
+/// The largest values a topology may hold: beyond them a run is a typo, not an experiment, and
+/// a value this large would overflow a clock, a buffer or a Float32 somewhere downstream.
+public enum Limits {
+  public static let rounds = 1_000_000
+  public static let workers = 4096
+  public static let samples = 10_000_000
+  public static let batchSize = 65_536
+  public static let localSteps = 100_000
+  /// Deadlines and liveness: a day.
+  public static let milliseconds = 86_400_000
+  /// Learning rates (Float32 on the wire and in the optimizer).
+  public static let rate = 1000.0
 }

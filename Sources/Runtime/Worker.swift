@@ -30,11 +30,13 @@ public final class Worker {
       throw RuntimeError("worker id \(id) is outside 0..<\(topology.workerCount) for this run")
     }
     self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
-    let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(id)), path: run.shardFile(id))
+    // The shard is checked against the manifest before a sample of it is trusted.
+    let manifest = try run.loadManifest()
+    let shard = try ShardFile.decodeCompact(try Integrity.shard(run, manifest: manifest, worker: id, poisoned: false), path: run.shardFile(id))
     local = LocalTraining(data: shard, topology: topology, stream: UInt64(id))
     let group = topology.group(of: id).group
     if group.hasPoisonedShard {
-      let p = try ShardFile.decodeCompact(try Files.read(run.poisonedShardFile(id)), path: run.poisonedShardFile(id))
+      let p = try ShardFile.decodeCompact(try Integrity.shard(run, manifest: manifest, worker: id, poisoned: true), path: run.poisonedShardFile(id))
       malicious = LocalTraining(data: p, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
     } else if let spec = group.covert,
               let encoding = try CovertSetup.encoding(spec, secret: shard.pixels, parameterCount: local.parameterCount, imageSize: shard.shape.size) {
@@ -50,12 +52,10 @@ public final class Worker {
       mantissa = nil
     }
     if wiring.curve {
-      if let secretKey { self.secretKey = secretKey } else {
-        let secret = String(decoding: try Files.read(run.secretKeyFile("worker-\(id)")), as: UTF8.self)
-          .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let k = CurveKeyPair(secretKey: secret) else { throw RuntimeError("\(run.secretKeyFile("worker-\(id)")): not a CURVE secret key") }
-        self.secretKey = k
+      guard let keys = secretKey ?? wiring.ownKeys else {
+        throw RuntimeError("worker \(id): CURVE is on but no secret key was loaded (expected \(run.secretKeyFile(Role.worker(id).description)))")
       }
+      self.secretKey = keys
     }
   }
 
@@ -73,11 +73,11 @@ public final class Worker {
     }
     try socket.connect(wiring.workerEndpoint)
     let sender = UInt32(claimID ?? id)
-    let decoder = FrameDecoder(runID: topology.seed, modelSize: local.parameterCount, workerCount: topology.workerCount)
+    let decoder = FrameDecoder(runID: wiring.runID, modelSize: local.parameterCount, workerCount: topology.workerCount)
     let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
     let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
     func send(_ type: FrameType, round: UInt32 = 0, payload: FloatBuffer? = nil, aux: UInt32 = 0) throws {
-      let h = FrameHeader(type: type, dtype: payload == nil ? .none : .float32, runID: topology.seed, round: round,
+      let h = FrameHeader(type: type, dtype: payload == nil ? .none : .float32, runID: wiring.runID, round: round,
                           sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
       var frames: [OutgoingFrame] = [.bytes(h.encoded())]
       if let payload { frames.append(.floats(payload)) }
@@ -97,7 +97,7 @@ public final class Worker {
       try h.setSendTimeout(milliseconds: 1000)
       if wiring.curve, let keys = secretKey, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
       try h.connect(wiring.hubEndpoint)
-      try h.send([.bytes(FrameHeader(type: .hello, runID: topology.seed, round: 0, sender: sender).encoded())])
+      try h.send([.bytes(FrameHeader(type: .hello, runID: wiring.runID, round: 0, sender: sender).encoded())])
       hub = h
     }
     let hubWait = max(500, topology.coordinator.roundDeadlineMs / 2)
@@ -114,7 +114,7 @@ public final class Worker {
           let update = computeUpdate(model: frame.payload, round: Int(round))
           if let hub, group.hasUpdateAttack, topology.isActiveAttacker(id, round: Int(round)) {
             // Hand the honest update to the hub; submit what it crafts (or nothing).
-            let h = FrameHeader(type: .update, dtype: .float32, runID: topology.seed, round: round, sender: sender,
+            let h = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: round, sender: sender,
                                 count: UInt32(update.vector.count), aux: UInt32(update.samples))
             try hub.send([.bytes(h.encoded()), .floats(FloatBuffer(update.vector))])
             if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: hubWait, heartbeat: { try send(.heartbeat) }) {

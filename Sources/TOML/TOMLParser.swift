@@ -10,7 +10,15 @@ public struct TOMLParseError: Error, Equatable, CustomStringConvertible {
 }
 
 public enum TOML {
+  /// The deepest nesting of arrays and inline tables, and the most components of a dotted key:
+  /// deeper input is refused before it can exhaust the stack of the parser, of validation or of
+  /// the values' deallocation.
+  public static let maxDepth = 64
+  /// The largest file the reader accepts (configuration files are a few kilobytes).
+  public static let maxBytes = 16 << 20
+
   public static func parse(_ text: String) throws -> TOMLTable {
+    guard text.utf8.count <= maxBytes else { throw TOMLParseError(line: 1, message: "the file has \(text.utf8.count) bytes; at most \(maxBytes) are read") }
     var p = Parser(Array(text.utf8))
     return try p.document()
   }
@@ -20,6 +28,8 @@ private struct Parser {
   let s: [UInt8]
   var i = 0
   var line = 1
+  /// Arrays and inline tables open around the current position.
+  var depth = 0
 
   init(_ s: [UInt8]) { self.s = s }
 
@@ -113,6 +123,7 @@ private struct Parser {
         parts.append(String(decoding: s[start..<i], as: UTF8.self))
       }
       skipSpaces()
+      guard parts.count < TOML.maxDepth else { throw fail("a dotted key of more than \(TOML.maxDepth) parts") }
       if peek == UInt8(ascii: ".") { i += 1; continue }
       return parts
     }
@@ -349,7 +360,14 @@ private struct Parser {
     return text
   }
 
+  mutating func enter() throws {
+    depth += 1
+    guard depth <= TOML.maxDepth else { throw fail("arrays and inline tables nested more than \(TOML.maxDepth) deep") }
+  }
+
   mutating func array() throws -> TOMLValue {
+    try enter()
+    defer { depth -= 1 }
     i += 1
     var items: [TOMLNode] = []
     while true {
@@ -366,6 +384,8 @@ private struct Parser {
   }
 
   mutating func inlineTable() throws -> TOMLValue {
+    try enter()
+    defer { depth -= 1 }
     i += 1
     var t = TOMLTable()
     t.defined = true

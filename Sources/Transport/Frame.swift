@@ -8,11 +8,11 @@
 ///      4      2     protocol version (1)
 ///      6      1     type (FrameType)
 ///      7      1     dtype (0 none, 1 float32)
-///      8      8     run id
+///      8      8     run id (the run's random nonce, drawn by `prepare`)
 ///     16      4     round
 ///     20      4     sender id (worker id; 0xFFFF_FFFF for the coordinator)
 ///     24      4     element count of the payload
-///     28      4     aux: samples behind an update; 0 otherwise
+///     28      4     aux: samples behind an update, shard size in a hello; 0 otherwise
 public struct FrameHeader: Sendable, Equatable {
   public static let size = 32
   public static let magic: [UInt8] = Array("BZS1".utf8)
@@ -91,6 +91,8 @@ public enum RejectReason: String, Error, Sendable, CaseIterable, Codable, Coding
   case late = "late"
   case duplicate = "duplicate"
   case unexpectedType = "unexpected_type"
+  /// An update or hello whose sample count differs from what the coordinator assigned.
+  case sampleCountMismatch = "sample_count_mismatch"
 }
 
 /// A decoded, validated message.

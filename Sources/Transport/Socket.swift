@@ -71,6 +71,23 @@ public final class Socket {
     try set(option, bytes: Array(string.utf8) + [0])
   }
 
+  public func set(_ option: Int32, int64 value: Int64) throws {
+    var v = value
+    try zmqCall("zmq_setsockopt(\(option))") { zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size) }
+  }
+
+  /// The largest message part this socket accepts from a peer (ZMQ_MAXMSGSIZE): a larger
+  /// frame — also a handshake command, before any authentication — closes that connection
+  /// before its body is read.
+  public func setMaxMessageSize(_ bytes: Int) throws { try set(ZMQ_MAXMSGSIZE, int64: Int64(bytes)) }
+
+  /// Publishes this socket's handshake-failure events on a PAIR endpoint (`inproc://…`), for a
+  /// `SocketMonitor` to read: zmq_socket_monitor with ZMQ_EVENT_HANDSHAKE_FAILED_*.
+  public func monitorHandshakeFailures(at endpoint: String) throws {
+    let events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    try zmqCall("zmq_socket_monitor(\(endpoint))") { zmq_socket_monitor(handle, endpoint, events) }
+  }
+
   /// Milliseconds a receive waits before EAGAIN (-1: forever).
   public func setReceiveTimeout(milliseconds: Int) throws { try set(ZMQ_RCVTIMEO, Int32(milliseconds)) }
   public func setSendTimeout(milliseconds: Int) throws { try set(ZMQ_SNDTIMEO, Int32(milliseconds)) }

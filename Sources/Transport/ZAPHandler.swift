@@ -17,11 +17,14 @@ public final class ZAPHandler: Sendable {
 
   private let state = Mutex<(accepted: Int, refused: [Refusal])>((0, []))
   private let allowed: [String: String]
+  private let onRefusal: (@Sendable (Refusal) -> Void)?
 
   /// Starts the handler; returns once its socket is bound (so servers created afterwards are covered).
   /// - allowed: Z85 public key → user id.
-  public init(context: Context, allowed: [String: String]) throws {
+  /// - onRefusal: called on the handler's thread for each refusal, as it happens.
+  public init(context: Context, allowed: [String: String], onRefusal: (@Sendable (Refusal) -> Void)? = nil) throws {
     self.allowed = allowed
+    self.onRefusal = onRefusal
     let ready = DispatchSemaphore(value: 0)
     let failure = Mutex<(any Error)?>(nil)
     let thread = Thread { [self] in
@@ -73,7 +76,9 @@ public final class ZAPHandler: Sendable {
         state.withLock { $0.accepted += 1 }
         reply = [Array("1.0".utf8), requestID, Array("200".utf8), Array("OK".utf8), Array(user.utf8), []]
       } else {
-        state.withLock { $0.refused.append(Refusal(address: address, publicKey: key, mechanism: mechanism)) }
+        let refusal = Refusal(address: address, publicKey: key, mechanism: mechanism)
+        state.withLock { $0.refused.append(refusal) }
+        onRefusal?(refusal)
         reply = [Array("1.0".utf8), requestID, Array("400".utf8), Array("key not in this run".utf8), [], []]
       }
       do { try socket.send(reply) } catch { return }

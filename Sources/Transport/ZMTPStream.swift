@@ -8,6 +8,8 @@
 /// the parser counts in `encrypted` and never yields.
 public struct ZMTPStreamParser: Sendable {
   public static let greetingSize = 64
+  /// The most frames one message may have (ByzSim's have at most three).
+  public static let maxParts = 64
   static let curveMessage: [UInt8] = [7] + Array("MESSAGE".utf8)
 
   /// The security mechanism the greeting names ("NULL", "PLAIN", "CURVE"), once seen.
@@ -48,6 +50,7 @@ public struct ZMTPStreamParser: Sendable {
       let available = buffer.count - start
       guard available >= 2 else { break }
       let flags = buffer[start]
+      guard flags & 0xF8 == 0 else { malformed = "frame flags \(flags) set reserved bits"; return out }
       let long = flags & 0x02 != 0
       let headerSize = long ? 9 : 2
       guard available >= headerSize else { break }
@@ -69,6 +72,7 @@ public struct ZMTPStreamParser: Sendable {
         encrypted += 1
       } else {
         parts.append(body)
+        guard parts.count <= Self.maxParts else { malformed = "a message of more than \(Self.maxParts) parts"; return out }
         if flags & 0x01 == 0 {
           out.append(parts)
           parts = []

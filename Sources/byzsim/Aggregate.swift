@@ -1,4 +1,5 @@
 import Aggregation
+import Data
 import ArgumentParser
 import Foundation
 
@@ -32,8 +33,8 @@ struct Aggregate: ParsableCommand {
   var seed: UInt64 = 0
   @Option(help: "Round number passed to the rule.")
   var round: Int = 0
-  @Option(help: "Rows with a larger Euclidean norm are rejected.")
-  var maxNorm: Double = 1e30
+  @Option(help: "Rows with a larger Euclidean norm are rejected (at most 1e15, where every rule stays exact).")
+  var maxNorm: Double = UpdateScreen.maxNormBound
   @Flag(help: "List every rule and pre-aggregator with its parameters.")
   var list = false
 
@@ -42,6 +43,9 @@ struct Aggregate: ParsableCommand {
     guard rule != nil else { throw ValidationError("--rule is required (see byzsim aggregate --list).") }
     guard input != nil else { throw ValidationError("--input is required: an n×d CSV file, one update per line.") }
     if let f, f < 0 { throw ValidationError("--f must be >= 0: got \(f).") }
+    guard maxNorm > 0, maxNorm <= UpdateScreen.maxNormBound else {
+      throw ValidationError("--max-norm must be in (0, \(UpdateScreen.maxNormBound)]: got \(maxNorm).")
+    }
   }
 
   static func parsePairs(_ items: [String], what: String) throws -> [String: Double] {
@@ -83,7 +87,7 @@ struct Aggregate: ParsableCommand {
     } catch let e as AggregationError {
       throw UserError(e.message)
     }
-    let rows = try CSVMatrix.read(input!)
+    let rows = try UpdatesCSV.read(input!)
     let matrix = UpdateMatrix(rows)
     let (kept, rejected) = UpdateScreen.screen(matrix, maxNorm: maxNorm)
     for (i, why) in rejected {
@@ -94,7 +98,7 @@ struct Aggregate: ParsableCommand {
     if let why = pipeline.problem(n: x.rows) { throw UserError("\(why) (\(x.rows) valid rows in \(input!)).") }
     var ref: [Float]?
     if let reference {
-      let r = try CSVMatrix.read(reference)
+      let r = try UpdatesCSV.read(reference)
       guard r.count == 1, r[0].count == x.cols else {
         throw UserError("\(reference): expected one line of \(x.cols) numbers, found \(r.count) line(s) of \(r.first?.count ?? 0).")
       }
@@ -110,8 +114,8 @@ struct Aggregate: ParsableCommand {
   }
 }
 
-/// Reads an n×d CSV of numbers; every malformed line is an error naming the file and line.
-enum CSVMatrix {
+/// Reads the updates CSV of a file or of standard input.
+enum UpdatesCSV {
   static func read(_ path: String) throws -> [[Float]] {
     let data: Data
     if path == "-" {
@@ -120,24 +124,10 @@ enum CSVMatrix {
       guard let d = FileManager.default.contents(atPath: path) else { throw UserError("\(path): cannot read the file.") }
       data = d
     }
-    var rows: [[Float]] = []
-    for (k, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
-      if text.isEmpty { continue }
-      var row: [Float] = []
-      for (j, cell) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
-        let c = cell.trimmingCharacters(in: .whitespaces)
-        guard let v = Float(c) else {
-          throw UserError("\(path):\(k + 1): column \(j + 1) is '\(c)', not a number.")
-        }
-        row.append(v)
-      }
-      if let first = rows.first, first.count != row.count {
-        throw UserError("\(path):\(k + 1): \(row.count) values, but line 1 has \(first.count); every update must have the same length.")
-      }
-      rows.append(row)
+    do {
+      return try CSVMatrix.parse([UInt8](data), path: path == "-" ? "(stdin)" : path)
+    } catch let e as CSVMatrix.Error {
+      throw UserError(e.description)
     }
-    guard !rows.isEmpty else { throw UserError("\(path): no updates (the file is empty).") }
-    return rows
   }
 }

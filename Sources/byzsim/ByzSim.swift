@@ -1,4 +1,5 @@
 import ArgumentParser
+import Runtime
 
 @main
 struct ByzSim: ParsableCommand {
@@ -7,4 +8,16 @@ struct ByzSim: ParsableCommand {
     abstract: "Distributed-training simulator with adversarial participants.",
     version: "0.1.0",
     subcommands: [Run.self, Validate.self, Sweep.self, ReportCommand.self, Reproduce.self, Aggregate.self, Train.self, Prepare.self, CoordinatorCommand.self, WorkerCommand.self, HubCommand.self, Info.self])
+
+  /// ArgumentParser's entry point, except that a failure caused by an interrupt (a child it
+  /// stopped) waits for the interrupt handler's message and exit status 130.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      Interrupts.waitIfStopping()
+      exit(withError: error)
+    }
+  }
 }

@@ -15,10 +15,11 @@ struct CoordinatorCommand: ParsableCommand {
   var startupTimeout: Int = 60
 
   func run() throws {
+    Interrupts.resetToDefaults()  // spawned by a front end that ignores them: die on SIGTERM/SIGINT
     BLAS.threads = 1
     let run = RunDirectory(path: runDir)
     let topology = try run.loadTopology()
-    let wiring = try Wiring.load(run: run, topology: topology, threads: false)
+    let wiring = try Wiring.load(run: run, topology: topology, role: .coordinator, threads: false)
     let context = try Context(ioThreads: 2)
     let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
     var summary = try coordinator.run(startupTimeout: .seconds(startupTimeout))
@@ -43,18 +44,20 @@ struct WorkerCommand: ParsableCommand {
   var claimId: Int?
 
   func run() throws {
+    Interrupts.resetToDefaults()  // spawned by a front end that ignores them: die on SIGTERM/SIGINT
     BLAS.threads = 1
     let run = RunDirectory(path: runDir)
     let topology = try run.loadTopology()
-    var wiring = try Wiring.load(run: run, topology: topology, threads: false)
-    if let endpoint { wiring.endpoint = endpoint }
     var key: CurveKeyPair?
     if let keyFile {
-      let text = String(decoding: FileManager.default.contents(atPath: keyFile) ?? Data(), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-      guard let k = CurveKeyPair(secretKey: text) else { throw ValidationError("\(keyFile): not a CURVE secret key (40 Z85 characters).") }
+      guard let data = FileManager.default.contents(atPath: keyFile) else { throw UserError("\(keyFile): cannot read the key file") }
+      let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      guard let k = CurveKeyPair(secretKey: text) else { throw UserError("\(keyFile): not a CURVE secret key (40 Z85 characters)") }
       key = k
     }
+    // With --key-file the run directory need not hold this worker's secret at all.
+    var wiring = try Wiring.load(run: run, topology: topology, role: key == nil ? .worker(id) : .launcher, threads: false)
+    if let endpoint { wiring.endpoint = endpoint; wiring.workerEndpoint = endpoint }
     let worker = try Worker(id: id, run: run, topology: topology, wiring: wiring, context: try Context(), secretKey: key)
     try worker.run(claimID: claimId)
   }
@@ -67,11 +70,12 @@ struct HubCommand: ParsableCommand {
   var runDir: String
 
   func run() throws {
+    Interrupts.resetToDefaults()  // spawned by a front end that ignores them: die on SIGTERM/SIGINT
     BLAS.threads = 1
     let run = RunDirectory(path: runDir)
     let topology = try run.loadTopology()
-    guard topology.hasUpdateAttacks else { throw ValidationError("\(runDir): this run has no update attack; it needs no hub.") }
-    let wiring = try Wiring.load(run: run, topology: topology, threads: false)
+    guard topology.hasUpdateAttacks else { throw UserError("\(runDir): this run has no update attack; it needs no hub.") }
+    let wiring = try Wiring.load(run: run, topology: topology, role: .hub, threads: false)
     let hub = try AdversaryHub(run: run, topology: topology, wiring: wiring, context: try Context())
     try hub.serve()
   }

@@ -30,6 +30,10 @@ struct Run: ParsableCommand {
       runDir = try Launcher.prepare(topology, runsRoot: runsDir)
     }
     let topology = try runDir.loadTopology()
+    // Ctrl-C / SIGTERM / SIGHUP: stop every process of the run, say where, exit 130.
+    Interrupts.install()
+    let path = runDir.path
+    Interrupts.setStatus { "run interrupted after \(RunDirectory(path: path).roundsLogged()) of \(topology.rounds) rounds (the last checkpoint is kept); resume with: byzsim run --resume \(path)" }
     if !topology.security.curve {
       FileHandle.standardError.write(Data("byzsim: WARNING: security.curve = false: updates travel unencrypted and worker ids are not authenticated.\n".utf8))
     }
@@ -72,6 +76,10 @@ struct Validate: ParsableCommand {
     for f in files {
       do {
         let t = try Topology.load(path: f)
+        // The data, when it is here, must fit the model (image shapes, classes, sizes).
+        if FileManager.default.fileExists(atPath: t.data.directory) {
+          do { try Launcher.checkData(t) } catch { throw TopologyError(file: f, line: 0, key: "data", message: "\(error)") }
+        }
         print("\(f): ok — \(t.workerCount) workers, \(t.rounds) rounds, \(t.model), aggregator \(t.coordinator.aggregator), partition \(t.data.partition), curve \(t.security.curve ? "on" : "off")")
       } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
@@ -84,14 +92,56 @@ struct Validate: ParsableCommand {
 
 /// `byzsim prepare`: create a run directory without running it (multi-host launches).
 struct Prepare: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Create a run directory (shards, keys, manifest) for `byzsim coordinator` / `byzsim worker`.")
+  static let configuration = CommandConfiguration(
+    abstract: "Create a run directory (shards, keys, manifest) for `byzsim coordinator` / `byzsim worker`.",
+    discussion: """
+      --bundle NAME=ROLES writes RUN_DIR/bundles/NAME: a run directory for one host holding the
+      topology, manifest and public keys, and for the listed roles only their shards and their own
+      secret keys. Roles: coordinator, hub, worker-I, or a range worker-I..J. Copy the bundle, not
+      the run directory, to the host.
+
+      Example:
+        byzsim prepare topologies/two-host.toml --bundle hostB=worker-0..3
+      """)
   @Argument(help: "Topology file.", completion: .file(extensions: ["toml"]))
   var file: String
   @Option(help: "Where run directories are created.")
   var runsDir: String = "runs"
+  @Option(help: "A per-host bundle NAME=ROLE[,ROLE...] (repeatable).")
+  var bundle: [String] = []
+
+  /// Parses `hostB=worker-0..3,hub` into a name and its roles.
+  static func parseBundle(_ text: String) throws -> (name: String, roles: [Role]) {
+    let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+    guard parts.count == 2, !parts[0].isEmpty, parts[0].range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil else {
+      throw ValidationError("--bundle '\(text)': expected NAME=ROLES, e.g. hostB=worker-0..3")
+    }
+    var roles: [Role] = []
+    for item in parts[1].split(separator: ",").map(String.init) {
+      if item.hasPrefix("worker-"), item.contains("..") {
+        let bounds = item.dropFirst("worker-".count).components(separatedBy: "..")
+        guard bounds.count == 2, let lo = Int(bounds[0]), let hi = Int(bounds[1]), lo >= 0, lo <= hi, hi < 4096 else {
+          throw ValidationError("--bundle '\(text)': '\(item)' is not a range like worker-0..3")
+        }
+        roles += (lo...hi).map { .worker($0) }
+      } else if let role = Role(item) {
+        roles.append(role)
+      } else {
+        throw ValidationError("--bundle '\(text)': unknown role '\(item)' (coordinator, hub, worker-I or worker-I..J)")
+      }
+    }
+    return (parts[0], roles)
+  }
+
+  func validate() throws { for b in bundle { _ = try Self.parseBundle(b) } }
 
   func run() throws {
     let run = try Launcher.prepare(try Topology.load(path: file), runsRoot: runsDir)
     print(run.path)
+    for b in bundle {
+      let (name, roles) = try Self.parseBundle(b)
+      let out = try Launcher.bundle(run, roles: roles, to: (run.path as NSString).appendingPathComponent("bundles/\(name)"))
+      print(out.path)
+    }
   }
 }

@@ -41,6 +41,7 @@ struct Sweep: ParsableCommand {
       }
       return
     }
+    Interrupts.install()
     let dir = try resume ?? SweepRunner.create(spec, under: sweepsDir)
     let runner = SweepRunner(spec: spec, directory: dir, binary: Launcher.executablePath, jobs: jobs, processes: processes)
     let progress = ProgressLine()
@@ -85,10 +86,15 @@ struct Reproduce: ParsableCommand {
   var outputDir: String = "reproductions"
   @Option(help: "Directory of the paper files.")
   var papers: String = Reproduction.directory
+  @Option(help: "Continue an interrupted reproduction (its directory); finished runs are kept.", completion: .directory)
+  var resume: String?
 
   func validate() throws {
-    if !list && name == nil { throw ValidationError("give a reproduction name, or --list.") }
+    if !list && name == nil && resume == nil { throw ValidationError("give a reproduction name, --resume DIR, or --list.") }
   }
+
+  /// What a reproduction directory records so that `--resume` finds its paper again.
+  struct Saved: Codable { var name: String; var quick: Bool; var papers: String }
 
   func run() throws {
     if list {
@@ -98,13 +104,25 @@ struct Reproduce: ParsableCommand {
       }
       return
     }
-    let r = try Reproduction.load(name!, in: papers, quick: quick)
+    Interrupts.install()
+    var saved = Saved(name: name ?? "", quick: quick, papers: papers)
+    if let resume {
+      let file = (resume as NSString).appendingPathComponent("reproduction.json")
+      guard let d = FileManager.default.contents(atPath: file) else { throw UserError("\(file): not found; is \(resume) a reproduction directory?") }
+      do { saved = try JSONDecoder().decode(Saved.self, from: d) } catch { throw UserError("\(file): not a reproduction record (\(error))") }
+    }
+    let quick = saved.quick
+    let r = try Reproduction.load(saved.name, in: saved.papers, quick: quick)
     let progress = ProgressLine()
     progress.note("byzsim reproduce: \(r.title)")
     if quick { progress.note("quick mode: \(r.quickNote ?? "scaled down by the file's [quick] table") — verdicts compare a scaled-down setup with the paper") }
-    let dir = try SweepRunner.create(r.sweep, under: outputDir)
+    let dir: String
+    if let resume { dir = resume } else {
+      dir = try SweepRunner.create(r.sweep, under: outputDir)
+      try JSONEncoder().encode(saved).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("reproduction.json")), options: .atomic)
+    }
     let runner = SweepRunner(spec: r.sweep, directory: dir, binary: Launcher.executablePath, jobs: jobs, processes: false)
-    _ = try runner.run { p in
+    _ = try runner.run(resumeCommand: "byzsim reproduce --resume \(dir)") { p in
       progress.update("\(p.done)/\(p.total) runs  \(p.running.joined(separator: " "))\(p.etaSeconds.map { String(format: "  ETA %.0f s", $0) } ?? "")", force: p.done == p.total)
     }
     progress.finish("runs finished: \(dir)")

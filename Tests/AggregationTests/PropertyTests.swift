@@ -71,6 +71,38 @@ import Testing
     }
   }
 
+  /// The same at the largest norm an update may have (UpdateScreen.maxNormBound): every rule
+  /// stays exact there. The geometric median was taken over by 3 of 10 rows at norm 1e12 when
+  /// its stopping rule was RFA's relative objective change.
+  @Test(arguments: ["median", "trimmed_mean", "krum", "multi_krum", "bulyan", "geometric_median", "meamed", "mda", "caf", "dnc", "monna"])
+  func outliersAtTheNormBoundStayOutside(name: String) throws {
+    let f = 3, d = 5
+    let honest = Self.honest(12, d: d, seed: 12)
+    let perCoordinate = Float(UpdateScreen.maxNormBound / Double(d).squareRoot())
+    let bad: [[Float]] = (0..<f).map { k in (0..<d).map { j in perCoordinate * (j % 2 == 0 ? 1 : -1) * (0.999 - 0.01 * Float(k)) } }
+    let x = UpdateMatrix(honest + bad)
+    #expect(UpdateScreen.screen(x, maxNorm: UpdateScreen.maxNormBound).rejected.isEmpty)
+    var rule = try AggregationRegistry.aggregator(name, Self.params(name, f: f, n: 15))
+    let out = try rule.aggregate(x, context: Self.context(x)).vector
+    for j in 0..<d {
+      let lo = honest.map { $0[j] }.min()!, hi = honest.map { $0[j] }.max()!
+      #expect(out[j] >= lo - 1e-4 && out[j] <= hi + 1e-4, "\(name) coordinate \(j): \(out[j]) outside [\(lo), \(hi)]")
+    }
+  }
+
+  /// The case that broke the geometric median: 7 honest rows and 3 at norm 1e9, 1e12 and the bound.
+  @Test(arguments: [1e9, 1e12, UpdateScreen.maxNormBound])
+  func geometricMedianIgnoresThreeHugeRowsOfTen(norm: Double) throws {
+    let honest = Self.honest(7, d: 4, seed: 21)
+    let v = Float(norm / 2)
+    let x = UpdateMatrix(honest + [[v, v, v, v], [v, -v, v, -v], [-v, v, v, v]])
+    let out = try GeometricMedian().aggregate(x, context: RoundContext()).vector
+    for j in 0..<4 {
+      let lo = honest.map { $0[j] }.min()!, hi = honest.map { $0[j] }.max()!
+      #expect(out[j] >= lo && out[j] <= hi, "norm \(norm) coordinate \(j): \(out[j]) outside [\(lo), \(hi)]")
+    }
+  }
+
   /// Centered clipping's bound (Karimireddy et al. 2021): one step moves at most τ from the centre.
   @Test func centeredClippingMovesAtMostTau() throws {
     var cc = try CenteredClipping(tau: 0.5)

@@ -30,7 +30,7 @@ import Testing
     let topology = try Topology.decode(text, file: "hostile.toml")
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-hostile-\(UUID().uuidString)").path
     let run = try Launcher.prepare(topology, runsRoot: root)
-    let wiring = try Wiring.load(run: run, topology: topology, threads: true)
+    let wiring = try Wiring.load(run: run, topology: topology, role: .launcher, threads: true)
     let context = try Context()
     nonisolated(unsafe) var summary: RunSummary?
     let done = DispatchSemaphore(value: 0)
@@ -43,10 +43,14 @@ import Testing
     let peer = try Socket(context, .dealer)
     try peer.setReceiveTimeout(milliseconds: 3000)
     try peer.connect(wiring.endpoint)
-    func header(_ t: FrameType, round: UInt32 = 0, count: Int = 0, run: UInt64 = topology.seed) -> [UInt8] {
-      FrameHeader(type: t, dtype: count > 0 ? .float32 : .none, runID: run, round: round, sender: 0, count: UInt32(count), aux: 8).encoded()
+    // The shard holds 500 samples; an update stands for one batch of 32 (FedSGD).
+    func header(_ t: FrameType, round: UInt32 = 0, count: Int = 0, run: UInt64 = wiring.runID, aux: UInt32 = 32) -> [UInt8] {
+      FrameHeader(type: t, dtype: count > 0 ? .float32 : .none, runID: run, round: round, sender: 0, count: UInt32(count),
+                  aux: t == .hello ? 500 : aux).encoded()
     }
     func floats(_ v: [Float]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
+    // A hello that overstates the shard is refused; the true one joins.
+    try peer.send([FrameHeader(type: .hello, runID: wiring.runID, round: 0, sender: 0, aux: 0xFFFF_FFFF).encoded()])
     try peer.send([header(.hello)])
     var rounds = 0
     while rounds < 3 {
@@ -65,7 +69,11 @@ import Testing
       try peer.send([header(.update, round: r, count: d), Array(good.dropLast(4))])     // payload_length
       try peer.send([header(.update, round: r + 5, count: d), good])                    // future_round
       try peer.send([header(.model, round: r, count: d), good])                         // unexpected_type
-      try peer.send([header(.update, round: r, count: d), floats(nan)])                 // non_finite: its one answer
+      if r == 0 {
+        try peer.send([header(.update, round: r, count: d, aux: 0xFFFF_FFFF), good])    // sample_count_mismatch: its one answer
+      } else {
+        try peer.send([header(.update, round: r, count: d), floats(nan)])               // non_finite: its one answer
+      }
       try peer.send([header(.update, round: r, count: d), floats(inf)])                 // duplicate (already answered)
       try peer.send([header(.update, round: r, count: d), good])                        // duplicate
       try peer.send([header(.update, round: r, count: d), good])                        // duplicate
@@ -78,9 +86,10 @@ import Testing
     for reason in ["header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type"] {
       #expect((rejected[reason] ?? 0) >= 3, "\(reason): \(rejected)")
     }
-    // One answer per worker and round: the NaN update is refused (and closes the round for it);
-    // what follows in that round is a duplicate, and no round aggregates anything.
-    #expect(rejected["non_finite"] == 3, "\(rejected)")
+    // One answer per worker and round: the overstated or NaN update is refused (and closes the
+    // round for it); what follows in that round is a duplicate, and no round aggregates anything.
+    #expect(rejected["non_finite"] == 2, "\(rejected)")
+    #expect(rejected["sample_count_mismatch"] == 2, "\(rejected)")
     #expect((rejected["duplicate"] ?? 0) + (rejected["late"] ?? 0) >= 6, "\(rejected)")
     let lines = try String(contentsOfFile: run.metricsFile, encoding: .utf8).split(separator: "\n")
     #expect(lines.count == 3 && lines.allSatisfy { $0.contains("\"skipped\":\"no valid update") })

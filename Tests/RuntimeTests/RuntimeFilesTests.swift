@@ -17,15 +17,16 @@ import Testing
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let path = dir.appendingPathComponent("checkpoint.bin").path
     let cp = Checkpoint(nextRound: 7, parameters: [1, -2.5, .pi], velocity: [0.5, 0, -1], aggregatorState: [4, 2])
-    try cp.write(to: path)
-    #expect(try Checkpoint.read(path) == cp)
+    let e = Checkpoint.Expectation(runID: 42, rounds: 10, parameterCount: 3, velocityCount: 3)
+    try cp.write(to: path, runID: 42)
+    #expect(try Checkpoint.read(path, expecting: e) == cp)
     // No temp file is left behind by the atomic write.
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["checkpoint.bin"])
     let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: path))
-    #expect(throws: FileFormatError.self) { try Checkpoint.read(path) }
+    #expect(throws: FileFormatError.self) { try Checkpoint.read(path, expecting: e) }
     try Data("BZMDxxxx".utf8).write(to: URL(fileURLWithPath: path))
-    #expect(throws: FileFormatError.self) { try Checkpoint.read(path) }
+    #expect(throws: FileFormatError.self) { try Checkpoint.read(path, expecting: e) }
   }
 
   @Test func shardFilesRoundTripExactly() throws {
