@@ -37,8 +37,10 @@ def record(group, name, ok, detail=""):
 
 
 def clear_error(group, name, rc, err, must_name=None):
+    """A non-zero exit with a message (`Error: …`, or validate's `FILE:LINE: KEY: …`) that names
+    `must_name` when given, and no signal or crash text."""
     crashed = rc is None or rc < 0 or any(w in err for w in CRASH_WORDS)
-    ok = rc not in (None, 0) and not crashed and "Error:" in err and (must_name is None or must_name in err)
+    ok = rc not in (None, 0) and not crashed and err.strip() != "" and (must_name is None or must_name in err)
     record(group, name, ok, f"rc={rc} stderr={err.strip()[-300:]}")
 
 

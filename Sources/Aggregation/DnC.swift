@@ -38,11 +38,20 @@ public struct DnC: Aggregator {
         for i in 0..<b { coords.swapAt(i, i + rng.nextInt(below: x.cols - i)) }
         coords = Array(coords[0..<b]).sorted()
       }
+      // The sampled columns, centred (buffer pointers: indices are in range by construction).
       var z = [Float](repeating: 0, count: n * b)
-      for i in 0..<n { for (t, j) in coords.enumerated() { z[i * b + t] = x.data[i * x.cols + j] } }
       var mu = [Double](repeating: 0, count: b)
-      for i in 0..<n { for t in 0..<b { mu[t] += Double(z[i * b + t]) / Double(n) } }
-      for i in 0..<n { for t in 0..<b { z[i * b + t] -= Float(mu[t]) } }
+      x.data.withUnsafeBufferPointer { data in
+        z.withUnsafeMutableBufferPointer { z in
+          mu.withUnsafeMutableBufferPointer { mu in
+            coords.withUnsafeBufferPointer { coords in
+              for i in 0..<n { for t in 0..<b { z[i * b + t] = data[i * x.cols + coords[t]] } }
+              for i in 0..<n { for t in 0..<b { mu[t] += Double(z[i * b + t]) / Double(n) } }
+              for i in 0..<n { for t in 0..<b { z[i * b + t] -= Float(mu[t]) } }
+            }
+          }
+        }
+      }
       let g = UpdateMatrix(rows: n, cols: b, data: z).gram()
       let (lambda, u) = SymmetricEigen.top(g, n)
       let scores = u.map { lambda * $0 * $0 }

@@ -1,3 +1,4 @@
+import Tensor
 import Foundation
 
 /// FoolsGold (Fung, Yoon & Beschastnikh 2020, "The limitations of federated learning in Sybil
@@ -47,13 +48,15 @@ public struct FoolsGold: Aggregator {
   }
 
   public mutating func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
-    let n = x.rows
+    let n = x.rows, d = x.cols
     for i in 0..<n {
       let id = x.ids[i]
-      var h = history[id] ?? [Float](repeating: 0, count: x.cols)
-      if h.count != x.cols { h = [Float](repeating: 0, count: x.cols) }
-      let r = x.row(i)
-      for j in 0..<x.cols { h[j] += r[j] }
+      // Taken out of the dictionary so the sum updates it in place (no copy of d floats).
+      var h = history.removeValue(forKey: id) ?? []
+      if h.count != d { h = [Float](repeating: 0, count: d) }
+      x.data.withUnsafeBufferPointer { rows in
+        h.withUnsafeMutableBufferPointer { BLAS.axpy(count: d, alpha: 1, x: rows.baseAddress! + i * d, y: $0.baseAddress!) }
+      }
       history[id] = h
     }
     let alpha = Self.weights(UpdateMatrix(x.ids.map { history[$0]! }), kappa: kappa)

@@ -17,12 +17,10 @@ public enum CSVMatrix {
   }
 
   public static func parse(_ bytes: [UInt8], path: String) throws -> [[Float]] {
-    guard let text = String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]), text.utf8.count == bytes.count else {
-      if let nul = bytes.firstIndex(of: 0) {
-        throw Error(path: path, line: bytes[..<nul].count { $0 == 0x0A } + 1, message: "a NUL byte at offset \(nul): not a text file")
-      }
-      throw Error(path: path, line: 0, message: "not valid UTF-8 text")
+    if let nul = bytes.firstIndex(of: 0) {
+      throw Error(path: path, line: bytes[..<nul].count { $0 == 0x0A } + 1, message: "a NUL byte at offset \(nul): not a text file")
     }
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw Error(path: path, line: 0, message: "not valid UTF-8 text") }
     var rows: [[Float]] = []
     var values = 0
     for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -175,6 +175,7 @@ public final class Coordinator {
     var leak: Socket?
     if topology.leaksHonestUpdates {
       let l = try Socket(context, .dealer)
+      try l.setMaxMessageSize(wiring.maxMessageSize)
       if wiring.curve, let keys = wiring.ownKeys, let hubKey = wiring.hubPublicKey { try l.makeCurveClient(keys, serverKey: hubKey) }
       try l.connect(wiring.hubEndpoint)
       leak = l
@@ -457,6 +458,8 @@ public final class Coordinator {
     } else if h.type != .hello, let known = workers[w].routingID, known != routingID {
       return reject(.impersonation)
     }
+    // A hello and a heartbeat carry no round: anything else in that field is not ours.
+    if h.type == .hello || h.type == .heartbeat, h.round != 0 { return reject(.reservedField) }
     switch h.type {
     case .hello:
       // A hello states the worker's shard size: it must be the one `prepare` assigned.

@@ -11,11 +11,12 @@ import Tensor
 extension Topology {
   /// Reads and validates a topology file. Every error is a `TopologyError`.
   public static func load(path: String) throws -> Topology {
-    let text: String
-    do {
-      text = try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-      throw TopologyError(file: path, line: 0, key: "", message: "cannot read the file (\((error as NSError).localizedDescription)); check the path")
+    guard let data = FileManager.default.contents(atPath: path) else {
+      let why = access(path, F_OK) != 0 ? "no such file" : access(path, R_OK) != 0 ? "permission denied" : "cannot read it"
+      throw TopologyError(file: path, line: 0, key: "", message: "cannot read the file (\(why)); check the path")
+    }
+    guard let text = String(validating: data, as: UTF8.self) else {
+      throw TopologyError(file: path, line: 0, key: "", message: "not UTF-8 text; a topology is a TOML text file")
     }
     return try decode(text, file: path)
   }

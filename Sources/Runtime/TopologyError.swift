@@ -10,6 +10,8 @@ public struct TopologyError: Error, Equatable, CustomStringConvertible {
   }
 
   public var description: String {
-    key.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(key): \(message)"
+    // Line 0: the error is about the file as a whole (unreadable, its data), not one line.
+    let place = line > 0 ? "\(file):\(line)" : file
+    return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
   }
 }

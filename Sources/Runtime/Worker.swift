@@ -65,6 +65,7 @@ public final class Worker {
     // Unique per process, so a restarted worker (or an impostor) never collides with a live connection.
     try socket.setRoutingID(Array("w\(id)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
     try socket.setReconnectInterval(milliseconds: 100)
+    try socket.setMaxMessageSize(wiring.maxMessageSize)  // nothing larger than a model comes in
     // A send never blocks for long: with no usable connection (e.g. a refused CURVE key) it
     // gives up, and the worker leaves once the coordinator has been silent too long.
     try socket.setSendTimeout(milliseconds: max(100, topology.coordinator.heartbeatMs))
@@ -94,6 +95,7 @@ public final class Worker {
     if group.hasUpdateAttack {
       let h = try Socket(context, .dealer)
       try h.setReconnectInterval(milliseconds: 100)
+      try h.setMaxMessageSize(wiring.maxMessageSize)
       try h.setSendTimeout(milliseconds: 1000)
       if wiring.curve, let keys = secretKey, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
       try h.connect(wiring.hubEndpoint)

@@ -69,6 +69,7 @@ import Testing
       try peer.send([header(.update, round: r, count: d), Array(good.dropLast(4))])     // payload_length
       try peer.send([header(.update, round: r + 5, count: d), good])                    // future_round
       try peer.send([header(.model, round: r, count: d), good])                         // unexpected_type
+      try peer.send([FrameHeader(type: .heartbeat, runID: wiring.runID, round: 5, sender: 0).encoded()])  // reserved_field
       if r == 0 {
         try peer.send([header(.update, round: r, count: d, aux: 0xFFFF_FFFF), good])    // sample_count_mismatch: its one answer
       } else {
@@ -83,7 +84,7 @@ import Testing
     context.shutdown()
     let s = try #require(summary)
     let rejected = s.rejectedFrames
-    for reason in ["header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type"] {
+    for reason in ["header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type", "reserved_field"] {
       #expect((rejected[reason] ?? 0) >= 3, "\(reason): \(rejected)")
     }
     // One answer per worker and round: the overstated or NaN update is refused (and closes the
