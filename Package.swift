@@ -27,7 +27,8 @@ let libraries: [Target] = [
   .target(name: "Attacks", dependencies: ["Tensor", "Data", "Aggregation"]),
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor"]),
   .target(name: "Covert", dependencies: ["Tensor"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks", "Audit", "Covert"]),
+  .target(name: "Federation", dependencies: ["Tensor", "Learning", "Aggregation", "Audit", "Covert"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Aggregation", "Attacks", "Audit", "Covert", "Federation"]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(
     name: "Data",
@@ -67,8 +68,9 @@ let tests: [Target] = [
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
   .testTarget(name: "CovertTests", dependencies: ["Covert", "Tensor"]),
+  .testTarget(name: "FederationTests", dependencies: ["Federation", "Aggregation", "Audit", "Learning", "Tensor"]),
   .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
-  .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "FuzzSupport"]),
+  .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "Federation", "FuzzSupport"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "FuzzSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport"]),
 ]

@@ -8,6 +8,16 @@ public protocol Auditor: Sendable {
   var name: String { get }
   /// One raw score per row of `x` (rows carry worker ids in `x.ids`).
   mutating func scores(_ x: UpdateMatrix, aggregate: [Float]?) -> [Double]
+  /// History to carry across a checkpoint (empty for auditors without one).
+  var state: [Float] { get }
+  mutating func restore(state: [Float]) throws
+}
+
+extension Auditor {
+  public var state: [Float] { [] }
+  public mutating func restore(state: [Float]) throws {
+    guard state.isEmpty else { throw AuditStateError("\(name) keeps no state, but the checkpoint holds \(state.count) values") }
+  }
 }
 
 /// Per-round robust standardisation: z = (s − median) / (1.4826·MAD), so honest workers score

@@ -58,6 +58,43 @@ public struct CUSUM: Sendable {
     return (newly, cleared, combined)
   }
 
+  /// Everything the CUSUM accumulated, as exact Doubles for a checkpoint: the combined states
+  /// (count, then id/value pairs by id), each auditor's states likewise (auditor count first),
+  /// and the flagged ids (count, then ids).
+  public var snapshot: [Double] {
+    func pairs(_ d: [Int: Double]) -> [Double] { [Double(d.count)] + d.keys.sorted().flatMap { [Double($0), d[$0]!] } }
+    return pairs(state) + [Double(auditorState.count)] + auditorState.flatMap(pairs) + [Double(flagged.count)] + flagged.sorted().map(Double.init)
+  }
+
+  /// A CUSUM restored from `snapshot`; throws on any malformed count, id or value.
+  public init(k: Double, h: Double, snapshot s: [Double]) throws {
+    self.init(k: k, h: h)
+    var i = 0
+    func next() throws -> Double {
+      guard i < s.count else { throw AuditStateError("the CUSUM snapshot is truncated at value \(i)") }
+      defer { i += 1 }
+      return s[i]
+    }
+    func count(_ limit: Int) throws -> Int {
+      let v = try next()
+      guard v.isFinite, v >= 0, v <= Double(limit), v.rounded() == v else { throw AuditStateError("bad count \(v) in the CUSUM snapshot") }
+      return Int(v)
+    }
+    func pairs() throws -> [Int: Double] {
+      var d: [Int: Double] = [:]
+      for _ in 0..<(try count(1 << 20)) {
+        let id = try count(1 << 24), v = try next()
+        guard v.isFinite, v >= 0, d[id] == nil else { throw AuditStateError("bad CUSUM value \(v) for worker \(id)") }
+        d[id] = v
+      }
+      return d
+    }
+    state = try pairs()
+    auditorState = try (0..<(try count(64))).map { _ in try pairs() }
+    flagged = Set(try (0..<(try count(1 << 20))).map { _ in try count(1 << 24) })
+    guard i == s.count else { throw AuditStateError("\(s.count - i) values after the end of the CUSUM snapshot") }
+  }
+
   /// The combined CUSUM step, then the verdicts on the larger of it and `singles`.
   private mutating func advance(_ z: [Int: Double], singles: [Int: Double]) -> (flagged: [Int], cleared: [Int]) {
     var newly: [Int] = [], cleared: [Int] = []
@@ -124,4 +161,10 @@ public enum DetectionMetrics {
   public static func roundsToFirstDetection(_ flaggedByRound: [Set<Int>], malicious: Set<Int>) -> [Int: Int?] {
     Dictionary(uniqueKeysWithValues: malicious.sorted().map { w in (w, flaggedByRound.firstIndex { $0.contains(w) }) })
   }
+}
+
+/// A malformed auditor or CUSUM state (from a checkpoint).
+public struct AuditStateError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ d: String) { description = d }
 }

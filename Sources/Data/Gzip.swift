@@ -18,7 +18,7 @@ public enum Gzip {
     defer { inflateEnd(&stream) }
     var output = [UInt8]()
     output.reserveCapacity(min(limit, max(input.count * 4, 1 << 16)))
-    let chunk = 1 << 20
+    let chunk = min(1 << 20, limit + 1)  // a small limit needs no 1 MB buffer
     var buffer = [UInt8](repeating: 0, count: chunk)
     var status: Int32 = Z_OK
     try input.withUnsafeBufferPointer { inBuf in

@@ -11,6 +11,10 @@ struct BinaryWriter {
     u64(UInt64(v.count))
     v.withUnsafeBytes { bytes += $0 }  // little-endian hosts only (x86-64, arm64)
   }
+  mutating func doubles(_ v: [Double]) {
+    u64(UInt64(v.count))
+    v.withUnsafeBytes { bytes += $0 }  // little-endian hosts only (x86-64, arm64)
+  }
   mutating func raw(_ b: [UInt8]) { bytes += b }
 }
 
@@ -51,6 +55,13 @@ struct BinaryReader {
     guard n <= UInt64(limit) else { throw fail("\(what) claims \(n) floats") }
     let b = try take(Int(n) * 4, what)
     return b.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+  }
+
+  mutating func doubles(_ what: String, limit: Int) throws -> [Double] {
+    let n = try u64("the length of \(what)")
+    guard n <= UInt64(limit) else { throw fail("\(what) claims \(n) values") }
+    let b = try take(Int(n) * 8, what)
+    return b.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
   }
 
   func finish() throws {

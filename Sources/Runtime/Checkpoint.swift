@@ -1,22 +1,22 @@
 import Data
+import Federation
 
-/// The coordinator's resumable state: the next round to run, the global model, the server
-/// optimizer's velocity and the aggregator's history. Written atomically every k rounds, after
-/// that round's metrics line (so a kill between the two loses nothing: resume recomputes the
-/// line).
+/// The coordinator's resumable state: the next round to run, the global model and the round
+/// engine's state (the server optimizer's velocity, the aggregator's history, the CUSUM and the
+/// auditors' histories). Written atomically every k rounds, after that round's metrics line (so
+/// a kill between the two loses nothing: resume recomputes the line).
 ///
-/// Layout (little-endian, version 3): "BZCK", u32 version, u64 run nonce, u64 next round,
-/// then the parameters, the velocity and the aggregator state (each u64 count + Float32s),
-/// then the SHA-256 of every byte before it. Reading checks the digest first, then every field
-/// against the run it is resumed in (`Expectation`).
+/// Layout (little-endian, version 4): "BZCK", u32 version, u64 run nonce, u64 next round,
+/// then the parameters, the velocity and the aggregator state (each u64 count + Float32s), the
+/// CUSUM (u64 count + Float64s), the number of auditors (u64) and each auditor's state
+/// (u64 count + Float32s), then the SHA-256 of every byte before it. Reading checks the digest
+/// first, then every field against the run it is resumed in (`Expectation`).
 public struct Checkpoint: Equatable, Sendable {
   public var nextRound: Int
   public var parameters: [Float]
-  public var velocity: [Float]
-  /// The aggregator's history (centered clipping's centre, FoolsGold's per-worker sums).
-  public var aggregatorState: [Float] = []
+  public var engine: EngineState
 
-  static let version: UInt32 = 3
+  static let version: UInt32 = 4
 
   /// What a checkpoint of this run must hold.
   struct Expectation {
@@ -25,12 +25,16 @@ public struct Checkpoint: Equatable, Sendable {
     var parameterCount: Int
     /// The velocity's length: the parameter count with server momentum, 0 without.
     var velocityCount: Int
+    var auditorCount: Int
   }
 
   func encoded(runID: UInt64) -> [UInt8] {
     var w = BinaryWriter()
     w.magic("BZCK"); w.u32(Self.version); w.u64(runID); w.u64(UInt64(nextRound))
-    w.floats(parameters); w.floats(velocity); w.floats(aggregatorState)
+    w.floats(parameters); w.floats(engine.velocity); w.floats(engine.aggregator)
+    w.doubles(engine.cusum)
+    w.u64(UInt64(engine.auditors.count))
+    for a in engine.auditors { w.floats(a) }
     w.raw(Provenance.sha256(w.bytes))
     return w.bytes
   }
@@ -59,11 +63,18 @@ public struct Checkpoint: Equatable, Sendable {
     let v = try r.floats("the velocity", limit: e.velocityCount)
     guard v.count == e.velocityCount else { throw fail("its velocity has \(v.count) values, expected \(e.velocityCount)") }
     let a = try r.floats("the aggregator state", limit: 1 << 28)
+    let cusum = try r.doubles("the CUSUM", limit: 1 << 26)
+    let auditors = try r.u64("the number of auditors")
+    guard auditors == UInt64(e.auditorCount) || (auditors == 0 && cusum.isEmpty) else {
+      throw fail("it holds the state of \(auditors) auditors, the run has \(e.auditorCount)")
+    }
+    let states = try (0..<Int(auditors)).map { try r.floats("auditor \($0)'s state", limit: 1 << 28) }
     try r.finish()
-    for (name, values) in [("parameters", p), ("velocity", v), ("aggregator state", a)] {
+    for (name, values) in [("parameters", p), ("velocity", v), ("aggregator state", a)] + states.map({ ("auditor state", $0) }) {
       if let i = values.firstIndex(where: { !$0.isFinite }) { throw fail("its \(name) hold a non-finite value (\(values[i]) at index \(i))") }
     }
-    return Checkpoint(nextRound: Int(next), parameters: p, velocity: v, aggregatorState: a)
+    if let i = cusum.firstIndex(where: { !$0.isFinite }) { throw fail("its CUSUM holds a non-finite value at index \(i)") }
+    return Checkpoint(nextRound: Int(next), parameters: p, engine: EngineState(velocity: v, aggregator: a, cusum: cusum, auditors: states))
   }
 
   func write(to path: String, runID: UInt64) throws { try Files.writeAtomically(encoded(runID: runID), to: path) }

@@ -41,26 +41,16 @@ final class LocalTraining {
       if let encoding { network.addToGradients { p, g in encoding.addGradient(p, to: g) } }
     }
     if training.localSteps == 1 {
-      gradient(on: Self.sample(batch, from: data.count, rng: &rng))
+      gradient(on: rng.sample(batch, from: data.count))
       return (network.gradients, batch)
     }
     var local = SGD(parameterCount: network.parameterCount, momentum: training.momentum, weightDecay: training.weightDecay)
     for _ in 0..<training.localSteps {
-      gradient(on: Self.sample(batch, from: data.count, rng: &rng))
+      gradient(on: rng.sample(batch, from: data.count))
       local.step(&network.parameters, gradient: network.gradients, learningRate: training.learningRate)
     }
     var delta = network.parameters
     for i in delta.indices { delta[i] -= model[i] }
     return (delta, batch * training.localSteps)
-  }
-
-  /// `k` distinct indices of 0..<n (partial Fisher–Yates), in sampled order.
-  static func sample(_ k: Int, from n: Int, rng: inout RandomStream) -> [Int] {
-    var pool = Array(0..<n)
-    for i in 0..<k {
-      let j = i + rng.nextInt(below: n - i)
-      pool.swapAt(i, j)
-    }
-    return Array(pool[0..<k])
   }
 }

@@ -1,3 +1,5 @@
+import Federation
+
 /// One line of metrics.jsonl. Everything except `timing` is a deterministic function of the
 /// topology and seed; wall-clock figures live only under `timing`.
 public struct RoundMetrics: Codable, Equatable, Sendable {
@@ -23,12 +25,7 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   /// Why the round did not change the model, if it did not.
   public var skipped: String?
 
-  public struct Audit: Codable, Equatable, Sendable {
-    public var combined: [String: Double]
-    public var cusum: [String: Double]
-    public var flagged: [Int]
-    public var auditors: [String: [String: Double]]
-  }
+  public typealias Audit = AuditRecord
   public var timing: Timing
 
   enum CodingKeys: String, CodingKey {

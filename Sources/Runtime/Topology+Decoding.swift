@@ -35,7 +35,8 @@ extension Topology {
     }
   }
 
-  /// Validates an already parsed topology (sweeps set grid values into the table first).
+  /// Validates an already parsed topology (sweeps set grid values into the table first): one
+  /// reader per table, then the checks that span tables.
   public static func decode(table root: TOMLTable, file: String) throws -> Topology {
     var top = TableReader(file: file, path: "", table: root, line: 1)
     let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -44,8 +45,71 @@ extension Topology {
     }
     let seed = UInt64(try top.int("seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0" })
     let rounds = try top.int("rounds", default: 100) { (1...Limits.rounds).contains($0) ? nil : "1 to \(Limits.rounds) rounds" }
-
     var d = try top.table("data")
+    let data = try decodeData(&d)
+    var m = try top.table("model")
+    let model = try decodeModel(&m)
+    var t = try top.table("training")
+    let training = try decodeTraining(&t)
+    var c = try top.table("coordinator")
+    let coord = try decodeCoordinator(&c)
+    let groups = try top.tableArray("workers")
+    let workers = try groups.map { g in var g = g; return try decodeGroup(&g, rounds: rounds) }
+    if workers.isEmpty {
+      throw TopologyError(file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
+    }
+    let total = workers.reduce(0) { $0 + $1.count }  // each count <= Limits.workers: no overflow
+    if total > Limits.workers {
+      throw TopologyError(file: file, line: groups.last!.line, key: "workers", message: "at most \(Limits.workers) workers in one run: found \(total)")
+    }
+
+    var a = try top.table("audit")
+    let audit = try decodeAudit(&a, auditors: coord.auditors)
+    var s = try top.table("security")
+    let curve = try s.bool("curve", default: true)
+    try s.finish()
+    try top.finish()
+
+    var topology = Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
+                            coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
+    topology.audit = audit
+    try checkAcrossTables(topology, file: file, coordinator: c, data: d, model: m)
+    return topology
+  }
+
+  /// What spans tables: the aggregation chain against the round's updates, FLTrust's root data,
+  /// the partition against the samples, the model against the image shape.
+  static func checkAcrossTables(_ t: Topology, file: String, coordinator c: TableReader, data d: TableReader, model m: TableReader) throws {
+    // The aggregation chain: names and parameters, then what it needs from a round.
+    var pre: [any PreAggregator] = []
+    do {
+      pre = try t.coordinator.preaggregators.map { try AggregationRegistry.preaggregator($0.name, $0.params) }
+    } catch let e as AggregationError {
+      throw c.error("preaggregators", e.message)
+    }
+    let rule: any Aggregator
+    do {
+      rule = try AggregationRegistry.aggregator(t.coordinator.aggregator.name, t.coordinator.aggregator.params)
+    } catch let e as AggregationError {
+      throw c.error("aggregator", e.message)
+    }
+    let pipeline = AggregationPipeline(preaggregators: pre, aggregator: rule)
+    if let why = pipeline.problem(n: t.expectedParticipants) {
+      throw c.error("aggregator", "\(why) (n = updates per round: \(t.workerCount) workers × sample_fraction \(t.coordinator.sampleFraction)). Lower f or add workers")
+    }
+    if t.coordinator.aggregator.name == "fltrust", t.coordinator.rootDatasetSize < 1 {
+      throw c.error("aggregator", "FLTrust needs a clean root dataset held by the coordinator: set coordinator.root_dataset_size (e.g. 100)")
+    }
+    let available = (t.data.trainLimit ?? 60_000) - t.coordinator.rootDatasetSize
+    if let problem = t.data.partition.problem(workers: t.workerCount, classes: 10, count: available) {
+      throw TopologyError(file: file, line: d.valueLine("partition"), key: "data.partition", message: problem)
+    }
+    if let problem = t.model.problem(input: ImageShape(height: 28, width: 28, channels: 1), classes: 10) {
+      throw TopologyError(file: file, line: m.line, key: "model", message: problem)
+    }
+  }
+
+  static func decodeData(_ d: inout TableReader) throws -> DataSettings {
     var data = DataSettings()
     data.dataset = try d.string("dataset", default: data.dataset) { Registry.datasets.contains($0) ? nil : "one of \(Registry.datasets.joined(separator: ", "))" }
     data.directory = try d.string("dir", default: data.directory) { $0.isEmpty || $0.utf8.contains(0) ? "a directory path" : nil }
@@ -53,14 +117,18 @@ extension Topology {
     data.trainLimit = try d.optionalInt("train_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
     data.testLimit = try d.optionalInt("test_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
     try d.finish()
+    return data
+  }
 
-    var m = try top.table("model")
+  static func decodeModel(_ m: inout TableReader) throws -> ModelSpec {
     let kindName = try m.string("kind", default: "mlp") { ModelKind(rawValue: $0) == nil ? "one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))" : nil }
     let hidden = try m.intArray("hidden", default: [100]) { $0.isEmpty || $0.contains { $0 < 1 } ? "a list of positive layer widths, like [100]" : nil }
     let model = ModelSpec(kind: ModelKind(rawValue: kindName)!, hidden: hidden)
     try m.finish()
+    return model
+  }
 
-    var t = try top.table("training")
+  static func decodeTraining(_ t: inout TableReader) throws -> TrainingSettings {
     var training = TrainingSettings()
     training.batchSize = try t.int("batch_size", default: training.batchSize) { (1...Limits.batchSize).contains($0) ? nil : "a batch size from 1 to \(Limits.batchSize)" }
     training.learningRate = Float(try t.double("learning_rate", default: Double(training.learningRate)) { $0 > 0 && $0 <= Limits.rate ? nil : "a learning rate in (0, \(Limits.rate)]" })
@@ -68,8 +136,10 @@ extension Topology {
     training.weightDecay = Float(try t.double("weight_decay", default: 0) { $0 >= 0 && $0 <= 1 ? nil : "a weight decay in [0, 1]" })
     training.localSteps = try t.int("local_steps", default: 1) { (1...Limits.localSteps).contains($0) ? nil : "1 (FedSGD) to \(Limits.localSteps) (FedAvg)" }
     try t.finish()
+    return training
+  }
 
-    var c = try top.table("coordinator")
+  static func decodeCoordinator(_ c: inout TableReader) throws -> CoordinatorSettings {
     var coord = CoordinatorSettings()
     coord.endpoint = try c.string("endpoint", default: coord.endpoint) { e in
       e == "ipc" || e == "inproc" || e.hasPrefix("tcp://") ? nil : "\"ipc\", \"inproc\" or a tcp://HOST:PORT address"
@@ -94,107 +164,63 @@ extension Topology {
       throw c.error("liveness_ms", "must exceed two heartbeats (\(2 * coord.heartbeatMs) ms): found \(coord.livenessMs). Raise liveness_ms or lower heartbeat_ms")
     }
     try c.finish()
+    return coord
+  }
 
-    let groups = try top.tableArray("workers")
-    var workers: [WorkerGroup] = []
-    for var g in groups {
-      let count = try g.int("count", default: nil) { (1...Limits.workers).contains($0) ? nil : "at least 1 worker (at most \(Limits.workers))" }
-      var group = WorkerGroup(count: count)
-      group.behavior = try g.string("behavior", default: "honest") { Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", "))" }
-      group.attack = try g.numberTable("attack")
-      if let k = try g.optionalString("knowledge") {
-        guard let kn = Knowledge(rawValue: k) else { throw g.error("knowledge", "expected \"own\" or \"omniscient\", found \"\(k)\"") }
-        group.knowledge = kn
-      }
-      group.startRound = try g.int("start_round", default: 0) { $0 >= 0 && $0 < rounds ? nil : "a round from 0 to \(rounds - 1) (the run has \(rounds) rounds)" }
-      group.every = try g.int("every", default: 1) { (1...Limits.rounds).contains($0) ? nil : "attack every 1 to \(Limits.rounds) rounds" }
-      group.attackLocalSteps = try g.optionalInt("attack_local_steps") { (1...Limits.localSteps).contains($0) ? nil : "1 to \(Limits.localSteps) local steps" }
-      if try g.bool("resample", default: false) {
-        group.active = try g.int("active", default: nil) { $0 >= 1 && $0 <= count ? nil : "between 1 and the group's count (\(count))" }
-      } else if g.table["active"] != nil {
-        throw g.error("active", "active needs resample = true (a re-sampled malicious set)")
-      }
-      if g.table["data_attack"] != nil {
-        group.dataAttack = try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks)
-        do { _ = try AttackRegistry.data(group.dataAttack!.name, group.dataAttack!.params) } catch let e as AttackError { throw g.error("data_attack", e.message) }
-      }
-      if g.table["covert"] != nil {
-        var spec = try g.rule("covert", default: RuleSpec(name: ""), known: Registry.covertChannels)
-        do { spec.params = try CovertRegistry.resolve(spec.name, spec.params) } catch let e as CovertError { throw g.error("covert", e.message) }
-        guard !group.hasUpdateAttack, group.dataAttack == nil else {
-          throw g.error("covert", "a covert group trains honestly otherwise: drop behavior/data_attack, or put the covert channel in its own [[workers]] group")
-        }
-        group.covert = spec
-      }
-      if group.hasUpdateAttack {
-        let attack: any UpdateAttack
-        do { attack = try AttackRegistry.update(group.behavior, group.attack) } catch let e as AttackError { throw g.error("attack", e.message) }
-        if attack.needs == .omniscient && group.knowledge == .own {
-          throw g.error("knowledge", "\(group.behavior) needs the honest updates: set knowledge = \"omniscient\" (found \"own\")")
-        }
-      } else if !group.attack.isEmpty {
-        throw g.error("attack", "attack parameters need an update attack in behavior (found \"honest\")")
-      }
-      try g.finish()
-      workers.append(group)
+  /// One [[workers]] group.
+  static func decodeGroup(_ g: inout TableReader, rounds: Int) throws -> WorkerGroup {
+    let count = try g.int("count", default: nil) { (1...Limits.workers).contains($0) ? nil : "at least 1 worker (at most \(Limits.workers))" }
+    var group = WorkerGroup(count: count)
+    group.behavior = try g.string("behavior", default: "honest") { Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", "))" }
+    group.attack = try g.numberTable("attack")
+    if let k = try g.optionalString("knowledge") {
+      guard let kn = Knowledge(rawValue: k) else { throw g.error("knowledge", "expected \"own\" or \"omniscient\", found \"\(k)\"") }
+      group.knowledge = kn
     }
-    if workers.isEmpty {
-      throw TopologyError(file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
+    group.startRound = try g.int("start_round", default: 0) { $0 >= 0 && $0 < rounds ? nil : "a round from 0 to \(rounds - 1) (the run has \(rounds) rounds)" }
+    group.every = try g.int("every", default: 1) { (1...Limits.rounds).contains($0) ? nil : "attack every 1 to \(Limits.rounds) rounds" }
+    group.attackLocalSteps = try g.optionalInt("attack_local_steps") { (1...Limits.localSteps).contains($0) ? nil : "1 to \(Limits.localSteps) local steps" }
+    if try g.bool("resample", default: false) {
+      group.active = try g.int("active", default: nil) { $0 >= 1 && $0 <= count ? nil : "between 1 and the group's count (\(count))" }
+    } else if g.table["active"] != nil {
+      throw g.error("active", "active needs resample = true (a re-sampled malicious set)")
     }
-    let total = workers.reduce(0) { $0 + $1.count }  // each count <= Limits.workers: no overflow
-    if total > Limits.workers {
-      throw TopologyError(file: file, line: groups.last!.line, key: "workers", message: "at most \(Limits.workers) workers in one run: found \(total)")
+    if g.table["data_attack"] != nil {
+      group.dataAttack = try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks)
+      do { _ = try AttackRegistry.data(group.dataAttack!.name, group.dataAttack!.params) } catch let e as AttackError { throw g.error("data_attack", e.message) }
     }
+    if g.table["covert"] != nil {
+      var spec = try g.rule("covert", default: RuleSpec(name: ""), known: Registry.covertChannels)
+      do { spec.params = try CovertRegistry.resolve(spec.name, spec.params) } catch let e as CovertError { throw g.error("covert", e.message) }
+      guard !group.hasUpdateAttack, group.dataAttack == nil else {
+        throw g.error("covert", "a covert group trains honestly otherwise: drop behavior/data_attack, or put the covert channel in its own [[workers]] group")
+      }
+      group.covert = spec
+    }
+    if group.hasUpdateAttack {
+      let attack: any UpdateAttack
+      do { attack = try AttackRegistry.update(group.behavior, group.attack) } catch let e as AttackError { throw g.error("attack", e.message) }
+      if attack.needs == .omniscient && group.knowledge == .own {
+        throw g.error("knowledge", "\(group.behavior) needs the honest updates: set knowledge = \"omniscient\" (found \"own\")")
+      }
+    } else if !group.attack.isEmpty {
+      throw g.error("attack", "attack parameters need an update attack in behavior (found \"honest\")")
+    }
+    try g.finish()
+    return group
+  }
 
-    var a = try top.table("audit")
+  static func decodeAudit(_ a: inout TableReader, auditors: [String]) throws -> AuditSettings {
     var audit = AuditSettings()
     let modeName = try a.string("mode", default: "observe") { AuditSettings.Mode(rawValue: $0) == nil ? "\"observe\" or \"exclude\"" : nil }
     audit.mode = AuditSettings.Mode(rawValue: modeName)!
     audit.k = try a.double("k", default: 1) { $0 >= 0 && $0 <= 1e6 ? nil : "a CUSUM slack in [0, 1e6]" }
     audit.h = try a.double("h", default: 10) { $0 > 0 && $0 <= 1e6 ? nil : "a CUSUM threshold in (0, 1e6]" }
     try a.finish()
-    if audit.mode == .exclude && coord.auditors.isEmpty {
+    if audit.mode == .exclude && auditors.isEmpty {
       throw a.error("mode", "exclude needs auditors: set coordinator.auditors (e.g. [\"all\"])")
     }
-
-    var s = try top.table("security")
-    let curve = try s.bool("curve", default: true)
-    try s.finish()
-    try top.finish()
-
-    // The aggregation chain: names and parameters, then what it needs from a round.
-    let topologyDraft = Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
-                                 coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
-    var pre: [any PreAggregator] = []
-    do {
-      pre = try coord.preaggregators.map { try AggregationRegistry.preaggregator($0.name, $0.params) }
-    } catch let e as AggregationError {
-      throw c.error("preaggregators", e.message)
-    }
-    let rule: any Aggregator
-    do {
-      rule = try AggregationRegistry.aggregator(coord.aggregator.name, coord.aggregator.params)
-    } catch let e as AggregationError {
-      throw c.error("aggregator", e.message)
-    }
-    let pipeline = AggregationPipeline(preaggregators: pre, aggregator: rule)
-    if let why = pipeline.problem(n: topologyDraft.expectedParticipants) {
-      throw c.error("aggregator", "\(why) (n = updates per round: \(total) workers × sample_fraction \(coord.sampleFraction)). Lower f or add workers")
-    }
-    if coord.aggregator.name == "fltrust", coord.rootDatasetSize < 1 {
-      throw c.error("aggregator", "FLTrust needs a clean root dataset held by the coordinator: set coordinator.root_dataset_size (e.g. 100)")
-    }
-    let available = (data.trainLimit ?? 60_000) - coord.rootDatasetSize
-    if let problem = data.partition.problem(workers: total, classes: 10, count: available) {
-      throw TopologyError(file: file, line: d.valueLine("partition"), key: "data.partition", message: problem)
-    }
-    if let problem = model.problem(input: ImageShape(height: 28, width: 28, channels: 1), classes: 10) {
-      throw TopologyError(file: file, line: m.line, key: "model", message: problem)
-    }
-    var topology = Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
-                            coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
-    topology.audit = audit
-    return topology
+    return audit
   }
 }
 

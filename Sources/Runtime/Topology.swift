@@ -1,7 +1,9 @@
 import Aggregation
 import Attacks
+import Audit
 import Covert
 import Data
+import Federation
 import Learning
 import Tensor
 
@@ -28,6 +30,20 @@ public struct Topology: Sendable, Codable, Equatable {
   }
 
   /// The configured aggregation pipeline (fresh state).
+  /// The round engine of this topology's coordinator: its aggregation pipeline, auditors,
+  /// CUSUM and server optimizer (momentum and weight decay apply to FedSGD's server step).
+  public func makeEngine(parameterCount: Int) throws -> RoundEngine {
+    let fedSGD = training.localSteps == 1
+    let declaredF = Int(coordinator.aggregator.params["f"] ?? 0)
+    return RoundEngine(
+      settings: .init(localSteps: training.localSteps, learningRate: training.learningRate, serverLearningRate: coordinator.serverLearningRate,
+                      excludeFlagged: audit.mode == .exclude, sanitizeMantissaBits: coordinator.sanitizeMantissaBits, seed: seed),
+      pipeline: try makePipeline(),
+      auditors: coordinator.auditors.compactMap { AuditorRegistry.make($0, f: declaredF) },
+      cusum: CUSUM(k: audit.k, h: audit.h),
+      sgd: SGD(parameterCount: parameterCount, momentum: fedSGD ? training.momentum : 0, weightDecay: fedSGD ? training.weightDecay : 0))
+  }
+
   public func makePipeline() throws -> AggregationPipeline {
     AggregationPipeline(
       preaggregators: try coordinator.preaggregators.map { try AggregationRegistry.preaggregator($0.name, $0.params) },

@@ -66,6 +66,15 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
     return Int(m.high)
   }
 
+  /// `k` distinct indices of 0..<n (partial Fisher–Yates), in sampled order: minibatches and
+  /// sampled participants.
+  public mutating func sample(_ k: Int, from n: Int) -> [Int] {
+    precondition(k >= 0 && k <= n, "sample(_:from:) needs 0 <= k <= n: got k=\(k), n=\(n)")
+    var pool = Array(0..<n)
+    for i in 0..<k { pool.swapAt(i, i + nextInt(below: n - i)) }
+    return Array(pool[0..<k])
+  }
+
   /// Uniform Double in [0, 1) with 53 random bits.
   @inlinable
   public mutating func nextDouble() -> Double {

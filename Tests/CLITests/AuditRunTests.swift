@@ -55,6 +55,54 @@ import Testing
     #expect(events.contains("audit flags worker 10") && events.contains("excluded from aggregation") && events.contains("cosine="))
   }
 
+  /// The auditors' histories and CUSUM ride in the checkpoint: a coordinator killed after the
+  /// sign flippers were flagged resumes into the same verdicts, metrics and model as a run that
+  /// was never interrupted.
+  @Test func auditedRunResumesBitIdentically() throws {
+    let text = """
+      name = "audit-resume"
+      seed = 4
+      rounds = 120
+      [data]
+      train_limit = 3000
+      test_limit = 500
+      [model]
+      kind = "cnn"
+      [coordinator]
+      eval_every = 5
+      checkpoint_every = 5
+      heartbeat_ms = 100
+      liveness_ms = 2000
+      auditors = ["all"]
+      [audit]
+      mode = "exclude"
+      [[workers]]
+      count = 4
+      [[workers]]
+      count = 1
+      behavior = "sign_flip"
+      """
+    let (file, runs) = RunCommandTests.write(text)
+    let reference = try CLI.run(["run", file, "--runs-dir", runs + "-ref", "--json", "--threads"])
+    #expect(reference.status == 0, "\(reference.stderr)")
+    let (run, _) = try RunCommandTests.startRun(["run", file, "--runs-dir", runs])
+    var dir = ""
+    try RunCommandTests.waitFor("a checkpoint after the first flag") {
+      if let d = RunCommandTests.newestRun(in: runs) { dir = d }
+      return !dir.isEmpty && RunCommandTests.lines(dir + "/metrics.jsonl") >= 23
+    }
+    kill(try #require(RunCommandTests.pid(dir, "coordinator")), SIGKILL)
+    run.waitUntilExit()
+    let events = try String(contentsOfFile: dir + "/events.log", encoding: .utf8)
+    #expect(events.contains("audit flags worker 4"), "the kill came before the verdict: \(events)")
+    let resumed = try CLI.run(["run", "--resume", dir, "--json"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect((resumed.json?["resumed_from_round"] as? Int ?? 0) >= 20)
+    let ref = try #require(reference.json?["run_dir"] as? String)
+    #expect(try RunCommandTests.sameMetrics(dir, ref))
+    #expect(RunCommandTests.sameModel(dir, ref))
+  }
+
   @Test func topologyChecksAuditKeys() throws {
     let (unknown, _) = RunCommandTests.write(Self.topology("", rounds: 2).replacingOccurrences(of: "[\"all\"]", with: "[\"cosin\"]"))
     let bad = try CLI.run(["validate", unknown])

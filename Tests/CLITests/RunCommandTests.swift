@@ -21,7 +21,7 @@ import Transport
     eval_every = 5
     checkpoint_every = 5
     heartbeat_ms = 100
-    liveness_ms = 800
+    liveness_ms = 2000
     round_deadline_ms = 3000
     \(extra)
     [[workers]]

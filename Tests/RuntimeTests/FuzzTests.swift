@@ -4,6 +4,7 @@ import Testing
 @testable import Data
 @testable import Runtime
 import TOML
+import Federation
 
 /// Seeded fuzzing (10⁵ mutated inputs each, from valid seeds) of the files a run reads: the
 /// topology (TOML reader and validation), checkpoints and shard files. Every input is accepted
@@ -38,9 +39,10 @@ import TOML
   }
 
   @Test func checkpoints() {
-    let e = Checkpoint.Expectation(runID: 9, rounds: 50, parameterCount: 4, velocityCount: 4)
-    let seeds = [Checkpoint(nextRound: 10, parameters: [1, 2, 3, 4], velocity: [0, 0, 0.5, 1], aggregatorState: [2, 1, 0, 5, 1, 6]),
-                 Checkpoint(nextRound: 50, parameters: [0, -1, 1e-3, 7], velocity: [1, 1, 1, 1])].map { $0.encoded(runID: 9) }
+    let e = Checkpoint.Expectation(runID: 9, rounds: 50, parameterCount: 4, velocityCount: 4, auditorCount: 2)
+    let seeds = [Checkpoint(nextRound: 10, parameters: [1, 2, 3, 4], engine: EngineState(velocity: [0, 0, 0.5, 1], aggregator: [2, 1, 0, 5, 1, 6],
+                                                                                          cusum: [1, 3, 0.5, 0, 0], auditors: [[2, 1, 0, 5, 1, 6], []])),
+                 Checkpoint(nextRound: 50, parameters: [0, -1, 1e-3, 7], engine: EngineState(velocity: [1, 1, 1, 1]))].map { $0.encoded(runID: 9) }
     var m = Mutator(seed: 7, seeds: seeds)
     var accepted = 0
     for _ in 0..<Self.iterations {

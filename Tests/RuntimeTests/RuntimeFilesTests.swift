@@ -1,23 +1,24 @@
 import Foundation
 import Testing
 @testable import Data
+import Federation
 @testable import Runtime
 @testable import Tensor
 
 @Suite struct RuntimeFilesTests {
   @Test func batchSamplingDrawsDistinctIndicesDeterministically() {
     var a = RandomStream(seed: 1, 2), b = RandomStream(seed: 1, 2)
-    let s = LocalTraining.sample(32, from: 100, rng: &a)
+    let s = a.sample(32, from: 100)
     #expect(Set(s).count == 32 && s.allSatisfy { (0..<100).contains($0) })
-    #expect(LocalTraining.sample(32, from: 100, rng: &b) == s)
+    #expect(b.sample(32, from: 100) == s)
   }
 
   @Test func checkpointRoundTripsAndRejectsDamage() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-cp-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let path = dir.appendingPathComponent("checkpoint.bin").path
-    let cp = Checkpoint(nextRound: 7, parameters: [1, -2.5, .pi], velocity: [0.5, 0, -1], aggregatorState: [4, 2])
-    let e = Checkpoint.Expectation(runID: 42, rounds: 10, parameterCount: 3, velocityCount: 3)
+    let cp = Checkpoint(nextRound: 7, parameters: [1, -2.5, .pi], engine: EngineState(velocity: [0.5, 0, -1], aggregator: [4, 2]))
+    let e = Checkpoint.Expectation(runID: 42, rounds: 10, parameterCount: 3, velocityCount: 3, auditorCount: 0)
     try cp.write(to: path, runID: 42)
     #expect(try Checkpoint.read(path, expecting: e) == cp)
     // No temp file is left behind by the atomic write.

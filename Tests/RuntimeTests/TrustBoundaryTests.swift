@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Data
+import Federation
 import Learning
 import Tensor
 @testable import Runtime
@@ -107,25 +108,30 @@ import Tensor
 
   // MARK: Checkpoints
 
-  /// A version-3 checkpoint built by hand from its documented layout.
+  /// A version-4 checkpoint built by hand from its documented layout.
   static func checkpointBytes(run: UInt64, next: UInt64, parameters: [Float], velocity: [Float], state: [Float] = [],
-                              version: UInt32 = 3) -> [UInt8] {
+                              cusum: [Double] = [], auditors: [[Float]] = [], version: UInt32 = 4) -> [UInt8] {
     var b = Array("BZCK".utf8)
     func le<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
     le(version); le(run); le(next)
     for v in [parameters, velocity, state] { le(UInt64(v.count)); for x in v { le(x.bitPattern) } }
+    le(UInt64(cusum.count)); for x in cusum { le(x.bitPattern) }
+    le(UInt64(auditors.count))
+    for v in auditors { le(UInt64(v.count)); for x in v { le(x.bitPattern) } }
     return b + Provenance.sha256(b)
   }
 
   @Test func checkpointsAreValidatedFieldByField() throws {
-    let e = Checkpoint.Expectation(runID: 0xABCD, rounds: 10, parameterCount: 3, velocityCount: 3)
-    let good = Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0.5, -1])
+    let e = Checkpoint.Expectation(runID: 0xABCD, rounds: 10, parameterCount: 3, velocityCount: 3, auditorCount: 1)
+    let cusum: [Double] = [1, 2, 0.1 + 0.2, 1, 0, 0, 1, 2]  // worker 2 at 0.30000000000000004, exact
+    let good = Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0.5, -1], cusum: cusum, auditors: [[]])
     let cp = try Checkpoint.decode(good, path: "cp", expecting: e)
-    #expect(cp.nextRound == 4 && cp.parameters == [1, 2, 3] && cp.velocity == [0, 0.5, -1])
-    #expect(Checkpoint(nextRound: 4, parameters: [1, 2, 3], velocity: [0, 0.5, -1]).encoded(runID: 0xABCD) == good)
+    #expect(cp.nextRound == 4 && cp.parameters == [1, 2, 3] && cp.engine == EngineState(velocity: [0, 0.5, -1], cusum: cusum, auditors: [[]]))
+    #expect(Checkpoint(nextRound: 4, parameters: [1, 2, 3], engine: cp.engine).encoded(runID: 0xABCD) == good)
+    let noAudit = Checkpoint.Expectation(runID: 0xABCD, rounds: 10, parameterCount: 3, velocityCount: 3, auditorCount: 0)
     func refused(_ bytes: [UInt8], _ words: String) {
       do {
-        _ = try Checkpoint.decode(bytes, path: "cp", expecting: e)
+        _ = try Checkpoint.decode(bytes, path: "cp", expecting: noAudit)
         Issue.record("accepted: \(words)")
       } catch let error as FileFormatError {
         #expect(error.message.contains(words), "\(error.message)")
@@ -146,7 +152,9 @@ import Tensor
     refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2], velocity: [0, 0, 0]), "holds 2 parameters")
     refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, .nan, 3], velocity: [0, 0, 0]), "non-finite")
     refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, .infinity, 0]), "non-finite")
-    refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], version: 2), "version 2")
+    refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], version: 3), "version 3")
+    refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], cusum: [0, 0, 0, 0], auditors: [[], []]), "state of 2 auditors")
+    refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], cusum: [.nan], auditors: []), "non-finite")
     refused(Array(good.dropLast(5)), "does not match")
     refused(Array("BZMD".utf8) + good.dropFirst(4), "no BZCK magic")
   }

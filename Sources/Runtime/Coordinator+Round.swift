@@ -1,0 +1,103 @@
+import Federation
+import Foundation
+import Learning
+import Transport
+
+/// One round, as a handful of visible calls: select the participants, broadcast the model,
+/// collect (the screen), run the engine (audit → select → aggregate → apply), evaluate.
+extension Coordinator {
+  func runRound(_ round: Int, socket: Socket, leak: Socket?, progress: inout Progress) throws -> RoundMetrics {
+    let t0 = ContinuousClock.now
+    roundRejections = RejectionCounts()
+    let participants = Participants.select(live: workers.indices.filter { workers[$0].alive },
+                                           fraction: topology.coordinator.sampleFraction, seed: topology.seed, round: round)
+    broadcast(round, to: participants, socket: socket, leak: leak)
+    let collector = try collect(round, participants: participants, socket: socket, leak: leak)
+    let t1 = ContinuousClock.now
+    var model = network.parameters
+    let record = engine.run(round: round, updates: collector.updates, model: &model) {
+      root?.update(model: network.parameters, round: round).vector
+    }
+    network.parameters = model
+    for line in record.events { run.logEvent(line) }
+    let t2 = ContinuousClock.now
+    var evaluation: Evaluation?, successRate: Double?
+    if (round + 1) % topology.coordinator.evalEvery == 0 || round == topology.rounds - 1 {
+      evaluation = network.evaluate(test)
+      progress.evaluation = evaluation
+      if let attackTest, attackTest.count > 0 { successRate = network.evaluate(attackTest).accuracy; progress.successRate = successRate }
+    }
+    let t3 = ContinuousClock.now
+    let ms = { (a: ContinuousClock.Instant, b: ContinuousClock.Instant) in (b - a).seconds * 1000 }
+    return RoundMetrics(
+      round: round, participants: participants, aggregated: record.aggregated, workersAlive: workers.filter(\.alive).count,
+      testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: record.norms,
+      rejected: roundRejections.named, attackSuccessRate: successRate, weights: record.weights, audit: record.audit,
+      skipped: record.skipped,
+      timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
+  }
+
+  /// Sends round `round`'s model to its participants (and, in omniscient runs, the roster to
+  /// the adversary hub).
+  func broadcast(_ round: Int, to participants: [Int], socket: Socket, leak: Socket?) {
+    let model = FloatBuffer(network.parameters)
+    let header = FrameHeader(type: .model, dtype: .float32, runID: wiring.runID, round: UInt32(round),
+                             sender: FrameHeader.coordinatorID, count: UInt32(model.count))
+    currentBroadcast = (participants, [.bytes(header.encoded()), .floats(model)])
+    if let leak {
+      let roster = FrameHeader(type: .roster, dtype: .float32, runID: wiring.runID, round: UInt32(round),
+                               sender: FrameHeader.coordinatorID, count: UInt32(participants.count))
+      leakSend(leak, [.bytes(roster.encoded()), .floats(FloatBuffer(participants.map(Float.init)))])
+    }
+    for w in participants { sendTo(socket, w, currentBroadcast!.frames) }
+  }
+
+  /// Collects the round's updates until every live participant answered or the deadline passed.
+  /// Each update is screened as it arrives (`RoundCollector.offer`); a refusal is counted under
+  /// its reason. Taken updates are forwarded to the hub in omniscient runs.
+  func collect(_ round: Int, participants: [Int], socket: Socket, leak: Socket?) throws -> RoundCollector {
+    var collector = RoundCollector(round: round, participants: participants, expectedSamples: expectedSamples,
+                                   maxNorm: topology.coordinator.maxUpdateNorm)
+    let deadline = ContinuousClock.now + .milliseconds(topology.coordinator.roundDeadlineMs)
+    while ContinuousClock.now < deadline, !collector.waiting(alive: { workers[$0].alive }).isEmpty {
+      try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: round) { h, payload in
+        let w = Int(h.sender)
+        if let refusal = collector.offer(sender: w, forRound: Int(h.round), samples: Int(h.aux), payload: payload) {
+          if refusal == .sampleCountMismatch {
+            refusals.record(peer: "worker \(w)", what: "round \(round): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): update refused (sample_count_mismatch)")
+          }
+          return reject(RejectReason(refusal))
+        }
+        if let leak {
+          let fwd = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(round),
+                                sender: FrameHeader.coordinatorID, count: UInt32(payload.count), aux: UInt32(w))
+          leakSend(leak, [.bytes(fwd.encoded()), .floats(FloatBuffer(payload))])
+        }
+      }
+    }
+    currentBroadcast = nil
+    return collector
+  }
+
+  /// The leak to the adversary hub is a simulation device: a full queue drops the message (the
+  /// hub then crafts with less), never blocks the round.
+  func leakSend(_ leak: Socket, _ frames: [OutgoingFrame]) {
+    do { try leak.send(frames, dontWait: true) } catch {}
+  }
+}
+
+extension RejectReason {
+  /// The wire's name for a collector's refusal.
+  init(_ r: RoundCollector.Refusal) {
+    switch r {
+    case .notParticipant: self = .unexpectedType
+    case .late: self = .late
+    case .staleRound: self = .staleRound
+    case .futureRound: self = .futureRound
+    case .duplicate: self = .duplicate
+    case .sampleCountMismatch: self = .sampleCountMismatch
+    case .nonFinite: self = .nonFinite
+    case .normTooLarge: self = .normTooLarge
+    }
+  }
+}
