@@ -41,8 +41,9 @@ public final class AdversaryHub {
     }
   }
 
-  /// Serves until the context is shut down or the coordinator's leak socket says shutdown.
-  public func serve() throws {
+  /// Serves until the context is shut down or the coordinator's leak socket says shutdown;
+  /// `onListening` runs once the hub's socket is bound.
+  public func serve(onListening: () -> Void = {}) throws {
     if wiring.curve {
       var allowed: [String: String] = [:]
       for id in topology.maliciousIDs { if let key = wiring.workerPublicKeys[id] { allowed[key] = String(id) } }
@@ -54,6 +55,7 @@ public final class AdversaryHub {
     try socket.setMaxMessageSize(wiring.maxMessageSize)
     if wiring.curve, let keys = wiring.ownKeys { try socket.makeCurveServer(keys) }
     try socket.bind(wiring.hubEndpoint)
+    onListening()
     while true {
       let readable: Bool
       do { readable = try Socket.poll([socket], timeoutMilliseconds: 50)[0] } catch { return }

@@ -49,6 +49,8 @@ public final class Coordinator {
   public var onRound: ((RoundMetrics) -> Void)?
   /// Polled while waiting: a reason to stop (threads mode: a worker thread failed to start).
   public var abortReason: (() -> String?)?
+  /// Called once the coordinator listens (threads mode starts its workers then).
+  public var onListening: (() -> Void)?
 
   struct WorkerState {
     var routingID: [UInt8]?
@@ -126,6 +128,7 @@ public final class Coordinator {
   public func run(startupTimeout: Duration = .seconds(60)) throws -> RunSummary {
     let started = ContinuousClock.now
     let socket = try openRouter()
+    onListening?()
     let leak = try openLeak()
     let metrics = try MetricsLog(path: run.metricsFile)
     defer { refusals.flush() }

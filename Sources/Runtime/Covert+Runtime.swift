@@ -225,42 +225,11 @@ public enum CovertReport {
       case "sign_encoding", "correlated_value":
         r.receiver = "final model (white-box)"
         guard let model else { throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to read") }
-        let enc = try CovertSetup.encoding(spec, secret: secret, parameterCount: model.count, imageSize: shard.shape.size)!
-        // The same receiver applied to the initial model (seeded, never trained): what it reads
-        // when nothing was encoded — the baseline each figure is compared with.
-        let initial = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed).parameters
-        if let sign = enc as? SignEncoding {
-          let truth = sign.signs.map { UInt8($0 > 0 ? 1 : 0) }
-          func accuracy(_ theta: [Float]) -> Double {
-            Double(zip(truth, SignEncoding.decode(theta, count: sign.length)).filter { $0 == $1 }.count) / Double(sign.length)
-          }
-          let bytes = sign.length / 8
-          let got = SignEncoding.decode(model, count: sign.length)
-          r.measures = ["bits": Double(sign.length), "bit_accuracy": accuracy(model), "initial_bit_accuracy": accuracy(initial),
-                        "pixel_error": bytes > 0 ? meanAbsolutePixelError(Array(bytesOf(got).prefix(bytes)), Array(secret.prefix(bytes))) : 0]
-        } else if let cv = enc as? CorrelatedValueEncoding {
-          let truth = Array(secret.prefix(cv.length))
-          r.measures = ["images": Double(cv.length / shard.shape.size),
-                        "pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(model, count: cv.length), truth),
-                        "initial_pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(initial, count: cv.length), truth),
-                        "correlation": abs(model.withUnsafeBufferPointer { cv.correlation($0).rho })]
-        }
+        r.measures = try parameterEncoding(spec, model: model, shard: shard, topology: topology)
       case "capacity_abuse":
         r.receiver = "final model (queries)"
         guard let model else { throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to query") }
-        let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
-        let net = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
-        let initialPredictions = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: c.inputs) }
-        net.parameters = model
-        let predicted = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: c.inputs) }
-        let bits = CovertSetup.capacitySecretBits(c, secret: secret)
-        let labels = c.labels(encoding: bits)
-        let correctBits = zip(bits, c.bits(decoding: predicted)).filter { $0 == $1 }.count
-        let correctLabels = zip(labels, predicted).filter { $0 == $1 }.count
-        r.measures = ["inputs": Double(c.inputs), "bits": Double(bits.count), "bit_accuracy": Double(correctBits) / Double(max(1, bits.count)),
-                      "label_accuracy": Double(correctLabels) / Double(c.inputs),
-                      "initial_label_accuracy": Double(zip(labels, initialPredictions).filter { $0 == $1 }.count) / Double(c.inputs),
-                      "bits_recovered": Double(correctLabels * c.bitsPerLabel), "chance_label_accuracy": 1 / Double(1 << c.bitsPerLabel)]
+        r.measures = try capacityAbuse(spec, model: model, shard: shard, worker: w, topology: topology)
       default:
         throw RuntimeError("covert channel \(spec.name) has no receiver")
       }
@@ -268,6 +237,52 @@ public enum CovertReport {
     }
     try run.writeJSON(results, to: run.covertReportFile)
     return results
+  }
+
+  /// Song et al.'s white-box receivers on the final model, next to the same receiver on the
+  /// initial model (seeded, never trained): what it reads when nothing was encoded.
+  static func parameterEncoding(_ spec: RuleSpec, model: [Float], shard: CompactDataset, topology: Topology) throws -> [String: Double] {
+    let secret = shard.pixels
+    let enc = try CovertSetup.encoding(spec, secret: secret, parameterCount: model.count, imageSize: shard.shape.size)!
+    // The same receiver applied to the initial model (seeded, never trained): what it reads
+    // when nothing was encoded — the baseline each figure is compared with.
+    let initial = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed).parameters
+    if let sign = enc as? SignEncoding {
+      let truth = sign.signs.map { UInt8($0 > 0 ? 1 : 0) }
+      func accuracy(_ theta: [Float]) -> Double {
+        Double(zip(truth, SignEncoding.decode(theta, count: sign.length)).filter { $0 == $1 }.count) / Double(sign.length)
+      }
+      let bytes = sign.length / 8
+      let got = SignEncoding.decode(model, count: sign.length)
+      return ["bits": Double(sign.length), "bit_accuracy": accuracy(model), "initial_bit_accuracy": accuracy(initial),
+                    "pixel_error": bytes > 0 ? meanAbsolutePixelError(Array(bytesOf(got).prefix(bytes)), Array(secret.prefix(bytes))) : 0]
+    } else if let cv = enc as? CorrelatedValueEncoding {
+      let truth = Array(secret.prefix(cv.length))
+      return ["images": Double(cv.length / shard.shape.size),
+                    "pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(model, count: cv.length), truth),
+                    "initial_pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(initial, count: cv.length), truth),
+                    "correlation": abs(model.withUnsafeBufferPointer { cv.correlation($0).rho })]
+    }
+    return [:]
+  }
+
+  /// The capacity-abuse receiver: query the final model on the synthetic inputs, read the bits
+  /// back from the predicted labels (and the same queries to the initial model, for chance).
+  static func capacityAbuse(_ spec: RuleSpec, model: [Float], shard: CompactDataset, worker w: Int, topology: Topology) throws -> [String: Double] {
+    let secret = shard.pixels
+    let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
+    let net = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
+    let initialPredictions = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: c.inputs) }
+    net.parameters = model
+    let predicted = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: c.inputs) }
+    let bits = CovertSetup.capacitySecretBits(c, secret: secret)
+    let labels = c.labels(encoding: bits)
+    let correctBits = zip(bits, c.bits(decoding: predicted)).filter { $0 == $1 }.count
+    let correctLabels = zip(labels, predicted).filter { $0 == $1 }.count
+    return ["inputs": Double(c.inputs), "bits": Double(bits.count), "bit_accuracy": Double(correctBits) / Double(max(1, bits.count)),
+                  "label_accuracy": Double(correctLabels) / Double(c.inputs),
+                  "initial_label_accuracy": Double(zip(labels, initialPredictions).filter { $0 == $1 }.count) / Double(c.inputs),
+                  "bits_recovered": Double(correctLabels * c.bitsPerLabel), "chance_label_accuracy": 1 / Double(1 << c.bitsPerLabel)]
   }
 
   static func mantissa(_ run: RunDirectory, worker: Int, spec: RuleSpec, secret: [UInt8], parameterCount: Int) throws -> [String: Double] {

@@ -16,6 +16,8 @@ public struct RunDirectory: Sendable {
   public var checkpointFile: String { file("checkpoint.bin") }
   public var modelFile: String { file("model.bin") }
   public var summaryFile: String { file("summary.json") }
+  /// What the coordinator process measured (processes mode), for the launcher's evaluation.
+  public var coordinatorSummaryFile: String { file("coordinator.json") }
   public var eventsFile: String { file("events.log") }
   /// Ground truth (which workers are malicious): written by the launcher, read only by evaluation.
   public var truthFile: String { file("truth.json") }
@@ -88,6 +90,16 @@ public struct RunDirectory: Sendable {
     return true
   }
 
+  /// metrics.jsonl, decoded line by line with its one schema (`RoundMetrics`).
+  public func loadMetrics() throws -> [RoundMetrics] {
+    let data = try Files.read(metricsFile)
+    return try data.split(separator: 0x0A).enumerated().map { k, line in
+      do { return try JSONDecoder.snake.decode(RoundMetrics.self, from: Data(line)) } catch {
+        throw FileFormatError(path: metricsFile, message: "line \(k + 1) is not a round's metrics (\(error))")
+      }
+    }
+  }
+
   /// How many rounds metrics.jsonl holds (for progress and interrupt messages).
   public func roundsLogged() -> Int {
     guard let d = FileManager.default.contents(atPath: metricsFile) else { return 0 }
@@ -126,6 +138,9 @@ public struct RunDirectory: Sendable {
       throw FileFormatError(path: topologyFile, message: "not a resolved topology (\(error)); is this a run directory?")
     }
   }
+
+  /// coordinator.json: the coordinator role's own measurements.
+  public func writeCoordinatorSummary(_ s: RunSummary) throws { try writeJSON(s, to: coordinatorSummaryFile) }
 
   func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
     try Files.writeAtomically(Array(try JSONEncoder.snake(pretty: true).encode(value)) + [0x0A], to: path)

@@ -61,6 +61,59 @@ public final class Worker {
 
   /// Runs until the coordinator says shutdown (returns) or stays silent too long (throws).
   public func run(claimID: Int? = nil) throws {
+    let link = try connect(sender: UInt32(claimID ?? id))
+    let hub = try connectHub(sender: link.sender)
+    let decoder = FrameDecoder(runID: wiring.runID, modelSize: local.parameterCount, workerCount: topology.workerCount)
+    let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
+    let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
+    try link.send(.hello, aux: UInt32(local.data.count))
+    var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
+    while true {
+      let readable = try Socket.poll([link.socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
+      let now = ContinuousClock.now
+      if readable, let message = try link.socket.receive(dontWait: true) {
+        lastHeard = now
+        guard case let .success(frame) = decoder.decode(message), frame.header.sender == FrameHeader.coordinatorID else { continue }
+        switch frame.header.type {
+        case .model:
+          try answer(model: frame.payload, round: frame.header.round, link: link, hub: hub, decoder: decoder)
+          lastSent = ContinuousClock.now
+        case .shutdown:
+          return
+        default:
+          break  // welcome, heartbeat: liveness only
+        }
+      } else if now - lastHeard > giveUp {
+        throw RuntimeError("worker \(id): no word from the coordinator at \(wiring.endpoint) for \(giveUp); giving up")
+      }
+      if ContinuousClock.now - lastSent >= heartbeat {
+        try link.send(.heartbeat)
+        lastSent = ContinuousClock.now
+      }
+    }
+  }
+
+  /// The DEALER to the coordinator, and how frames are sent on it as `sender`.
+  final class Link {
+    let socket: Socket
+    let sender: UInt32
+    let runID: UInt64
+    init(socket: Socket, sender: UInt32, runID: UInt64) { self.socket = socket; self.sender = sender; self.runID = runID }
+
+    func send(_ type: FrameType, round: UInt32 = 0, payload: FloatBuffer? = nil, aux: UInt32 = 0) throws {
+      let h = FrameHeader(type: type, dtype: payload == nil ? .none : .float32, runID: runID, round: round,
+                          sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
+      var frames: [OutgoingFrame] = [.bytes(h.encoded())]
+      if let payload { frames.append(.floats(payload)) }
+      do {
+        try socket.send(frames)
+      } catch let e as ZMQError where e.isWouldBlock {
+        // Not connected (yet): heartbeats are skipped; silence ends the worker.
+      }
+    }
+  }
+
+  func connect(sender: UInt32) throws -> Link {
     let socket = try Socket(context, .dealer)
     // Unique per process, so a restarted worker (or an impostor) never collides with a live connection.
     try socket.setRoutingID(Array("w\(id)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
@@ -73,73 +126,38 @@ public final class Worker {
       try socket.makeCurveClient(keys, serverKey: server)
     }
     try socket.connect(wiring.workerEndpoint)
-    let sender = UInt32(claimID ?? id)
-    let decoder = FrameDecoder(runID: wiring.runID, modelSize: local.parameterCount, workerCount: topology.workerCount)
-    let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
-    let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
-    func send(_ type: FrameType, round: UInt32 = 0, payload: FloatBuffer? = nil, aux: UInt32 = 0) throws {
-      let h = FrameHeader(type: type, dtype: payload == nil ? .none : .float32, runID: wiring.runID, round: round,
-                          sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
-      var frames: [OutgoingFrame] = [.bytes(h.encoded())]
-      if let payload { frames.append(.floats(payload)) }
-      do {
-        try socket.send(frames)
-      } catch let e as ZMQError where e.isWouldBlock {
-        // Not connected (yet): heartbeats are skipped; silence ends the worker below.
+    return Link(socket: socket, sender: sender, runID: wiring.runID)
+  }
+
+  /// A worker with an update attack also talks to the adversary hub.
+  func connectHub(sender: UInt32) throws -> Socket? {
+    guard topology.group(of: id).group.hasUpdateAttack else { return nil }
+    let h = try Socket(context, .dealer)
+    try h.setReconnectInterval(milliseconds: 100)
+    try h.setMaxMessageSize(wiring.maxMessageSize)
+    try h.setSendTimeout(milliseconds: 1000)
+    if wiring.curve, let keys = secretKey, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
+    try h.connect(wiring.hubEndpoint)
+    try h.send([.bytes(FrameHeader(type: .hello, runID: wiring.runID, round: 0, sender: sender).encoded())])
+    return h
+  }
+
+  /// Computes and sends this worker's update for `round`: honest (or through its covert channel),
+  /// or — an active update attacker — handed to the hub, submitting what it crafts (or nothing).
+  func answer(model: [Float], round: UInt32, link: Link, hub: Socket?, decoder: FrameDecoder) throws {
+    let update = computeUpdate(model: model, round: Int(round))
+    if let hub, topology.isActiveAttacker(id, round: Int(round)) {
+      let h = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: round, sender: link.sender,
+                          count: UInt32(update.vector.count), aux: UInt32(update.samples))
+      try hub.send([.bytes(h.encoded()), .floats(FloatBuffer(update.vector))])
+      let wait = max(500, topology.coordinator.roundDeadlineMs / 2)
+      if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: wait, heartbeat: { try link.send(.heartbeat) }) {
+        try link.send(.update, round: round, payload: FloatBuffer(crafted), aux: UInt32(update.samples))
       }
-    }
-    try send(.hello, aux: UInt32(local.data.count))
-    // A worker with an update attack also talks to the adversary hub.
-    let (group, _, _) = topology.group(of: id)
-    var hub: Socket?
-    if group.hasUpdateAttack {
-      let h = try Socket(context, .dealer)
-      try h.setReconnectInterval(milliseconds: 100)
-      try h.setMaxMessageSize(wiring.maxMessageSize)
-      try h.setSendTimeout(milliseconds: 1000)
-      if wiring.curve, let keys = secretKey, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
-      try h.connect(wiring.hubEndpoint)
-      try h.send([.bytes(FrameHeader(type: .hello, runID: wiring.runID, round: 0, sender: sender).encoded())])
-      hub = h
-    }
-    let hubWait = max(500, topology.coordinator.roundDeadlineMs / 2)
-    var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
-    while true {
-      let readable = try Socket.poll([socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
-      let now = ContinuousClock.now
-      if readable, let message = try socket.receive(dontWait: true) {
-        lastHeard = now
-        guard case let .success(frame) = decoder.decode(message), frame.header.sender == FrameHeader.coordinatorID else { continue }
-        switch frame.header.type {
-        case .model:
-          let round = frame.header.round
-          let update = computeUpdate(model: frame.payload, round: Int(round))
-          if let hub, group.hasUpdateAttack, topology.isActiveAttacker(id, round: Int(round)) {
-            // Hand the honest update to the hub; submit what it crafts (or nothing).
-            let h = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: round, sender: sender,
-                                count: UInt32(update.vector.count), aux: UInt32(update.samples))
-            try hub.send([.bytes(h.encoded()), .floats(FloatBuffer(update.vector))])
-            if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: hubWait, heartbeat: { try send(.heartbeat) }) {
-              try send(.update, round: round, payload: FloatBuffer(crafted), aux: UInt32(update.samples))
-            }
-          } else {
-            var vector = update.vector
-            if let mantissa, topology.isActiveAttacker(id, round: Int(round)) { mantissa.embed(&vector, round: Int(round)) }
-            try send(.update, round: round, payload: FloatBuffer(vector), aux: UInt32(update.samples))
-          }
-          lastSent = ContinuousClock.now
-        case .shutdown:
-          return
-        default:
-          break  // welcome, heartbeat: liveness only
-        }
-      } else if now - lastHeard > giveUp {
-        throw RuntimeError("worker \(id): no word from the coordinator at \(wiring.endpoint) for \(giveUp); giving up")
-      }
-      if ContinuousClock.now - lastSent >= heartbeat {
-        try send(.heartbeat)
-        lastSent = ContinuousClock.now
-      }
+    } else {
+      var vector = update.vector
+      if let mantissa, topology.isActiveAttacker(id, round: Int(round)) { mantissa.embed(&vector, round: Int(round)) }
+      try link.send(.update, round: round, payload: FloatBuffer(vector), aux: UInt32(update.samples))
     }
   }
 

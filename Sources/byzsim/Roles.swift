@@ -4,15 +4,32 @@ import Runtime
 import Tensor
 import Transport
 
+/// `byzsim role coordinator|worker|hub`: the process roles, hidden from the top-level help
+/// (`byzsim run` spawns them; multi-host launches start them by hand). The same commands answer
+/// as `byzsim coordinator`, `byzsim worker` and `byzsim hub`, the names earlier releases documented.
+struct RoleCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "role", abstract: "Run one process role of a prepared run directory (multi-host launches).",
+    discussion: """
+      Examples:
+        byzsim role coordinator --run-dir runs/two-host-20261126-190524
+        byzsim role worker --run-dir byzsim/run --id 0 --endpoint tcp://10.0.0.1:5555
+      """,
+    shouldDisplay: false,
+    subcommands: [CoordinatorCommand.self, WorkerCommand.self, HubCommand.self])
+}
+
 /// `byzsim coordinator`: the coordinator role alone (spawned by `run`, or started by hand on one host).
 struct CoordinatorCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "coordinator", abstract: "Run the coordinator of a prepared run directory.")
+  static let configuration = CommandConfiguration(commandName: "coordinator", abstract: "Run the coordinator of a prepared run directory.", shouldDisplay: false)
   @Option(help: "The run directory (from `byzsim prepare` or `byzsim run`).", completion: .directory)
   var runDir: String
   @Flag(help: "Continue from the run directory's checkpoint.")
   var resume = false
   @Option(help: "Seconds to wait for every worker to join.")
   var startupTimeout: Int = 60
+  @Flag(help: .hidden)
+  var launched = false
 
   func run() throws {
     Interrupts.resetToDefaults()  // spawned by a front end that ignores them: die on SIGTERM/SIGINT
@@ -22,16 +39,17 @@ struct CoordinatorCommand: ParsableCommand {
     let wiring = try Wiring.load(run: run, topology: topology, role: .coordinator, threads: false)
     let context = try Context(ioThreads: 2)
     let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
-    var summary = try coordinator.run(startupTimeout: .seconds(startupTimeout))
-    summary.mode = "processes"
-    try JSONEncoder.snake(pretty: true).encode(summary).write(to: URL(fileURLWithPath: run.summaryFile), options: .atomic)
+    let measured = try coordinator.run(startupTimeout: .seconds(startupTimeout))
+    try run.writeCoordinatorSummary(measured)
+    // Started by hand (multi-host), it also evaluates the run; under `byzsim run` the launcher does.
+    if !launched { _ = try RunEvaluation.complete(run, measured: measured, mode: "processes") }
     usleep(200_000)  // let the shutdown frames leave before the context closes
   }
 }
 
 /// `byzsim worker`: one worker role.
 struct WorkerCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run one worker of a prepared run directory.")
+  static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run one worker of a prepared run directory.", shouldDisplay: false)
   @Option(help: "The run directory (its shard, keys and topology).", completion: .directory)
   var runDir: String
   @Option(help: "This worker's id.")
@@ -65,7 +83,7 @@ struct WorkerCommand: ParsableCommand {
 
 /// `byzsim hub`: the adversary hub of a run with update attacks.
 struct HubCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "hub", abstract: "Run the adversary hub of a prepared run directory (spawned by `byzsim run`).")
+  static let configuration = CommandConfiguration(commandName: "hub", abstract: "Run the adversary hub of a prepared run directory (spawned by `byzsim run`).", shouldDisplay: false)
   @Option(help: "The run directory.", completion: .directory)
   var runDir: String
 

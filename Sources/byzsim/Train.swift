@@ -85,7 +85,7 @@ struct Train: ParsableCommand {
 
     let spec = ModelSpec(kind: model, hidden: hiddenSizes!)
     let shape = train.dataset.shape
-    if let problem = spec.problem(input: shape) { throw ValidationError(problem) }
+    if let problem = spec.problem(input: shape, classes: train.dataset.classes) { throw UserError(problem) }
     let network = spec.makeNetwork(input: shape, classes: train.dataset.classes, seed: seed)
     let config = trainingConfiguration
     let trainer = Trainer(network: network, configuration: config)

@@ -1,0 +1,207 @@
+import Attacks
+import Data
+import Foundation
+import Learning
+import Tensor
+import Transport
+
+/// `prepare`: a run directory from a topology — the resolved topology, the partitioned shards,
+/// the CURVE keys, the provenance manifest and the ground truth — and per-host bundles of it.
+extension Launcher {
+  /// Creates the run directory: resolved topology, partitioned shards (one file per worker),
+  /// CURVE keys, provenance manifest.
+  public static func prepare(_ topology: Topology, runsRoot: String) throws -> RunDirectory {
+    try prepare(topology, in: try RunDirectory.create(name: topology.name, under: runsRoot))
+  }
+
+  /// Prepares a run in an existing, empty run directory.
+  public static func prepare(_ topology: Topology, in run: RunDirectory) throws -> RunDirectory {
+    try run.writeJSON(topology, to: run.topologyFile)
+    var train = try FashionMNIST.load(.train, directory: topology.data.directory)
+    let test = try FashionMNIST.load(.test, directory: topology.data.directory)
+    if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
+    try checkShapes(topology, train: train, test: test)
+    let rootDigest = try writeRootShard(&train.dataset, topology: topology, run: run)
+    let shards = try writeShards(train.dataset, topology: topology, run: run)
+    if !topology.covertWorkers().isEmpty {
+      try FileManager.default.createDirectory(atPath: run.covertDirectory, withIntermediateDirectories: true)
+    }
+    if topology.security.curve { try writeKeys(topology, run: run) }
+    let nonce = UInt64.random(in: 1...UInt64.max)  // the system RNG: never derived from the seed
+    let manifest = RunManifest(
+      seed: topology.seed, topologyName: topology.name, runNonce: String(format: "%016llx", nonce),
+      modelParameters: topology.model.parameterCount(input: train.dataset.shape, classes: train.dataset.classes),
+      dataFiles: train.files + test.files, shards: shards.digests, shardSamples: shards.samples, poisonedShards: shards.poisoned,
+      rootShard: rootDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
+    try run.writeJSON(manifest, to: run.manifestFile)
+    // Ground truth, for evaluation only: the coordinator and its auditors never read it.
+    try run.writeJSON(Truth(malicious: topology.maliciousIDs,
+                            behaviors: (0..<topology.workerCount).map { topology.behavior(of: $0) }), to: run.truthFile)
+    return run
+  }
+
+  /// FLTrust's root dataset: a seeded random sample, removed from what the workers share.
+  /// Returns its file's SHA-256 (nil without a root dataset).
+  static func writeRootShard(_ train: inout Dataset, topology: Topology, run: RunDirectory) throws -> String? {
+    let r = topology.coordinator.rootDatasetSize
+    guard r > 0 else { return nil }
+    var rng = RandomStream(seed: topology.seed, purpose: .partition, 0x2007)
+    let order = rng.permutation(train.count)
+    let bytes = ShardFile.encode(train.subset(Array(order[0..<r]).sorted()))
+    try Files.writeAtomically(bytes, to: run.rootShardFile)
+    train = train.subset(Array(order[r...]).sorted())
+    return Provenance.sha256Hex(bytes)
+  }
+
+  /// What the manifest records of the shards.
+  struct ShardRecords {
+    var digests: [String] = []
+    var samples: [Int] = []
+    var poisoned: [String: String] = [:]
+  }
+
+  /// Partitions the training set and writes one shard per worker (and a data attacker's or a
+  /// capacity-abuse worker's attack-round shard beside it).
+  static func writeShards(_ train: Dataset, topology: Topology, run: RunDirectory) throws -> ShardRecords {
+    let assignment = try topology.data.partition.assign(
+      labels: train.labels, classes: train.classes, workers: topology.workerCount, seed: topology.seed)
+    var records = ShardRecords()
+    for (w, indices) in assignment.enumerated() {
+      guard !indices.isEmpty else {
+        throw RuntimeError("the \(topology.data.partition) partition left worker \(w) without a sample; raise alpha or use fewer workers")
+      }
+      let shard = train.subset(indices)
+      if let poisoned = try attackShard(shard, worker: w, topology: topology) {
+        try Files.writeAtomically(poisoned, to: run.poisonedShardFile(w))
+        records.poisoned[String(w)] = Provenance.sha256Hex(poisoned)
+      }
+      let bytes = ShardFile.encode(shard)
+      try Files.writeAtomically(bytes, to: run.shardFile(w))
+      records.digests.append(Provenance.sha256Hex(bytes))
+      records.samples.append(shard.count)
+    }
+    return records
+  }
+
+  /// The shard worker `w` trains on in its attack rounds, if its group has one: data attacks
+  /// poison a copy at ingestion; capacity abuse adds synthetic inputs whose labels carry secret bits.
+  static func attackShard(_ shard: Dataset, worker w: Int, topology: Topology) throws -> [UInt8]? {
+    let (group, _, member) = topology.group(of: w)
+    if let spec = group.dataAttack {
+      let attack = try AttackRegistry.data(spec.name, spec.params, classes: shard.classes)
+      var rng = RandomStream(seed: topology.seed, purpose: .attack, UInt64(w))
+      return ShardFile.encode(attack.poison(shard, attacker: member, attackers: group.count, rng: &rng))
+    }
+    if let spec = group.covert, spec.name == "capacity_abuse" {
+      let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
+      return ShardFile.encode(CovertSetup.capacityAbuseShard(shard, c, mix: spec.params["mix"] ?? 0.5))
+    }
+    return nil
+  }
+
+  /// A CURVE key pair per role: secrets 0600 in the 0700 keys directory, every public key in
+  /// keys/public.json.
+  static func writeKeys(_ topology: Topology, run: RunDirectory) throws {
+    let coordinator = try CurveKeyPair.generate()
+    try writeSecret(coordinator.secretKey, to: run.secretKeyFile("coordinator"))
+    var publics: [String: String] = [:]
+    for w in 0..<topology.workerCount {
+      let k = try CurveKeyPair.generate()
+      try writeSecret(k.secretKey, to: run.secretKeyFile("worker-\(w)"))
+      publics[String(w)] = k.publicKey
+    }
+    var hubPublic: String?
+    if topology.hasUpdateAttacks {
+      let hub = try CurveKeyPair.generate()
+      try writeSecret(hub.secretKey, to: run.secretKeyFile("hub"))
+      hubPublic = hub.publicKey
+    }
+    try run.writeJSON(PublicKeys(coordinator: coordinator.publicKey, workers: publics, hub: hubPublic), to: run.publicKeysFile)
+  }
+
+  /// Loads the topology's data and checks it against the model (what `validate` does when the
+  /// data directory exists; `prepare` does the same on the data it partitions).
+  public static func checkData(_ topology: Topology) throws {
+    var train = try FashionMNIST.load(.train, directory: topology.data.directory)
+    if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
+    try checkShapes(topology, train: train, test: try FashionMNIST.load(.test, directory: topology.data.directory))
+  }
+
+  /// The data must fit the model: the same image shape and classes in both splits, a shape the
+  /// model can be built for, and enough samples for the root dataset and every worker.
+  static func checkShapes(_ topology: Topology, train: FashionMNIST.Loaded, test: FashionMNIST.Loaded) throws {
+    let tr = train.dataset, te = test.dataset
+    let dir = topology.data.directory
+    guard tr.shape == te.shape else {
+      throw RuntimeError("\(dir): the test images are \(te.shape) but the training images are \(tr.shape); both splits must have one shape")
+    }
+    guard tr.classes == te.classes else {
+      throw RuntimeError("\(dir): the test set has \(te.classes) classes, the training set \(tr.classes)")
+    }
+    if let problem = topology.model.problem(input: tr.shape, classes: tr.classes) {
+      throw RuntimeError("\(dir): model.kind = \(topology.model) cannot take this data: \(problem)")
+    }
+    let needed = topology.coordinator.rootDatasetSize + topology.workerCount
+    guard tr.count >= needed else {
+      throw RuntimeError("\(dir): \(tr.count) training samples are fewer than root_dataset_size + one per worker (\(needed))")
+    }
+  }
+
+  /// Writes a bundle for one host: a run directory with the topology, the manifest, the public
+  /// keys, and for the given roles only their shards and their own secrets — nothing that lets
+  /// that host pose as another role. `byzsim worker --run-dir BUNDLE` runs from it.
+  public static func bundle(_ run: RunDirectory, roles: [Role], to path: String) throws -> RunDirectory {
+    let topology = try run.loadTopology()
+    let manifest = try run.loadManifest()
+    let out = try RunDirectory.create(at: path)
+    for file in [run.topologyFile, run.manifestFile] {
+      try Files.writeAtomically(try Files.read(file), to: out.file((file as NSString).lastPathComponent))
+    }
+    if FileManager.default.fileExists(atPath: run.publicKeysFile) {
+      try Files.writeAtomically(try Files.read(run.publicKeysFile), to: out.publicKeysFile)
+    }
+    for role in roles {
+      switch role {
+      case let .worker(id):
+        guard id < topology.workerCount else { throw RuntimeError("worker-\(id): this run has workers 0..<\(topology.workerCount)") }
+        try Files.writeAtomically(try Files.read(run.shardFile(id)), to: out.shardFile(id))
+        if manifest.poisonedShards[String(id)] != nil {
+          try Files.writeAtomically(try Files.read(run.poisonedShardFile(id)), to: out.poisonedShardFile(id))
+        }
+        if !topology.covertWorkers().isEmpty {
+          try FileManager.default.createDirectory(atPath: out.covertDirectory, withIntermediateDirectories: true)
+        }
+      case .coordinator, .hub: break
+      case .launcher: throw RuntimeError("a bundle holds coordinator, hub or worker-I roles")
+      }
+      if topology.security.curve {
+        try writeSecret(String(decoding: try Files.read(run.secretKeyFile(role.description)), as: UTF8.self)
+          .trimmingCharacters(in: .whitespacesAndNewlines), to: out.secretKeyFile(role.description))
+      }
+    }
+    return out
+  }
+
+  /// A secret key file: mode 0600 from its creation, in the 0700 keys directory.
+  static func writeSecret(_ key: String, to path: String) throws {
+    try Files.writeAtomically(Array(key.utf8) + [0x0A], to: path, mode: 0o600)
+  }
+
+  static func gitCommit() -> String? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["git", "rev-parse", "HEAD"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return nil }
+    let d = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return p.terminationStatus == 0 ? String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
+  }
+
+  static func binaryDigest() -> String? {
+    guard let d = FileManager.default.contents(atPath: executablePath) else { return nil }
+    return Provenance.sha256Hex([UInt8](d))
+  }
+}
