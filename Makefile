@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_RELEASE := .build/release
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps build release run test bench clean
+.PHONY: all deps build release run test bench format clean
 
 all: release
 
@@ -29,6 +29,10 @@ test: release
 bench: release
 	$(BIN_RELEASE)/byzsim-bench train
 	$(BIN_RELEASE)/byzsim-bench wire
+
+## format: apply the house formatting (swift-format with .swift-format: 2 spaces, 140 columns)
+format:
+	$(SWIFT) format -i -r Sources Tests
 
 clean:
 	rm -rf .build

@@ -73,7 +73,9 @@ public struct MDA: Aggregator {
     while true {
       let keep = (0..<n).filter { !out.contains($0) }
       var diameter = 0.0
-      for a in 0..<keep.count { for b in (a + 1)..<keep.count where a + 1 < keep.count { diameter = max(diameter, d[keep[a] * n + keep[b]]) } }
+      for a in 0..<keep.count {
+        for b in (a + 1)..<keep.count where a + 1 < keep.count { diameter = max(diameter, d[keep[a] * n + keep[b]]) }
+      }
       if diameter < best { best = diameter; bestOut = out }
       // next combination of f indices out of n
       var i = f - 1

@@ -4,10 +4,12 @@
 ///
 ///     TSᵢ = ReLU(cos(xᵢ, g₀)),   x̄ᵢ = xᵢ·‖g₀‖/‖xᵢ‖,   g = Σ TSᵢ x̄ᵢ / Σ TSᵢ
 ///
-/// (the zero vector when every trust score is 0).
+/// (the zero vector when every trust score is 0). Each worker's reported weight is its share of
+/// the trust, TSᵢ / Σ TS.
 ///
 /// Worked example: g₀ = [1,0]; [2,0] (TS 1, rescaled to [1,0]), [3,4] (TS 0.6, rescaled to
-/// [0.6,0.8]), [−1,0] (TS 0) → (1·[1,0] + 0.6·[0.6,0.8]) / 1.6 = [0.85, 0.3].
+/// [0.6,0.8]), [−1,0] (TS 0) → (1·[1,0] + 0.6·[0.6,0.8]) / 1.6 = [0.85, 0.3]; weights
+/// 1/1.6, 0.6/1.6, 0 = 0.625, 0.375, 0.
 public struct FLTrust: Aggregator {
   public let name = "fltrust"
   public init() {}
@@ -19,14 +21,15 @@ public struct FLTrust: Aggregator {
     let g0Norm = g0.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     let norms = x.norms()
     let dots = x.combinationDots(g0)
-    var w = [Double](repeating: 0, count: x.rows)
+    // Trust scores, and each row's coefficient in Σ TSᵢ·x̄ᵢ (x̄ᵢ = xᵢ·‖g₀‖/‖xᵢ‖).
+    var trust = [Double](repeating: 0, count: x.rows), coefficient = trust
     for i in 0..<x.rows where norms[i] > 0 && g0Norm > 0 {
-      let ts = max(0, dots[i] / (norms[i] * g0Norm))
-      w[i] = ts * g0Norm / norms[i]
+      trust[i] = max(0, dots[i] / (norms[i] * g0Norm))
+      coefficient[i] = trust[i] * g0Norm / norms[i]
     }
-    let total = (0..<x.rows).reduce(0.0) { acc, i in norms[i] > 0 && g0Norm > 0 ? acc + max(0, dots[i] / (norms[i] * g0Norm)) : acc }
-    guard total > 0 else { return AggregationResult(vector: [Float](repeating: 0, count: x.cols), weights: w) }
-    let scaled = w.map { $0 / total }
-    return AggregationResult(vector: x.combination(scaled), weights: scaled)
+    let total = trust.reduce(0, +)
+    guard total > 0 else { return AggregationResult(vector: [Float](repeating: 0, count: x.cols), weights: trust) }
+    // The reported weight of a worker is its share of the trust, TSᵢ / Σ TS (they sum to 1).
+    return AggregationResult(vector: x.combination(coefficient.map { $0 / total }), weights: trust.map { $0 / total })
   }
 }

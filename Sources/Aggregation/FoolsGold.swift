@@ -37,12 +37,15 @@ public struct FoolsGold: Aggregator {
     // Counts and ids are whole numbers stored as floats: check them before converting.
     func whole(_ x: Float, below limit: Float) -> Int? { x.isFinite && x >= 0 && x < limit && x.rounded() == x ? Int(x) : nil }
     guard let count = whole(s[0], below: 1_048_576), let d = whole(s[1], below: 1_073_741_824),
-          case let (body, overflow) = count.multipliedReportingOverflow(by: d + 1), !overflow, s.count == 2 + body else {
+      case let (body, overflow) = count.multipliedReportingOverflow(by: d + 1), !overflow, s.count == 2 + body
+    else {
       throw AggregationError("FoolsGold state has \(s.count) values, which does not match its header (\(s[0]) workers of \(s[1]) values)")
     }
     for k in 0..<count {
       let o = 2 + k * (d + 1)
-      guard let id = whole(s[o], below: 16_777_216), history[id] == nil else { throw AggregationError("FoolsGold state: bad or repeated worker id \(s[o])") }
+      guard let id = whole(s[o], below: 16_777_216), history[id] == nil else {
+        throw AggregationError("FoolsGold state: bad or repeated worker id \(s[o])")
+      }
       history[id] = Array(s[(o + 1)..<(o + 1 + d)])
     }
   }

@@ -47,15 +47,16 @@ public struct TrimmedMean: Aggregator {
     let f = self.f
     let scalar: (UnsafeMutablePointer<Float>, Int) -> Float = { v, n in
       if f > 0 {
-        Selection.select(v, n, f)                       // v[0..<f] are the f smallest
-        Selection.select(v + f, n - f, n - 2 * f)       // then v[f..<n-f] are the middle ones
+        Selection.select(v, n, f)  // v[0..<f] are the f smallest
+        Selection.select(v + f, n - f, n - 2 * f)  // then v[f..<n-f] are the middle ones
       }
       var s = 0.0
       for i in f..<(n - f) { s += Double(v[i]) }
       return Float(s / Double(n - 2 * f))
     }
     if x.rows <= SortingNetwork.maxRows {
-      return AggregationResult(vector: SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }, scalar: scalar))
+      return AggregationResult(
+        vector: SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }, scalar: scalar))
     }
     return AggregationResult(vector: CoordinateWise.map(x, scalar))
   }
@@ -84,8 +85,9 @@ public struct MeaMed: Aggregator {
   static func closestToMedian(_ x: UpdateMatrix, rows: [Int]?, keep: Int) -> [Float] {
     let n = rows?.count ?? x.rows
     if n <= SortingNetwork.maxRows {
-      return SortingNetwork.map(x, rows: rows, reduce: { SortingNetwork.closestToMedian($0, $1, k: keep) },
-                                scalar: { v, n in scalarClosestToMedian(v, n, keep: keep) })
+      return SortingNetwork.map(
+        x, rows: rows, reduce: { SortingNetwork.closestToMedian($0, $1, k: keep) },
+        scalar: { v, n in scalarClosestToMedian(v, n, keep: keep) })
     }
     return CoordinateWise.map(x, rows: rows) { v, n in scalarClosestToMedian(v, n, keep: keep) }
   }

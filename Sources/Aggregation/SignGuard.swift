@@ -19,8 +19,12 @@ public struct SignGuard: Aggregator {
   public let lower: Double, upper: Double, coordinateFraction: Double, bandwidth: Double
 
   public init(lower: Double = 0.1, upper: Double = 3, coordinateFraction: Double = 0.1, bandwidth: Double = 0) throws {
-    guard lower >= 0, upper > lower else { throw AggregationError("SignGuard needs 0 <= lower < upper: got lower=\(lower), upper=\(upper)") }
-    guard coordinateFraction > 0, coordinateFraction <= 1 else { throw AggregationError("coordinate_fraction must be in (0, 1] for SignGuard: got \(coordinateFraction)") }
+    guard lower >= 0, upper > lower else {
+      throw AggregationError("SignGuard needs 0 <= lower < upper: got lower=\(lower), upper=\(upper)")
+    }
+    guard coordinateFraction > 0, coordinateFraction <= 1 else {
+      throw AggregationError("coordinate_fraction must be in (0, 1] for SignGuard: got \(coordinateFraction)")
+    }
     guard bandwidth >= 0 else { throw AggregationError("bandwidth must be >= 0 for SignGuard: got \(bandwidth)") }
     self.lower = lower; self.upper = upper; self.coordinateFraction = coordinateFraction; self.bandwidth = bandwidth
   }
@@ -93,7 +97,9 @@ enum MeanShift {
     }
     // Keep the densest modes first, dropping those within h of a kept one.
     var kept: [[Double]] = []
-    for (mode, _) in modes.enumerated().sorted(by: { $0.element.1 != $1.element.1 ? $0.element.1 > $1.element.1 : $0.offset < $1.offset }).map({ $0.element }) {
+    for (mode, _) in modes.enumerated().sorted(by: { $0.element.1 != $1.element.1 ? $0.element.1 > $1.element.1 : $0.offset < $1.offset })
+      .map({ $0.element })
+    {
       if !kept.contains(where: { distance($0, mode) < h }) { kept.append(mode) }
     }
     return p.map { q in kept.indices.min { distance(kept[$0], q) < distance(kept[$1], q) }! }

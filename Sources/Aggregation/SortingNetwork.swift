@@ -34,8 +34,10 @@ enum SortingNetwork {
   /// For each block of 16 coordinates: loads the chosen rows, sorts lane-wise, and lets
   /// `reduce` turn the sorted vectors into the 16 outputs. The last partial block goes through
   /// `scalar` one coordinate at a time.
-  static func map(_ x: UpdateMatrix, rows: [Int]?, reduce: (UnsafeMutablePointer<V>, Int) -> V,
-                  scalar: (UnsafeMutablePointer<Float>, Int) -> Float) -> [Float] {
+  static func map(
+    _ x: UpdateMatrix, rows: [Int]?, reduce: (UnsafeMutablePointer<V>, Int) -> V,
+    scalar: (UnsafeMutablePointer<Float>, Int) -> Float
+  ) -> [Float] {
     let idx = rows ?? Array(0..<x.rows)
     let n = idx.count, d = x.cols
     let net = comparators(n)

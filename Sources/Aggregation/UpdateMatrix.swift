@@ -59,8 +59,9 @@ public struct UpdateMatrix: Sendable {
     var k = [Float](repeating: 0, count: rows * rows)
     data.withUnsafeBufferPointer { x in
       k.withUnsafeMutableBufferPointer { c in
-        BLAS.gemm(.none, .transposed, m: rows, n: rows, k: cols, a: x.baseAddress!, lda: cols,
-                  b: x.baseAddress!, ldb: cols, c: c.baseAddress!, ldc: rows)
+        BLAS.gemm(
+          .none, .transposed, m: rows, n: rows, k: cols, a: x.baseAddress!, lda: cols,
+          b: x.baseAddress!, ldb: cols, c: c.baseAddress!, ldc: rows)
       }
     }
     return k.map(Double.init)
@@ -70,10 +71,12 @@ public struct UpdateMatrix: Sendable {
   public func cosineSimilarities() -> [Double] {
     let k = gram(), n = rows
     var c = [Double](repeating: 0, count: n * n)
-    for i in 0..<n { for j in 0..<n {
-      let d = (k[i * n + i] * k[j * n + j]).squareRoot()
-      c[i * n + j] = d > 0 ? k[i * n + j] / d : 0
-    } }
+    for i in 0..<n {
+      for j in 0..<n {
+        let d = (k[i * n + i] * k[j * n + j]).squareRoot()
+        c[i * n + j] = d > 0 ? k[i * n + j] / d : 0
+      }
+    }
     return c
   }
 

@@ -9,17 +9,29 @@ public enum AttackRegistry {
   public static let updateAttacks: [Entry] = [
     Entry(name: "sign_flip", summary: "submit −scale·update", parameters: [("scale", "1")]),
     Entry(name: "gaussian", summary: "N(μ, σ²) of the benign updates (Fang et al. 2020)", parameters: []),
-    Entry(name: "scaling", summary: "boost the update by gamma: model replacement (Bagdasaryan et al. 2020)", parameters: [("gamma", "10")]),
+    Entry(
+      name: "scaling", summary: "boost the update by gamma: model replacement (Bagdasaryan et al. 2020)", parameters: [("gamma", "10")]),
     Entry(name: "ipm", summary: "−ε·mean of benign updates (Xie et al. 2019)", parameters: [("epsilon", "0.1")]),
     Entry(name: "alie", summary: "μ − z·σ, z from n and f or fixed (Baruch et al. 2019)", parameters: [("z", "from n, f")]),
-    Entry(name: "fang_krum_full", summary: "Fang et al. 2020 attack on Krum, full knowledge (omniscient)", parameters: [("epsilon", "0.01")]),
+    Entry(
+      name: "fang_krum_full", summary: "Fang et al. 2020 attack on Krum, full knowledge (omniscient)", parameters: [("epsilon", "0.01")]),
     Entry(name: "fang_krum_partial", summary: "Fang et al. 2020 attack on Krum, partial knowledge", parameters: [("epsilon", "0.01")]),
-    Entry(name: "fang_trim_full", summary: "Fang et al. 2020 attack on trimmed mean/median, full knowledge (omniscient)", parameters: [("b", "2")]),
+    Entry(
+      name: "fang_trim_full", summary: "Fang et al. 2020 attack on trimmed mean/median, full knowledge (omniscient)",
+      parameters: [("b", "2")]),
     Entry(name: "fang_trim_partial", summary: "Fang et al. 2020 attack on trimmed mean/median, partial knowledge", parameters: []),
-    Entry(name: "min_max", summary: "Shejwalkar & Houmansadr 2021 min-max (perturbation 0 uv, 1 sgn, 2 std)", parameters: [("perturbation", "2 (std)")]),
-    Entry(name: "min_sum", summary: "Shejwalkar & Houmansadr 2021 min-sum (perturbation 0 uv, 1 sgn, 2 std)", parameters: [("perturbation", "2 (std)")]),
-    Entry(name: "agr_trimmed_mean", summary: "Shejwalkar & Houmansadr 2021 AGR-tailored attack on trimmed mean (omniscient; perturbation 0 uv, 1 sgn, 2 std)", parameters: [("f", "attackers"), ("perturbation", "2 (std)")]),
-    Entry(name: "mimic", summary: "copy one honest worker's update (Karimireddy et al. 2022; omniscient)", parameters: [("target", "auto")]),
+    Entry(
+      name: "min_max", summary: "Shejwalkar & Houmansadr 2021 min-max (perturbation 0 uv, 1 sgn, 2 std)",
+      parameters: [("perturbation", "2 (std)")]),
+    Entry(
+      name: "min_sum", summary: "Shejwalkar & Houmansadr 2021 min-sum (perturbation 0 uv, 1 sgn, 2 std)",
+      parameters: [("perturbation", "2 (std)")]),
+    Entry(
+      name: "agr_trimmed_mean",
+      summary: "Shejwalkar & Houmansadr 2021 AGR-tailored attack on trimmed mean (omniscient; perturbation 0 uv, 1 sgn, 2 std)",
+      parameters: [("f", "attackers"), ("perturbation", "2 (std)")]),
+    Entry(
+      name: "mimic", summary: "copy one honest worker's update (Karimireddy et al. 2022; omniscient)", parameters: [("target", "auto")]),
     Entry(name: "nan", summary: "NaN updates (must be rejected)", parameters: []),
     Entry(name: "inf", summary: "+Inf updates (must be rejected)", parameters: []),
     Entry(name: "drop", summary: "submit nothing", parameters: []),
@@ -29,8 +41,12 @@ public enum AttackRegistry {
     Entry(name: "label_flip", summary: "l → L−1−l, or a mapping { 0 = 2, ... } (Fang et al. 2020)", parameters: [("<label>", "L−1−label")]),
     Entry(name: "targeted_flip", summary: "relabel source as target", parameters: [("source", "required"), ("target", "required")]),
     Entry(name: "random_labels", summary: "uniformly random labels", parameters: []),
-    Entry(name: "backdoor", summary: "BadNets corner trigger on a fraction, relabelled to target (Gu et al. 2017)", parameters: [("target", "0"), ("fraction", "0.5"), ("size", "4")]),
-    Entry(name: "dba", summary: "distributed backdoor: one trigger quadrant per attacker (Xie et al. 2020)", parameters: [("target", "0"), ("fraction", "0.5"), ("size", "4")]),
+    Entry(
+      name: "backdoor", summary: "BadNets corner trigger on a fraction, relabelled to target (Gu et al. 2017)",
+      parameters: [("target", "0"), ("fraction", "0.5"), ("size", "4")]),
+    Entry(
+      name: "dba", summary: "distributed backdoor: one trigger quadrant per attacker (Xie et al. 2020)",
+      parameters: [("target", "0"), ("fraction", "0.5"), ("size", "4")]),
   ]
 
   static func int(_ p: [String: Double], _ k: String, _ def: Int?, rule: String) throws -> Int {
@@ -68,7 +84,8 @@ public enum AttackRegistry {
       try check(p, allowed: ["f", "perturbation"], rule: name)
       let k = try int(p, "perturbation", 2, rule: name)
       guard (0...2).contains(k) else { throw AttackError("perturbation must be 0 (uv), 1 (sgn) or 2 (std) for \(name): got \(k)") }
-      return try AGRTailoredTrimmedMean(f: p["f"] == nil ? nil : try int(p, "f", nil, rule: name), perturbation: MinMax.Perturbation.allCases[k])
+      return try AGRTailoredTrimmedMean(
+        f: p["f"] == nil ? nil : try int(p, "f", nil, rule: name), perturbation: MinMax.Perturbation.allCases[k])
     case "mimic": try check(p, allowed: ["target"], rule: name); return Mimic(target: p["target"].map { Int($0) })
     case "nan": try check(p, allowed: [], rule: name); return NonFinite(infinity: false)
     case "inf": try check(p, allowed: [], rule: name); return NonFinite(infinity: true)
@@ -99,8 +116,9 @@ public enum AttackRegistry {
       guard (0..<classes).contains(t) else { throw AttackError("target must be a class in 0..<\(classes) for \(name): got \(t)") }
       let trigger = Trigger(size: try int(p, "size", 4, rule: name))
       guard (2...12).contains(trigger.size) else { throw AttackError("size must be 2...12 pixels for \(name): got \(trigger.size)") }
-      return name == "dba" ? try DBA(target: t, fraction: p["fraction"] ?? 0.5, trigger: trigger)
-                           : try Backdoor(target: t, fraction: p["fraction"] ?? 0.5, trigger: trigger)
+      return name == "dba"
+        ? try DBA(target: t, fraction: p["fraction"] ?? 0.5, trigger: trigger)
+        : try Backdoor(target: t, fraction: p["fraction"] ?? 0.5, trigger: trigger)
     default: throw AttackError("unknown data attack '\(name)': one of \(dataAttacks.map(\.name).joined(separator: ", "))")
     }
   }

@@ -62,13 +62,15 @@ public struct Trigger: Sendable, Equatable, Codable {
   public func pixels(shape: ImageShape, part: Int? = nil) -> [(Int, Int)] {
     let top = shape.height - margin - size, left = shape.width - margin - size
     var out: [(Int, Int)] = []
-    for r in 0..<size { for c in 0..<size {
-      if let part {
-        let q = (r < size / 2 ? 0 : 2) + (c < size / 2 ? 0 : 1)
-        if q != part { continue }
+    for r in 0..<size {
+      for c in 0..<size {
+        if let part {
+          let q = (r < size / 2 ? 0 : 2) + (c < size / 2 ? 0 : 1)
+          if q != part { continue }
+        }
+        out.append((top + r, left + c))
       }
-      out.append((top + r, left + c))
-    } }
+    }
     return out
   }
 

@@ -36,13 +36,15 @@ public struct FangKrum: UpdateAttack {
     let sqrtD = Double(d).squareRoot()
     // Everything the λ search needs, computed once with BLAS: the crafted vectors are
     // uₖ = −λs + ηₖ with fixed noise ηₖ (η₀ = 0, the others ±ε/√d per coordinate).
-    let noise: [[Float]] = (0..<c).map { k in k == 0 ? [Float](repeating: 0, count: d) : (0..<d).map { _ in Float(epsilon / sqrtD * (rng.nextDouble() < 0.5 ? -1 : 1)) } }
-    let bb = UpdateMatrix(benign).gram()                         // b×b
+    let noise: [[Float]] = (0..<c).map { k in
+      k == 0 ? [Float](repeating: 0, count: d) : (0..<d).map { _ in Float(epsilon / sqrtD * (rng.nextDouble() < 0.5 ? -1 : 1)) }
+    }
+    let bb = UpdateMatrix(benign).gram()  // b×b
     let sf = s.map(Float.init)
-    let sb = Gram.cross([sf], benign)[0]                          // s·bᵢ
-    let eb = Gram.cross(noise, benign)                            // ηₖ·bᵢ
-    let ee = UpdateMatrix(noise).gram()                           // ηₖ·ηₗ
-    let se = Gram.cross([sf], noise)[0]                           // s·ηₖ
+    let sb = Gram.cross([sf], benign)[0]  // s·bᵢ
+    let eb = Gram.cross(noise, benign)  // ηₖ·bᵢ
+    let ee = UpdateMatrix(noise).gram()  // ηₖ·ηₗ
+    let se = Gram.cross([sf], noise)[0]  // s·ηₖ
     let ss = s.reduce(0) { $0 + $1 * $1 }
     func distances(_ l: Double) -> [Double] {
       let n = b + c
@@ -55,9 +57,11 @@ public struct FangKrum: UpdateAttack {
         default: let k = i - b, q = j - b; return l * l * ss - l * (se[k] + se[q]) + ee[k * c + q]
         }
       }
-      for i in 0..<n { for j in (i + 1)..<n where i + 1 < n {
-        let v = max(0, dot(i, i) + dot(j, j) - 2 * dot(i, j)); dd[i * n + j] = v; dd[j * n + i] = v
-      } }
+      for i in 0..<n {
+        for j in (i + 1)..<n where i + 1 < n {
+          let v = max(0, dot(i, i) + dot(j, j) - 2 * dot(i, j)); dd[i * n + j] = v; dd[j * n + i] = v
+        }
+      }
       return dd
     }
     // Upper bound on λ (Fang et al., Eq. 5).
@@ -77,9 +81,10 @@ public struct FangKrum: UpdateAttack {
       lambda /= 2
     }
     let ids = input.maliciousIDs
-    return Dictionary(uniqueKeysWithValues: ids.enumerated().map { k, id in
-      (id, AttackOutput.vector((0..<d).map { Float(-lambda * s[$0]) + noise[k][$0] }))
-    })
+    return Dictionary(
+      uniqueKeysWithValues: ids.enumerated().map { k, id in
+        (id, AttackOutput.vector((0..<d).map { Float(-lambda * s[$0]) + noise[k][$0] }))
+      })
   }
 
   /// Whether Krum over squared distances `dd` (benign rows first) selects a crafted row.
@@ -203,10 +208,13 @@ public struct MinMax: UpdateAttack {
     let p = perturbation.vector(mean: mu, std: sd)
     let n = benign.count
     var pair = [Double](repeating: 0, count: n * n)
-    for i in 0..<n { for j in (i + 1)..<n where i + 1 < n {
-      let e = Stats.distance(benign[i].map(Double.init), benign[j]); pair[i * n + j] = e; pair[j * n + i] = e
-    } }
-    let threshold = sum
+    for i in 0..<n {
+      for j in (i + 1)..<n where i + 1 < n {
+        let e = Stats.distance(benign[i].map(Double.init), benign[j]); pair[i * n + j] = e; pair[j * n + i] = e
+      }
+    }
+    let threshold =
+      sum
       ? (0..<n).map { i in (0..<n).reduce(0.0) { $0 + pair[i * n + $1] * pair[i * n + $1] } }.max()!
       : pair.max()!
     func ok(_ g: Double) -> Bool {
@@ -238,7 +246,9 @@ public struct Mimic: UpdateAttack {
   public init(target: Int? = nil) { self.target = target }
 
   public mutating func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
-    guard let honest = input.honest, !honest.isEmpty else { throw AttackError("mimic needs the honest updates (knowledge = \"omniscient\")") }
+    guard let honest = input.honest, !honest.isEmpty else {
+      throw AttackError("mimic needs the honest updates (knowledge = \"omniscient\")")
+    }
     if target == nil || honest[target!] == nil {
       let ids = honest.keys.sorted()
       let (mu, _) = Stats.meanStd(ids.map { honest[$0]! })

@@ -1,6 +1,8 @@
 /// The registry of auditors: name → constructor.
 public enum AuditorRegistry {
-  public static let names = ["norm_zscore", "cosine", "median_distance", "krum_score", "sign_agreement", "history_similarity", "mantissa_chi2"]
+  public static let names = [
+    "norm_zscore", "cosine", "median_distance", "krum_score", "sign_agreement", "history_similarity", "mantissa_chi2",
+  ]
 
   public static func make(_ name: String, f: Int = 0) -> (any Auditor)? {
     switch name {

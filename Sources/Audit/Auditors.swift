@@ -107,12 +107,15 @@ public struct HistorySimilarity: Auditor {
     guard !s.isEmpty else { return }
     func whole(_ x: Float, below limit: Float) -> Int? { x.isFinite && x >= 0 && x < limit && x.rounded() == x ? Int(x) : nil }
     guard s.count >= 2, let count = whole(s[0], below: 1_048_576), let d = whole(s[1], below: 1_073_741_824),
-          case let (body, overflow) = count.multipliedReportingOverflow(by: d + 1), !overflow, s.count == 2 + body else {
+      case let (body, overflow) = count.multipliedReportingOverflow(by: d + 1), !overflow, s.count == 2 + body
+    else {
       throw AuditStateError("history_similarity state has \(s.count) values, which does not match its header")
     }
     for k in 0..<count {
       let o = 2 + k * (d + 1)
-      guard let id = whole(s[o], below: 16_777_216), history[id] == nil else { throw AuditStateError("history_similarity state: bad or repeated worker id \(s[o])") }
+      guard let id = whole(s[o], below: 16_777_216), history[id] == nil else {
+        throw AuditStateError("history_similarity state: bad or repeated worker id \(s[o])")
+      }
       history[id] = Array(s[(o + 1)..<(o + 1 + d)])
     }
   }

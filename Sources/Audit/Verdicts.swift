@@ -63,7 +63,8 @@ public struct CUSUM: Sendable {
   /// and the flagged ids (count, then ids).
   public var snapshot: [Double] {
     func pairs(_ d: [Int: Double]) -> [Double] { [Double(d.count)] + d.keys.sorted().flatMap { [Double($0), d[$0]!] } }
-    return pairs(state) + [Double(auditorState.count)] + auditorState.flatMap(pairs) + [Double(flagged.count)] + flagged.sorted().map(Double.init)
+    return pairs(state) + [Double(auditorState.count)] + auditorState.flatMap(pairs) + [Double(flagged.count)]
+      + flagged.sorted().map(Double.init)
   }
 
   /// A CUSUM restored from `snapshot`; throws on any malformed count, id or value.

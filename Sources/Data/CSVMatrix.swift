@@ -39,7 +39,9 @@ public enum CSVMatrix {
         row.append(v)
       }
       if let first = rows.first, first.count != row.count {
-        throw Error(path: path, line: number, message: "\(row.count) values, but the first row has \(first.count); every update must have the same length")
+        throw Error(
+          path: path, line: number,
+          message: "\(row.count) values, but the first row has \(first.count); every update must have the same length")
       }
       values += row.count
       guard values <= maxValues else { throw Error(path: path, line: number, message: "more than \(maxValues) numbers in the file") }

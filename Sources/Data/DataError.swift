@@ -14,13 +14,16 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case let .unreadable(path, reason):
-      return "\(path): cannot read the file (\(reason)). Check the path, or pass --data-dir to point at the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist)."
+      return
+        "\(path): cannot read the file (\(reason)). Check the path, or pass --data-dir to point at the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist)."
     case let .gzip(path, reason):
-      return "\(path): not a valid gzip stream (\(reason)). The file is corrupt or truncated: reinstall it (apt-get install --reinstall dataset-fashion-mnist) or replace it."
+      return
+        "\(path): not a valid gzip stream (\(reason)). The file is corrupt or truncated: reinstall it (apt-get install --reinstall dataset-fashion-mnist) or replace it."
     case let .truncated(path, expected, found):
       return "\(path): truncated IDX file: its header promises \(expected) bytes, found \(found). Replace the file with a complete copy."
     case let .badMagic(path, expected, found):
-      return "\(path): wrong IDX magic number: expected \(expected), found \(found). Is this the right file (images vs labels), and an IDX file at all?"
+      return
+        "\(path): wrong IDX magic number: expected \(expected), found \(found). Is this the right file (images vs labels), and an IDX file at all?"
     case let .shapeMismatch(path, expected, found):
       return "\(path): unexpected IDX shape: expected \(expected), found \(found)."
     case let .countMismatch(imagesPath, images, labelsPath, labels):
@@ -28,7 +31,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case let .labelOutOfRange(path, index, label, classes):
       return "\(path): label \(label) at index \(index) is outside 0...\(classes - 1). The file is corrupt."
     case let .trailingBytes(path, expected, found):
-      return "\(path): \(found - expected) unexpected bytes after the \(expected) bytes the IDX header describes. The file is corrupt or not the file you meant."
+      return
+        "\(path): \(found - expected) unexpected bytes after the \(expected) bytes the IDX header describes. The file is corrupt or not the file you meant."
     case let .invalidPartition(message):
       return message
     }

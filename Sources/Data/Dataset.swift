@@ -9,8 +9,9 @@ public struct Dataset: Sendable {
   public let classes: Int
 
   public init(features: [Float], labels: [Int32], shape: ImageShape, classes: Int) {
-    precondition(features.count == labels.count * shape.size,
-                 "features hold \(features.count) floats, expected \(labels.count) × \(shape.size)")
+    precondition(
+      features.count == labels.count * shape.size,
+      "features hold \(features.count) floats, expected \(labels.count) × \(shape.size)")
     self.features = features
     self.labels = labels
     self.shape = shape

@@ -74,7 +74,8 @@ public enum FashionMNIST {
     if fm.fileExists(atPath: gz) { return gz }
     if fm.fileExists(atPath: plain) { return plain }
     var isDirectory: ObjCBool = false
-    let reason = fm.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue
+    let reason =
+      fm.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue
       ? "neither \(base).gz nor \(base) is in that directory"
       : "the directory does not exist"
     throw DataError.unreadable(path: gz, reason: reason)

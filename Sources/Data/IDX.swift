@@ -45,4 +45,3 @@ public struct IDXArray: Sendable, Equatable {
     bytes = Array(data[headerLength...])
   }
 }
-

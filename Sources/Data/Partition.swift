@@ -42,7 +42,9 @@ public enum Partition: Sendable, Equatable, Codable, CustomStringConvertible {
       return nil
     case let .groupBias(p):
       if !(p >= 0 && p <= 1) { return "group bias p must be in [0, 1]: got \(p)" }
-      if workers < classes { return "group bias needs at least one worker per group (one group per class): got \(workers) workers for \(classes) classes" }
+      if workers < classes {
+        return "group bias needs at least one worker per group (one group per class): got \(workers) workers for \(classes) classes"
+      }
       return nil
     }
   }

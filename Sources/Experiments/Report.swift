@@ -11,7 +11,8 @@ public enum Report {
     var r: [Double] = [], a: [Double] = []
     for line in text.split(separator: "\n") {
       guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-            let round = o["round"] as? Int, let acc = o["test_accuracy"] as? Double else { continue }
+        let round = o["round"] as? Int, let acc = o["test_accuracy"] as? Double
+      else { continue }
       r.append(Double(round + 1)); a.append(acc)
     }
     return r.isEmpty ? nil : Curve(rounds: r, accuracy: a)
@@ -45,8 +46,11 @@ public enum Report {
         let label = cell.id + " " + cell.values.map { $0.1.replacingOccurrences(of: "\"", with: "") }.joined(separator: " ")
         series.append(SVG.Series(label: label, x: Array(first.rounds.prefix(n)), y: mean, band: band))
       }
-      figures.append(("accuracy.svg", "Test accuracy per round (mean over \(spec.seeds.count) seeds, 95% band)",
-                      SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)))
+      figures.append(
+        (
+          "accuracy.svg", "Test accuracy per round (mean over \(spec.seeds.count) seeds, 95% band)",
+          SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)
+        ))
       // Heatmaps: first grid key as rows, the other keys' combinations as columns.
       let header = rows[0]
       func column(_ name: String) -> Int { header.firstIndex(of: name)! }
@@ -56,20 +60,32 @@ public enum Report {
       let body = Array(rows.dropFirst())
       let rowLabels = unique(body.map(rowKey))
       let colLabels = unique(body.map(colKey))
-      for (metric, title, file) in [("accuracy_mean", "final test accuracy", "heatmap-accuracy.svg"),
-                                    ("attack_success_mean", "attack success rate", "heatmap-attack-success.svg"),
-                                    ("detection_f1_mean", "detection F1", "heatmap-detection-f1.svg")] {
-        let values: [[Double?]] = rowLabels.map { r in colLabels.map { c in body.first { rowKey($0) == r && colKey($0) == c }.flatMap { Double($0[column(metric)]) } } }
+      for (metric, title, file) in [
+        ("accuracy_mean", "final test accuracy", "heatmap-accuracy.svg"),
+        ("attack_success_mean", "attack success rate", "heatmap-attack-success.svg"),
+        ("detection_f1_mean", "detection F1", "heatmap-detection-f1.svg"),
+      ] {
+        let values: [[Double?]] = rowLabels.map { r in
+          colLabels.map { c in body.first { rowKey($0) == r && colKey($0) == c }.flatMap { Double($0[column(metric)]) } }
+        }
         guard values.joined().contains(where: { $0 != nil }) else { continue }
-        figures.append((file, "\(title) per cell (rows: \(spec.gridKeys.first ?? "-"), columns: \(spec.gridKeys.dropFirst().joined(separator: ", ")))",
-                        SVG.heatmap(title: "\(spec.name): \(title)", rowLabels: rowLabels.map { $0.replacingOccurrences(of: "\"", with: "") },
-                                    columnLabels: colLabels.map { $0.replacingOccurrences(of: "\"", with: "") }, values: values)))
+        figures.append(
+          (
+            file, "\(title) per cell (rows: \(spec.gridKeys.first ?? "-"), columns: \(spec.gridKeys.dropFirst().joined(separator: ", ")))",
+            SVG.heatmap(
+              title: "\(spec.name): \(title)", rowLabels: rowLabels.map { $0.replacingOccurrences(of: "\"", with: "") },
+              columnLabels: colLabels.map { $0.replacingOccurrences(of: "\"", with: "") }, values: values)
+          ))
       }
     } else if let c = curve(dir) {
       let name = (dir as NSString).lastPathComponent
-      figures.append(("accuracy.svg", "Test accuracy per evaluation round",
-                      SVG.linePlot(title: "\(name): test accuracy", xLabel: "round", yLabel: "test accuracy",
-                                   series: [SVG.Series(label: name, x: c.rounds, y: c.accuracy)])))
+      figures.append(
+        (
+          "accuracy.svg", "Test accuracy per evaluation round",
+          SVG.linePlot(
+            title: "\(name): test accuracy", xLabel: "round", yLabel: "test accuracy",
+            series: [SVG.Series(label: name, x: c.rounds, y: c.accuracy)])
+        ))
     } else {
       throw RuntimeError("\(dir): neither a run directory (metrics.jsonl) nor a sweep directory (summary.csv, sweep.toml)")
     }
@@ -79,7 +95,8 @@ public enum Report {
       written.append(fig.file)
     }
     let title = "ByzSim report: \((dir as NSString).lastPathComponent)"
-    var html = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>\(SVG.escape(title))</title></head><body style=\"font-family:sans-serif\">\n<h1>\(SVG.escape(title))</h1>\n"
+    var html =
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>\(SVG.escape(title))</title></head><body style=\"font-family:sans-serif\">\n<h1>\(SVG.escape(title))</h1>\n"
     var md = "# \(title)\n\n"
     for fig in figures {
       html += "<figure>\n\(fig.svg)<figcaption>\(SVG.escape(fig.caption))</figcaption></figure>\n"

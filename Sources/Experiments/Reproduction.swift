@@ -41,7 +41,8 @@ public struct Reproduction: Sendable {
   /// The paper files in `dir`: .toml files with a [paper] table (base topologies are not listed).
   public static func list(in dir: String = directory) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { name in
-      name.hasSuffix(".toml") && ((try? String(contentsOfFile: (dir as NSString).appendingPathComponent(name), encoding: .utf8))?.contains("[paper]") ?? false)
+      name.hasSuffix(".toml")
+        && ((try? String(contentsOfFile: (dir as NSString).appendingPathComponent(name), encoding: .utf8))?.contains("[paper]") ?? false)
     }.map { String($0.dropLast(5)) }.sorted()
   }
 
@@ -65,15 +66,23 @@ public struct Reproduction: Sendable {
         guard case let .table(t) = item.value else { continue }
         func str(_ k: String) -> String? { if case let .string(s)? = t[k]?.value { return s }; return nil }
         func num(_ k: String) -> Double? {
-          switch t[k]?.value { case let .float(d)?: return d; case let .integer(i)?: return Double(i); default: return nil }
+          switch t[k]?.value {
+          case let .float(d)?: return d;
+          case let .integer(i)?: return Double(i);
+          default: return nil
+          }
         }
-        let claim = Claim(source: str("source") ?? "", text: str("text") ?? "", cell: str("cell"), metric: str("metric"),
-                          paper: num("paper"), tolerance: num("tolerance"), holds: str("holds"))
+        let claim = Claim(
+          source: str("source") ?? "", text: str("text") ?? "", cell: str("cell"), metric: str("metric"),
+          paper: num("paper"), tolerance: num("tolerance"), holds: str("holds"))
         guard (claim.cell != nil && claim.paper != nil && claim.tolerance != nil) || claim.holds != nil else {
-          throw TopologyError(file: file, line: item.line, key: "claims", message: "a claim needs cell, metric, paper and tolerance, or holds = \"…\"")
+          throw TopologyError(
+            file: file, line: item.line, key: "claims", message: "a claim needs cell, metric, paper and tolerance, or holds = \"…\"")
         }
         if let c = claim.cell, !sweep.cells.contains(where: { $0.id == c }) {
-          throw TopologyError(file: file, line: item.line, key: "claims.cell", message: "no cell \(c) (cells: \(sweep.cells.map(\.id).joined(separator: ", ")))")
+          throw TopologyError(
+            file: file, line: item.line, key: "claims.cell",
+            message: "no cell \(c) (cells: \(sweep.cells.map(\.id).joined(separator: ", ")))")
         }
         claims.append(claim)
       }
@@ -135,7 +144,12 @@ enum Expression {
   }
 
   static func compare(_ a: Double, _ op: String, _ b: Double) -> Bool {
-    switch op { case ">=": return a >= b; case "<=": return a <= b; case ">": return a > b; default: return a < b }
+    switch op {
+    case ">=": return a >= b;
+    case "<=": return a <= b;
+    case ">": return a > b;
+    default: return a < b
+    }
   }
 
   static func sum(_ text: String, _ r: [String: [String: (mean: Double, ci: Double?)]]) throws -> Double {

@@ -24,15 +24,18 @@ public enum SVG {
   static func f(_ v: Double) -> String { String(format: "%.2f", v) }
 
   /// A line plot; y is clamped to [yMin, yMax].
-  public static func linePlot(title: String, xLabel: String, yLabel: String, series: [Series],
-                              yMin: Double = 0, yMax: Double = 1, width: Double = 900, height: Double = 420) -> String {
+  public static func linePlot(
+    title: String, xLabel: String, yLabel: String, series: [Series],
+    yMin: Double = 0, yMax: Double = 1, width: Double = 900, height: Double = 420
+  ) -> String {
     let left = 60.0, right = 340.0, top = 40.0, bottom = 50.0
     let pw = width - left - right, ph = height - top - bottom
     let xs = series.flatMap(\.x)
     let x0 = xs.min() ?? 0, x1 = max(xs.max() ?? 1, x0 + 1)
     func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
     func py(_ y: Double) -> Double { top + ph - (min(max(y, yMin), yMax) - yMin) / (yMax - yMin) * ph }
-    var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    var s =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     s += "<text x=\"\(f(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
     for k in 0...5 {
@@ -55,7 +58,8 @@ public enum SVG {
       let pts = zip(ser.x, ser.y).map { "\(f(px($0))),\(f(py($1)))" }.joined(separator: " ")
       s += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
       let ly = top + 14 + Double(i) * 18
-      s += "<line x1=\"\(f(left + pw + 12))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + pw + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"3\"/>"
+      s +=
+        "<line x1=\"\(f(left + pw + 12))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + pw + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"3\"/>"
       s += "<text x=\"\(f(left + pw + 38))\" y=\"\(f(ly))\">\(escape(String(ser.label.prefix(48))))</text>\n"
     }
     return s + "</svg>\n"
@@ -65,14 +69,17 @@ public enum SVG {
   public static func heatmap(title: String, rowLabels: [String], columnLabels: [String], values: [[Double?]]) -> String {
     let cellW = 120.0, cellH = 34.0, left = 240.0, top = 70.0
     let width = left + cellW * Double(columnLabels.count) + 20, height = top + cellH * Double(rowLabels.count) + 20
-    var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    var s =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     s += "<text x=\"10\" y=\"22\" font-size=\"15\">\(escape(title))</text>\n"
     for (j, c) in columnLabels.enumerated() {
-      s += "<text x=\"\(f(left + cellW * (Double(j) + 0.5)))\" y=\"\(f(top - 10))\" text-anchor=\"middle\">\(escape(String(c.prefix(18))))</text>\n"
+      s +=
+        "<text x=\"\(f(left + cellW * (Double(j) + 0.5)))\" y=\"\(f(top - 10))\" text-anchor=\"middle\">\(escape(String(c.prefix(18))))</text>\n"
     }
     for (i, r) in rowLabels.enumerated() {
-      s += "<text x=\"\(f(left - 8))\" y=\"\(f(top + cellH * (Double(i) + 0.6)))\" text-anchor=\"end\">\(escape(String(r.prefix(34))))</text>\n"
+      s +=
+        "<text x=\"\(f(left - 8))\" y=\"\(f(top + cellH * (Double(i) + 0.6)))\" text-anchor=\"end\">\(escape(String(r.prefix(34))))</text>\n"
       for j in columnLabels.indices {
         let v = i < values.count && j < values[i].count ? values[i][j] : nil
         // white (0) → dark blue (1)
@@ -80,11 +87,14 @@ public enum SVG {
         if let v {
           let t = min(max(v, 0), 1)
           fill = String(format: "rgb(%d,%d,%d)", Int(247 - t * 239), Int(251 - t * 203), Int(255 - t * 148))
-        } else { fill = "#eee" }
+        } else {
+          fill = "#eee"
+        }
         let x = left + cellW * Double(j), y = top + cellH * Double(i)
         s += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(cellW))\" height=\"\(f(cellH))\" fill=\"\(fill)\" stroke=\"white\"/>"
         let textColor = (v ?? 0) > 0.55 ? "white" : "black"
-        s += "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(v.map { String(format: "%.3f", $0) } ?? "–")</text>\n"
+        s +=
+          "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(v.map { String(format: "%.3f", $0) } ?? "–")</text>\n"
       }
     }
     return s + "</svg>\n"

@@ -1,9 +1,11 @@
 /// Mean and 95% confidence half-width (Student's t, n − 1 degrees of freedom) of a sample.
 public enum Statistics {
   /// t quantile 0.975 for 1...30 degrees of freedom (standard tables); 1.96 beyond.
-  static let t975: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                               2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+  static let t975: [Double] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+  ]
 
   /// (mean, half-width); the half-width is nil for fewer than two values.
   public static func meanCI(_ x: [Double]) -> (mean: Double, ci95: Double?)? {

@@ -45,7 +45,8 @@ public final class SweepRunner {
   struct Job { let cell: SweepSpec.Cell; let seed: UInt64; let topology: Topology; var path: String }
 
   public func jobList() -> [(cell: SweepSpec.Cell, seed: UInt64, topology: Topology, path: String)] {
-    spec.cells.flatMap { c in c.topologies.map { (c, $0.0, $0.1, (directory as NSString).appendingPathComponent("cells/\(c.id)-s\($0.0)")) } }
+    spec.cells.flatMap { c in c.topologies.map { (c, $0.0, $0.1, (directory as NSString).appendingPathComponent("cells/\(c.id)-s\($0.0)")) }
+    }
   }
 
   /// Runs what is not finished yet; returns the summary rows written to summary.csv.
@@ -60,7 +61,9 @@ public final class SweepRunner {
     var done = total - pending.count
     let counts = Mutex<(Int, Int)>((done, total))
     let resume = resumeCommand ?? "byzsim sweep --resume \(directory)"
-    Interrupts.setStatus { counts.withLock { "interrupted with \($0.0) of \($0.1) runs done (finished runs are kept); resume with: \(resume)" } }
+    Interrupts.setStatus {
+      counts.withLock { "interrupted with \($0.0) of \($0.1) runs done (finished runs are kept); resume with: \(resume)" }
+    }
     var running: [(name: String, process: Process, started: Date)] = []
     var durations: [Double] = []
     var failures: [String] = []
@@ -69,7 +72,8 @@ public final class SweepRunner {
         let job = pending.removeFirst()
         // A partial run of a killed sweep is redone from scratch, unless a writer still holds it.
         if let pid = DirectoryLock.holder(of: job.path) {
-          throw RuntimeError("\(job.path): this cell is still being written by process \(pid); stop it (kill \(pid)) before resuming the sweep")
+          throw RuntimeError(
+            "\(job.path): this cell is still being written by process \(pid); stop it (kill \(pid)) before resuming the sweep")
         }
         if FileManager.default.fileExists(atPath: job.path) { try FileManager.default.removeItem(atPath: job.path) }
         let run = try Launcher.prepare(job.topology, in: try RunDirectory.create(at: job.path))
@@ -97,12 +101,16 @@ public final class SweepRunner {
         if r.process.terminationStatus != 0 { failures.append(r.name) }
       }
       let mean = durations.isEmpty ? nil : durations.reduce(0, +) / Double(durations.count)
-      onProgress(Progress(done: done, total: total, running: running.map(\.name),
-                          etaSeconds: mean.map { $0 * Double(total - done) / Double(max(1, jobs)) }))
+      onProgress(
+        Progress(
+          done: done, total: total, running: running.map(\.name),
+          etaSeconds: mean.map { $0 * Double(total - done) / Double(max(1, jobs)) }))
     }
     let rows = try summarize()
     if !failures.isEmpty {
-      throw RuntimeError("\(failures.count) run(s) failed: \(failures.joined(separator: ", ")); see cells/<id>/logs/run.log, then resume with: byzsim sweep --resume \(directory)")
+      throw RuntimeError(
+        "\(failures.count) run(s) failed: \(failures.joined(separator: ", ")); see cells/<id>/logs/run.log, then resume with: byzsim sweep --resume \(directory)"
+      )
     }
     return rows
   }
@@ -110,8 +118,11 @@ public final class SweepRunner {
   /// One row per cell: grid values, seeds, mean ± 95% CI of accuracy, attack success and
   /// detection F1 (audited runs), and the cell's total wall time.
   public func summarize() throws -> [[String]] {
-    let header = ["cell"] + spec.gridKeys + ["seeds", "accuracy_mean", "accuracy_ci95", "attack_success_mean", "attack_success_ci95",
-                                             "detection_f1_mean", "detection_f1_ci95", "wall_seconds"]
+    let header =
+      ["cell"] + spec.gridKeys + [
+        "seeds", "accuracy_mean", "accuracy_ci95", "attack_success_mean", "attack_success_ci95",
+        "detection_f1_mean", "detection_f1_ci95", "wall_seconds",
+      ]
     var rows = [header]
     let jobs = jobList()
     for cell in spec.cells {

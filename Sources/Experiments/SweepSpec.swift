@@ -54,15 +54,20 @@ public struct SweepSpec: Sendable {
       throw fail(key, "unknown key (this file takes: \(allowed.joined(separator: ", "))); check its spelling")
     }
     guard case let .string(name)? = root["name"]?.value, !name.isEmpty,
-          name.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil else {
+      name.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil
+    else {
       throw fail("name", "expected a name of letters, digits, '.', '_' or '-' (it names the sweep directory)")
     }
-    guard case let .string(base)? = root["base"]?.value else { throw fail("base", "expected the base topology's path, relative to this file") }
+    guard case let .string(base)? = root["base"]?.value else {
+      throw fail("base", "expected the base topology's path, relative to this file")
+    }
     let dir = (file as NSString).deletingLastPathComponent
     let baseFile = base.hasPrefix("/") ? base : (dir as NSString).appendingPathComponent(base)
     var seeds: [UInt64] = [1]
     if let node = root["seeds"] {
-      guard case let .array(items) = node.value, !items.isEmpty else { throw fail("seeds", "expected a non-empty array of seeds like [1, 2, 3]") }
+      guard case let .array(items) = node.value, !items.isEmpty else {
+        throw fail("seeds", "expected a non-empty array of seeds like [1, 2, 3]")
+      }
       seeds = try items.map {
         guard case let .integer(i) = $0.value, i >= 0 else { throw fail("seeds", "expected integers >= 0, found \($0.value.rendered)") }
         return UInt64(i)
@@ -135,8 +140,9 @@ public struct SweepSpec: Sendable {
           topologies.append((seed, try Topology.decode(table: t, file: baseFile)))
         } catch let e as TopologyError {
           let what = combo.map { "\($0.0) = \($0.1.value.rendered)" }.joined(separator: ", ")
-          throw TopologyError(file: file, line: combo.first?.1.line ?? 1, key: "grid",
-                              message: "cell \(id) (\(what.isEmpty ? "no grid" : what)) is not a valid topology: \(e.description)")
+          throw TopologyError(
+            file: file, line: combo.first?.1.line ?? 1, key: "grid",
+            message: "cell \(id) (\(what.isEmpty ? "no grid" : what)) is not a valid topology: \(e.description)")
         }
       }
       let rendered = gridKeys.map { k in (k, combo.first { $0.0 == k }.map { $0.1.value.rendered } ?? "") }

@@ -37,8 +37,10 @@ public struct RoundEngine {
     /// Seeds the rules' random choices (with the round).
     public var seed: UInt64
 
-    public init(localSteps: Int, learningRate: Float, serverLearningRate: Float, excludeFlagged: Bool = false,
-                sanitizeMantissaBits: Int? = nil, seed: UInt64) {
+    public init(
+      localSteps: Int, learningRate: Float, serverLearningRate: Float, excludeFlagged: Bool = false,
+      sanitizeMantissaBits: Int? = nil, seed: UInt64
+    ) {
       self.localSteps = localSteps; self.learningRate = learningRate; self.serverLearningRate = serverLearningRate
       self.excludeFlagged = excludeFlagged; self.sanitizeMantissaBits = sanitizeMantissaBits; self.seed = seed
     }
@@ -122,15 +124,18 @@ public struct RoundEngine {
       let evidence = perAuditor.keys.sorted().map { "\($0)=\(format1(perAuditor[$0]![String(w)]!))" }.joined(separator: " ")
       // Which CUSUM crossed h: the combined one, or a single auditor's.
       let singles = auditors.indices.filter { (cusum.auditorState[$0][w] ?? 0) > cusum.singleH }.map { auditors[$0].name }
-      let why = singles.isEmpty || cusum.state[w]! > cusum.h
+      let why =
+        singles.isEmpty || cusum.state[w]! > cusum.h
         ? "CUSUM \(format1(cusum.state[w]!)) > \(cusum.h)"
         : "single-auditor CUSUM of \(singles.joined(separator: ", ")) > \(cusum.singleH)"
-      events.append("round \(round): audit flags worker \(w) (\(why); z: \(evidence))\(settings.excludeFlagged ? "; excluded from aggregation" : "")")
+      events.append(
+        "round \(round): audit flags worker \(w) (\(why); z: \(evidence))\(settings.excludeFlagged ? "; excluded from aggregation" : "")")
     }
     for w in cleared { events.append("round \(round): audit clears worker \(w) (CUSUM \(format1(cusum.state[w]!)))") }
-    return AuditRecord(combined: Dictionary(uniqueKeysWithValues: combined.map { (String($0.key), $0.value) }),
-                       cusum: Dictionary(uniqueKeysWithValues: ids.map { (String($0), cusum.state[$0] ?? 0) }),
-                       flagged: cusum.flagged.sorted(), auditors: perAuditor)
+    return AuditRecord(
+      combined: Dictionary(uniqueKeysWithValues: combined.map { (String($0.key), $0.value) }),
+      cusum: Dictionary(uniqueKeysWithValues: ids.map { (String($0), cusum.state[$0] ?? 0) }),
+      flagged: cusum.flagged.sorted(), auditors: perAuditor)
   }
 
   /// The rows that reach the aggregator: all of them, or in exclude mode the unflagged ones.

@@ -35,8 +35,9 @@ public final class Conv2D: Layer {
     let cols = columns.reserve(rows * g.patchSize)
     g.im2col(x, batch: batch, into: cols)
     // y (rows, OUT) = cols (rows, K) · wᵀ (K, OUT)
-    BLAS.gemm(.none, .transposed, m: rows, n: g.outChannels, k: g.patchSize,
-              a: cols, lda: g.patchSize, b: parameters, ldb: g.patchSize, c: y, ldc: g.outChannels)
+    BLAS.gemm(
+      .none, .transposed, m: rows, n: g.outChannels, k: g.patchSize,
+      a: cols, lda: g.patchSize, b: parameters, ldb: g.patchSize, c: y, ldc: g.outChannels)
     Kernels.addBias(y, rows: rows, cols: g.outChannels, bias: parameters + g.weightCount)
   }
 
@@ -49,14 +50,16 @@ public final class Conv2D: Layer {
     precondition(columns.capacity >= rows * g.patchSize, "Conv2D.backward without a matching forward")
     let cols = UnsafePointer(columns.pointer)
     // dw (OUT, K) = dyᵀ (OUT, rows) · cols (rows, K)
-    BLAS.gemm(.transposed, .none, m: g.outChannels, n: g.patchSize, k: rows,
-              a: dy, lda: g.outChannels, b: cols, ldb: g.patchSize, c: gradients, ldc: g.patchSize)
+    BLAS.gemm(
+      .transposed, .none, m: g.outChannels, n: g.patchSize, k: rows,
+      a: dy, lda: g.outChannels, b: cols, ldb: g.patchSize, c: gradients, ldc: g.patchSize)
     Kernels.biasGradient(dy, rows: rows, cols: g.outChannels, into: gradients + g.weightCount)
     if let dx {
       // dcols (rows, K) = dy (rows, OUT) · w (OUT, K); dx = col2im(dcols)
       let dcols = columnGradient.reserve(rows * g.patchSize)
-      BLAS.gemm(.none, .none, m: rows, n: g.patchSize, k: g.outChannels,
-                a: dy, lda: g.outChannels, b: parameters, ldb: g.patchSize, c: dcols, ldc: g.patchSize)
+      BLAS.gemm(
+        .none, .none, m: rows, n: g.patchSize, k: g.outChannels,
+        a: dy, lda: g.outChannels, b: parameters, ldb: g.patchSize, c: dcols, ldc: g.patchSize)
       g.col2im(dcols, batch: batch, into: dx)
     }
   }

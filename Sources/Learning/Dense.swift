@@ -27,8 +27,9 @@ public final class Dense: Layer {
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, parameters: UnsafePointer<Float>) {
     let w = parameters, b = parameters + outputSize * inputSize
     // y (B, OUT) = x (B, IN) · wᵀ (IN, OUT) + b
-    BLAS.gemm(.none, .transposed, m: batch, n: outputSize, k: inputSize,
-              a: x, lda: inputSize, b: w, ldb: inputSize, c: y, ldc: outputSize)
+    BLAS.gemm(
+      .none, .transposed, m: batch, n: outputSize, k: inputSize,
+      a: x, lda: inputSize, b: w, ldb: inputSize, c: y, ldc: outputSize)
     Kernels.addBias(y, rows: batch, cols: outputSize, bias: b)
   }
 
@@ -39,13 +40,15 @@ public final class Dense: Layer {
   ) {
     let dw = gradients, db = gradients + outputSize * inputSize
     // dw (OUT, IN) = dyᵀ (OUT, B) · x (B, IN)
-    BLAS.gemm(.transposed, .none, m: outputSize, n: inputSize, k: batch,
-              a: dy, lda: outputSize, b: x, ldb: inputSize, c: dw, ldc: inputSize)
+    BLAS.gemm(
+      .transposed, .none, m: outputSize, n: inputSize, k: batch,
+      a: dy, lda: outputSize, b: x, ldb: inputSize, c: dw, ldc: inputSize)
     Kernels.biasGradient(dy, rows: batch, cols: outputSize, into: db)
     if let dx {
       // dx (B, IN) = dy (B, OUT) · w (OUT, IN)
-      BLAS.gemm(.none, .none, m: batch, n: inputSize, k: outputSize,
-                a: dy, lda: outputSize, b: parameters, ldb: inputSize, c: dx, ldc: inputSize)
+      BLAS.gemm(
+        .none, .none, m: batch, n: inputSize, k: outputSize,
+        a: dy, lda: outputSize, b: parameters, ldb: inputSize, c: dx, ldc: inputSize)
     }
   }
 }

@@ -40,10 +40,13 @@ public struct ModelSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     if kind == .cnn, input.height < 10 || input.width < 10 {
       return "the CNN of Fang et al. needs images of at least 10×10: got \(input)"
     }
-    guard input.size >= 1, classes >= 2 else { return "a model needs a non-empty input and at least 2 classes: got \(input), \(classes) classes" }
+    guard input.size >= 1, classes >= 2 else {
+      return "a model needs a non-empty input and at least 2 classes: got \(input), \(classes) classes"
+    }
     let count = parameterCount(input: input, classes: classes)
     if count > Self.maxParameters {
-      return "\(description) on \(input) inputs would have \(count == .max ? "more than \(Self.maxParameters)" : String(count)) parameters; at most \(Self.maxParameters) are supported"
+      return
+        "\(description) on \(input) inputs would have \(count == .max ? "more than \(Self.maxParameters)" : String(count)) parameters; at most \(Self.maxParameters) are supported"
     }
     return nil
   }
@@ -56,7 +59,11 @@ public struct ModelSpec: Sendable, Equatable, Codable, CustomStringConvertible {
       let (t, o2) = w.addingReportingOverflow(o)
       return o1 || o2 ? .max : t
     }
-    func sum(_ xs: [Int]) -> Int { xs.reduce(0) { a, b in let (s, o) = a.addingReportingOverflow(b); return o ? .max : s } }
+    func sum(_ xs: [Int]) -> Int {
+      xs.reduce(0) { a, b in
+        let (s, o) = a.addingReportingOverflow(b); return o ? .max : s
+      }
+    }
     switch kind {
     case .logreg:
       return dense(input.size, classes)
@@ -89,11 +96,13 @@ public struct ModelSpec: Sendable, Equatable, Codable, CustomStringConvertible {
       layers.append(Dense(inputs: width, outputs: classes))
       return layers
     case .cnn:
-      let c1 = ConvGeometry(height: input.height, width: input.width, inChannels: input.channels,
-                            kernelHeight: 3, kernelWidth: 3, outChannels: 30)
+      let c1 = ConvGeometry(
+        height: input.height, width: input.width, inChannels: input.channels,
+        kernelHeight: 3, kernelWidth: 3, outChannels: 30)
       let p1 = MaxPool2D(height: c1.outHeight, width: c1.outWidth, channels: 30)
-      let c2 = ConvGeometry(height: c1.outHeight / 2, width: c1.outWidth / 2, inChannels: 30,
-                            kernelHeight: 3, kernelWidth: 3, outChannels: 50)
+      let c2 = ConvGeometry(
+        height: c1.outHeight / 2, width: c1.outWidth / 2, inChannels: 30,
+        kernelHeight: 3, kernelWidth: 3, outChannels: 50)
       let p2 = MaxPool2D(height: c2.outHeight, width: c2.outWidth, channels: 50)
       return [
         Conv2D(geometry: c1), ReLU(size: c1.outputSize), p1,

@@ -27,7 +27,8 @@ public final class Network {
   public init(layers: [any Layer], seed: UInt64) {
     precondition(!layers.isEmpty, "a network needs at least one layer")
     for (a, b) in zip(layers, layers.dropFirst()) {
-      precondition(a.outputSize == b.inputSize, "layer sizes do not chain: \(a.summary) gives \(a.outputSize), \(b.summary) takes \(b.inputSize)")
+      precondition(
+        a.outputSize == b.inputSize, "layer sizes do not chain: \(a.summary) gives \(a.outputSize), \(b.summary) takes \(b.inputSize)")
     }
     self.layers = layers
     var offsets: [Int] = []

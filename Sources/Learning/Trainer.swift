@@ -10,8 +10,10 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
   public var weightDecay: Float
   public var seed: UInt64
 
-  public init(epochs: Int, batchSize: Int, schedule: LearningRateSchedule, momentum: Float = 0,
-              weightDecay: Float = 0, seed: UInt64 = 0) {
+  public init(
+    epochs: Int, batchSize: Int, schedule: LearningRateSchedule, momentum: Float = 0,
+    weightDecay: Float = 0, seed: UInt64 = 0
+  ) {
     self.epochs = epochs; self.batchSize = batchSize; self.schedule = schedule
     self.momentum = momentum; self.weightDecay = weightDecay; self.seed = seed
   }
@@ -31,9 +33,9 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
 
 /// A snapshot handed to the progress callback after every batch.
 public struct TrainingProgress: Sendable {
-  public let epoch: Int          // 0-based
+  public let epoch: Int  // 0-based
   public let epochs: Int
-  public let batch: Int          // 1-based within the epoch
+  public let batch: Int  // 1-based within the epoch
   public let batchesPerEpoch: Int
   /// Mean training loss over the batches of this epoch so far.
   public let loss: Double
@@ -69,8 +71,9 @@ public final class Trainer {
     if let problem = configuration.problem { preconditionFailure(problem) }
     self.network = network
     self.configuration = configuration
-    optimizer = SGD(parameterCount: network.parameterCount, momentum: configuration.momentum,
-                    weightDecay: configuration.weightDecay)
+    optimizer = SGD(
+      parameterCount: network.parameterCount, momentum: configuration.momentum,
+      weightDecay: configuration.weightDecay)
   }
 
   /// Trains for `configuration.epochs` epochs; returns the number of samples processed.
@@ -85,7 +88,8 @@ public final class Trainer {
 
   /// One pass over `data` in the order of a permutation derived from (seed, epoch).
   public func trainEpoch(_ data: Dataset, epoch: Int, progress: (TrainingProgress) -> Void = { _ in }) -> Int {
-    precondition(data.shape.size == network.inputSize, "data samples have \(data.shape.size) features, the network takes \(network.inputSize)")
+    precondition(
+      data.shape.size == network.inputSize, "data samples have \(data.shape.size) features, the network takes \(network.inputSize)")
     let n = data.count, b = configuration.batchSize
     let batches = (n + b - 1) / b
     var rng = RandomStream(seed: configuration.seed, purpose: .shuffle, UInt64(epoch))
@@ -98,10 +102,11 @@ public final class Trainer {
       lossSum += step(data, indices: indices, learningRate: lr)
       let seconds = (ContinuousClock.now - start).seconds
       let done = min(n, (k + 1) * b)
-      progress(TrainingProgress(
-        epoch: epoch, epochs: configuration.epochs, batch: k + 1, batchesPerEpoch: batches,
-        loss: lossSum / Double(k + 1), learningRate: lr,
-        samplesPerSecond: seconds > 0 ? Double(done) / seconds : 0, epochFinished: k + 1 == batches))
+      progress(
+        TrainingProgress(
+          epoch: epoch, epochs: configuration.epochs, batch: k + 1, batchesPerEpoch: batches,
+          loss: lossSum / Double(k + 1), learningRate: lr,
+          samplesPerSecond: seconds > 0 ? Double(done) / seconds : 0, epochFinished: k + 1 == batches))
     }
     return n
   }
@@ -145,7 +150,8 @@ extension Network {
           while start < n {
             let count = min(batchSize, n - start)
             let logits = forward(x.baseAddress! + start * d, batch: count)
-            lossSum += Kernels.softmaxCrossEntropy(logits: logits, labels: y.baseAddress! + start, rows: count, classes: classes, gradient: nil)
+            lossSum += Kernels.softmaxCrossEntropy(
+              logits: logits, labels: y.baseAddress! + start, rows: count, classes: classes, gradient: nil)
             Kernels.argmaxRows(logits, rows: count, cols: classes, into: pred.baseAddress!)
             for k in 0..<count where pred[k] == y[start + k] { correct += 1 }
             start += count

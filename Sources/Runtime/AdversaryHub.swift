@@ -13,7 +13,7 @@ public final class AdversaryHub {
   let wiring: Wiring
   let context: Context
   let run: RunDirectory
-  var attacks: [Int: any UpdateAttack] = [:]   // group index → attack (stateful ones keep state)
+  var attacks: [Int: any UpdateAttack] = [:]  // group index → attack (stateful ones keep state)
   let decoder: FrameDecoder
   let modelSize: Int
   let waitMs: Int
@@ -23,7 +23,7 @@ public final class AdversaryHub {
     var leaked: [Int: [Float]] = [:]
     var roster: Set<Int>?
     var firstReport: ContinuousClock.Instant?
-    var crafted: Set<Int> = []   // groups crafted at least once this round
+    var crafted: Set<Int> = []  // groups crafted at least once this round
     var answered: Set<Int> = []  // workers answered this round
   }
   var rounds: [Int: RoundState] = [:]
@@ -145,8 +145,9 @@ public final class AdversaryHub {
           guard let rid = routing[w] else { continue }
           switch out {
           case let .vector(v):
-            let h = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(r),
-                                sender: FrameHeader.coordinatorID, count: UInt32(v.count))
+            let h = FrameHeader(
+              type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(r),
+              sender: FrameHeader.coordinatorID, count: UInt32(v.count))
             try? socket.send([.bytes(rid), .bytes(h.encoded()), .floats(FloatBuffer(v))])
           case .drop:
             let h = FrameHeader(type: .drop, runID: wiring.runID, round: UInt32(r), sender: FrameHeader.coordinatorID)

@@ -30,7 +30,9 @@ struct BinaryReader {
   func fail(_ what: String) -> FileFormatError { FileFormatError(path: path, message: what) }
 
   mutating func take(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
-    guard n >= 0, offset + n <= bytes.count else { throw fail("truncated: \(what) needs \(n) bytes at offset \(offset), the file has \(bytes.count)") }
+    guard n >= 0, offset + n <= bytes.count else {
+      throw fail("truncated: \(what) needs \(n) bytes at offset \(offset), the file has \(bytes.count)")
+    }
     defer { offset += n }
     return bytes[offset..<(offset + n)]
   }
@@ -111,8 +113,10 @@ enum Files {
 
   /// errno as text, with its name for the common file errors ("ENOSPC: No space left on device").
   static func errnoText(_ code: Int32 = errno) -> String {
-    let names: [Int32: String] = [ENOSPC: "ENOSPC", EDQUOT: "EDQUOT", EROFS: "EROFS", EACCES: "EACCES", ENOENT: "ENOENT",
-                                  EEXIST: "EEXIST", EIO: "EIO", EFBIG: "EFBIG", EPERM: "EPERM", ENOTDIR: "ENOTDIR"]
+    let names: [Int32: String] = [
+      ENOSPC: "ENOSPC", EDQUOT: "EDQUOT", EROFS: "EROFS", EACCES: "EACCES", ENOENT: "ENOENT",
+      EEXIST: "EEXIST", EIO: "EIO", EFBIG: "EFBIG", EPERM: "EPERM", ENOTDIR: "ENOTDIR",
+    ]
     let text = String(cString: strerror(code))
     return names[code].map { "\($0): \(text)" } ?? "errno \(code): \(text)"
   }

@@ -40,7 +40,9 @@ public struct Checkpoint: Equatable, Sendable {
   }
 
   static func decode(_ bytes: [UInt8], path: String, expecting e: Expectation) throws -> Checkpoint {
-    let fail = { (m: String) in FileFormatError(path: path, message: m + "; the checkpoint cannot be trusted (restart the run, or restore the file)") }
+    let fail = { (m: String) in
+      FileFormatError(path: path, message: m + "; the checkpoint cannot be trusted (restart the run, or restore the file)")
+    }
     guard bytes.count >= 4 + 32, Array(bytes[0..<4]) == Array("BZCK".utf8) else { throw fail("not a ByzSim checkpoint (no BZCK magic)") }
     let body = Array(bytes[..<(bytes.count - 32)])
     let stored = Array(bytes[(bytes.count - 32)...])
@@ -50,7 +52,9 @@ public struct Checkpoint: Equatable, Sendable {
     guard version == Self.version else { throw fail("checkpoint version \(version); this byzsim reads version \(Self.version)") }
     let computed = Provenance.sha256(body)
     guard computed == stored else {
-      throw fail("its SHA-256 \(Provenance.hex(computed)) does not match the digest it stores (\(Provenance.hex(stored))): the file was altered or damaged")
+      throw fail(
+        "its SHA-256 \(Provenance.hex(computed)) does not match the digest it stores (\(Provenance.hex(stored))): the file was altered or damaged"
+      )
     }
     let runID = try r.u64("the run nonce")
     guard runID == e.runID else {
@@ -71,7 +75,9 @@ public struct Checkpoint: Equatable, Sendable {
     let states = try (0..<Int(auditors)).map { try r.floats("auditor \($0)'s state", limit: 1 << 28) }
     try r.finish()
     for (name, values) in [("parameters", p), ("velocity", v), ("aggregator state", a)] + states.map({ ("auditor state", $0) }) {
-      if let i = values.firstIndex(where: { !$0.isFinite }) { throw fail("its \(name) hold a non-finite value (\(values[i]) at index \(i))") }
+      if let i = values.firstIndex(where: { !$0.isFinite }) {
+        throw fail("its \(name) hold a non-finite value (\(values[i]) at index \(i))")
+      }
     }
     if let i = cusum.firstIndex(where: { !$0.isFinite }) { throw fail("its CUSUM holds a non-finite value at index \(i)") }
     return Checkpoint(nextRound: Int(next), parameters: p, engine: EngineState(velocity: v, aggregator: a, cusum: cusum, auditors: states))

@@ -9,8 +9,9 @@ extension Coordinator {
   func runRound(_ round: Int, socket: Socket, leak: Socket?, progress: inout Progress) throws -> RoundMetrics {
     let t0 = ContinuousClock.now
     roundRejections = RejectionCounts()
-    let participants = Participants.select(live: workers.indices.filter { workers[$0].alive },
-                                           fraction: topology.coordinator.sampleFraction, seed: topology.seed, round: round)
+    let participants = Participants.select(
+      live: workers.indices.filter { workers[$0].alive },
+      fraction: topology.coordinator.sampleFraction, seed: topology.seed, round: round)
     broadcast(round, to: participants, socket: socket, leak: leak)
     let collector = try collect(round, participants: participants, socket: socket, leak: leak)
     let t1 = ContinuousClock.now
@@ -41,12 +42,14 @@ extension Coordinator {
   /// the adversary hub).
   func broadcast(_ round: Int, to participants: [Int], socket: Socket, leak: Socket?) {
     let model = FloatBuffer(network.parameters)
-    let header = FrameHeader(type: .model, dtype: .float32, runID: wiring.runID, round: UInt32(round),
-                             sender: FrameHeader.coordinatorID, count: UInt32(model.count))
+    let header = FrameHeader(
+      type: .model, dtype: .float32, runID: wiring.runID, round: UInt32(round),
+      sender: FrameHeader.coordinatorID, count: UInt32(model.count))
     currentBroadcast = (participants, [.bytes(header.encoded()), .floats(model)])
     if let leak {
-      let roster = FrameHeader(type: .roster, dtype: .float32, runID: wiring.runID, round: UInt32(round),
-                               sender: FrameHeader.coordinatorID, count: UInt32(participants.count))
+      let roster = FrameHeader(
+        type: .roster, dtype: .float32, runID: wiring.runID, round: UInt32(round),
+        sender: FrameHeader.coordinatorID, count: UInt32(participants.count))
       leakSend(leak, [.bytes(roster.encoded()), .floats(FloatBuffer(participants.map(Float.init)))])
     }
     for w in participants { sendTo(socket, w, currentBroadcast!.frames) }
@@ -56,21 +59,28 @@ extension Coordinator {
   /// Each update is screened as it arrives (`RoundCollector.offer`); a refusal is counted under
   /// its reason. Taken updates are forwarded to the hub in omniscient runs.
   func collect(_ round: Int, participants: [Int], socket: Socket, leak: Socket?) throws -> RoundCollector {
-    var collector = RoundCollector(round: round, participants: participants, expectedSamples: expectedSamples,
-                                   maxNorm: topology.coordinator.maxUpdateNorm)
+    var collector = RoundCollector(
+      round: round, participants: participants, expectedSamples: expectedSamples,
+      maxNorm: topology.coordinator.maxUpdateNorm)
     let deadline = ContinuousClock.now + .milliseconds(topology.coordinator.roundDeadlineMs)
     while ContinuousClock.now < deadline, !collector.waiting(alive: { workers[$0].alive }).isEmpty {
-      try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: round) { h, payload in
+      try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: round) {
+        h, payload in
         let w = Int(h.sender)
         if let refusal = collector.offer(sender: w, forRound: Int(h.round), samples: Int(h.aux), payload: payload) {
           if refusal == .sampleCountMismatch {
-            refusals.record(peer: "worker \(w)", what: "round \(round): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): update refused (sample_count_mismatch)")
+            refusals.record(
+              peer: "worker \(w)",
+              what:
+                "round \(round): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): update refused (sample_count_mismatch)"
+            )
           }
           return reject(RejectReason(refusal))
         }
         if let leak {
-          let fwd = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(round),
-                                sender: FrameHeader.coordinatorID, count: UInt32(payload.count), aux: UInt32(w))
+          let fwd = FrameHeader(
+            type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(round),
+            sender: FrameHeader.coordinatorID, count: UInt32(payload.count), aux: UInt32(w))
           leakSend(leak, [.bytes(fwd.encoded()), .floats(FloatBuffer(payload))])
         }
       }

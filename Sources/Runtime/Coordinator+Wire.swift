@@ -11,8 +11,11 @@ extension Coordinator {
       for (id, key) in wiring.workerPublicKeys { allowed[key] = String(id) }
       let refusals = self.refusals
       zap = try ZAPHandler(context: context, allowed: allowed) { r in
-        refusals.record(peer: r.address + " " + r.publicKey,
-                        what: "refused connection from \(r.address.isEmpty ? "a local peer" : r.address): key \(r.publicKey.isEmpty ? "(none)" : r.publicKey) not in this run")
+        refusals.record(
+          peer: r.address + " " + r.publicKey,
+          what:
+            "refused connection from \(r.address.isEmpty ? "a local peer" : r.address): key \(r.publicKey.isEmpty ? "(none)" : r.publicKey) not in this run"
+        )
       }
     } else {
       run.logEvent("WARNING: security.curve = false: traffic is unencrypted and worker ids are not authenticated")
@@ -60,8 +63,10 @@ extension Coordinator {
   /// Receives and dispatches messages until some arrived or `deadline` passed: joins and heartbeats are handled here;
   /// updates go to `onUpdate`; everything invalid is counted with its reason. Also sends
   /// heartbeats and marks silent workers dead.
-  func pump(_ socket: Socket, until deadline: ContinuousClock.Instant, round: Int,
-            onUpdate: (FrameHeader, [Float]) -> Void) throws {
+  func pump(
+    _ socket: Socket, until deadline: ContinuousClock.Instant, round: Int,
+    onUpdate: (FrameHeader, [Float]) -> Void
+  ) throws {
     while true {
       let now = ContinuousClock.now
       if let why = abortReason?() { throw RuntimeError(why) }
@@ -80,7 +85,6 @@ extension Coordinator {
       if handled { return }  // let the caller re-check its condition
     }
   }
-
 
   func sendHeartbeats(_ socket: Socket) {
     guard ContinuousClock.now - lastHeartbeat >= .milliseconds(topology.coordinator.heartbeatMs) else { return }
@@ -127,7 +131,9 @@ extension Coordinator {
     case .hello:
       // A hello states the worker's shard size: it must be the one `prepare` assigned.
       guard Int(h.aux) == shardSamples[w] else {
-        refusals.record(peer: "worker \(w)", what: "worker \(w) said hello with \(h.aux) samples, assigned \(shardSamples[w]): refused (sample_count_mismatch)")
+        refusals.record(
+          peer: "worker \(w)",
+          what: "worker \(w) said hello with \(h.aux) samples, assigned \(shardSamples[w]): refused (sample_count_mismatch)")
         return reject(.sampleCountMismatch)
       }
       let rejoin = workers[w].routingID != nil

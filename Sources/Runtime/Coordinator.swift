@@ -82,9 +82,11 @@ public final class Coordinator {
   /// it will recompute.
   func restoreCheckpoint() throws {
     if FileManager.default.fileExists(atPath: run.checkpointFile) {
-      let cp = try Checkpoint.read(run.checkpointFile, expecting: .init(
-        runID: wiring.runID, rounds: topology.rounds, parameterCount: network.parameterCount,
-        velocityCount: engine.sgd.velocity.count, auditorCount: engine.auditors.count))
+      let cp = try Checkpoint.read(
+        run.checkpointFile,
+        expecting: .init(
+          runID: wiring.runID, rounds: topology.rounds, parameterCount: network.parameterCount,
+          velocityCount: engine.sgd.velocity.count, auditorCount: engine.auditors.count))
       network.parameters = cp.parameters
       do { try engine.restore(cp.engine) } catch {
         throw FileFormatError(path: run.checkpointFile, message: "\(error)")
@@ -103,10 +105,15 @@ public final class Coordinator {
       let attack = try AttackRegistry.data(spec.name, spec.params, classes: test.classes)
       var d: Dataset
       let target: Int
-      if let b = attack as? Backdoor { d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target }
-      else if let b = attack as? DBA { d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target }
-      else if let t = attack as? TargetedFlip { d = test.subset((0..<test.count).filter { Int(test.labels[$0]) == t.source }); target = t.target }
-      else { continue }
+      if let b = attack as? Backdoor {
+        d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target
+      } else if let b = attack as? DBA {
+        d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target
+      } else if let t = attack as? TargetedFlip {
+        d = test.subset((0..<test.count).filter { Int(test.labels[$0]) == t.source }); target = t.target
+      } else {
+        continue
+      }
       d.labels = [Int32](repeating: Int32(target), count: d.count)
       return d
     }
@@ -166,7 +173,9 @@ public final class Coordinator {
   func awaitWorkers(_ socket: Socket, timeout: Duration) throws {
     let deadline = ContinuousClock.now + timeout
     while workers.contains(where: { !$0.alive }), ContinuousClock.now < deadline {
-      try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: firstRound) { _, _ in }
+      try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: firstRound) {
+        _, _ in
+      }
     }
     if let why = abortReason?() { throw RuntimeError(why) }
     let joined = workers.filter(\.alive).count
@@ -217,9 +226,13 @@ struct CoordinatorInputs {
   /// The manifest must describe this run's model and workers.
   func check(modelSize: Int) throws {
     guard manifest.modelParameters == modelSize, manifest.shardSamples.count == topology.workerCount,
-          manifest.shards.count == topology.workerCount else {
-      throw FileFormatError(path: run.manifestFile, message: "does not describe this run's model and workers "
-        + "(\(manifest.modelParameters) parameters, \(manifest.shardSamples.count) shards; the topology needs \(modelSize) and \(topology.workerCount))")
+      manifest.shards.count == topology.workerCount
+    else {
+      throw FileFormatError(
+        path: run.manifestFile,
+        message: "does not describe this run's model and workers "
+          + "(\(manifest.modelParameters) parameters, \(manifest.shardSamples.count) shards; the topology needs \(modelSize) and \(topology.workerCount))"
+      )
     }
   }
 }

@@ -47,7 +47,8 @@ enum CovertSetup {
   }
 
   static func capacityAbuse(_ spec: RuleSpec, topology: Topology, worker: Int, shape: ImageShape, classes: Int) throws -> CapacityAbuse {
-    try CapacityAbuse(inputs: Int(spec.params["inputs"] ?? 500), classes: classes, pixelsPerInput: shape.size, seed: topology.seed, worker: worker)
+    try CapacityAbuse(
+      inputs: Int(spec.params["inputs"] ?? 500), classes: classes, pixelsPerInput: shape.size, seed: topology.seed, worker: worker)
   }
 
   /// The bits capacity abuse sends: the first bits of the shard's pixels, whitened.
@@ -124,7 +125,9 @@ final class Eavesdropper: @unchecked Sendable {
     if !(resume && FileManager.default.fileExists(atPath: run.eavesdroppedFile)) {
       try Files.writeAtomically(Array("BZEV".utf8), to: run.eavesdroppedFile)
     }
-    guard let h = FileHandle(forWritingAtPath: run.eavesdroppedFile) else { throw RuntimeError("cannot open \(run.eavesdroppedFile) for writing") }
+    guard let h = FileHandle(forWritingAtPath: run.eavesdroppedFile) else {
+      throw RuntimeError("cannot open \(run.eavesdroppedFile) for writing")
+    }
     h.seekToEndOfFile()
     output = h
   }
@@ -147,8 +150,9 @@ final class Eavesdropper: @unchecked Sendable {
     parsers[connection] = p
     for m in messages {
       guard m.count == 2, m[0].count == FrameHeader.size,
-            case let .success(h) = m[0].withUnsafeBytes({ FrameDecoder.parseHeader($0) }),
-            h.type == .update, m[1].count == Int(h.count) * 4 else { continue }
+        case let .success(h) = m[0].withUnsafeBytes({ FrameDecoder.parseHeader($0) }),
+        h.type == .update, m[1].count == Int(h.count) * 4
+      else { continue }
       stats.updateFrames += 1
       // Read the floats in place: only a well-formed chunk's header and data are extracted.
       let found = m[1].withUnsafeBytes { raw in
@@ -221,14 +225,20 @@ public enum CovertReport {
       switch spec.name {
       case "mantissa":
         r.receiver = "wire eavesdropper"
-        r.measures = try mantissa(run, worker: w, spec: spec, secret: secret, parameterCount: topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: 0).parameterCount)
+        r.measures = try mantissa(
+          run, worker: w, spec: spec, secret: secret,
+          parameterCount: topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: 0).parameterCount)
       case "sign_encoding", "correlated_value":
         r.receiver = "final model (white-box)"
-        guard let model else { throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to read") }
+        guard let model else {
+          throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to read")
+        }
         r.measures = try parameterEncoding(spec, model: model, shard: shard, topology: topology)
       case "capacity_abuse":
         r.receiver = "final model (queries)"
-        guard let model else { throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to query") }
+        guard let model else {
+          throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to query")
+        }
         r.measures = try capacityAbuse(spec, model: model, shard: shard, worker: w, topology: topology)
       default:
         throw RuntimeError("covert channel \(spec.name) has no receiver")
@@ -254,40 +264,51 @@ public enum CovertReport {
       }
       let bytes = sign.length / 8
       let got = SignEncoding.decode(model, count: sign.length)
-      return ["bits": Double(sign.length), "bit_accuracy": accuracy(model), "initial_bit_accuracy": accuracy(initial),
-                    "pixel_error": bytes > 0 ? meanAbsolutePixelError(Array(bytesOf(got).prefix(bytes)), Array(secret.prefix(bytes))) : 0]
+      return [
+        "bits": Double(sign.length), "bit_accuracy": accuracy(model), "initial_bit_accuracy": accuracy(initial),
+        "pixel_error": bytes > 0 ? meanAbsolutePixelError(Array(bytesOf(got).prefix(bytes)), Array(secret.prefix(bytes))) : 0,
+      ]
     } else if let cv = enc as? CorrelatedValueEncoding {
       let truth = Array(secret.prefix(cv.length))
-      return ["images": Double(cv.length / shard.shape.size),
-                    "pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(model, count: cv.length), truth),
-                    "initial_pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(initial, count: cv.length), truth),
-                    "correlation": abs(model.withUnsafeBufferPointer { cv.correlation($0).rho })]
+      return [
+        "images": Double(cv.length / shard.shape.size),
+        "pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(model, count: cv.length), truth),
+        "initial_pixel_error": meanAbsolutePixelError(CorrelatedValueEncoding.decode(initial, count: cv.length), truth),
+        "correlation": abs(model.withUnsafeBufferPointer { cv.correlation($0).rho }),
+      ]
     }
     return [:]
   }
 
   /// The capacity-abuse receiver: query the final model on the synthetic inputs, read the bits
   /// back from the predicted labels (and the same queries to the initial model, for chance).
-  static func capacityAbuse(_ spec: RuleSpec, model: [Float], shard: CompactDataset, worker w: Int, topology: Topology) throws -> [String: Double] {
+  static func capacityAbuse(
+    _ spec: RuleSpec, model: [Float], shard: CompactDataset, worker w: Int, topology: Topology
+  ) throws -> [String: Double] {
     let secret = shard.pixels
     let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
     let net = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
-    let initialPredictions = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: c.inputs) }
+    let initialPredictions = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer {
+      net.predict($0.baseAddress!, count: c.inputs)
+    }
     net.parameters = model
     let predicted = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: c.inputs) }
     let bits = CovertSetup.capacitySecretBits(c, secret: secret)
     let labels = c.labels(encoding: bits)
     let correctBits = zip(bits, c.bits(decoding: predicted)).filter { $0 == $1 }.count
     let correctLabels = zip(labels, predicted).filter { $0 == $1 }.count
-    return ["inputs": Double(c.inputs), "bits": Double(bits.count), "bit_accuracy": Double(correctBits) / Double(max(1, bits.count)),
-                  "label_accuracy": Double(correctLabels) / Double(c.inputs),
-                  "initial_label_accuracy": Double(zip(labels, initialPredictions).filter { $0 == $1 }.count) / Double(c.inputs),
-                  "bits_recovered": Double(correctLabels * c.bitsPerLabel), "chance_label_accuracy": 1 / Double(1 << c.bitsPerLabel)]
+    return [
+      "inputs": Double(c.inputs), "bits": Double(bits.count), "bit_accuracy": Double(correctBits) / Double(max(1, bits.count)),
+      "label_accuracy": Double(correctLabels) / Double(c.inputs),
+      "initial_label_accuracy": Double(zip(labels, initialPredictions).filter { $0 == $1 }.count) / Double(c.inputs),
+      "bits_recovered": Double(correctLabels * c.bitsPerLabel), "chance_label_accuracy": 1 / Double(1 << c.bitsPerLabel),
+    ]
   }
 
   static func mantissa(_ run: RunDirectory, worker: Int, spec: RuleSpec, secret: [UInt8], parameterCount: Int) throws -> [String: Double] {
     struct Sent: Codable { var round: Int, offset: Int, length: Int }
-    let sent: [Sent] = (try? String(contentsOfFile: run.covertSentLog(worker), encoding: .utf8))?
+    let sent: [Sent] =
+      (try? String(contentsOfFile: run.covertSentLog(worker), encoding: .utf8))?
       .split(separator: "\n").compactMap { try? JSONDecoder().decode(Sent.self, from: Data($0.utf8)) } ?? []
     let records = FileManager.default.fileExists(atPath: run.eavesdroppedFile) ? try Eavesdropper.readRecords(run.eavesdroppedFile) : []
     var byRound: [Int: Eavesdropper.Record] = [:]
@@ -303,9 +324,11 @@ public enum CovertReport {
       }
     }
     let channel = try MantissaChannel(bits: Int(spec.params["bits"] ?? 8))
-    return ["bytes_per_round": Double(min(channel.payloadCapacity(floats: parameterCount), secret.count)), "rounds": Double(sent.count),
-            "bytes_sent": Double(sentBytes), "bytes_recovered": Double(correct),
-            "fraction_recovered": sentBytes > 0 ? Double(correct) / Double(sentBytes) : 0,
-            "secret_bytes": Double(secret.count), "secret_fraction_recovered": Double(covered.count) / Double(max(1, secret.count))]
+    return [
+      "bytes_per_round": Double(min(channel.payloadCapacity(floats: parameterCount), secret.count)), "rounds": Double(sent.count),
+      "bytes_sent": Double(sentBytes), "bytes_recovered": Double(correct),
+      "fraction_recovered": sentBytes > 0 ? Double(correct) / Double(sentBytes) : 0,
+      "secret_bytes": Double(secret.count), "secret_fraction_recovered": Double(covered.count) / Double(max(1, secret.count)),
+    ]
   }
 }

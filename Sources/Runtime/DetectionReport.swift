@@ -36,11 +36,15 @@ public enum DetectionReport {
       let flagged = Set(m.audit?.flagged ?? [])
       flaggedByRound.append(flagged)
       for (name, zs) in m.audit?.auditors ?? [:] {
-        for (id, z) in zs { guard let w = Int(id) else { continue }; let s = sums[name, default: [:]][w] ?? (0, 0); sums[name, default: [:]][w] = (s.0 + z, s.1 + 1) }
+        for (id, z) in zs {
+          guard let w = Int(id) else { continue }; let s = sums[name, default: [:]][w] ?? (0, 0);
+          sums[name, default: [:]][w] = (s.0 + z, s.1 + 1)
+        }
       }
       if m.testAccuracy != nil {
         let c = DetectionMetrics.confusion(flagged: flagged, malicious: malicious, workers: workers)
-        csv += "\(m.round),\"\(flagged.sorted().map(String.init).joined(separator: " "))\",\(fmt(c.precision)),\(fmt(c.recall)),\(fmt(c.f1)),\(fmt(c.falsePositiveRate))\n"
+        csv +=
+          "\(m.round),\"\(flagged.sorted().map(String.init).joined(separator: " "))\",\(fmt(c.precision)),\(fmt(c.recall)),\(fmt(c.f1)),\(fmt(c.falsePositiveRate))\n"
       }
     }
     try Files.writeAtomically(Array(csv.utf8), to: (run.path as NSString).appendingPathComponent("detections.csv"))
@@ -48,9 +52,10 @@ public enum DetectionReport {
     let first = DetectionMetrics.roundsToFirstDetection(flaggedByRound, malicious: malicious)
     var auc: [String: Double?] = [:]
     for (name, perWorker) in sums { auc[name] = DetectionMetrics.auc(perWorker.mapValues { $0.0 / Double($0.1) }, malicious: malicious) }
-    return DetectionSummary(malicious: truth.malicious, precision: final.precision, recall: final.recall, f1: final.f1,
-                            falsePositiveRate: final.falsePositiveRate,
-                            roundsToFirstDetection: Dictionary(uniqueKeysWithValues: first.map { (String($0.key), $0.value) }),
-                            auc: auc)
+    return DetectionSummary(
+      malicious: truth.malicious, precision: final.precision, recall: final.recall, f1: final.f1,
+      falsePositiveRate: final.falsePositiveRate,
+      roundsToFirstDetection: Dictionary(uniqueKeysWithValues: first.map { (String($0.key), $0.value) }),
+      auc: auc)
   }
 }

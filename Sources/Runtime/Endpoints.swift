@@ -74,8 +74,9 @@ public struct Wiring: Sendable {
     if !threads, topology.hasEavesdropper, FileManager.default.fileExists(atPath: run.tapEndpointFile) {
       workerEndpoint = String(decoding: try Files.read(run.tapEndpointFile), as: UTF8.self)
     }
-    var w = Wiring(endpoint: endpoint, workerEndpoint: workerEndpoint, curve: false, runID: try manifest.runID(path: run.manifestFile),
-                   modelSize: manifest.modelParameters)
+    var w = Wiring(
+      endpoint: endpoint, workerEndpoint: workerEndpoint, curve: false, runID: try manifest.runID(path: run.manifestFile),
+      modelSize: manifest.modelParameters)
     w.hubEndpoint = hubAddress
     guard topology.security.curve, !endpoint.hasPrefix("inproc://") else { return w }
     let keys: PublicKeys

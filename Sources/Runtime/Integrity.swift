@@ -9,8 +9,10 @@ enum Integrity {
   static func check(_ bytes: [UInt8], path: String, expected: String, what: String) throws {
     let actual = Provenance.sha256Hex(bytes)
     guard actual == expected else {
-      throw FileFormatError(path: path, message: "\(what) does not match the run's manifest (SHA-256 \(actual), manifest \(expected)): "
-        + "it was changed or replaced after `prepare`; restore it, or prepare a new run")
+      throw FileFormatError(
+        path: path,
+        message: "\(what) does not match the run's manifest (SHA-256 \(actual), manifest \(expected)): "
+          + "it was changed or replaced after `prepare`; restore it, or prepare a new run")
     }
   }
 
@@ -18,11 +20,15 @@ enum Integrity {
   static func check(dataFiles: [FileDigest], manifest: RunManifest, manifestPath: String) throws {
     for f in dataFiles {
       guard let recorded = manifest.dataFiles.first(where: { $0.path == f.path }) else {
-        throw FileFormatError(path: f.path, message: "this data file is not in the run's manifest (\(manifestPath)); the data directory changed after `prepare`")
+        throw FileFormatError(
+          path: f.path, message: "this data file is not in the run's manifest (\(manifestPath)); the data directory changed after `prepare`"
+        )
       }
       guard recorded.sha256 == f.sha256 else {
-        throw FileFormatError(path: f.path, message: "the data file does not match the run's manifest (SHA-256 \(f.sha256), manifest \(recorded.sha256)): "
-          + "it changed after `prepare`; restore it, or prepare a new run")
+        throw FileFormatError(
+          path: f.path,
+          message: "the data file does not match the run's manifest (SHA-256 \(f.sha256), manifest \(recorded.sha256)): "
+            + "it changed after `prepare`; restore it, or prepare a new run")
       }
     }
   }

@@ -86,7 +86,11 @@ public enum Interrupts {
   }
 
   private static func stopAll(signal sig: Int32) {
-    guard !stopping.withLock({ s in defer { s = true }; return s }) else { return }  // once
+    guard
+      !stopping.withLock({ s in
+        defer { s = true }; return s
+      })
+    else { return }  // once
     let running = children.withLock { Array($0.values) }.filter { $0.process.isRunning }
     let name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP"
     FileHandle.standardError.write(Data("\nbyzsim: \(name): stopping \(running.count) process(es)…\n".utf8))
@@ -119,7 +123,8 @@ public final class DirectoryLock {
       close(fd)
       let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
       if code == EWOULDBLOCK {
-        throw RuntimeError("\(directory): \(what) is in use by process \(holder) (its writer); wait for it to end, or stop it (kill \(holder)) first")
+        throw RuntimeError(
+          "\(directory): \(what) is in use by process \(holder) (its writer); wait for it to end, or stop it (kill \(holder)) first")
       }
       throw FileFormatError(path: path, message: "cannot lock (\(Files.errnoText(code)))")
     }

@@ -35,8 +35,10 @@ extension Launcher {
       rootShard: rootDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
     try run.writeJSON(manifest, to: run.manifestFile)
     // Ground truth, for evaluation only: the coordinator and its auditors never read it.
-    try run.writeJSON(Truth(malicious: topology.maliciousIDs,
-                            behaviors: (0..<topology.workerCount).map { topology.behavior(of: $0) }), to: run.truthFile)
+    try run.writeJSON(
+      Truth(
+        malicious: topology.maliciousIDs,
+        behaviors: (0..<topology.workerCount).map { topology.behavior(of: $0) }), to: run.truthFile)
     return run
   }
 
@@ -175,8 +177,9 @@ extension Launcher {
       case .launcher: throw RuntimeError("a bundle holds coordinator, hub or worker-I roles")
       }
       if topology.security.curve {
-        try writeSecret(String(decoding: try Files.read(run.secretKeyFile(role.description)), as: UTF8.self)
-          .trimmingCharacters(in: .whitespacesAndNewlines), to: out.secretKeyFile(role.description))
+        try writeSecret(
+          String(decoding: try Files.read(run.secretKeyFile(role.description)), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines), to: out.secretKeyFile(role.description))
       }
     }
     return out

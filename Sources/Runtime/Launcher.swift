@@ -22,7 +22,9 @@ public enum Launcher {
   public static func runThreads(_ run: RunDirectory, resume: Bool, onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
     let topology = try run.loadTopology()
     if topology.hasEavesdropper {
-      throw RuntimeError("the mantissa channel's receiver is an eavesdropper on the wire, and threads talk over inproc:// (no wire): run it as processes (without --threads)")
+      throw RuntimeError(
+        "the mantissa channel's receiver is an eavesdropper on the wire, and threads talk over inproc:// (no wire): run it as processes (without --threads)"
+      )
     }
     try checkNotInUse(run)
     try Integrity.checkShards(run)
@@ -61,8 +63,10 @@ public enum Launcher {
 
   /// Runs `body` on a thread of its own (8 MB of stack, as a process's main thread has),
   /// recording an error under `name`.
-  static func startRole(failures: RoleFailures, group: DispatchGroup?, name: String, onFailure: @escaping @Sendable () -> Void = {},
-                        _ body: @escaping @Sendable () throws -> Void) {
+  static func startRole(
+    failures: RoleFailures, group: DispatchGroup?, name: String, onFailure: @escaping @Sendable () -> Void = {},
+    _ body: @escaping @Sendable () throws -> Void
+  ) {
     group?.enter()
     let t = Thread {
       do { try body() } catch {
@@ -85,7 +89,8 @@ public enum Launcher {
   /// Refuses to start a second writer in a run directory whose writer is alive.
   static func checkNotInUse(_ run: RunDirectory) throws {
     if let pid = DirectoryLock.holder(of: run.path) {
-      throw RuntimeError("\(run.path): this run directory is in use by process \(pid) (its coordinator); wait for it to end, or stop it (kill \(pid)) first")
+      throw RuntimeError(
+        "\(run.path): this run directory is in use by process \(pid) (its coordinator); wait for it to end, or stop it (kill \(pid)) first")
     }
   }
 
@@ -95,9 +100,11 @@ public enum Launcher {
   /// metrics.jsonl for progress, and returns the run's summary.
   /// - binary: the `byzsim` executable to spawn (default: this process's own).
   /// - monitor: called about every 50 ms with the child pids (role → pid), e.g. to sample memory.
-  public static func runProcesses(_ run: RunDirectory, resume: Bool, binary: String = executablePath,
-                                  monitor: (([String: Int32]) -> Void)? = nil,
-                                  onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
+  public static func runProcesses(
+    _ run: RunDirectory, resume: Bool, binary: String = executablePath,
+    monitor: (([String: Int32]) -> Void)? = nil,
+    onRound: @escaping (RoundMetrics) -> Void
+  ) throws -> RunSummary {
     let topology = try run.loadTopology()
     try checkNotInUse(run)
     try Integrity.checkShards(run)
@@ -165,7 +172,8 @@ final class ProcessLaunch {
   /// processes.json.
   func spawnRoles(_ topology: Topology, resume: Bool) throws -> Roles {
     let hub = topology.hasUpdateAttacks ? try spawn(["hub", "--run-dir", run.path], log: log("hub")) : nil
-    let coordinator = try spawn(["coordinator", "--run-dir", run.path, "--launched"] + (resume ? ["--resume"] : []), log: log("coordinator"))
+    let coordinator = try spawn(
+      ["coordinator", "--run-dir", run.path, "--launched"] + (resume ? ["--resume"] : []), log: log("coordinator"))
     let workers = try (0..<topology.workerCount).map { w in
       try spawn(["worker", "--run-dir", run.path, "--id", String(w)], log: log("worker-\(w)"))
     }
@@ -185,14 +193,17 @@ final class ProcessLaunch {
     let pids = ["coordinator": roles.coordinator.processIdentifier]
       .merging(roles.workers.enumerated().map { ("worker-\($0.offset)", $0.element.processIdentifier) }) { a, _ in a }
       .merging(roles.hub.map { [("hub", $0.processIdentifier)] } ?? []) { a, _ in a }
-    let others = roles.workers.enumerated().map { ("worker \($0.offset)", "worker-\($0.offset)", $0.element) }
+    let others =
+      roles.workers.enumerated().map { ("worker \($0.offset)", "worker-\($0.offset)", $0.element) }
       + (roles.hub.map { [("the adversary hub", "hub", $0)] } ?? [])
     while roles.coordinator.isRunning {
       for m in tail.poll() { onRound(m) }
       monitor?(pids)
       for (name, file, p) in others where !p.isRunning && p.terminationReason == .exit && p.terminationStatus != 0 {
         Interrupts.stop(roles.coordinator)
-        throw RuntimeError("\(name) exited with status \(p.terminationStatus): \(lastLine(of: log(file)) ?? "(no output)"); the run stopped. See \(log(file))")
+        throw RuntimeError(
+          "\(name) exited with status \(p.terminationStatus): \(lastLine(of: log(file)) ?? "(no output)"); the run stopped. See \(log(file))"
+        )
       }
       usleep(50_000)
     }
@@ -203,9 +214,12 @@ final class ProcessLaunch {
     for p in roles.workers { Interrupts.stop(p) }
     let c = roles.coordinator
     guard c.terminationReason == .exit, c.terminationStatus == 0 else {
-      let how = c.terminationReason == .uncaughtSignal ? "was killed by signal \(c.terminationStatus)" : "exited with status \(c.terminationStatus)"
+      let how =
+        c.terminationReason == .uncaughtSignal ? "was killed by signal \(c.terminationStatus)" : "exited with status \(c.terminationStatus)"
       let last = lastLine(of: log("coordinator")).map { ": \($0)" } ?? ""
-      throw RuntimeError("the coordinator \(how)\(last). See \(log("coordinator")); once the cause is fixed, resume from the last checkpoint with: byzsim run --resume \(run.path)")
+      throw RuntimeError(
+        "the coordinator \(how)\(last). See \(log("coordinator")); once the cause is fixed, resume from the last checkpoint with: byzsim run --resume \(run.path)"
+      )
     }
   }
 

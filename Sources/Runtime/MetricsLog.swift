@@ -37,8 +37,9 @@ final class MetricsLog {
     }
     if let code = failure {
       let undone = ftruncate(fd, size) == 0
-      throw RuntimeError("\(path): cannot append the round's metrics (\(Files.errnoText(code)))\(undone ? "; the partial line was removed" : ""). "
-        + "The run stopped at its last checkpoint; fix the cause (free disk space, permissions) and resume with: \(resumeHint)")
+      throw RuntimeError(
+        "\(path): cannot append the round's metrics (\(Files.errnoText(code)))\(undone ? "; the partial line was removed" : ""). "
+          + "The run stopped at its last checkpoint; fix the cause (free disk space, permissions) and resume with: \(resumeHint)")
     }
     size += off_t(bytes.count)
   }

@@ -49,7 +49,9 @@ final class RefusalLog: Sendable {
   /// Writes the counts that no line has reported yet.
   func flush() {
     let pending = entries.withLock { e -> [(String, Int, Int)] in
-      let out = e.filter { $0.value.suppressed > 0 }.map { (String($0.key.split(separator: "\u{0}").last ?? ""), $0.value.suppressed, $0.value.total) }
+      let out = e.filter { $0.value.suppressed > 0 }.map {
+        (String($0.key.split(separator: "\u{0}").last ?? ""), $0.value.suppressed, $0.value.total)
+      }
       for k in e.keys { e[k]?.suppressed = 0 }
       return out
     }

@@ -28,8 +28,6 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   public typealias Audit = AuditRecord
   public var timing: Timing
 
-
-
   public struct Timing: Codable, Equatable, Sendable {
     public var roundMs: Double
     /// Waiting for updates (worker compute + wire).
@@ -57,6 +55,5 @@ public struct RunSummary: Codable, Sendable {
   @Nullable public var detection: DetectionSummary?
   /// Each covert worker's channel as its receiver measured it (nil: no covert channel).
   @Nullable public var covert: [CovertResult]?
-
 
 }

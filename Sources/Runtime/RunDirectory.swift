@@ -49,7 +49,9 @@ public struct RunDirectory: Sendable {
     var candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)")
     var k = 2
     while mkdir(candidate, 0o755) != 0 {
-      guard errno == EEXIST else { throw FileFormatError(path: candidate, message: "cannot create the run directory (\(Files.errnoText()))") }
+      guard errno == EEXIST else {
+        throw FileFormatError(path: candidate, message: "cannot create the run directory (\(Files.errnoText()))")
+      }
       candidate = (root as NSString).appendingPathComponent("\(name)-\(stamp)-\(k)")
       k += 1
     }
@@ -61,7 +63,9 @@ public struct RunDirectory: Sendable {
   public static func create(at path: String) throws -> RunDirectory {
     let fm = FileManager.default
     try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    guard mkdir(path, 0o755) == 0 else { throw FileFormatError(path: path, message: "cannot create the run directory (\(Files.errnoText()))") }
+    guard mkdir(path, 0o755) == 0 else {
+      throw FileFormatError(path: path, message: "cannot create the run directory (\(Files.errnoText()))")
+    }
     try makeSubdirectories(path)
     return RunDirectory(path: (path as NSString).standardizingPath)
   }
@@ -81,9 +85,10 @@ public struct RunDirectory: Sendable {
   /// exists, and every shard still matches the SHA-256 in the manifest.
   public func isComplete() -> Bool {
     guard let topology = try? loadTopology(),
-          let s = try? JSONDecoder.snake.decode(RunSummary.self, from: Data(Files.read(summaryFile))),
-          s.rounds == topology.rounds, FileManager.default.fileExists(atPath: modelFile),
-          let m = try? JSONDecoder.snake.decode(RunManifest.self, from: Data(Files.read(manifestFile))) else { return false }
+      let s = try? JSONDecoder.snake.decode(RunSummary.self, from: Data(Files.read(summaryFile))),
+      s.rounds == topology.rounds, FileManager.default.fileExists(atPath: modelFile),
+      let m = try? JSONDecoder.snake.decode(RunManifest.self, from: Data(Files.read(manifestFile)))
+    else { return false }
     for (w, digest) in m.shards.enumerated() {
       guard let bytes = try? Files.read(shardFile(w)), Provenance.sha256Hex(bytes) == digest else { return false }
     }
@@ -116,7 +121,8 @@ public struct RunDirectory: Sendable {
     do {
       return try JSONDecoder.snake.decode(RunManifest.self, from: Data(bytes))
     } catch {
-      throw FileFormatError(path: manifestFile, message: "not a run manifest (\(error)); was the run prepared by an older byzsim? Prepare it again")
+      throw FileFormatError(
+        path: manifestFile, message: "not a run manifest (\(error)); was the run prepared by an older byzsim? Prepare it again")
     }
   }
 

@@ -28,7 +28,9 @@ enum ShardFile {
     guard try r.u32("the version") == 1 else { throw r.fail("unsupported shard version") }
     let n = Int(try r.u32("the count")), h = Int(try r.u32("the height")), w = Int(try r.u32("the width"))
     let c = Int(try r.u32("the channels")), classes = Int(try r.u32("the classes"))
-    guard (1...4096).contains(h), (1...4096).contains(w), (1...4096).contains(c), (1...256).contains(classes), h * w * c <= 1 << 20 else { throw r.fail("implausible shape \(h)×\(w)×\(c), \(classes) classes") }
+    guard (1...4096).contains(h), (1...4096).contains(w), (1...4096).contains(c), (1...256).contains(classes), h * w * c <= 1 << 20 else {
+      throw r.fail("implausible shape \(h)×\(w)×\(c), \(classes) classes")
+    }
     let labels = try r.take(n, "the labels").map { Int32($0) }
     guard labels.allSatisfy({ $0 < Int32(classes) }) else { throw r.fail("a label is outside 0..<\(classes)") }
     let pixels = try r.take(n * h * w * c, "the pixels")

@@ -41,7 +41,8 @@ extension Topology {
     var top = TableReader(file: file, path: "", table: root, line: 1)
     let defaultName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
     let name = try top.string("name", default: defaultName.isEmpty ? "run" : defaultName) { s in
-      s.count <= 100 && s.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil ? nil : "at most 100 letters, digits, '.', '_' or '-' (it names the run directory)"
+      s.count <= 100 && s.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil
+        ? nil : "at most 100 letters, digits, '.', '_' or '-' (it names the run directory)"
     }
     let seed = UInt64(try top.int("seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0" })
     let rounds = try top.int("rounds", default: 100) { (1...Limits.rounds).contains($0) ? nil : "1 to \(Limits.rounds) rounds" }
@@ -54,13 +55,17 @@ extension Topology {
     var c = try top.table("coordinator")
     let coord = try decodeCoordinator(&c)
     let groups = try top.tableArray("workers")
-    let workers = try groups.map { g in var g = g; return try decodeGroup(&g, rounds: rounds) }
+    let workers = try groups.map { g in
+      var g = g; return try decodeGroup(&g, rounds: rounds)
+    }
     if workers.isEmpty {
-      throw TopologyError(file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
+      throw TopologyError(
+        file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
     }
     let total = workers.reduce(0) { $0 + $1.count }  // each count <= Limits.workers: no overflow
     if total > Limits.workers {
-      throw TopologyError(file: file, line: groups.last!.line, key: "workers", message: "at most \(Limits.workers) workers in one run: found \(total)")
+      throw TopologyError(
+        file: file, line: groups.last!.line, key: "workers", message: "at most \(Limits.workers) workers in one run: found \(total)")
     }
 
     var a = try top.table("audit")
@@ -70,8 +75,9 @@ extension Topology {
     try s.finish()
     try top.finish()
 
-    var topology = Topology(name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
-                            coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
+    var topology = Topology(
+      name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
+      coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
     topology.audit = audit
     try checkAcrossTables(topology, file: file, coordinator: c, data: d, model: m)
     return topology
@@ -95,10 +101,14 @@ extension Topology {
     }
     let pipeline = AggregationPipeline(preaggregators: pre, aggregator: rule)
     if let why = pipeline.problem(n: t.expectedParticipants) {
-      throw c.error("aggregator", "\(why) (n = updates per round: \(t.workerCount) workers × sample_fraction \(t.coordinator.sampleFraction)). Lower f or add workers")
+      throw c.error(
+        "aggregator",
+        "\(why) (n = updates per round: \(t.workerCount) workers × sample_fraction \(t.coordinator.sampleFraction)). Lower f or add workers"
+      )
     }
     if t.coordinator.aggregator.name == "fltrust", t.coordinator.rootDatasetSize < 1 {
-      throw c.error("aggregator", "FLTrust needs a clean root dataset held by the coordinator: set coordinator.root_dataset_size (e.g. 100)")
+      throw c.error(
+        "aggregator", "FLTrust needs a clean root dataset held by the coordinator: set coordinator.root_dataset_size (e.g. 100)")
     }
     let available = (t.data.trainLimit ?? 60_000) - t.coordinator.rootDatasetSize
     if let problem = t.data.partition.problem(workers: t.workerCount, classes: 10, count: available) {
@@ -111,7 +121,9 @@ extension Topology {
 
   static func decodeData(_ d: inout TableReader) throws -> DataSettings {
     var data = DataSettings()
-    data.dataset = try d.string("dataset", default: data.dataset) { Registry.datasets.contains($0) ? nil : "one of \(Registry.datasets.joined(separator: ", "))" }
+    data.dataset = try d.string("dataset", default: data.dataset) {
+      Registry.datasets.contains($0) ? nil : "one of \(Registry.datasets.joined(separator: ", "))"
+    }
     data.directory = try d.string("dir", default: data.directory) { $0.isEmpty || $0.utf8.contains(0) ? "a directory path" : nil }
     data.partition = try d.partition("partition")
     data.trainLimit = try d.optionalInt("train_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
@@ -121,8 +133,12 @@ extension Topology {
   }
 
   static func decodeModel(_ m: inout TableReader) throws -> ModelSpec {
-    let kindName = try m.string("kind", default: "mlp") { ModelKind(rawValue: $0) == nil ? "one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))" : nil }
-    let hidden = try m.intArray("hidden", default: [100]) { $0.isEmpty || $0.contains { $0 < 1 } ? "a list of positive layer widths, like [100]" : nil }
+    let kindName = try m.string("kind", default: "mlp") {
+      ModelKind(rawValue: $0) == nil ? "one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))" : nil
+    }
+    let hidden = try m.intArray("hidden", default: [100]) {
+      $0.isEmpty || $0.contains { $0 < 1 } ? "a list of positive layer widths, like [100]" : nil
+    }
     let model = ModelSpec(kind: ModelKind(rawValue: kindName)!, hidden: hidden)
     try m.finish()
     return model
@@ -130,11 +146,19 @@ extension Topology {
 
   static func decodeTraining(_ t: inout TableReader) throws -> TrainingSettings {
     var training = TrainingSettings()
-    training.batchSize = try t.int("batch_size", default: training.batchSize) { (1...Limits.batchSize).contains($0) ? nil : "a batch size from 1 to \(Limits.batchSize)" }
-    training.learningRate = Float(try t.double("learning_rate", default: Double(training.learningRate)) { $0 > 0 && $0 <= Limits.rate ? nil : "a learning rate in (0, \(Limits.rate)]" })
-    training.momentum = Float(try t.double("momentum", default: Double(training.momentum)) { $0 >= 0 && $0 < 1 ? nil : "a momentum in [0, 1)" })
+    training.batchSize = try t.int("batch_size", default: training.batchSize) {
+      (1...Limits.batchSize).contains($0) ? nil : "a batch size from 1 to \(Limits.batchSize)"
+    }
+    training.learningRate = Float(
+      try t.double("learning_rate", default: Double(training.learningRate)) {
+        $0 > 0 && $0 <= Limits.rate ? nil : "a learning rate in (0, \(Limits.rate)]"
+      })
+    training.momentum = Float(
+      try t.double("momentum", default: Double(training.momentum)) { $0 >= 0 && $0 < 1 ? nil : "a momentum in [0, 1)" })
     training.weightDecay = Float(try t.double("weight_decay", default: 0) { $0 >= 0 && $0 <= 1 ? nil : "a weight decay in [0, 1]" })
-    training.localSteps = try t.int("local_steps", default: 1) { (1...Limits.localSteps).contains($0) ? nil : "1 (FedSGD) to \(Limits.localSteps) (FedAvg)" }
+    training.localSteps = try t.int("local_steps", default: 1) {
+      (1...Limits.localSteps).contains($0) ? nil : "1 (FedSGD) to \(Limits.localSteps) (FedAvg)"
+    }
     try t.finish()
     return training
   }
@@ -144,24 +168,40 @@ extension Topology {
     coord.endpoint = try c.string("endpoint", default: coord.endpoint) { e in
       e == "ipc" || e == "inproc" || e.hasPrefix("tcp://") ? nil : "\"ipc\", \"inproc\" or a tcp://HOST:PORT address"
     }
-    coord.roundDeadlineMs = try c.int("round_deadline_ms", default: coord.roundDeadlineMs) { (10...Limits.milliseconds).contains($0) ? nil : "10 ms to \(Limits.milliseconds) ms (a day)" }
-    coord.evalEvery = try c.int("eval_every", default: coord.evalEvery) { (1...Limits.rounds).contains($0) ? nil : "evaluate every 1 to \(Limits.rounds) rounds" }
+    coord.roundDeadlineMs = try c.int("round_deadline_ms", default: coord.roundDeadlineMs) {
+      (10...Limits.milliseconds).contains($0) ? nil : "10 ms to \(Limits.milliseconds) ms (a day)"
+    }
+    coord.evalEvery = try c.int("eval_every", default: coord.evalEvery) {
+      (1...Limits.rounds).contains($0) ? nil : "evaluate every 1 to \(Limits.rounds) rounds"
+    }
     coord.sampleFraction = try c.double("sample_fraction", default: 1) { $0 > 0 && $0 <= 1 ? nil : "a fraction in (0, 1]" }
     coord.aggregator = try c.rule("aggregator", default: RuleSpec(name: "mean"), known: Registry.aggregators)
     coord.preaggregators = try c.rules("preaggregators", known: Registry.preaggregators)
     coord.maxUpdateNorm = try c.double("max_update_norm", default: 1e6) {
-      $0 > 0 && $0 <= UpdateScreen.maxNormBound ? nil : "a norm in (0, \(UpdateScreen.maxNormBound)] (the aggregators are exact up to that bound)"
+      $0 > 0 && $0 <= UpdateScreen.maxNormBound
+        ? nil : "a norm in (0, \(UpdateScreen.maxNormBound)] (the aggregators are exact up to that bound)"
     }
     coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
-    coord.auditors = try c.stringArray("auditors") { AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\"" }
+    coord.auditors = try c.stringArray("auditors") {
+      AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\""
+    }
     if coord.auditors.contains("all") { coord.auditors = AuditorRegistry.names }
-    coord.sanitizeMantissaBits = try c.optionalInt("sanitize_mantissa_bits") { (0...22).contains($0) ? nil : "0 to 22 mantissa bits to keep (omit the key to keep all 23)" }
-    coord.serverLearningRate = Float(try c.double("server_learning_rate", default: 1) { $0 > 0 && $0 <= Limits.rate ? nil : "a rate in (0, \(Limits.rate)]" })
-    coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) { (1...Limits.rounds).contains($0) ? nil : "checkpoint every 1 to \(Limits.rounds) rounds" }
+    coord.sanitizeMantissaBits = try c.optionalInt("sanitize_mantissa_bits") {
+      (0...22).contains($0) ? nil : "0 to 22 mantissa bits to keep (omit the key to keep all 23)"
+    }
+    coord.serverLearningRate = Float(
+      try c.double("server_learning_rate", default: 1) { $0 > 0 && $0 <= Limits.rate ? nil : "a rate in (0, \(Limits.rate)]" })
+    coord.checkpointEvery = try c.int("checkpoint_every", default: coord.checkpointEvery) {
+      (1...Limits.rounds).contains($0) ? nil : "checkpoint every 1 to \(Limits.rounds) rounds"
+    }
     coord.heartbeatMs = try c.int("heartbeat_ms", default: coord.heartbeatMs) { (10...60_000).contains($0) ? nil : "10 ms to 60000 ms" }
-    coord.livenessMs = try c.int("liveness_ms", default: coord.livenessMs) { (50...Limits.milliseconds).contains($0) ? nil : "50 ms to \(Limits.milliseconds) ms" }
+    coord.livenessMs = try c.int("liveness_ms", default: coord.livenessMs) {
+      (50...Limits.milliseconds).contains($0) ? nil : "50 ms to \(Limits.milliseconds) ms"
+    }
     if coord.livenessMs <= 2 * coord.heartbeatMs {
-      throw c.error("liveness_ms", "must exceed two heartbeats (\(2 * coord.heartbeatMs) ms): found \(coord.livenessMs). Raise liveness_ms or lower heartbeat_ms")
+      throw c.error(
+        "liveness_ms",
+        "must exceed two heartbeats (\(2 * coord.heartbeatMs) ms): found \(coord.livenessMs). Raise liveness_ms or lower heartbeat_ms")
     }
     try c.finish()
     return coord
@@ -169,17 +209,25 @@ extension Topology {
 
   /// One [[workers]] group.
   static func decodeGroup(_ g: inout TableReader, rounds: Int) throws -> WorkerGroup {
-    let count = try g.int("count", default: nil) { (1...Limits.workers).contains($0) ? nil : "at least 1 worker (at most \(Limits.workers))" }
+    let count = try g.int("count", default: nil) {
+      (1...Limits.workers).contains($0) ? nil : "at least 1 worker (at most \(Limits.workers))"
+    }
     var group = WorkerGroup(count: count)
-    group.behavior = try g.string("behavior", default: "honest") { Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", "))" }
+    group.behavior = try g.string("behavior", default: "honest") {
+      Registry.behaviors.contains($0) ? nil : "one of \(Registry.behaviors.joined(separator: ", "))"
+    }
     group.attack = try g.numberTable("attack")
     if let k = try g.optionalString("knowledge") {
       guard let kn = Knowledge(rawValue: k) else { throw g.error("knowledge", "expected \"own\" or \"omniscient\", found \"\(k)\"") }
       group.knowledge = kn
     }
-    group.startRound = try g.int("start_round", default: 0) { $0 >= 0 && $0 < rounds ? nil : "a round from 0 to \(rounds - 1) (the run has \(rounds) rounds)" }
+    group.startRound = try g.int("start_round", default: 0) {
+      $0 >= 0 && $0 < rounds ? nil : "a round from 0 to \(rounds - 1) (the run has \(rounds) rounds)"
+    }
     group.every = try g.int("every", default: 1) { (1...Limits.rounds).contains($0) ? nil : "attack every 1 to \(Limits.rounds) rounds" }
-    group.attackLocalSteps = try g.optionalInt("attack_local_steps") { (1...Limits.localSteps).contains($0) ? nil : "1 to \(Limits.localSteps) local steps" }
+    group.attackLocalSteps = try g.optionalInt("attack_local_steps") {
+      (1...Limits.localSteps).contains($0) ? nil : "1 to \(Limits.localSteps) local steps"
+    }
     if try g.bool("resample", default: false) {
       group.active = try g.int("active", default: nil) { $0 >= 1 && $0 <= count ? nil : "between 1 and the group's count (\(count))" }
     } else if g.table["active"] != nil {
@@ -187,19 +235,27 @@ extension Topology {
     }
     if g.table["data_attack"] != nil {
       group.dataAttack = try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks)
-      do { _ = try AttackRegistry.data(group.dataAttack!.name, group.dataAttack!.params) } catch let e as AttackError { throw g.error("data_attack", e.message) }
+      do { _ = try AttackRegistry.data(group.dataAttack!.name, group.dataAttack!.params) } catch let e as AttackError {
+        throw g.error("data_attack", e.message)
+      }
     }
     if g.table["covert"] != nil {
       var spec = try g.rule("covert", default: RuleSpec(name: ""), known: Registry.covertChannels)
-      do { spec.params = try CovertRegistry.resolve(spec.name, spec.params) } catch let e as CovertError { throw g.error("covert", e.message) }
+      do { spec.params = try CovertRegistry.resolve(spec.name, spec.params) } catch let e as CovertError {
+        throw g.error("covert", e.message)
+      }
       guard !group.hasUpdateAttack, group.dataAttack == nil else {
-        throw g.error("covert", "a covert group trains honestly otherwise: drop behavior/data_attack, or put the covert channel in its own [[workers]] group")
+        throw g.error(
+          "covert",
+          "a covert group trains honestly otherwise: drop behavior/data_attack, or put the covert channel in its own [[workers]] group")
       }
       group.covert = spec
     }
     if group.hasUpdateAttack {
       let attack: any UpdateAttack
-      do { attack = try AttackRegistry.update(group.behavior, group.attack) } catch let e as AttackError { throw g.error("attack", e.message) }
+      do { attack = try AttackRegistry.update(group.behavior, group.attack) } catch let e as AttackError {
+        throw g.error("attack", e.message)
+      }
       if attack.needs == .omniscient && group.knowledge == .own {
         throw g.error("knowledge", "\(group.behavior) needs the honest updates: set knowledge = \"omniscient\" (found \"own\")")
       }
@@ -245,7 +301,9 @@ struct TableReader {
   }
 
   func mismatch(_ key: String, expected: String, found node: TOMLNode) -> TopologyError {
-    TopologyError(file: file, line: node.line, key: qualified(key), message: "expected \(expected), found \(node.value.typeName) \(node.value.rendered)")
+    TopologyError(
+      file: file, line: node.line, key: qualified(key), message: "expected \(expected), found \(node.value.typeName) \(node.value.rendered)"
+    )
   }
 
   mutating func node(_ key: String) -> TOMLNode? {
@@ -303,7 +361,9 @@ struct TableReader {
     guard case let .array(items) = n.value else { throw mismatch(key, expected: "an array of integers", found: n) }
     var out: [Int] = []
     for item in items {
-      guard case let .integer(i) = item.value, let v = Int(exactly: i) else { throw mismatch(key, expected: "an array of integers", found: n) }
+      guard case let .integer(i) = item.value, let v = Int(exactly: i) else {
+        throw mismatch(key, expected: "an array of integers", found: n)
+      }
       out.append(v)
     }
     if let expected = check(out) { throw mismatch(key, expected: expected, found: n) }
@@ -337,11 +397,15 @@ struct TableReader {
       return .iid
     case let .table(t):
       var r = TableReader(file: file, path: qualified(key), table: t, line: n.line)
-      let kind = try r.string("kind", default: nil) { Registry.partitions.contains($0) ? nil : "one of \(Registry.partitions.joined(separator: ", "))" }
+      let kind = try r.string("kind", default: nil) {
+        Registry.partitions.contains($0) ? nil : "one of \(Registry.partitions.joined(separator: ", "))"
+      }
       let p: Partition
       switch kind {
       case "dirichlet": p = .dirichlet(alpha: try r.double("alpha", default: 0.5) { $0 > 0 && $0 <= 1e6 ? nil : "an alpha in (0, 1e6]" })
-      case "shards": p = .shards(classesPerWorker: try r.int("classes_per_worker", default: 2) { (1...10).contains($0) ? nil : "1 to 10 classes per worker" })
+      case "shards":
+        p = .shards(
+          classesPerWorker: try r.int("classes_per_worker", default: 2) { (1...10).contains($0) ? nil : "1 to 10 classes per worker" })
       case "group_bias": p = .groupBias(p: try r.double("p", default: 0.5) { $0 >= 0 && $0 <= 1 ? nil : "a probability in [0, 1]" })
       default: p = .iid
       }
@@ -377,7 +441,10 @@ struct TableReader {
       switch t[k]!.value {
       case let .integer(i): out[k] = Double(i)
       case let .float(d) where d.isFinite: out[k] = d
-      default: throw TopologyError(file: file, line: t[k]!.line, key: "\(qualified(key)).\(k)", message: "expected a finite number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
+      default:
+        throw TopologyError(
+          file: file, line: t[k]!.line, key: "\(qualified(key)).\(k)",
+          message: "expected a finite number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
       }
     }
     return out
@@ -397,17 +464,20 @@ struct TableReader {
   }
 
   static func rule(_ n: TOMLNode, key: String, reader: TableReader, known: [String]) throws -> RuleSpec {
-    let expected = "one of \(known.joined(separator: ", ")), or a table like { name = \"\(known.last ?? "krum")\", ... } with its numeric parameters"
+    let expected =
+      "one of \(known.joined(separator: ", ")), or a table like { name = \"\(known.last ?? "krum")\", ... } with its numeric parameters"
     switch n.value {
     case let .string(s):
       guard known.contains(s) else { throw reader.mismatch(key, expected: expected, found: n) }
       return RuleSpec(name: s)
     case let .table(t):
       guard case let .string(name)? = t["name"]?.value else {
-        throw TopologyError(file: reader.file, line: n.line, key: reader.qualified(key), message: "expected a name = \"...\" entry naming \(expected)")
+        throw TopologyError(
+          file: reader.file, line: n.line, key: reader.qualified(key), message: "expected a name = \"...\" entry naming \(expected)")
       }
       guard known.contains(name) else {
-        throw TopologyError(file: reader.file, line: n.line, key: reader.qualified(key), message: "unknown name \"\(name)\": expected \(expected)")
+        throw TopologyError(
+          file: reader.file, line: n.line, key: reader.qualified(key), message: "unknown name \"\(name)\": expected \(expected)")
       }
       var params: [String: Double] = [:]
       for k in t.keys where k != "name" {
@@ -415,7 +485,9 @@ struct TableReader {
         case let .integer(i): params[k] = Double(i)
         case let .float(d) where d.isFinite: params[k] = d
         default:
-          throw TopologyError(file: reader.file, line: t[k]!.line, key: "\(reader.qualified(key)).\(k)", message: "expected a finite number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
+          throw TopologyError(
+            file: reader.file, line: t[k]!.line, key: "\(reader.qualified(key)).\(k)",
+            message: "expected a finite number, found \(t[k]!.value.typeName) \(t[k]!.value.rendered)")
         }
       }
       return RuleSpec(name: name, params: params)
@@ -428,8 +500,9 @@ struct TableReader {
   func finish() throws {
     for key in table.keys where !used.contains(key) {
       let allowed = used.joined(separator: ", ")
-      throw TopologyError(file: file, line: table[key]!.line, key: qualified(key),
-                          message: "unknown key (\(path.isEmpty ? "top level" : "[\(path)]") accepts: \(allowed)); check its spelling")
+      throw TopologyError(
+        file: file, line: table[key]!.line, key: qualified(key),
+        message: "unknown key (\(path.isEmpty ? "top level" : "[\(path)]") accepts: \(allowed)); check its spelling")
     }
   }
 }

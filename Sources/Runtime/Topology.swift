@@ -36,8 +36,9 @@ public struct Topology: Sendable, Codable, Equatable {
     let fedSGD = training.localSteps == 1
     let declaredF = Int(coordinator.aggregator.params["f"] ?? 0)
     return RoundEngine(
-      settings: .init(localSteps: training.localSteps, learningRate: training.learningRate, serverLearningRate: coordinator.serverLearningRate,
-                      excludeFlagged: audit.mode == .exclude, sanitizeMantissaBits: coordinator.sanitizeMantissaBits, seed: seed),
+      settings: .init(
+        localSteps: training.localSteps, learningRate: training.learningRate, serverLearningRate: coordinator.serverLearningRate,
+        excludeFlagged: audit.mode == .exclude, sanitizeMantissaBits: coordinator.sanitizeMantissaBits, seed: seed),
       pipeline: try makePipeline(),
       auditors: coordinator.auditors.compactMap { AuditorRegistry.make($0, f: declaredF) },
       cusum: CUSUM(k: audit.k, h: audit.h),

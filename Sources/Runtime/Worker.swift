@@ -32,14 +32,17 @@ public final class Worker {
     self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
     // The shard is checked against the manifest before a sample of it is trusted.
     let manifest = try run.loadManifest()
-    let shard = try ShardFile.decodeCompact(try Integrity.shard(run, manifest: manifest, worker: id, poisoned: false), path: run.shardFile(id))
+    let shard = try ShardFile.decodeCompact(
+      try Integrity.shard(run, manifest: manifest, worker: id, poisoned: false), path: run.shardFile(id))
     local = LocalTraining(data: shard, topology: topology, stream: UInt64(id))
     let group = topology.group(of: id).group
     if group.hasPoisonedShard {
-      let p = try ShardFile.decodeCompact(try Integrity.shard(run, manifest: manifest, worker: id, poisoned: true), path: run.poisonedShardFile(id))
+      let p = try ShardFile.decodeCompact(
+        try Integrity.shard(run, manifest: manifest, worker: id, poisoned: true), path: run.poisonedShardFile(id))
       malicious = LocalTraining(data: p, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
     } else if let spec = group.covert,
-              let encoding = try CovertSetup.encoding(spec, secret: shard.pixels, parameterCount: local.parameterCount, imageSize: shard.shape.size) {
+      let encoding = try CovertSetup.encoding(spec, secret: shard.pixels, parameterCount: local.parameterCount, imageSize: shard.shape.size)
+    {
       let t = LocalTraining(data: shard, topology: topology, stream: UInt64(id), localSteps: group.attackLocalSteps)
       t.encoding = encoding
       malicious = t
@@ -53,7 +56,8 @@ public final class Worker {
     }
     if wiring.curve {
       guard let keys = secretKey ?? wiring.ownKeys else {
-        throw RuntimeError("worker \(id): CURVE is on but no secret key was loaded (expected \(run.secretKeyFile(Role.worker(id).description)))")
+        throw RuntimeError(
+          "worker \(id): CURVE is on but no secret key was loaded (expected \(run.secretKeyFile(Role.worker(id).description)))")
       }
       self.secretKey = keys
     }
@@ -101,8 +105,9 @@ public final class Worker {
     init(socket: Socket, sender: UInt32, runID: UInt64) { self.socket = socket; self.sender = sender; self.runID = runID }
 
     func send(_ type: FrameType, round: UInt32 = 0, payload: FloatBuffer? = nil, aux: UInt32 = 0) throws {
-      let h = FrameHeader(type: type, dtype: payload == nil ? .none : .float32, runID: runID, round: round,
-                          sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
+      let h = FrameHeader(
+        type: type, dtype: payload == nil ? .none : .float32, runID: runID, round: round,
+        sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
       var frames: [OutgoingFrame] = [.bytes(h.encoded())]
       if let payload { frames.append(.floats(payload)) }
       do {
@@ -147,8 +152,9 @@ public final class Worker {
   func answer(model: [Float], round: UInt32, link: Link, hub: Socket?, decoder: FrameDecoder) throws {
     let update = computeUpdate(model: model, round: Int(round))
     if let hub, topology.isActiveAttacker(id, round: Int(round)) {
-      let h = FrameHeader(type: .update, dtype: .float32, runID: wiring.runID, round: round, sender: link.sender,
-                          count: UInt32(update.vector.count), aux: UInt32(update.samples))
+      let h = FrameHeader(
+        type: .update, dtype: .float32, runID: wiring.runID, round: round, sender: link.sender,
+        count: UInt32(update.vector.count), aux: UInt32(update.samples))
       try hub.send([.bytes(h.encoded()), .floats(FloatBuffer(update.vector))])
       let wait = max(500, topology.coordinator.roundDeadlineMs / 2)
       if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: wait, heartbeat: { try link.send(.heartbeat) }) {

@@ -18,7 +18,9 @@ public enum TOML {
   public static let maxBytes = 16 << 20
 
   public static func parse(_ text: String) throws -> TOMLTable {
-    guard text.utf8.count <= maxBytes else { throw TOMLParseError(line: 1, message: "the file has \(text.utf8.count) bytes; at most \(maxBytes) are read") }
+    guard text.utf8.count <= maxBytes else {
+      throw TOMLParseError(line: 1, message: "the file has \(text.utf8.count) bytes; at most \(maxBytes) are read")
+    }
     var p = Parser(Array(text.utf8))
     return try p.document()
   }
@@ -45,10 +47,15 @@ private struct Parser {
   /// Skips spaces, comments and newlines (between array elements, or between statements).
   mutating func skipBlank() {
     while let c = peek {
-      if c == 0x20 || c == 0x09 || c == 0x0D { i += 1 }
-      else if c == 0x0A { i += 1; line += 1 }
-      else if c == UInt8(ascii: "#") { skipComment() }
-      else { break }
+      if c == 0x20 || c == 0x09 || c == 0x0D {
+        i += 1
+      } else if c == 0x0A {
+        i += 1; line += 1
+      } else if c == UInt8(ascii: "#") {
+        skipComment()
+      } else {
+        break
+      }
     }
   }
 
@@ -61,7 +68,9 @@ private struct Parser {
     skipSpaces()
     if peek == UInt8(ascii: "#") { skipComment() }
     if peek == 0x0D { i += 1 }
-    guard atEnd || peek == 0x0A else { throw fail("unexpected '\(String(decoding: [peek!], as: UTF8.self))' after the value; put one key = value per line") }
+    guard atEnd || peek == 0x0A else {
+      throw fail("unexpected '\(String(decoding: [peek!], as: UTF8.self))' after the value; put one key = value per line")
+    }
   }
 
   mutating func document() throws -> TOMLTable {
@@ -179,13 +188,15 @@ private struct Parser {
         table[first] = TOMLNode(value: .table(t), line: node.line)
       case var .array(a):
         guard let lastNode = a.last, case var .table(t) = lastNode.value else {
-          throw TOMLParseError(line: line, message: "'\(first)' is already defined on line \(node.line) as \(node.value.typeName), not a table")
+          throw TOMLParseError(
+            line: line, message: "'\(first)' is already defined on line \(node.line) as \(node.value.typeName), not a table")
         }
         try modify(&t, path: rest, line: line, body)
         a[a.count - 1] = TOMLNode(value: .table(t), line: lastNode.line)
         table[first] = TOMLNode(value: .array(a), line: node.line)
       default:
-        throw TOMLParseError(line: line, message: "'\(first)' is already defined on line \(node.line) as \(node.value.typeName), not a table")
+        throw TOMLParseError(
+          line: line, message: "'\(first)' is already defined on line \(node.line) as \(node.value.typeName), not a table")
       }
     } else {
       var t = TOMLTable()
@@ -247,7 +258,9 @@ private struct Parser {
     if raw.contains(":") || (raw.count >= 10 && raw.dropFirst(4).first == "-" && raw.first!.isNumber) {
       throw fail("dates and times are not supported: '\(raw)'")
     }
-    for (name, value) in [("inf", Double.infinity), ("+inf", .infinity), ("-inf", -.infinity), ("nan", .nan), ("+nan", .nan), ("-nan", .nan)] where raw == name {
+    for (name, value) in [
+      ("inf", Double.infinity), ("+inf", .infinity), ("-inf", -.infinity), ("nan", .nan), ("+nan", .nan), ("-nan", .nan),
+    ] where raw == name {
       return .float(value)
     }
     if raw.contains("__") || raw.hasPrefix("_") || raw.hasSuffix("_") {
@@ -266,7 +279,8 @@ private struct Parser {
       return .integer(v)
     }
     if clean.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(clean), d.isFinite,
-       !clean.hasPrefix("."), !clean.hasSuffix("."), !clean.contains(".e"), !clean.contains(".E") {
+      !clean.hasPrefix("."), !clean.hasSuffix("."), !clean.contains(".e"), !clean.contains(".E")
+    {
       return .float(d)
     }
     if Int64(clean) == nil, clean.allSatisfy({ $0.isNumber || $0 == "-" || $0 == "+" }), !clean.isEmpty {
@@ -324,7 +338,8 @@ private struct Parser {
     case UInt8(ascii: "u"), UInt8(ascii: "U"):
       let n = e == UInt8(ascii: "u") ? 4 : 8
       guard i + n <= s.count, let code = UInt32(String(decoding: s[i..<(i + n)], as: UTF8.self), radix: 16),
-            let scalar = Unicode.Scalar(code) else { throw fail("invalid unicode escape") }
+        let scalar = Unicode.Scalar(code)
+      else { throw fail("invalid unicode escape") }
       i += n
       return Array(String(Character(scalar)).utf8)
     default:

@@ -35,7 +35,9 @@ extension TOMLTable {
     }
     var inner = TOMLTable()
     if let existing = t[key] {
-      guard case let .table(e) = existing.value else { throw TOMLParseError(line: value.line, message: "'\(path)': '\(key)' is not a table") }
+      guard case let .table(e) = existing.value else {
+        throw TOMLParseError(line: value.line, message: "'\(path)': '\(key)' is not a table")
+      }
       inner = e
     }
     t[key] = TOMLNode(value: .table(try set(inner, tail, value, path: path)), line: t[key]?.line ?? value.line)

@@ -123,8 +123,10 @@ public struct FrameDecoder: Sendable {
     guard get(4, UInt16.self) == FrameHeader.version else { return .failure(.unsupportedVersion) }
     guard let type = FrameType(rawValue: h[6]) else { return .failure(.unknownType) }
     guard let dtype = DType(rawValue: h[7]) else { return .failure(.badDType) }
-    return .success(FrameHeader(type: type, dtype: dtype, runID: get(8, UInt64.self), round: get(16, UInt32.self),
-                                sender: get(20, UInt32.self), count: get(24, UInt32.self), aux: get(28, UInt32.self)))
+    return .success(
+      FrameHeader(
+        type: type, dtype: dtype, runID: get(8, UInt64.self), round: get(16, UInt32.self),
+        sender: get(20, UInt32.self), count: get(24, UInt32.self), aux: get(28, UInt32.self)))
   }
 
   /// Decodes the frames of one message (without any routing-id frame).
@@ -172,8 +174,11 @@ public struct FrameDecoder: Sendable {
   }
 
   /// Borrows every part's bytes at once (nested closures), then decodes.
-  private func decode<P>(parts: [P], _ borrow: @escaping (P, (UnsafeRawBufferPointer) -> Result<Frame, RejectReason>) -> Result<Frame, RejectReason>)
-    -> Result<Frame, RejectReason> {
+  private func decode<P>(
+    parts: [P], _ borrow: @escaping (P, (UnsafeRawBufferPointer) -> Result<Frame, RejectReason>) -> Result<Frame, RejectReason>
+  )
+    -> Result<Frame, RejectReason>
+  {
     guard parts.count <= 2 else { return .failure(.frameCount) }
     func go(_ i: Int, _ acc: [UnsafeRawBufferPointer]) -> Result<Frame, RejectReason> {
       i == parts.count ? decode(acc) : borrow(parts[i]) { go(i + 1, acc + [$0]) }

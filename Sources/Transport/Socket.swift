@@ -126,9 +126,11 @@ public final class Socket {
         let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
         defer { msg.deallocate() }
         let owner = Unmanaged.passRetained(buffer).toOpaque()
-        let rc = zmq_msg_init_data(msg, buffer.pointer, buffer.count * MemoryLayout<Float>.size, { _, hint in
-          Unmanaged<FloatBuffer>.fromOpaque(hint!).release()
-        }, owner)
+        let rc = zmq_msg_init_data(
+          msg, buffer.pointer, buffer.count * MemoryLayout<Float>.size,
+          { _, hint in
+            Unmanaged<FloatBuffer>.fromOpaque(hint!).release()
+          }, owner)
         if rc != 0 {
           Unmanaged<FloatBuffer>.fromOpaque(owner).release()
           throw ZMQError(code: zmq_errno(), function: "zmq_msg_init_data")

@@ -41,7 +41,9 @@ public final class WireTap: @unchecked Sendable {
   }
 
   public func start() {
-    let t = Thread { [self] in loop(); done.signal() }
+    let t = Thread { [self] in
+      loop(); done.signal()
+    }
     t.name = "wiretap"
     thread = t
     t.start()
@@ -67,8 +69,10 @@ public final class WireTap: @unchecked Sendable {
     while !isStopping {
       var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
       for p in pairs {
-        fds.append(pollfd(fd: p.client, events: Int16((p.toServer.count < highWater ? POLLIN : 0) | (p.toClient.isEmpty ? 0 : POLLOUT)), revents: 0))
-        fds.append(pollfd(fd: p.server, events: Int16((p.toClient.count < highWater ? POLLIN : 0) | (p.toServer.isEmpty ? 0 : POLLOUT)), revents: 0))
+        fds.append(
+          pollfd(fd: p.client, events: Int16((p.toServer.count < highWater ? POLLIN : 0) | (p.toClient.isEmpty ? 0 : POLLOUT)), revents: 0))
+        fds.append(
+          pollfd(fd: p.server, events: Int16((p.toClient.count < highWater ? POLLIN : 0) | (p.toServer.isEmpty ? 0 : POLLOUT)), revents: 0))
       }
       let r = poll(&fds, nfds_t(fds.count), 100)
       if r <= 0 { continue }
@@ -94,7 +98,9 @@ public final class WireTap: @unchecked Sendable {
           if n > 0 {
             chunk.withUnsafeBytes { observe(p.id, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             p.toServer.append(contentsOf: chunk[0..<n])
-          } else if n == 0 || errno != EAGAIN { ok = false }
+          } else if n == 0 || errno != EAGAIN {
+            ok = false
+          }
         }
         if sr & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
           let n = chunk.withUnsafeMutableBytes { read(p.server, $0.baseAddress, $0.count) }
@@ -139,7 +145,9 @@ struct SocketAddress {
       let path = String(endpoint.dropFirst(6))
       guard path.utf8.count < 108 else { throw TransportError("wiretap: socket path longer than 107 bytes: \(path)") }
       kind = .unix(path)
-    } else if endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":"), let port = UInt16(endpoint[endpoint.index(after: colon)...]) {
+    } else if endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":"),
+      let port = UInt16(endpoint[endpoint.index(after: colon)...])
+    {
       var host = String(endpoint[endpoint.index(endpoint.startIndex, offsetBy: 6)..<colon])
       if host == "*" || host == "localhost" { host = "127.0.0.1" }
       kind = .tcp(host, port)
@@ -157,13 +165,17 @@ struct SocketAddress {
         for (i, b) in path.utf8.enumerated() { dst[i] = b }
         dst[path.utf8.count] = 0
       }
-      return try withUnsafePointer(to: &a) { try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, socklen_t(MemoryLayout<sockaddr_un>.size), AF_UNIX) } }
+      return try withUnsafePointer(to: &a) {
+        try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, socklen_t(MemoryLayout<sockaddr_un>.size), AF_UNIX) }
+      }
     case .tcp(let host, let port):
       var a = sockaddr_in()
       a.sin_family = sa_family_t(AF_INET)
       a.sin_port = port.bigEndian
       guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { throw TransportError("wiretap: \(host) is not an IPv4 address") }
-      return try withUnsafePointer(to: &a) { try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, socklen_t(MemoryLayout<sockaddr_in>.size), AF_INET) } }
+      return try withUnsafePointer(to: &a) {
+        try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, socklen_t(MemoryLayout<sockaddr_in>.size), AF_INET) }
+      }
     }
   }
 

@@ -87,8 +87,14 @@ struct AggregateBench: ParsableCommand {
           }
           _ = try rule.aggregate(x, context: context)
           checksum += c
-          rows.append(Row(rule: name, n: nn, d: dd, ms: ms, gramMs: gram, streamMs: stream, vsGram: ms / gram, vsStream: ms / stream, note: nil))
-          if !json { print(String(format: "  %@ %9.2f ms   %6.2f× Gram   %7.2f× stream", name.padding(toLength: 18, withPad: " ", startingAt: 0), ms, ms / gram, ms / stream)) }
+          rows.append(
+            Row(rule: name, n: nn, d: dd, ms: ms, gramMs: gram, streamMs: stream, vsGram: ms / gram, vsStream: ms / stream, note: nil))
+          if !json {
+            print(
+              String(
+                format: "  %@ %9.2f ms   %6.2f× Gram   %7.2f× stream", name.padding(toLength: 18, withPad: " ", startingAt: 0), ms,
+                ms / gram, ms / stream))
+          }
         }
       }
     }

@@ -56,8 +56,10 @@ struct TrainBench: ParsableCommand {
           let spec = ModelSpec(kind: kind)
           let network = spec.makeNetwork(input: shape, classes: 10, seed: 1)
           let data = Self.syntheticData(count: max(4096, batch * 16), shape: shape)
-          let trainer = Trainer(network: network, configuration: TrainingConfiguration(
-            epochs: 1, batchSize: batch, schedule: LearningRateSchedule(base: 0.01), momentum: 0.9))
+          let trainer = Trainer(
+            network: network,
+            configuration: TrainingConfiguration(
+              epochs: 1, batchSize: batch, schedule: LearningRateSchedule(base: 0.01), momentum: 0.9))
           var cursor = 0
           let (stepsPerSecond, c) = measure(seconds: seconds) {
             if cursor + batch > data.count { cursor = 0 }
@@ -67,12 +69,15 @@ struct TrainBench: ParsableCommand {
           checksum += c
           let sps = stepsPerSecond * Double(batch)
           let flops = sps * Double(network.flopsPerSample(training: true)) / 1e9
-          let row = Row(model: spec.description, batchSize: batch, threads: t, samplesPerSecond: sps,
-                        gflops: flops, gemmGflops: g, efficiency: flops / g)
+          let row = Row(
+            model: spec.description, batchSize: batch, threads: t, samplesPerSecond: sps,
+            gflops: flops, gemmGflops: g, efficiency: flops / g)
           rows.append(row)
           if !json {
-            print(String(format: "  %-12@ batch %4d: %9.0f samples/s  %6.1f GFLOP/s  %5.1f%% of SGEMM",
-                         row.model, batch, sps, flops, 100 * row.efficiency))
+            print(
+              String(
+                format: "  %-12@ batch %4d: %9.0f samples/s  %6.1f GFLOP/s  %5.1f%% of SGEMM",
+                row.model, batch, sps, flops, 100 * row.efficiency))
           }
         }
       }
@@ -81,7 +86,9 @@ struct TrainBench: ParsableCommand {
       let encoder = JSONEncoder()
       encoder.keyEncodingStrategy = .convertToSnakeCase
       encoder.outputFormatting = [.sortedKeys]
-      print(String(decoding: try encoder.encode(Report(gemmGflops: gemm, rows: rows, checksum: checksum, blas: BLAS.configuration)), as: UTF8.self))
+      print(
+        String(
+          decoding: try encoder.encode(Report(gemmGflops: gemm, rows: rows, checksum: checksum, blas: BLAS.configuration)), as: UTF8.self))
     } else {
       print(String(format: "checksum %.6g", checksum))
     }
@@ -97,8 +104,9 @@ struct TrainBench: ParsableCommand {
       a.withUnsafeBufferPointer { pa in
         b.withUnsafeBufferPointer { pb in
           c.withUnsafeMutableBufferPointer { pc in
-            BLAS.gemm(.none, .none, m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n,
-                      c: pc.baseAddress!, ldc: n)
+            BLAS.gemm(
+              .none, .none, m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n,
+              c: pc.baseAddress!, ldc: n)
             return Double(pc[n + 1])
           }
         }

@@ -49,8 +49,10 @@ struct WireBench: ParsableCommand {
           let c = Cell(transport: transport, curve: curve, floats: d, rawMBps: raw, byzsimMBps: ours, ratio: ours / raw)
           cells.append(c)
           if !json {
-            print(String(format: "%@ curve %@ d=%8d: raw libzmq %7.0f MB/s, Transport %7.0f MB/s, ratio %.2f",
-                         transport, curve ? "on " : "off", d, raw, ours, c.ratio))
+            print(
+              String(
+                format: "%@ curve %@ d=%8d: raw libzmq %7.0f MB/s, Transport %7.0f MB/s, ratio %.2f",
+                transport, curve ? "on " : "off", d, raw, ours, c.ratio))
           }
         }
       }
@@ -67,10 +69,12 @@ struct WireBench: ParsableCommand {
         var metrics: [RoundMetrics] = []
         if mode == "processes" {
           let byzsim = (Launcher.executablePath as NSString).deletingLastPathComponent + "/byzsim"
-          _ = try Launcher.runProcesses(run, resume: false, binary: byzsim, monitor: { pids in
-            peak = max(peak, pids.values.reduce(0) { $0 + Self.rssMB($1) })
-            peakPSS = max(peakPSS, pids.values.reduce(0) { $0 + Self.pssMB($1) })
-          }, onRound: { metrics.append($0) })
+          _ = try Launcher.runProcesses(
+            run, resume: false, binary: byzsim,
+            monitor: { pids in
+              peak = max(peak, pids.values.reduce(0) { $0 + Self.rssMB($1) })
+              peakPSS = max(peakPSS, pids.values.reduce(0) { $0 + Self.pssMB($1) })
+            }, onRound: { metrics.append($0) })
         } else {
           _ = try Launcher.runThreads(run, resume: false) { metrics.append($0) }
           peak = Self.rssMB(getpid())
@@ -78,12 +82,16 @@ struct WireBench: ParsableCommand {
         }
         let all = metrics.map(\.timing.roundMs)
         let noEval = metrics.filter { $0.testAccuracy == nil }.map(\.timing.roundMs)
-        let f = RoundFigures(mode: mode, msPerRound: all.reduce(0, +) / Double(max(all.count, 1)),
-                             msPerRoundWithoutEval: noEval.reduce(0, +) / Double(max(noEval.count, 1)), peakRSSMB: peak, peakPSSMB: peakPSS)
+        let f = RoundFigures(
+          mode: mode, msPerRound: all.reduce(0, +) / Double(max(all.count, 1)),
+          msPerRoundWithoutEval: noEval.reduce(0, +) / Double(max(noEval.count, 1)), peakRSSMB: peak, peakPSSMB: peakPSS)
         rounds.append(f)
         if !json {
-          print(String(format: "%@ (%d workers, %d rounds, curve %@): %.2f ms/round (%.2f without evaluation rounds), peak memory of all processes: RSS sum %.0f MB, PSS sum %.0f MB",
-                       mode, t.workerCount, t.rounds, t.security.curve ? "on" : "off", f.msPerRound, f.msPerRoundWithoutEval, peak, peakPSS))
+          print(
+            String(
+              format:
+                "%@ (%d workers, %d rounds, curve %@): %.2f ms/round (%.2f without evaluation rounds), peak memory of all processes: RSS sum %.0f MB, PSS sum %.0f MB",
+              mode, t.workerCount, t.rounds, t.security.curve ? "on" : "off", f.msPerRound, f.msPerRoundWithoutEval, peak, peakPSS))
         }
       }
     }
@@ -103,15 +111,18 @@ struct WireBench: ParsableCommand {
 
   static func procField(_ pid: Int32, file: String, _ key: String) -> Double {
     guard let s = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
-          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+      let line = s.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
+      let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
     return kb / 1024
   }
 
   /// MB/s of payload moved from a DEALER thread to a ROUTER thread.
   static func throughput(transport: String, curve: Bool, floats d: Int, messages: Int, useTransport: Bool) throws -> Double {
     let context = try Context(ioThreads: 1)
-    let endpoint = transport == "tcp" ? "tcp://127.0.0.1:*"
+    let endpoint =
+      transport == "tcp"
+      ? "tcp://127.0.0.1:*"
       : "ipc://" + FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-wire-\(UUID().uuidString)").path
     let server = curve ? try CurveKeyPair.generate() : nil, client = curve ? try CurveKeyPair.generate() : nil
     let zap = curve ? try ZAPHandler(context: context, allowed: [client!.publicKey: "0"]) : nil

@@ -64,11 +64,15 @@ struct Aggregate: ParsableCommand {
     if list {
       print("Aggregators:")
       for e in AggregationRegistry.aggregators {
-        print("  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.summary)\(e.parameters.isEmpty ? "" : " — " + e.parameters.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))")
+        print(
+          "  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.summary)\(e.parameters.isEmpty ? "" : " — " + e.parameters.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))"
+        )
       }
       print("Pre-aggregators (--pre):")
       for e in AggregationRegistry.preaggregators {
-        print("  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.summary)\(e.parameters.isEmpty ? "" : " — " + e.parameters.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))")
+        print(
+          "  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.summary)\(e.parameters.isEmpty ? "" : " — " + e.parameters.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))"
+        )
       }
       return
     }

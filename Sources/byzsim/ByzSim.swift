@@ -7,7 +7,10 @@ struct ByzSim: ParsableCommand {
     commandName: "byzsim",
     abstract: "Distributed-training simulator with adversarial participants.",
     version: "0.1.0",
-    subcommands: [Run.self, Validate.self, Sweep.self, ReportCommand.self, Reproduce.self, Aggregate.self, Train.self, Prepare.self, Info.self, RoleCommand.self, CoordinatorCommand.self, WorkerCommand.self, HubCommand.self])
+    subcommands: [
+      Run.self, Validate.self, Sweep.self, ReportCommand.self, Reproduce.self, Aggregate.self, Train.self, Prepare.self, Info.self,
+      RoleCommand.self, CoordinatorCommand.self, WorkerCommand.self, HubCommand.self,
+    ])
 
   /// ArgumentParser's entry point, except that a failure caused by an interrupt (a child it
   /// stopped) waits for the interrupt handler's message and exit status 130.

@@ -21,7 +21,8 @@ struct RoleCommand: ParsableCommand {
 
 /// `byzsim coordinator`: the coordinator role alone (spawned by `run`, or started by hand on one host).
 struct CoordinatorCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "coordinator", abstract: "Run the coordinator of a prepared run directory.", shouldDisplay: false)
+  static let configuration = CommandConfiguration(
+    commandName: "coordinator", abstract: "Run the coordinator of a prepared run directory.", shouldDisplay: false)
   @Option(help: "The run directory (from `byzsim prepare` or `byzsim run`).", completion: .directory)
   var runDir: String
   @Flag(help: "Continue from the run directory's checkpoint.")
@@ -49,7 +50,8 @@ struct CoordinatorCommand: ParsableCommand {
 
 /// `byzsim worker`: one worker role.
 struct WorkerCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run one worker of a prepared run directory.", shouldDisplay: false)
+  static let configuration = CommandConfiguration(
+    commandName: "worker", abstract: "Run one worker of a prepared run directory.", shouldDisplay: false)
   @Option(help: "The run directory (its shard, keys and topology).", completion: .directory)
   var runDir: String
   @Option(help: "This worker's id.")
@@ -83,7 +85,8 @@ struct WorkerCommand: ParsableCommand {
 
 /// `byzsim hub`: the adversary hub of a run with update attacks.
 struct HubCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "hub", abstract: "Run the adversary hub of a prepared run directory (spawned by `byzsim run`).", shouldDisplay: false)
+  static let configuration = CommandConfiguration(
+    commandName: "hub", abstract: "Run the adversary hub of a prepared run directory (spawned by `byzsim run`).", shouldDisplay: false)
   @Option(help: "The run directory.", completion: .directory)
   var runDir: String
 

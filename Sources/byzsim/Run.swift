@@ -7,7 +7,9 @@ import Tensor
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run a topology: one coordinator and N workers as processes (or threads).",
-    discussion: "Writes runs/<name>-<time>/ (topology.json, manifest.json, metrics.jsonl, events.log, logs/, checkpoint.bin, model.bin, summary.json).")
+    discussion:
+      "Writes runs/<name>-<time>/ (topology.json, manifest.json, metrics.jsonl, events.log, logs/, checkpoint.bin, model.bin, summary.json)."
+  )
 
   @Argument(help: "Topology file.", completion: .file(extensions: ["toml"]))
   var file: String = "topologies/default.toml"
@@ -33,28 +35,37 @@ struct Run: ParsableCommand {
     // Ctrl-C / SIGTERM / SIGHUP: stop every process of the run, say where, exit 130.
     Interrupts.install()
     let path = runDir.path
-    Interrupts.setStatus { "run interrupted after \(RunDirectory(path: path).roundsLogged()) of \(topology.rounds) rounds (the last checkpoint is kept); resume with: byzsim run --resume \(path)" }
+    Interrupts.setStatus {
+      "run interrupted after \(RunDirectory(path: path).roundsLogged()) of \(topology.rounds) rounds (the last checkpoint is kept); resume with: byzsim run --resume \(path)"
+    }
     if !topology.security.curve {
-      FileHandle.standardError.write(Data("byzsim: WARNING: security.curve = false: updates travel unencrypted and worker ids are not authenticated.\n".utf8))
+      FileHandle.standardError.write(
+        Data("byzsim: WARNING: security.curve = false: updates travel unencrypted and worker ids are not authenticated.\n".utf8))
     }
     let progress = ProgressLine()
-    progress.note("byzsim run: \(topology.name), \(topology.workerCount) workers, \(topology.rounds) rounds, \(topology.model) — \(runDir.path)\(threads ? " (threads)" : "")")
+    progress.note(
+      "byzsim run: \(topology.name), \(topology.workerCount) workers, \(topology.rounds) rounds, \(topology.model) — \(runDir.path)\(threads ? " (threads)" : "")"
+    )
     var lastAccuracy: Double?
     let onRound: (RoundMetrics) -> Void = { m in
       if let a = m.testAccuracy { lastAccuracy = a }
       let acc = lastAccuracy.map { String(format: "%.4f", $0) } ?? "-"
       let loss = m.testLoss.map { String(format: "  loss %.4f", $0) } ?? ""
-      let line = String(format: "round %d/%d  accuracy %@%@  %.1f ms/round  workers %d/%d",
-                        m.round + 1, topology.rounds, acc, loss, m.timing.roundMs, m.workersAlive, topology.workerCount)
+      let line = String(
+        format: "round %d/%d  accuracy %@%@  %.1f ms/round  workers %d/%d",
+        m.round + 1, topology.rounds, acc, loss, m.timing.roundMs, m.workersAlive, topology.workerCount)
       if m.testAccuracy != nil && (m.round + 1) % max(1, topology.rounds / 10) == 0 { progress.finish(line) } else { progress.update(line) }
     }
-    var summary = threads
+    var summary =
+      threads
       ? try Launcher.runThreads(runDir, resume: resume != nil, onRound: onRound)
       : try Launcher.runProcesses(runDir, resume: resume != nil, onRound: onRound)
     summary.mode = threads ? "threads" : "processes"
-    progress.finish(String(format: "done: test accuracy %.4f, %.2f ms/round, %d workers alive, %d frames rejected — %@",
-                           summary.testAccuracy ?? 0, summary.msPerRound, summary.workersAlive,
-                           summary.rejectedFrames.values.reduce(0, +), summary.runDir))
+    progress.finish(
+      String(
+        format: "done: test accuracy %.4f, %.2f ms/round, %d workers alive, %d frames rejected — %@",
+        summary.testAccuracy ?? 0, summary.msPerRound, summary.workersAlive,
+        summary.rejectedFrames.values.reduce(0, +), summary.runDir))
     for c in summary.covert ?? [] {
       let figures = c.measures.keys.sorted().map { k in "\(k) \(String(format: "%.4g", c.measures[k]!))" }.joined(separator: ", ")
       progress.note("covert \(c.channel) from worker \(c.worker), read by the \(c.receiver): \(figures)")
@@ -80,7 +91,9 @@ struct Validate: ParsableCommand {
         if FileManager.default.fileExists(atPath: t.data.directory) {
           do { try Launcher.checkData(t) } catch { throw TopologyError(file: f, line: 0, key: "data", message: "\(error)") }
         }
-        print("\(f): ok — \(t.workerCount) workers, \(t.rounds) rounds, \(t.model), aggregator \(t.coordinator.aggregator), partition \(t.data.partition), curve \(t.security.curve ? "on" : "off")")
+        print(
+          "\(f): ok — \(t.workerCount) workers, \(t.rounds) rounds, \(t.model), aggregator \(t.coordinator.aggregator), partition \(t.data.partition), curve \(t.security.curve ? "on" : "off")"
+        )
       } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         failed += 1

@@ -37,7 +37,9 @@ struct Sweep: ParsableCommand {
     if dryRun {
       print("\(spec.cells.count) cells × \(spec.seeds.count) seeds = \(spec.cells.count * spec.seeds.count) runs")
       for c in spec.cells {
-        print("\(c.id)  " + (c.values.isEmpty ? "(base)" : c.values.map { "\($0.0) = \($0.1)" }.joined(separator: ", ")) + "  seeds \(spec.seeds.map(String.init).joined(separator: ","))")
+        print(
+          "\(c.id)  " + (c.values.isEmpty ? "(base)" : c.values.map { "\($0.0) = \($0.1)" }.joined(separator: ", "))
+            + "  seeds \(spec.seeds.map(String.init).joined(separator: ","))")
       }
       return
     }
@@ -100,7 +102,9 @@ struct Reproduce: ParsableCommand {
     if list {
       for n in Reproduction.list(in: papers) {
         let r = try Reproduction.load(n, in: papers, quick: false)
-        print("\(n.padding(toLength: 18, withPad: " ", startingAt: 0)) \(r.title) — \(r.sweep.cells.count) cells × \(r.sweep.seeds.count) seeds, \(r.claims.count) claims")
+        print(
+          "\(n.padding(toLength: 18, withPad: " ", startingAt: 0)) \(r.title) — \(r.sweep.cells.count) cells × \(r.sweep.seeds.count) seeds, \(r.claims.count) claims"
+        )
       }
       return
     }
@@ -108,22 +112,34 @@ struct Reproduce: ParsableCommand {
     var saved = Saved(name: name ?? "", quick: quick, papers: papers)
     if let resume {
       let file = (resume as NSString).appendingPathComponent("reproduction.json")
-      guard let d = FileManager.default.contents(atPath: file) else { throw UserError("\(file): not found; is \(resume) a reproduction directory?") }
-      do { saved = try JSONDecoder().decode(Saved.self, from: d) } catch { throw UserError("\(file): not a reproduction record (\(error))") }
+      guard let d = FileManager.default.contents(atPath: file) else {
+        throw UserError("\(file): not found; is \(resume) a reproduction directory?")
+      }
+      do { saved = try JSONDecoder().decode(Saved.self, from: d) } catch {
+        throw UserError("\(file): not a reproduction record (\(error))")
+      }
     }
     let quick = saved.quick
     let r = try Reproduction.load(saved.name, in: saved.papers, quick: quick)
     let progress = ProgressLine()
     progress.note("byzsim reproduce: \(r.title)")
-    if quick { progress.note("quick mode: \(r.quickNote ?? "scaled down by the file's [quick] table") — verdicts compare a scaled-down setup with the paper") }
+    if quick {
+      progress.note(
+        "quick mode: \(r.quickNote ?? "scaled down by the file's [quick] table") — verdicts compare a scaled-down setup with the paper")
+    }
     let dir: String
-    if let resume { dir = resume } else {
+    if let resume {
+      dir = resume
+    } else {
       dir = try SweepRunner.create(r.sweep, under: outputDir)
-      try JSONEncoder().encode(saved).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("reproduction.json")), options: .atomic)
+      try JSONEncoder().encode(saved).write(
+        to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("reproduction.json")), options: .atomic)
     }
     let runner = SweepRunner(spec: r.sweep, directory: dir, binary: Launcher.executablePath, jobs: jobs, processes: false)
     _ = try runner.run(resumeCommand: "byzsim reproduce --resume \(dir)") { p in
-      progress.update("\(p.done)/\(p.total) runs  \(p.running.joined(separator: " "))\(p.etaSeconds.map { String(format: "  ETA %.0f s", $0) } ?? "")", force: p.done == p.total)
+      progress.update(
+        "\(p.done)/\(p.total) runs  \(p.running.joined(separator: " "))\(p.etaSeconds.map { String(format: "  ETA %.0f s", $0) } ?? "")",
+        force: p.done == p.total)
     }
     progress.finish("runs finished: \(dir)")
     let verdicts = r.verdicts(try Reproduction.results(runner))
@@ -135,7 +151,8 @@ struct Reproduce: ParsableCommand {
       table += "| \(v.claim.source) | \(claim) | \(paper) | \(v.ours) | \(verdict) |\n"
     }
     let cells = r.sweep.cells.map { "- \($0.id): " + $0.values.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") }.joined(separator: "\n")
-    let md = "# \(r.title)\n\n\(quick ? "Quick mode: \(r.quickNote ?? "")\n\n" : "")\(r.notes.map { $0 + "\n\n" } ?? "")\(table)\nCells:\n\(cells)\n"
+    let md =
+      "# \(r.title)\n\n\(quick ? "Quick mode: \(r.quickNote ?? "")\n\n" : "")\(r.notes.map { $0 + "\n\n" } ?? "")\(table)\nCells:\n\(cells)\n"
     try md.write(toFile: dir + "/verdicts.md", atomically: true, encoding: .utf8)
     print(table + "\nCells:\n" + cells)
     _ = try? Report.generate(dir)

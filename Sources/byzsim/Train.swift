@@ -90,9 +90,11 @@ struct Train: ParsableCommand {
     let config = trainingConfiguration
     let trainer = Trainer(network: network, configuration: config)
     let progress = ProgressLine()
-    progress.note(String(format: "byzsim train: %@, %d parameters, %d train / %d test samples (loaded in %.2f s), batch %d, %d epochs, BLAS threads %d",
-                         spec.description, network.parameterCount, train.dataset.count, test.dataset.count,
-                         loadSeconds, config.batchSize, config.epochs, BLAS.threads))
+    progress.note(
+      String(
+        format: "byzsim train: %@, %d parameters, %d train / %d test samples (loaded in %.2f s), batch %d, %d epochs, BLAS threads %d",
+        spec.description, network.parameterCount, train.dataset.count, test.dataset.count,
+        loadSeconds, config.batchSize, config.epochs, BLAS.threads))
 
     var trainSeconds = 0.0
     var lastLoss = 0.0
@@ -101,16 +103,20 @@ struct Train: ParsableCommand {
       let t0 = ContinuousClock.now
       trainer.trainEpoch(train.dataset, epoch: epoch) { p in
         lastLoss = p.loss
-        progress.update(String(format: "epoch %d/%d  batch %d/%d  loss %.4f  lr %g  %.0f samples/s",
-                               p.epoch + 1, p.epochs, p.batch, p.batchesPerEpoch, p.loss, p.learningRate, p.samplesPerSecond),
-                        force: p.epochFinished)
+        progress.update(
+          String(
+            format: "epoch %d/%d  batch %d/%d  loss %.4f  lr %g  %.0f samples/s",
+            p.epoch + 1, p.epochs, p.batch, p.batchesPerEpoch, p.loss, p.learningRate, p.samplesPerSecond),
+          force: p.epochFinished)
       }
       let epochSeconds = (ContinuousClock.now - t0).seconds
       trainSeconds += epochSeconds
       evaluation = network.evaluate(test.dataset)
-      progress.finish(String(format: "epoch %d/%d  train loss %.4f  test accuracy %.4f  test loss %.4f  %.1f s  %.0f samples/s",
-                             epoch + 1, config.epochs, lastLoss, evaluation.accuracy, evaluation.loss,
-                             epochSeconds, Double(train.dataset.count) / epochSeconds))
+      progress.finish(
+        String(
+          format: "epoch %d/%d  train loss %.4f  test accuracy %.4f  test loss %.4f  %.1f s  %.0f samples/s",
+          epoch + 1, config.epochs, lastLoss, evaluation.accuracy, evaluation.loss,
+          epochSeconds, Double(train.dataset.count) / epochSeconds))
     }
     guard evaluation.loss.isFinite else {
       throw TrainingDiverged(learningRate: config.schedule.base)
@@ -126,8 +132,10 @@ struct Train: ParsableCommand {
     if json {
       print(try result.jsonLine())
     } else {
-      print(String(format: "test accuracy %.4f, test loss %.4f, %.1f s training, %.0f samples/s",
-                   result.testAccuracy, result.testLoss, result.seconds, result.samplesPerSecond))
+      print(
+        String(
+          format: "test accuracy %.4f, test loss %.4f, %.1f s training, %.0f samples/s",
+          result.testAccuracy, result.testLoss, result.seconds, result.samplesPerSecond))
     }
   }
 }

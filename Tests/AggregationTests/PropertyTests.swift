@@ -140,7 +140,6 @@ import Testing
   }
 }
 
-
 @Suite struct EigenTests {
   /// Power iteration (used above 24 rows) agrees with the Jacobi decomposition on a Gram matrix.
   @Test func powerIterationMatchesJacobi() {
@@ -171,7 +170,9 @@ import Testing
       return Float((f..<(n - f)).reduce(0.0) { $0 + Double(v[$1]) } / Double(n - 2 * f))
     }
     #expect(zip(netTrim.prefix(48), scalarTrim.prefix(48)).allSatisfy { abs($0 - $1) <= 1e-5 })
-    let netMM = SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.closestToMedian($0, $1, k: n - f) }) { v, n in MeaMed.scalarClosestToMedian(v, n, keep: n - f) }
+    let netMM = SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.closestToMedian($0, $1, k: n - f) }) { v, n in
+      MeaMed.scalarClosestToMedian(v, n, keep: n - f)
+    }
     let scalarMM = CoordinateWise.map(x) { v, n in MeaMed.scalarClosestToMedian(v, n, keep: n - f) }
     #expect(zip(netMM, scalarMM).allSatisfy { abs($0 - $1) <= 1e-5 })
   }

@@ -13,7 +13,9 @@ import Testing
 
   static let inputs: UpdateMatrix = {
     let url = Bundle.module.url(forResource: "inputs", withExtension: "csv", subdirectory: "Fixtures")!
-    let rows = try! String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map { Float(String($0))! } }
+    let rows = try! String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+      $0.split(separator: ",").map { Float(String($0))! }
+    }
     return UpdateMatrix(rows)
   }()
 

@@ -5,8 +5,9 @@ import Testing
 
 @Suite struct DataAttackTests {
   static func shard(_ labels: [Int32], side: Int = 8) -> Dataset {
-    Dataset(features: [Float](repeating: 0, count: labels.count * side * side), labels: labels,
-            shape: ImageShape(height: side, width: side, channels: 1), classes: 10)
+    Dataset(
+      features: [Float](repeating: 0, count: labels.count * side * side), labels: labels,
+      shape: ImageShape(height: side, width: side, channels: 1), classes: 10)
   }
   func poison(_ a: any DataAttack, _ d: Dataset, attacker: Int = 0) -> Dataset {
     var rng = RandomStream(seed: 2)

@@ -3,7 +3,9 @@ import Testing
 @testable import Tensor
 
 @Suite struct UpdateAttackTests {
-  func craft(_ a: any UpdateAttack, own: [Int: [Float]], honest: [Int: [Float]]? = nil, n: Int = 10, seed: UInt64 = 1) throws -> [Int: AttackOutput] {
+  func craft(
+    _ a: any UpdateAttack, own: [Int: [Float]], honest: [Int: [Float]]? = nil, n: Int = 10, seed: UInt64 = 1
+  ) throws -> [Int: AttackOutput] {
     var attack = a
     var rng = RandomStream(seed: seed)
     return try attack.craft(AttackInput(round: 0, own: own, honest: honest, participants: n), rng: &rng)

@@ -8,7 +8,9 @@ import Testing
     var auditor = a
     return auditor.scores(UpdateMatrix(rows), aggregate: aggregate)
   }
-  func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-6) -> Bool { a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol } }
+  func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-6) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol }
+  }
 
   @Test func workedExamples() {
     #expect(near(scores(CosineToAggregate(), [[2, 0], [0, 1], [-1, 0]], aggregate: [1, 0]), [0, 1, 2]))
@@ -69,8 +71,10 @@ import Testing
     #expect(first[4] == 1 && first[5] == 2 && first[6]! == nil)
   }
 
-  static let all: [any Auditor] = [NormZScore(), CosineToAggregate(), MedianDistance(), KrumScore(f: 3),
-                                   SignAgreement(), HistorySimilarity(), MantissaChiSquare()]
+  static let all: [any Auditor] = [
+    NormZScore(), CosineToAggregate(), MedianDistance(), KrumScore(f: 3),
+    SignAgreement(), HistorySimilarity(), MantissaChiSquare(),
+  ]
 
   /// Rounds of honest updates: mean gradient plus per-worker noise.
   static func round(_ r: Int, workers: Int, flipped: Set<Int> = [], d: Int = 200) -> UpdateMatrix {

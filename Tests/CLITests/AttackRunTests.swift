@@ -58,7 +58,8 @@ import Testing
     #expect((nanJSON["test_accuracy"] as? Double ?? 0) > 0.5)
     // Silent drop from round 4 on: the rounds close at the deadline without them... quickly, since
     // the round closes when every live participant answered or the deadline passes.
-    let text = Self.topology("[[workers]]\ncount = 1\nbehavior = \"drop\"\nstart_round = 10").replacingOccurrences(of: "eval_every = 4", with: "eval_every = 4\nround_deadline_ms = 300")
+    let text = Self.topology("[[workers]]\ncount = 1\nbehavior = \"drop\"\nstart_round = 10").replacingOccurrences(
+      of: "eval_every = 4", with: "eval_every = 4\nround_deadline_ms = 300")
     let (_, drop) = try run(text)
     #expect((drop[9]["aggregated"] as! [Int]).contains(6))
     #expect(!(drop[10]["aggregated"] as! [Int]).contains(6))
@@ -68,7 +69,9 @@ import Testing
   /// (sign flip sends −update: its norm equals an honest update's, so count the drawn set
   /// through a drop attack instead: dropped workers are missing from `aggregated`).
   @Test func resampledMaliciousSetChangesEachRound() throws {
-    let (_, m) = try run(Self.topology("[[workers]]\ncount = 4\nbehavior = \"drop\"\nresample = true\nactive = 2").replacingOccurrences(of: "eval_every = 4", with: "eval_every = 4\nround_deadline_ms = 300"))
+    let (_, m) = try run(
+      Self.topology("[[workers]]\ncount = 4\nbehavior = \"drop\"\nresample = true\nactive = 2").replacingOccurrences(
+        of: "eval_every = 4", with: "eval_every = 4\nround_deadline_ms = 300"))
     var sets = Set<[Int]>()
     for round in m {
       let agg = Set(round["aggregated"] as! [Int])
@@ -80,7 +83,8 @@ import Testing
   }
 
   @Test func backdoorSuccessRateIsReported() throws {
-    let groups = "[[workers]]\ncount = 2\nbehavior = \"scaling\"\nattack = { gamma = 4 }\ndata_attack = { name = \"backdoor\", target = 2, fraction = 0.6 }"
+    let groups =
+      "[[workers]]\ncount = 2\nbehavior = \"scaling\"\nattack = { gamma = 4 }\ndata_attack = { name = \"backdoor\", target = 2, fraction = 0.6 }"
     let (json, m) = try run(Self.topology(groups, rounds: 20))
     let asr = try #require(json["attack_success_rate"] as? Double)
     #expect(asr >= 0 && asr <= 1)
@@ -89,6 +93,60 @@ import Testing
     // An untargeted attack reports null.
     let (untargeted, _) = try run(Self.topology("[[workers]]\ncount = 1\nbehavior = \"ipm\""))
     #expect(untargeted["attack_success_rate"] is NSNull)
+  }
+
+  /// Sign flipping with scale 4 by 2 of 8 workers turns the mean gradient around
+  /// ((6 − 2·4)/8 = −¼ of the honest one): the test loss climbs at every evaluation and passes
+  /// the untrained model's ln 10 ≈ 2.30 (uniform predictions over 10 classes).
+  @Test func signFlipMovesTheModelUphill() throws {
+    let (_, m) = try run(Self.topology("[[workers]]\ncount = 2\nbehavior = \"sign_flip\"\nattack = { scale = 4 }"))
+    let losses = m.compactMap { $0["test_loss"] as? Double }
+    #expect(losses.count == 3)
+    #expect(zip(losses, losses.dropFirst()).allSatisfy { $0 < $1 }, "\(losses)")
+    #expect(losses.first! > log(10.0), "\(losses)")
+  }
+
+  /// Model replacement (Bagdasaryan et al. 2020) in FedAvg: one of ten workers trains on a
+  /// backdoored shard and boosts its delta. Under the mean the backdoor is implanted (success far
+  /// above the clean model's rate on the same triggered images); norm bounding (Sun et al.
+  /// 2019) at 0.5, below the honest deltas' norms (about 2), removes it.
+  @Test func backdoorIsImplantedUnderMeanAndRemovedByNormBounding() throws {
+    func topology(_ aggregator: String, attacker: String) -> String {
+      """
+      name = "bd"
+      seed = 4
+      rounds = 30
+      [data]
+      train_limit = 3000
+      test_limit = 500
+      [model]
+      kind = "mlp"
+      [training]
+      learning_rate = 0.1
+      local_steps = 5
+      [coordinator]
+      eval_every = 5
+      aggregator = \(aggregator)
+      [[workers]]
+      count = 9
+      [[workers]]
+      count = 1
+      \(attacker)
+      """
+    }
+    let backdoor = "behavior = \"scaling\"\nattack = { gamma = 10 }\ndata_attack = { name = \"backdoor\", target = 2, fraction = 0.6 }"
+    // The clean model: the same group trains honestly on an unpoisoned shard (a fraction that
+    // rounds to no sample), so the success rate is measured on the same triggered images.
+    let clean = "data_attack = { name = \"backdoor\", target = 2, fraction = 0.001 }"
+    let (c, _) = try run(topology("\"mean\"", attacker: clean))
+    let (a, _) = try run(topology("\"mean\"", attacker: backdoor))
+    let (b, _) = try run(topology("{ name = \"norm_bounding\", norm_bound = 0.5 }", attacker: backdoor))
+    let baseline = try #require(c["attack_success_rate"] as? Double)
+    let implanted = try #require(a["attack_success_rate"] as? Double)
+    let bounded = try #require(b["attack_success_rate"] as? Double)
+    #expect(baseline < 0.1, "the clean model's rate: \(baseline)")
+    #expect(implanted > baseline + 0.5, "mean: \(implanted) vs clean \(baseline)")
+    #expect(bounded < baseline + 0.15, "norm bounding: \(bounded) vs clean \(baseline)")
   }
 
   @Test func topologyRefusesKnowledgeMismatchAndUnknownAttacks() throws {

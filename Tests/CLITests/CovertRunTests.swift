@@ -54,7 +54,8 @@ import Testing
     #expect(m["bytes_per_round"] == 7830)
     #expect(m["rounds"] == 20 && m["bytes_sent"] == 20 * 7830)
     #expect(m["fraction_recovered"] == (curve ? 0 : 1))
-    let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/covert/eavesdropper.json"))) as! [String: Any]
+    let stats =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/covert/eavesdropper.json"))) as! [String: Any]
     #expect(stats["connections"] as? Int ?? 0 >= 4)  // every worker's link goes through the tap
     if curve {
       #expect(stats["mechanisms"] as? [String] == ["CURVE"])
@@ -100,7 +101,8 @@ import Testing
       let r = try CLI.run(["validate", file])
       #expect(r.status != 0 && r.stderr.contains(message) && r.stderr.contains("covert"), "\(r.stderr)")
     }
-    let both = Self.topology("{ name = \"mantissa\" }").replacingOccurrences(of: "count = 1\n", with: "count = 1\nbehavior = \"sign_flip\"\n")
+    let both = Self.topology("{ name = \"mantissa\" }").replacingOccurrences(
+      of: "count = 1\n", with: "count = 1\nbehavior = \"sign_flip\"\n")
     let (file, _) = RunCommandTests.write(both)
     #expect(try CLI.run(["validate", file]).stderr.contains("trains honestly otherwise"))
     let (sfile, _) = RunCommandTests.write(Self.topology("{ name = \"mantissa\" }", extra: "sanitize_mantissa_bits = 23"))

@@ -34,35 +34,36 @@ import Testing
     let dir = CLI.temporaryDirectory()
     let papers = dir.appendingPathComponent("papers")
     try FileManager.default.createDirectory(at: papers, withIntermediateDirectories: true)
-    try RunCommandTests.topology(rounds: 3, workers: 3, curve: false).write(to: papers.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
+    try RunCommandTests.topology(rounds: 3, workers: 3, curve: false).write(
+      to: papers.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
     try """
-      name = "tiny"
-      base = "base.toml"
-      seeds = [1, 2]
-      [paper]
-      title = "A tiny paper"
-      quick = "one seed"
-      [quick]
-      seeds = [1]
-      [[cells]]
-      "coordinator.aggregator" = "mean"
-      [[cells]]
-      "coordinator.aggregator" = "median"
-      [[claims]]
-      source = "Table 1"
-      text = "accuracy is a probability"
-      holds = "acc(c001) + acc(c002) >= 0"
-      [[claims]]
-      source = "Table 2"
-      text = "impossible"
-      holds = "acc(c001) > 1"
-      [[claims]]
-      source = "Table 3"
-      cell = "c002"
-      metric = "error"
-      paper = 0.5
-      tolerance = 0.5
-      """.write(to: papers.appendingPathComponent("tiny.toml"), atomically: true, encoding: .utf8)
+    name = "tiny"
+    base = "base.toml"
+    seeds = [1, 2]
+    [paper]
+    title = "A tiny paper"
+    quick = "one seed"
+    [quick]
+    seeds = [1]
+    [[cells]]
+    "coordinator.aggregator" = "mean"
+    [[cells]]
+    "coordinator.aggregator" = "median"
+    [[claims]]
+    source = "Table 1"
+    text = "accuracy is a probability"
+    holds = "acc(c001) + acc(c002) >= 0"
+    [[claims]]
+    source = "Table 2"
+    text = "impossible"
+    holds = "acc(c001) > 1"
+    [[claims]]
+    source = "Table 3"
+    cell = "c002"
+    metric = "error"
+    paper = 0.5
+    tolerance = 0.5
+    """.write(to: papers.appendingPathComponent("tiny.toml"), atomically: true, encoding: .utf8)
     let out = dir.appendingPathComponent("out").path
     let r = try CLI.run(["reproduce", "tiny", "--quick", "--papers", papers.path, "--output-dir", out])
     #expect(r.status == 0, "\(r.stderr)")

@@ -82,7 +82,10 @@ import Transport
     #expect(Self.sameModel(a, b))
     #expect(try Self.metrics(a).count == 12)
     // The run directory holds what DESIGN.md promises.
-    for f in ["topology.json", "manifest.json", "metrics.jsonl", "model.bin", "checkpoint.bin", "summary.json", "logs/coordinator.log", "shards/worker-0.bin", "keys/public.json"] {
+    for f in [
+      "topology.json", "manifest.json", "metrics.jsonl", "model.bin", "checkpoint.bin", "summary.json", "logs/coordinator.log",
+      "shards/worker-0.bin", "keys/public.json",
+    ] {
       #expect(FileManager.default.fileExists(atPath: a + "/" + f), "missing \(f)")
     }
   }
@@ -118,7 +121,8 @@ import Transport
 
   static func pid(_ runDir: String, _ role: String) -> Int32? {
     guard let d = FileManager.default.contents(atPath: runDir + "/processes.json"),
-          let o = try? JSONSerialization.jsonObject(with: d) as? [String: Int], let p = o[role] else { return nil }
+      let o = try? JSONSerialization.jsonObject(with: d) as? [String: Int], let p = o[role]
+    else { return nil }
     return Int32(p)
   }
 
@@ -127,7 +131,9 @@ import Transport
     let (run, _) = try Self.startRun(["run", file, "--runs-dir", runs, "--json"])
     defer { if run.isRunning { run.terminate() } }
     var dir = ""
-    try Self.waitFor("the run to start") { if let d = Self.newestRun(in: runs) { dir = d }; return !dir.isEmpty && Self.lines(dir + "/metrics.jsonl") >= 5 }
+    try Self.waitFor("the run to start") {
+      if let d = Self.newestRun(in: runs) { dir = d }; return !dir.isEmpty && Self.lines(dir + "/metrics.jsonl") >= 5
+    }
     let victim = try #require(Self.pid(dir, "worker-1"))
     kill(victim, SIGKILL)
     try Self.waitFor("worker 1 to be marked dead") {
@@ -182,7 +188,9 @@ import Transport
     let (file, runs) = Self.write(Self.topology(rounds: 250, workers: 2, model: "cnn"))
     let (run, out) = try Self.startRun(["run", file, "--runs-dir", runs, "--json"])
     var dir = ""
-    try Self.waitFor("the run to start") { if let d = Self.newestRun(in: runs) { dir = d }; return !dir.isEmpty && Self.lines(dir + "/metrics.jsonl") >= 2 }
+    try Self.waitFor("the run to start") {
+      if let d = Self.newestRun(in: runs) { dir = d }; return !dir.isEmpty && Self.lines(dir + "/metrics.jsonl") >= 2
+    }
     // A key that is not in the run's list.
     let rogueKey = try CurveKeyPair.generate()
     let keyFile = dir + "/rogue.secret"
@@ -200,7 +208,9 @@ import Transport
     run.waitUntilExit()
     // The impostors leave by themselves once the coordinator is gone; make sure anyway.
     for p in impostors where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
-    let summary = try JSONSerialization.jsonObject(with: out.fileHandleForReading.readDataToEndOfFile().split(separator: 0x0A).last.map { Data($0) } ?? Data()) as? [String: Any]
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: out.fileHandleForReading.readDataToEndOfFile().split(separator: 0x0A).last.map { Data($0) } ?? Data()) as? [String: Any]
     let rejected = summary?["rejected_frames"] as? [String: Int] ?? [:]
     #expect((rejected["impersonation"] ?? 0) >= 1, "\(rejected)")
     let events = try String(contentsOfFile: dir + "/events.log", encoding: .utf8)
@@ -221,7 +231,9 @@ import Transport
     #expect(m.count == 6 && m.allSatisfy { $0["skipped"] is NSNull })
     let w = try #require(m.last?["weights"] as? [String: Double])
     #expect(w.count == 4 && w.values.allSatisfy { $0 >= 0 })
-    let bad = try CLI.run(["validate", Self.write(Self.topology(rounds: 2, workers: 4, extra: "aggregator = { name = \"krum\", f = 1 }")).file])
+    let bad = try CLI.run([
+      "validate", Self.write(Self.topology(rounds: 2, workers: 4, extra: "aggregator = { name = \"krum\", f = 1 }")).file,
+    ])
     #expect(bad.status != 0 && bad.stderr.contains("Krum needs n > 2f + 2: got n=4, f=1"))
   }
 

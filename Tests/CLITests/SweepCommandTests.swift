@@ -7,15 +7,16 @@ import Testing
 @Suite(.serialized) struct SweepCommandTests {
   @Test func sweepRunsSummarisesAndResumes() throws {
     let dir = CLI.temporaryDirectory()
-    try RunCommandTests.topology(rounds: 3, workers: 3, curve: false).write(to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
+    try RunCommandTests.topology(rounds: 3, workers: 3, curve: false).write(
+      to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
     let sweep = dir.appendingPathComponent("s.sweep.toml").path
     try """
-      name = "mini"
-      base = "base.toml"
-      seeds = [1, 2]
-      [grid]
-      "coordinator.aggregator" = ["mean", "median"]
-      """.write(toFile: sweep, atomically: true, encoding: .utf8)
+    name = "mini"
+    base = "base.toml"
+    seeds = [1, 2]
+    [grid]
+    "coordinator.aggregator" = ["mean", "median"]
+    """.write(toFile: sweep, atomically: true, encoding: .utf8)
     let sweeps = dir.appendingPathComponent("sweeps").path
     let dry = try CLI.run(["sweep", sweep, "--dry-run"])
     #expect(dry.status == 0 && dry.stdout.contains("2 cells × 2 seeds = 4 runs"))

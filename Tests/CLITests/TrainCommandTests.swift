@@ -6,8 +6,10 @@ import Testing
     let dir = CLI.temporaryDirectory()
     CLI.writeToyDataset(in: dir)
     let manifest = dir.appendingPathComponent("manifest.json")
-    let r = try CLI.run(["train", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--batch-size", "16",
-                         "--lr", "0.05", "--data-dir", dir.path, "--json", "--manifest", manifest.path])
+    let r = try CLI.run([
+      "train", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--batch-size", "16",
+      "--lr", "0.05", "--data-dir", dir.path, "--json", "--manifest", manifest.path,
+    ])
     #expect(r.status == 0, "stderr: \(r.stderr)")
     let json = try #require(r.json)
     for key in ["test_accuracy", "test_loss", "epochs", "seconds", "samples_per_second", "data_files"] {

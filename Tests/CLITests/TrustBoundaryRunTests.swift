@@ -6,7 +6,9 @@ import Transport
 /// a full disk, interrupts, one writer per run directory, refusals logged as they happen.
 @Suite(.serialized) struct TrustBoundaryRunTests {
   /// A toy topology on the hand-written 10×10 data set (fast rounds).
-  static func topology(rounds: Int, workers: Int = 2, endpoint: String = "ipc", curve: Bool = true, extra: String = "") -> (file: String, runs: String) {
+  static func topology(
+    rounds: Int, workers: Int = 2, endpoint: String = "ipc", curve: Bool = true, extra: String = ""
+  ) -> (file: String, runs: String) {
     let dir = CLI.temporaryDirectory()
     CLI.writeToyDataset(in: dir)
     let text = """
@@ -69,7 +71,8 @@ import Transport
 
   static func pids(_ runDir: String) -> [Int32] {
     guard let d = FileManager.default.contents(atPath: runDir + "/processes.json"),
-          let o = try? JSONSerialization.jsonObject(with: d) as? [String: Int] else { return [] }
+      let o = try? JSONSerialization.jsonObject(with: d) as? [String: Int]
+    else { return [] }
     return o.values.map { Int32($0) }
   }
 
@@ -88,7 +91,9 @@ import Transport
     let keys = try FileManager.default.contentsOfDirectory(atPath: hostB + "/keys").sorted()
     #expect(keys == ["public.json", "worker-0.secret", "worker-1.secret", "worker-2.secret"])
     let coordinator = try Self.spawn(["coordinator", "--run-dir", runDir, "--startup-timeout", "30"])
-    let workers = try (0..<3).map { try Self.spawn(["worker", "--run-dir", hostB, "--id", String($0), "--endpoint", "tcp://127.0.0.1:\(port)"]) }
+    let workers = try (0..<3).map {
+      try Self.spawn(["worker", "--run-dir", hostB, "--id", String($0), "--endpoint", "tcp://127.0.0.1:\(port)"])
+    }
     coordinator.waitUntilExit()
     for w in workers { w.waitUntilExit() }
     #expect(coordinator.terminationStatus == 0, Comment(rawValue: Self.text(runDir + "/events.log")))
@@ -113,7 +118,8 @@ import Transport
     shard[shard.count - 1] ^= 0x10
     try shard.write(to: URL(fileURLWithPath: runDir + "/shards/worker-2.bin"))
     let tampered = try CLI.run(["run", "--resume", runDir])
-    #expect(tampered.status != 0 && tampered.stderr.contains("shards/worker-2.bin") && tampered.stderr.contains("manifest"), "\(tampered.stderr)")
+    #expect(
+      tampered.status != 0 && tampered.stderr.contains("shards/worker-2.bin") && tampered.stderr.contains("manifest"), "\(tampered.stderr)")
   }
 
   // MARK: A full disk
@@ -192,13 +198,16 @@ import Transport
     let (file, _) = Self.topology(rounds: 1_000_000)
     let dir = (file as NSString).deletingLastPathComponent
     let sweep = dir + "/s.toml"
-    try "name = \"s\"\nbase = \"tb.toml\"\nseeds = [1]\n[grid]\n\"training.batch_size\" = [16]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+    try "name = \"s\"\nbase = \"tb.toml\"\nseeds = [1]\n[grid]\n\"training.batch_size\" = [16]\n".write(
+      toFile: sweep, atomically: true, encoding: .utf8)
     let err = Pipe()
     let p = try Self.spawn(["sweep", sweep, "--sweeps-dir", dir + "/sweeps"], stderr: err)
     defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
     var cell = ""
     try RunCommandTests.waitFor("the cell to run") {
-      let cells = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/sweeps")).flatMap { $0.first }.map { dir + "/sweeps/\($0)/cells" }
+      let cells = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/sweeps")).flatMap { $0.first }.map {
+        dir + "/sweeps/\($0)/cells"
+      }
       if let c = cells, let first = try? FileManager.default.contentsOfDirectory(atPath: c).first { cell = c + "/" + first }
       return !cell.isEmpty && RunCommandTests.lines(cell + "/metrics.jsonl") >= 10
     }
@@ -237,7 +246,8 @@ import Transport
     try plain.connect(endpoint)
     try plain.send([Array("hello".utf8)], dontWait: true)
     let rogue = try Socket(context, .dealer)
-    let publicKeys = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/keys/public.json"))) as! [String: Any]
+    let publicKeys =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/keys/public.json"))) as! [String: Any]
     try rogue.makeCurveClient(try CurveKeyPair.generate(), serverKey: publicKeys["coordinator"] as! String)
     try rogue.connect(endpoint)
     try rogue.send([Array("hello".utf8)], dontWait: true)
@@ -247,7 +257,8 @@ import Transport
       usleep(50_000)
       events = Self.text(dir + "/events.log")
     } while !(events.contains("mechanism mismatch") && events.contains("not in this run")) && Date() < until
-    #expect(events.contains("mechanism mismatch") && events.contains("not in this run"), "\(events)\n\(Self.text(dir + "/logs/coordinator.log"))")
+    #expect(
+      events.contains("mechanism mismatch") && events.contains("not in this run"), "\(events)\n\(Self.text(dir + "/logs/coordinator.log"))")
     #expect(run.isRunning, "the refusals must be logged while the run goes on, not at its end")
   }
 

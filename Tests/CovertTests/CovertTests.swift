@@ -21,9 +21,9 @@ import Tensor
   @Test func sanitizeRoundsToNearestEven() {
     var v: [Float] = [1.25, 1.75, 1.5, -1.25, .nan, .infinity]
     Mantissa.sanitize(&v, keep: 1)
-    #expect(v[0] == 1.0)   // 1.01b → 1.0b (below half)
-    #expect(v[1] == 2.0)   // 1.11b → 10.0b (above half: carries into the exponent)
-    #expect(v[2] == 1.5)   // exact
+    #expect(v[0] == 1.0)  // 1.01b → 1.0b (below half)
+    #expect(v[1] == 2.0)  // 1.11b → 10.0b (above half: carries into the exponent)
+    #expect(v[2] == 1.5)  // exact
     #expect(v[3] == -1.0)
     #expect(v[4].isNaN && v[5] == .infinity)
     var t: [Float] = [1.375, 1.125]  // 1.011b, 1.001b at keep = 2: ties → even

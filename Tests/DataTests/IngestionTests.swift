@@ -58,11 +58,15 @@ import Testing
     // A labels file where images are expected: rank 1 instead of 3.
     let e = try loadError { dir in
       try FileManager.default.removeItem(at: dir.appendingPathComponent("t10k-images-idx3-ubyte"))
-      try FileManager.default.copyItem(at: dir.appendingPathComponent("t10k-labels-idx1-ubyte"),
-                                       to: dir.appendingPathComponent("t10k-images-idx3-ubyte"))
+      try FileManager.default.copyItem(
+        at: dir.appendingPathComponent("t10k-labels-idx1-ubyte"),
+        to: dir.appendingPathComponent("t10k-images-idx3-ubyte"))
     }
-    #expect(e == .badMagic(path: e.flatMap { if case let .badMagic(p, _, _) = $0 { p } else { nil } } ?? "?",
-                           expected: "00 00 08 03", found: "00 00 08 01"))
+    #expect(
+      e
+        == .badMagic(
+          path: e.flatMap { if case let .badMagic(p, _, _) = $0 { p } else { nil } } ?? "?",
+          expected: "00 00 08 03", found: "00 00 08 01"))
   }
 
   @Test func countMismatchIsNamed() throws {

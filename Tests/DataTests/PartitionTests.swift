@@ -64,6 +64,8 @@ import Testing
     #expect(Partition.groupBias(p: 1.5).problem(workers: 20, classes: 10, count: 100)?.contains("[0, 1]") == true)
     #expect(Partition.groupBias(p: 0.5).problem(workers: 5, classes: 10, count: 100)?.contains("5 workers for 10 classes") == true)
     #expect(Partition.iid.problem(workers: 50, classes: 10, count: 10) != nil)
-    #expect(throws: DataError.self) { try Partition.shards(classesPerWorker: 0).assign(labels: Self.labels, classes: 10, workers: 4, seed: 1) }
+    #expect(throws: DataError.self) {
+      try Partition.shards(classesPerWorker: 0).assign(labels: Self.labels, classes: 10, workers: 4, seed: 1)
+    }
   }
 }

@@ -8,32 +8,34 @@ import Testing
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-sweep-\(UUID().uuidString)")
     try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     try! """
-      name = "base"
-      rounds = 10
-      [coordinator]
-      aggregator = "mean"
-      [[workers]]
-      count = 10
-      [[workers]]
-      count = 3
-      behavior = "sign_flip"
-      """.write(to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
+    name = "base"
+    rounds = 10
+    [coordinator]
+    aggregator = "mean"
+    [[workers]]
+    count = 10
+    [[workers]]
+    count = 3
+    behavior = "sign_flip"
+    """.write(to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
     let path = dir.appendingPathComponent("s.sweep.toml").path
     try! sweep.write(toFile: path, atomically: true, encoding: .utf8)
     return path
   }
 
   @Test func gridProductSetAndSeeds() throws {
-    let spec = try SweepSpec.load(path: Self.files("""
-      name = "s"
-      base = "base.toml"
-      seeds = [4, 5]
-      [set]
-      rounds = 3
-      [grid]
-      "coordinator.aggregator" = ["median", { name = "trimmed_mean", f = 3 }]
-      "workers[1].behavior" = ["alie", "ipm", "sign_flip"]
-      """))
+    let spec = try SweepSpec.load(
+      path: Self.files(
+        """
+        name = "s"
+        base = "base.toml"
+        seeds = [4, 5]
+        [set]
+        rounds = 3
+        [grid]
+        "coordinator.aggregator" = ["median", { name = "trimmed_mean", f = 3 }]
+        "workers[1].behavior" = ["alie", "ipm", "sign_flip"]
+        """))
     #expect(spec.cells.count == 6 && spec.gridKeys == ["coordinator.aggregator", "workers[1].behavior"])
     let c = spec.cells[4]  // second aggregator, second behaviour (first key varies slowest)
     #expect(c.id == "c005" && c.values.map(\.1) == ["{name = \"trimmed_mean\", f = 3}", "\"ipm\""])

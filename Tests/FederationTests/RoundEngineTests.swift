@@ -7,11 +7,14 @@ import Testing
 
 /// The round engine without sockets: every value below is worked by hand.
 @Suite struct RoundEngineTests {
-  static func engine(localSteps: Int = 1, lr: Float = 0.1, serverLR: Float = 1, rule: any Aggregator = Mean(),
-                     auditors: [any Auditor] = [], exclude: Bool = false, h: Double = 10, momentum: Float = 0, d: Int = 2) -> RoundEngine {
-    RoundEngine(settings: .init(localSteps: localSteps, learningRate: lr, serverLearningRate: serverLR, excludeFlagged: exclude, seed: 1),
-                pipeline: AggregationPipeline(preaggregators: [], aggregator: rule), auditors: auditors,
-                cusum: CUSUM(k: 1, h: h), sgd: SGD(parameterCount: d, momentum: momentum))
+  static func engine(
+    localSteps: Int = 1, lr: Float = 0.1, serverLR: Float = 1, rule: any Aggregator = Mean(),
+    auditors: [any Auditor] = [], exclude: Bool = false, h: Double = 10, momentum: Float = 0, d: Int = 2
+  ) -> RoundEngine {
+    RoundEngine(
+      settings: .init(localSteps: localSteps, learningRate: lr, serverLearningRate: serverLR, excludeFlagged: exclude, seed: 1),
+      pipeline: AggregationPipeline(preaggregators: [], aggregator: rule), auditors: auditors,
+      cusum: CUSUM(k: 1, h: h), sgd: SGD(parameterCount: d, momentum: momentum))
   }
 
   static func updates(_ rows: [[Float]], samples: Int = 1) -> [RoundEngine.Update] {
@@ -26,7 +29,10 @@ import Testing
     #expect(abs(model[0] - 0.97) < 1e-6 && abs(model[1] - 1.98) < 1e-6)
     #expect(r.aggregated == [0, 1] && r.skipped == nil && r.events.isEmpty)
     // Norms in Double of the Float32 values.
-    #expect(r.norms == ["0": (Double(Float(0.2)) * Double(Float(0.2)) + Double(Float(0.4)) * Double(Float(0.4))).squareRoot(), "1": Double(Float(0.4))])
+    #expect(
+      r.norms == [
+        "0": (Double(Float(0.2)) * Double(Float(0.2)) + Double(Float(0.4)) * Double(Float(0.4))).squareRoot(), "1": Double(Float(0.4)),
+      ])
   }
 
   @Test func fedAvgAddsTheMeanDeltaTimesTheServerRate() {
@@ -62,7 +68,8 @@ import Testing
     let r = e.run(round: 0, updates: Self.updates(rows), model: &model) { nil }
     #expect(r.audit?.flagged == [5])
     #expect(r.aggregated == [0, 1, 2, 3, 4])
-    #expect(r.events.count == 1 && r.events[0].hasPrefix("round 0: audit flags worker 5") && r.events[0].hasSuffix("excluded from aggregation"))
+    #expect(
+      r.events.count == 1 && r.events[0].hasPrefix("round 0: audit flags worker 5") && r.events[0].hasSuffix("excluded from aggregation"))
     // mean of the five: (0.208, −0.008); FedSGD lr 0.1
     #expect(abs(model[0] + 0.0208) < 1e-6 && abs(model[1] - 0.0008) < 1e-6)
     // In observe mode the same worker is flagged but still aggregated.
@@ -100,7 +107,9 @@ import Testing
     // A state that does not fit is refused with the part it concerns.
     var c = try make()
     #expect(throws: EngineStateError.self) { try c.restore(EngineState(velocity: [1], aggregator: [], cusum: [], auditors: [])) }
-    #expect(throws: (any Error).self) { try c.restore(EngineState(velocity: [0, 0, 0], aggregator: [], cusum: [1, 2], auditors: [[], []])) }
+    #expect(throws: (any Error).self) {
+      try c.restore(EngineState(velocity: [0, 0, 0], aggregator: [], cusum: [1, 2], auditors: [[], []]))
+    }
   }
 }
 

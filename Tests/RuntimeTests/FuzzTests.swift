@@ -40,9 +40,14 @@ import Federation
 
   @Test func checkpoints() {
     let e = Checkpoint.Expectation(runID: 9, rounds: 50, parameterCount: 4, velocityCount: 4, auditorCount: 2)
-    let seeds = [Checkpoint(nextRound: 10, parameters: [1, 2, 3, 4], engine: EngineState(velocity: [0, 0, 0.5, 1], aggregator: [2, 1, 0, 5, 1, 6],
-                                                                                          cusum: [1, 3, 0.5, 0, 0], auditors: [[2, 1, 0, 5, 1, 6], []])),
-                 Checkpoint(nextRound: 50, parameters: [0, -1, 1e-3, 7], engine: EngineState(velocity: [1, 1, 1, 1]))].map { $0.encoded(runID: 9) }
+    let seeds = [
+      Checkpoint(
+        nextRound: 10, parameters: [1, 2, 3, 4],
+        engine: EngineState(
+          velocity: [0, 0, 0.5, 1], aggregator: [2, 1, 0, 5, 1, 6],
+          cusum: [1, 3, 0.5, 0, 0], auditors: [[2, 1, 0, 5, 1, 6], []])),
+      Checkpoint(nextRound: 50, parameters: [0, -1, 1e-3, 7], engine: EngineState(velocity: [1, 1, 1, 1])),
+    ].map { $0.encoded(runID: 9) }
     var m = Mutator(seed: 7, seeds: seeds)
     var accepted = 0
     for _ in 0..<Self.iterations {
@@ -61,7 +66,8 @@ import Federation
   }
 
   @Test func shards() {
-    let d = Dataset(features: (0..<24).map { Float($0 % 5) / 255 }, labels: [1, 0, 9, 3], shape: .init(height: 3, width: 2, channels: 1), classes: 10)
+    let d = Dataset(
+      features: (0..<24).map { Float($0 % 5) / 255 }, labels: [1, 0, 9, 3], shape: .init(height: 3, width: 2, channels: 1), classes: 10)
     var m = Mutator(seed: 8, seeds: [ShardFile.encode(d), ShardFile.encode(d.prefix(1))])
     var ok = 0
     for _ in 0..<Self.iterations {

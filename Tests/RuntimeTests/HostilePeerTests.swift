@@ -36,7 +36,9 @@ import Testing
     let done = DispatchSemaphore(value: 0)
     let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: false)
     nonisolated(unsafe) let c = coordinator
-    Thread { summary = try? c.run(startupTimeout: .seconds(10)); done.signal() }.start()
+    Thread {
+      summary = try? c.run(startupTimeout: .seconds(10)); done.signal()
+    }.start()
     usleep(50_000)
 
     let d = 7_850  // logreg parameters
@@ -45,8 +47,10 @@ import Testing
     try peer.connect(wiring.endpoint)
     // The shard holds 500 samples; an update stands for one batch of 32 (FedSGD).
     func header(_ t: FrameType, round: UInt32 = 0, count: Int = 0, run: UInt64 = wiring.runID, aux: UInt32 = 32) -> [UInt8] {
-      FrameHeader(type: t, dtype: count > 0 ? .float32 : .none, runID: run, round: round, sender: 0, count: UInt32(count),
-                  aux: t == .hello ? 500 : aux).encoded()
+      FrameHeader(
+        type: t, dtype: count > 0 ? .float32 : .none, runID: run, round: round, sender: 0, count: UInt32(count),
+        aux: t == .hello ? 500 : aux
+      ).encoded()
     }
     func floats(_ v: [Float]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
     // A hello that overstates the shard is refused; the true one joins.
@@ -62,29 +66,31 @@ import Testing
       var nan = [Float](repeating: 0.01, count: d); nan[17] = .nan
       var inf = [Float](repeating: 0.01, count: d); inf[0] = -.infinity
       let good = floats([Float](repeating: 0.001, count: d))
-      try peer.send([Array("garbage".utf8)])                                             // header_length
-      try peer.send([header(.update, round: r, count: d, run: 99), good])                // wrong_run_id
-      try peer.send([header(.update, round: r, count: d)])                               // frame_count
-      try peer.send([header(.update, round: r, count: d - 1), Array(good.dropLast(4))]) // wrong_length
-      try peer.send([header(.update, round: r, count: d), Array(good.dropLast(4))])     // payload_length
-      try peer.send([header(.update, round: r + 5, count: d), good])                    // future_round
-      try peer.send([header(.model, round: r, count: d), good])                         // unexpected_type
+      try peer.send([Array("garbage".utf8)])  // header_length
+      try peer.send([header(.update, round: r, count: d, run: 99), good])  // wrong_run_id
+      try peer.send([header(.update, round: r, count: d)])  // frame_count
+      try peer.send([header(.update, round: r, count: d - 1), Array(good.dropLast(4))])  // wrong_length
+      try peer.send([header(.update, round: r, count: d), Array(good.dropLast(4))])  // payload_length
+      try peer.send([header(.update, round: r + 5, count: d), good])  // future_round
+      try peer.send([header(.model, round: r, count: d), good])  // unexpected_type
       try peer.send([FrameHeader(type: .heartbeat, runID: wiring.runID, round: 5, sender: 0).encoded()])  // reserved_field
       if r == 0 {
-        try peer.send([header(.update, round: r, count: d, aux: 0xFFFF_FFFF), good])    // sample_count_mismatch: its one answer
+        try peer.send([header(.update, round: r, count: d, aux: 0xFFFF_FFFF), good])  // sample_count_mismatch: its one answer
       } else {
-        try peer.send([header(.update, round: r, count: d), floats(nan)])               // non_finite: its one answer
+        try peer.send([header(.update, round: r, count: d), floats(nan)])  // non_finite: its one answer
       }
-      try peer.send([header(.update, round: r, count: d), floats(inf)])                 // duplicate (already answered)
-      try peer.send([header(.update, round: r, count: d), good])                        // duplicate
-      try peer.send([header(.update, round: r, count: d), good])                        // duplicate
+      try peer.send([header(.update, round: r, count: d), floats(inf)])  // duplicate (already answered)
+      try peer.send([header(.update, round: r, count: d), good])  // duplicate
+      try peer.send([header(.update, round: r, count: d), good])  // duplicate
       rounds += 1
     }
     #expect(done.wait(timeout: .now() + 20) == .success)
     context.shutdown()
     let s = try #require(summary)
     let rejected = s.rejectedFrames
-    for reason in ["header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type", "reserved_field"] {
+    for reason in [
+      "header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type", "reserved_field",
+    ] {
       #expect((rejected[reason] ?? 0) >= 3, "\(reason): \(rejected)")
     }
     // One answer per worker and round: the overstated or NaN update is refused (and closes the

@@ -55,7 +55,8 @@ import TOML
       text = Self.base + "\n" + change
     } else if change.hasPrefix("[") {
       let header = String(change.prefix { $0 != "\n" })
-      text = Self.base.contains(header)
+      text =
+        Self.base.contains(header)
         ? Self.base.replacingOccurrences(of: header + "\nkind = \"mlp\"", with: change)
         : Self.base + "\n" + change
     } else {

@@ -58,11 +58,20 @@ import Testing
   @Test(arguments: [
     ("rounds = 5\nroundz = 3\n[[workers]]\ncount = 1", 2, "roundz", "unknown key"),
     ("[[workers]]\ncount = 2\n[training]\nbatch_size = \"big\"", 4, "training.batch_size", "expected an integer, found a string \"big\""),
-    ("[[workers]]\ncount = 10\n[coordinator]\naggregator = { name = \"krum\", f = 4 }", 4, "coordinator.aggregator", "Krum needs n > 2f + 2: got n=10, f=4"),
+    (
+      "[[workers]]\ncount = 10\n[coordinator]\naggregator = { name = \"krum\", f = 4 }", 4, "coordinator.aggregator",
+      "Krum needs n > 2f + 2: got n=10, f=4"
+    ),
     ("[[workers]]\ncount = 10\n[coordinator]\naggregator = \"krumm\"", 4, "coordinator.aggregator", "one of mean, median"),
-    ("[[workers]]\ncount = 10\n[coordinator]\naggregator = { name = \"trimmed_mean\", g = 1 }", 4, "coordinator.aggregator", "has no parameter 'g'"),
+    (
+      "[[workers]]\ncount = 10\n[coordinator]\naggregator = { name = \"trimmed_mean\", g = 1 }", 4, "coordinator.aggregator",
+      "has no parameter 'g'"
+    ),
     ("[[workers]]\ncount = 10\n[coordinator]\naggregator = \"fltrust\"", 4, "coordinator.aggregator", "root_dataset_size"),
-    ("[[workers]]\ncount = 10\n[coordinator]\npreaggregators = [{ name = \"bucketing\", s = 2 }]\naggregator = { name = \"krum\", f = 2 }", 5, "coordinator.aggregator", "got n=5, f=2"),
+    (
+      "[[workers]]\ncount = 10\n[coordinator]\npreaggregators = [{ name = \"bucketing\", s = 2 }]\naggregator = { name = \"krum\", f = 2 }",
+      5, "coordinator.aggregator", "got n=5, f=2"
+    ),
     ("[[workers]]\ncount = 10\n[coordinator]\npreaggregators = [\"nmm\"]", 4, "coordinator.preaggregators", "one of nnm"),
     ("[[workers]]\ncount = 2\nbehavior = \"alee\"", 3, "workers[0].behavior", "one of honest, sign_flip"),
     ("[data]\npartition = { kind = \"group_bias\", p = 0.5 }\n[[workers]]\ncount = 4", 2, "data.partition", "4 workers for 10 classes"),
@@ -91,7 +100,8 @@ import Testing
   }
 
   @Test func attackSchedules() throws {
-    let t = try Topology.decode("""
+    let t = try Topology.decode(
+      """
       [[workers]]
       count = 3
       [[workers]]

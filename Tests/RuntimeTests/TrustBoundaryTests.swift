@@ -29,8 +29,11 @@ import Tensor
     return dir.path
   }
 
-  static func topology(_ data: String, curve: Bool = true, workers: Int = 3, extra: String = "", model: String = "logreg") throws -> Topology {
-    try Topology.decode("""
+  static func topology(
+    _ data: String, curve: Bool = true, workers: Int = 3, extra: String = "", model: String = "logreg"
+  ) throws -> Topology {
+    try Topology.decode(
+      """
       name = "tb"
       rounds = 4
       [data]
@@ -109,8 +112,10 @@ import Tensor
   // MARK: Checkpoints
 
   /// A version-4 checkpoint built by hand from its documented layout.
-  static func checkpointBytes(run: UInt64, next: UInt64, parameters: [Float], velocity: [Float], state: [Float] = [],
-                              cusum: [Double] = [], auditors: [[Float]] = [], version: UInt32 = 4) -> [UInt8] {
+  static func checkpointBytes(
+    run: UInt64, next: UInt64, parameters: [Float], velocity: [Float], state: [Float] = [],
+    cusum: [Double] = [], auditors: [[Float]] = [], version: UInt32 = 4
+  ) -> [UInt8] {
     var b = Array("BZCK".utf8)
     func le<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
     le(version); le(run); le(next)
@@ -126,7 +131,8 @@ import Tensor
     let cusum: [Double] = [1, 2, 0.1 + 0.2, 1, 0, 0, 1, 2]  // worker 2 at 0.30000000000000004, exact
     let good = Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0.5, -1], cusum: cusum, auditors: [[]])
     let cp = try Checkpoint.decode(good, path: "cp", expecting: e)
-    #expect(cp.nextRound == 4 && cp.parameters == [1, 2, 3] && cp.engine == EngineState(velocity: [0, 0.5, -1], cusum: cusum, auditors: [[]]))
+    #expect(
+      cp.nextRound == 4 && cp.parameters == [1, 2, 3] && cp.engine == EngineState(velocity: [0, 0.5, -1], cusum: cusum, auditors: [[]]))
     #expect(Checkpoint(nextRound: 4, parameters: [1, 2, 3], engine: cp.engine).encoded(runID: 0xABCD) == good)
     let noAudit = Checkpoint.Expectation(runID: 0xABCD, rounds: 10, parameterCount: 3, velocityCount: 3, auditorCount: 0)
     func refused(_ bytes: [UInt8], _ words: String) {
@@ -153,8 +159,11 @@ import Tensor
     refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, .nan, 3], velocity: [0, 0, 0]), "non-finite")
     refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, .infinity, 0]), "non-finite")
     refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], version: 3), "version 3")
-    refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], cusum: [0, 0, 0, 0], auditors: [[], []]), "state of 2 auditors")
-    refused(Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], cusum: [.nan], auditors: []), "non-finite")
+    refused(
+      Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], cusum: [0, 0, 0, 0], auditors: [[], []]),
+      "state of 2 auditors")
+    refused(
+      Self.checkpointBytes(run: 0xABCD, next: 4, parameters: [1, 2, 3], velocity: [0, 0, 0], cusum: [.nan], auditors: []), "non-finite")
     refused(Array(good.dropLast(5)), "does not match")
     refused(Array("BZMD".utf8) + good.dropFirst(4), "no BZCK magic")
   }
@@ -211,14 +220,18 @@ import Tensor
       #expect(e.message.contains("at least 10×10"))
     }
     // The analytic parameter count matches the built networks (what manifests record).
-    for (spec, shape) in [(ModelSpec(kind: .cnn), ImageShape(height: 28, width: 28, channels: 1)),
-                          (ModelSpec(kind: .cnn), ImageShape(height: 13, width: 11, channels: 3)),
-                          (ModelSpec(kind: .mlp, hidden: [7, 5]), ImageShape(height: 6, width: 6, channels: 1)),
-                          (ModelSpec(kind: .logreg), ImageShape(height: 28, width: 28, channels: 1))] {
+    for (spec, shape) in [
+      (ModelSpec(kind: .cnn), ImageShape(height: 28, width: 28, channels: 1)),
+      (ModelSpec(kind: .cnn), ImageShape(height: 13, width: 11, channels: 3)),
+      (ModelSpec(kind: .mlp, hidden: [7, 5]), ImageShape(height: 6, width: 6, channels: 1)),
+      (ModelSpec(kind: .logreg), ImageShape(height: 28, width: 28, channels: 1)),
+    ] {
       #expect(spec.parameterCount(input: shape, classes: 10) == spec.makeNetwork(input: shape, classes: 10, seed: 1).parameterCount)
     }
     #expect(ModelSpec(kind: .mlp, hidden: [1_000_000_000]).problem(input: ImageShape(height: 28, width: 28, channels: 1)) != nil)
-    #expect(ModelSpec(kind: .mlp, hidden: [60_000, 60_000]).problem(input: ImageShape(height: 28, width: 28, channels: 1))?.contains("at most") == true)
+    #expect(
+      ModelSpec(kind: .mlp, hidden: [60_000, 60_000]).problem(input: ImageShape(height: 28, width: 28, channels: 1))?.contains("at most")
+        == true)
   }
 
   // MARK: Refusals
@@ -241,4 +254,3 @@ import Tensor
     #expect(lines.last?.contains("4999 more like it") == true && lines.last?.contains("5001 in all") == true, "\(lines)")
   }
 }
-

@@ -4,37 +4,37 @@ import Testing
 
 @Suite struct TOMLParserTests {
   static let document = #"""
-  # A topology-like document exercising the grammar
-  name = "default"   # trailing comment
-  seed = 42
-  rate = 1e-3
-  neg = -0.5
-  big = 1_000_000
-  hex = 0xff
-  on = true
-  path = 'C:\raw\path'
-  escaped = "tab\there \"quoted\" \u00e9"
-  hidden = [100, 50,]
-  nested = [[1, 2], ["a"]]
-  multi = """
-  first
-  second"""
+    # A topology-like document exercising the grammar
+    name = "default"   # trailing comment
+    seed = 42
+    rate = 1e-3
+    neg = -0.5
+    big = 1_000_000
+    hex = 0xff
+    on = true
+    path = 'C:\raw\path'
+    escaped = "tab\there \"quoted\" \u00e9"
+    hidden = [100, 50,]
+    nested = [[1, 2], ["a"]]
+    multi = """
+    first
+    second"""
 
-  [data]
-  partition = { name = "dirichlet", alpha = 0.5 }
-  dotted.key = "x"
+    [data]
+    partition = { name = "dirichlet", alpha = 0.5 }
+    dotted.key = "x"
 
-  [coordinator.aggregator]
-  name = "krum"
+    [coordinator.aggregator]
+    name = "krum"
 
-  [[workers]]
-  count = 10
-  behavior = "honest"
+    [[workers]]
+    count = 10
+    behavior = "honest"
 
-  [[workers]]
-  count = 3
-  behavior = "alie"
-  """#
+    [[workers]]
+    count = 3
+    behavior = "alie"
+    """#
 
   /// Converts our tree to Foundation JSON objects for comparison.
   static func json(_ v: TOMLValue) -> Any {
@@ -74,7 +74,9 @@ import Testing
     #expect(t["seed"]?.line == 3)
     guard case let .table(data)? = t["data"]?.value else { Issue.record("no [data]"); return }
     #expect(data["partition"]?.line == 18)
-    guard case let .array(workers)? = t["workers"]?.value, case let .table(second) = workers[1].value else { Issue.record("no workers"); return }
+    guard case let .array(workers)? = t["workers"]?.value, case let .table(second) = workers[1].value else {
+      Issue.record("no workers"); return
+    }
     #expect(second["behavior"]?.line == 30)
   }
 

@@ -10,9 +10,10 @@ import Testing
     a.withUnsafeBufferPointer { pa in
       b.withUnsafeBufferPointer { pb in
         c.withUnsafeMutableBufferPointer { pc in
-          BLAS.gemm(ta ? .transposed : .none, tb ? .transposed : .none, m: m, n: n, k: k,
-                    a: pa.baseAddress!, lda: ta ? m : k, b: pb.baseAddress!, ldb: tb ? k : n,
-                    c: pc.baseAddress!, ldc: n)
+          BLAS.gemm(
+            ta ? .transposed : .none, tb ? .transposed : .none, m: m, n: n, k: k,
+            a: pa.baseAddress!, lda: ta ? m : k, b: pb.baseAddress!, ldb: tb ? k : n,
+            c: pc.baseAddress!, ldc: n)
         }
       }
     }

@@ -93,11 +93,17 @@ import Testing
     var arg = [Int32](repeating: 0, count: y.count)
     Kernels.maxPool2(x, batch: b, height: h, width: w, channels: c, &y, argmax: &arg)
     var expected = [Float](repeating: 0, count: y.count)
-    for n in 0..<b { for i in 0..<oh { for j in 0..<ow { for ch in 0..<c {
-      var m = -Float.infinity
-      for di in 0..<2 { for dj in 0..<2 { m = max(m, x[((n * h + 2 * i + di) * w + 2 * j + dj) * c + ch]) } }
-      expected[((n * oh + i) * ow + j) * c + ch] = m
-    } } } }
+    for n in 0..<b {
+      for i in 0..<oh {
+        for j in 0..<ow {
+          for ch in 0..<c {
+            var m = -Float.infinity
+            for di in 0..<2 { for dj in 0..<2 { m = max(m, x[((n * h + 2 * i + di) * w + 2 * j + dj) * c + ch]) } }
+            expected[((n * oh + i) * ow + j) * c + ch] = m
+          }
+        }
+      }
+    }
     #expect(y == expected)
     // Backward: every output gradient lands on exactly the input that won.
     let dy = (0..<y.count).map { Float($0 + 1) }
@@ -118,13 +124,23 @@ import Testing
     g.im2col(x, batch: batch, into: &cols)
     let y = Reference.gemm(cols, wts, m: rows, n: g.outChannels, k: g.patchSize, ta: false, tb: true)
     var direct = [Float](repeating: 0, count: batch * g.outputSize)
-    for n in 0..<batch { for i in 0..<g.outHeight { for j in 0..<g.outWidth { for o in 0..<g.outChannels {
-      var s: Float = 0
-      for ki in 0..<3 { for kj in 0..<2 { for c in 0..<2 {
-        s += x[((n * 6 + i + ki) * 5 + j + kj) * 2 + c] * wts[((o * 3 + ki) * 2 + kj) * 2 + c]
-      } } }
-      direct[((n * g.outHeight + i) * g.outWidth + j) * g.outChannels + o] = s
-    } } } }
+    for n in 0..<batch {
+      for i in 0..<g.outHeight {
+        for j in 0..<g.outWidth {
+          for o in 0..<g.outChannels {
+            var s: Float = 0
+            for ki in 0..<3 {
+              for kj in 0..<2 {
+                for c in 0..<2 {
+                  s += x[((n * 6 + i + ki) * 5 + j + kj) * 2 + c] * wts[((o * 3 + ki) * 2 + kj) * 2 + c]
+                }
+              }
+            }
+            direct[((n * g.outHeight + i) * g.outWidth + j) * g.outChannels + o] = s
+          }
+        }
+      }
+    }
     #expect(Reference.maxRelativeError(y, direct) < 1e-5)
 
     // Adjoint: <im2col(x), c> == <x, col2im(c)>

@@ -8,14 +8,16 @@ import Tensor
   /// The header layout, written out byte by byte from the documented format.
   @Test func headerBytesMatchTheSpecification() {
     let h = FrameHeader(type: .update, dtype: .float32, runID: 0x0102_0304_0506_0708, round: 0x0A0B, sender: 2, count: 4, aux: 7)
-    let expected: [UInt8] = [0x42, 0x5A, 0x53, 0x31,  // "BZS1"
-                             0x01, 0x00,  // version 1
-                             0x04, 0x01,  // update, float32
-                             0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // run id LE
-                             0x0B, 0x0A, 0x00, 0x00,  // round
-                             0x02, 0x00, 0x00, 0x00,  // sender
-                             0x04, 0x00, 0x00, 0x00,  // count
-                             0x07, 0x00, 0x00, 0x00]  // aux
+    let expected: [UInt8] = [
+      0x42, 0x5A, 0x53, 0x31,  // "BZS1"
+      0x01, 0x00,  // version 1
+      0x04, 0x01,  // update, float32
+      0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // run id LE
+      0x0B, 0x0A, 0x00, 0x00,  // round
+      0x02, 0x00, 0x00, 0x00,  // sender
+      0x04, 0x00, 0x00, 0x00,  // count
+      0x07, 0x00, 0x00, 0x00,
+    ]  // aux
     #expect(h.encoded() == expected)
     let payload: [Float] = [1, -2, 0.5, 3]
     let bytes = payload.withUnsafeBytes { Array($0) }
@@ -83,8 +85,11 @@ import Tensor
       case 2:  // a valid message truncated or extended
         frames = valid.randomElement(using: &rng)!
         let f = Int.random(in: 0..<frames.count, using: &rng)
-        if Bool.random(using: &rng) { frames[f] = Array(frames[f].prefix(Int.random(in: 0...frames[f].count, using: &rng))) }
-        else { frames[f] += [UInt8](repeating: 7, count: Int.random(in: 1...9, using: &rng)) }
+        if Bool.random(using: &rng) {
+          frames[f] = Array(frames[f].prefix(Int.random(in: 0...frames[f].count, using: &rng)))
+        } else {
+          frames[f] += [UInt8](repeating: 7, count: Int.random(in: 1...9, using: &rng))
+        }
       default:  // valid header fields with random values in each field
         var h = valid.randomElement(using: &rng)!
         let offset = [4, 6, 7, 8, 16, 20, 24, 28].randomElement(using: &rng)!

@@ -10,7 +10,7 @@ import Testing
     greeting[0] = 0xFF; greeting[9] = 0x7F; greeting[10] = 3; greeting[11] = 0
     for (i, b) in "NULL".utf8.enumerated() { greeting[12 + i] = b }
     var stream = greeting
-    stream += [0x04, 5] + Array("READY".utf8)                 // command
+    stream += [0x04, 5] + Array("READY".utf8)  // command
     stream += [0x01, 3] + Array("abc".utf8) + [0x00, 2] + Array("de".utf8)  // message of 2 frames
     stream += [0x02, 0, 0, 0, 0, 0, 0, 1, 44] + [UInt8](repeating: 7, count: 300)  // long frame
     var p = ZMTPStreamParser()
