@@ -1,3 +1,4 @@
+import Plugins
 import Tensor
 
 /// What a round gives an aggregator besides the updates.
@@ -60,42 +61,8 @@ extension PreAggregator {
   public func problem(n: Int) -> String? { nil }
 }
 
-public struct AggregationError: Error, Equatable, CustomStringConvertible {
+public struct AggregationError: PluginFailure, Equatable, CustomStringConvertible {
   public let message: String
   public init(_ message: String) { self.message = message }
   public var description: String { message }
 }
-
-/// Named numeric hyper-parameters as given in a topology or on the command line, read with
-/// validation; `finish()` rejects names the rule does not know.
-public struct Parameters: Sendable {
-  public let rule: String
-  var values: [String: Double]
-  private(set) var read: [String] = []
-
-  public init(rule: String, _ values: [String: Double]) { self.rule = rule; self.values = values }
-
-  public mutating func int(_ key: String, default def: Int, _ check: (Int) -> String?) throws -> Int {
-    read.append(key)
-    guard let v = values[key] else { return def }
-    guard v == v.rounded(), abs(v) < 1e9 else { throw AggregationError("\(key) must be an integer for \(rule): got \(v)") }
-    if let why = check(Int(v)) { throw AggregationError("\(key) for \(rule): \(why): got \(key)=\(Int(v))") }
-    return Int(v)
-  }
-
-  public mutating func double(_ key: String, default def: Double, _ check: (Double) -> String?) throws -> Double {
-    read.append(key)
-    guard let v = values[key] else { return def }
-    if let why = check(v) { throw AggregationError("\(key) for \(rule): \(why): got \(key)=\(v)") }
-    return v
-  }
-
-  public func finish() throws {
-    for k in values.keys.sorted() where !read.contains(k) {
-      throw AggregationError("\(rule) has no parameter '\(k)' (it takes: \(read.isEmpty ? "none" : read.joined(separator: ", ")))")
-    }
-  }
-}
-
-/// The f check every rule shares.
-func nonNegative(_ f: Int) -> String? { f >= 0 ? nil : "must be >= 0" }

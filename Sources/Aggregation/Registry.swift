@@ -1,120 +1,100 @@
-/// The explicit registries of aggregation rules and pre-aggregators: name → constructor from
-/// named parameters. The topology decoder, the coordinator and `byzsim aggregate` read them.
+import Plugins
+
+/// The explicit registries of aggregation rules and pre-aggregators: name, summary, parameters
+/// with their defaults and checks, constructor — declared once, in the one registry shape every
+/// kind of plug-in shares. The topology decoder, the coordinator and `byzsim aggregate` read them.
 public enum AggregationRegistry {
-  public struct Entry: Sendable {
-    public let name: String
-    public let summary: String
-    /// Parameter names with their defaults, for `--list`.
-    public let parameters: [(String, String)]
-  }
+  static let f = Parameter.integer("f", 0, Check.nonNegative)
 
-  public static let aggregators: [Entry] = [
-    Entry(name: "mean", summary: "sample-weighted mean (FedAvg)", parameters: []),
-    Entry(name: "median", summary: "coordinate-wise median (Yin et al. 2018)", parameters: []),
-    Entry(name: "trimmed_mean", summary: "coordinate-wise trimmed mean, drops f per side (Yin et al. 2018)", parameters: [("f", "0")]),
-    Entry(name: "krum", summary: "Krum, n−f−2 nearest, squared distances (Blanchard et al. 2017)", parameters: [("f", "0")]),
-    Entry(name: "multi_krum", summary: "mean of the m best Krum scores (Blanchard et al. 2017)", parameters: [("f", "0"), ("m", "n−f")]),
-    Entry(
-      name: "geometric_median", summary: "smoothed Weiszfeld, RFA (Pillutla et al. 2022)",
-      parameters: [("nu", "1e-6"), ("iterations", "100"), ("tolerance", "1e-10")]),
-    Entry(name: "bulyan", summary: "recursive Krum + mean around the median (El Mhamdi et al. 2018)", parameters: [("f", "0")]),
-    Entry(
-      name: "centered_clipping", summary: "centered clipping around the last aggregate (Karimireddy et al. 2021)",
-      parameters: [("tau", "10"), ("iterations", "1")]),
-    Entry(name: "mda", summary: "minimum-diameter averaging (El Mhamdi et al. 2020)", parameters: [("f", "0")]),
-    Entry(name: "meamed", summary: "coordinate-wise mean around the median (Xie et al. 2018)", parameters: [("f", "0")]),
-    Entry(
-      name: "monna", summary: "mean of the n−f nearest neighbours of a trusted pivot (Farhadkhani et al. 2023)",
-      parameters: [("f", "0"), ("pivot", "0")]),
-    Entry(name: "caf", summary: "covariance-bound agnostic filter (Allouah et al. 2025)", parameters: [("f", "0")]),
-    Entry(name: "fltrust", summary: "trust scores against the root-dataset update (Cao et al. 2021)", parameters: []),
-    Entry(name: "foolsgold", summary: "historical-similarity weights against Sybils (Fung et al. 2020)", parameters: [("kappa", "1")]),
-    Entry(
-      name: "dnc", summary: "divide-and-conquer spectral filtering (Shejwalkar & Houmansadr 2021)",
-      parameters: [("f", "0"), ("niters", "5"), ("subsample", "10000"), ("c", "1")]),
-    Entry(
-      name: "signguard", summary: "norm filter + sign clustering + clipping (Xu et al. 2022)",
-      parameters: [("lower", "0.1"), ("upper", "3"), ("coordinate_fraction", "0.1"), ("bandwidth", "estimated")]),
-    Entry(
-      name: "norm_bounding", summary: "clip to a norm bound, optional Gaussian noise (Sun et al. 2019)",
-      parameters: [("norm_bound", "1"), ("sigma", "0")]),
-    Entry(name: "flame", summary: "cosine clustering + adaptive clipping + noise (Nguyen et al. 2022)", parameters: [("lambda", "0.001")]),
-  ]
+  public static let aggregators = PluginRegistry<any Aggregator>(
+    kind: "aggregator",
+    [
+      Plugin("mean", "sample-weighted mean (FedAvg)") { _ in Mean() },
+      Plugin("median", "coordinate-wise median (Yin et al. 2018)") { _ in CoordinateMedian() },
+      Plugin("trimmed_mean", "coordinate-wise trimmed mean, drops f per side (Yin et al. 2018)", [f]) { try TrimmedMean(f: $0.int("f")) },
+      Plugin("krum", "Krum, n−f−2 nearest, squared distances (Blanchard et al. 2017)", [f]) { try Krum(f: $0.int("f"), m: 1) },
+      Plugin(
+        "multi_krum", "mean of the m best Krum scores (Blanchard et al. 2017)", [f, .integer("m", nil, derived: "n−f", Check.atLeastOne)]
+      ) {
+        try Krum(f: $0.int("f"), m: $0.optionalInt("m"))
+      },
+      Plugin(
+        "geometric_median", "smoothed Weiszfeld, RFA (Pillutla et al. 2022)",
+        [.real("nu", 1e-6, Check.positive), .integer("iterations", 100, Check.atLeastOne), .real("tolerance", 1e-10, Check.nonNegative)]
+      ) {
+        try GeometricMedian(nu: $0.double("nu"), iterations: $0.int("iterations"), tolerance: $0.double("tolerance"))
+      },
+      Plugin("bulyan", "recursive Krum + mean around the median (El Mhamdi et al. 2018)", [f]) { try Bulyan(f: $0.int("f")) },
+      Plugin(
+        "centered_clipping", "centered clipping around the last aggregate (Karimireddy et al. 2021)",
+        [.real("tau", 10, Check.positive), .integer("iterations", 1, Check.atLeastOne)]
+      ) {
+        try CenteredClipping(tau: $0.double("tau"), iterations: $0.int("iterations"))
+      },
+      Plugin("mda", "minimum-diameter averaging (El Mhamdi et al. 2020)", [f]) { try MDA(f: $0.int("f")) },
+      Plugin("meamed", "coordinate-wise mean around the median (Xie et al. 2018)", [f]) { try MeaMed(f: $0.int("f")) },
+      Plugin(
+        "monna", "mean of the n−f nearest neighbours of a trusted pivot (Farhadkhani et al. 2023)",
+        [f, .integer("pivot", 0, Check.nonNegative)]
+      ) { try MoNNA(f: $0.int("f"), pivot: $0.int("pivot")) },
+      Plugin("caf", "covariance-bound agnostic filter (Allouah et al. 2025)", [f]) { try CAF(f: $0.int("f")) },
+      Plugin("fltrust", "trust scores against the root-dataset update (Cao et al. 2021)") { _ in FLTrust() },
+      Plugin("foolsgold", "historical-similarity weights against Sybils (Fung et al. 2020)", [.real("kappa", 1, Check.positive)]) {
+        try FoolsGold(kappa: $0.double("kappa"))
+      },
+      Plugin(
+        "dnc", "divide-and-conquer spectral filtering (Shejwalkar & Houmansadr 2021)",
+        [f, .integer("niters", 5, Check.atLeastOne), .integer("subsample", 10_000, Check.atLeastOne), .real("c", 1, Check.positive)]
+      ) {
+        try DnC(f: $0.int("f"), iterations: $0.int("niters"), subsample: $0.int("subsample"), filterFraction: $0.double("c"))
+      },
+      Plugin(
+        "signguard", "norm filter + sign clustering + clipping (Xu et al. 2022)",
+        [
+          .real("lower", 0.1, Check.nonNegative), .real("upper", 3, Check.positive),
+          .real("coordinate_fraction", 0.1, { $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" }),
+          .real("bandwidth", 0, derived: nil, Check.nonNegative),
+        ]
+      ) {
+        try SignGuard(
+          lower: $0.double("lower"), upper: $0.double("upper"), coordinateFraction: $0.double("coordinate_fraction"),
+          bandwidth: $0.double("bandwidth"))
+      },
+      Plugin(
+        "norm_bounding", "clip to a norm bound, optional Gaussian noise (Sun et al. 2019)",
+        [.real("norm_bound", 1, Check.positive), .real("sigma", 0, Check.nonNegative)]
+      ) {
+        try NormBounding(bound: $0.double("norm_bound"), sigma: $0.double("sigma"))
+      },
+      Plugin("flame", "cosine clustering + adaptive clipping + noise (Nguyen et al. 2022)", [.real("lambda", 0.001, Check.nonNegative)]) {
+        try FLAME(lambda: $0.double("lambda"))
+      },
+    ])
 
-  public static let preaggregators: [Entry] = [
-    Entry(name: "nnm", summary: "nearest-neighbour mixing (Allouah et al. 2023)", parameters: [("f", "0")]),
-    Entry(name: "bucketing", summary: "average random buckets of s (Karimireddy et al. 2022)", parameters: [("s", "2")]),
-    Entry(name: "clipping", summary: "static clipping to norm c", parameters: [("c", "1")]),
-    Entry(name: "arc", summary: "adaptive robust clipping (Allouah et al. 2024)", parameters: [("f", "0")]),
-  ]
+  public static let preaggregators = PluginRegistry<any PreAggregator>(
+    kind: "pre-aggregator",
+    [
+      Plugin("nnm", "nearest-neighbour mixing (Allouah et al. 2023)", [f]) { try NNM(f: $0.int("f")) },
+      Plugin("bucketing", "average random buckets of s (Karimireddy et al. 2022)", [.integer("s", 2, Check.atLeastOne)]) {
+        try Bucketing(s: $0.int("s"))
+      },
+      Plugin("clipping", "static clipping to norm c", [.real("c", 1, Check.positive)]) { try StaticClipping(c: $0.double("c")) },
+      Plugin("arc", "adaptive robust clipping (Allouah et al. 2024)", [f]) { try ARC(f: $0.int("f")) },
+    ])
 
   /// Builds the aggregator `name` from its parameters; every mistake is an AggregationError
   /// that names the parameter and the constraint.
   public static func aggregator(_ name: String, _ values: [String: Double]) throws -> any Aggregator {
-    var p = Parameters(rule: name, values)
-    let rule: any Aggregator
-    switch name {
-    case "mean": rule = Mean()
-    case "median": rule = CoordinateMedian()
-    case "trimmed_mean": rule = try TrimmedMean(f: try p.int("f", default: 0, nonNegative))
-    case "krum": rule = try Krum(f: try p.int("f", default: 0, nonNegative), m: 1)
-    case "multi_krum":
-      let f = try p.int("f", default: 0, nonNegative)
-      let m = try p.int("m", default: 0) { $0 >= 1 ? nil : "must be >= 1" }
-      rule = try Krum(f: f, m: p.values["m"] == nil ? nil : m)
-    case "geometric_median":
-      rule = try GeometricMedian(
-        nu: try p.double("nu", default: 1e-6) { $0 > 0 ? nil : "must be > 0" },
-        iterations: try p.int("iterations", default: 100) { $0 >= 1 ? nil : "must be >= 1" },
-        tolerance: try p.double("tolerance", default: 1e-10) { $0 >= 0 ? nil : "must be >= 0" })
-    case "bulyan": rule = try Bulyan(f: try p.int("f", default: 0, nonNegative))
-    case "centered_clipping":
-      rule = try CenteredClipping(
-        tau: try p.double("tau", default: 10) { $0 > 0 ? nil : "must be > 0" },
-        iterations: try p.int("iterations", default: 1) { $0 >= 1 ? nil : "must be >= 1" })
-    case "mda": rule = try MDA(f: try p.int("f", default: 0, nonNegative))
-    case "meamed": rule = try MeaMed(f: try p.int("f", default: 0, nonNegative))
-    case "monna": rule = try MoNNA(f: try p.int("f", default: 0, nonNegative), pivot: try p.int("pivot", default: 0, nonNegative))
-    case "caf": rule = try CAF(f: try p.int("f", default: 0, nonNegative))
-    case "fltrust": rule = FLTrust()
-    case "foolsgold": rule = try FoolsGold(kappa: try p.double("kappa", default: 1) { $0 > 0 ? nil : "must be > 0" })
-    case "dnc":
-      rule = try DnC(
-        f: try p.int("f", default: 0, nonNegative),
-        iterations: try p.int("niters", default: 5) { $0 >= 1 ? nil : "must be >= 1" },
-        subsample: try p.int("subsample", default: 10_000) { $0 >= 1 ? nil : "must be >= 1" },
-        filterFraction: try p.double("c", default: 1) { $0 > 0 ? nil : "must be > 0" })
-    case "signguard":
-      rule = try SignGuard(
-        lower: try p.double("lower", default: 0.1) { $0 >= 0 ? nil : "must be >= 0" },
-        upper: try p.double("upper", default: 3) { $0 > 0 ? nil : "must be > 0" },
-        coordinateFraction: try p.double("coordinate_fraction", default: 0.1) { $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" },
-        bandwidth: try p.double("bandwidth", default: 0) { $0 >= 0 ? nil : "must be >= 0" })
-    case "norm_bounding":
-      rule = try NormBounding(
-        bound: try p.double("norm_bound", default: 1) { $0 > 0 ? nil : "must be > 0" },
-        sigma: try p.double("sigma", default: 0) { $0 >= 0 ? nil : "must be >= 0" })
-    case "flame": rule = try FLAME(lambda: try p.double("lambda", default: 0.001) { $0 >= 0 ? nil : "must be >= 0" })
-    default:
-      throw AggregationError("unknown aggregator '\(name)': one of \(aggregators.map(\.name).joined(separator: ", "))")
-    }
-    try p.finish()
-    return rule
+    try building { try aggregators.make(name, values) }
   }
 
   public static func preaggregator(_ name: String, _ values: [String: Double]) throws -> any PreAggregator {
-    var p = Parameters(rule: name, values)
-    let rule: any PreAggregator
-    switch name {
-    case "nnm": rule = try NNM(f: try p.int("f", default: 0, nonNegative))
-    case "bucketing": rule = try Bucketing(s: try p.int("s", default: 2) { $0 >= 1 ? nil : "must be >= 1" })
-    case "clipping": rule = try StaticClipping(c: try p.double("c", default: 1) { $0 > 0 ? nil : "must be > 0" })
-    case "arc": rule = try ARC(f: try p.int("f", default: 0, nonNegative))
-    default:
-      throw AggregationError("unknown pre-aggregator '\(name)': one of \(preaggregators.map(\.name).joined(separator: ", "))")
-    }
-    try p.finish()
-    return rule
+    try building { try preaggregators.make(name, values) }
+  }
+
+  /// The registry's refusals as this module's error.
+  static func building<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as PluginError { throw AggregationError(e.message) }
   }
 }
 

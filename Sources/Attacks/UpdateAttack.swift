@@ -1,3 +1,4 @@
+import Plugins
 import Tensor
 
 /// What an update attack may know in a round.
@@ -47,7 +48,7 @@ public protocol UpdateAttack: Sendable {
   mutating func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput]
 }
 
-public struct AttackError: Error, Equatable, CustomStringConvertible {
+public struct AttackError: PluginFailure, Equatable, CustomStringConvertible {
   public let message: String
   public init(_ message: String) { self.message = message }
   public var description: String { message }

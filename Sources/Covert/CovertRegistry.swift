@@ -1,46 +1,60 @@
-/// The covert channels a worker group can run (`covert = { name = "...", ... }` in a topology),
-/// with their parameters and defaults.
+import Plugins
+
+/// The covert channels a worker group can run (`covert = { name = "...", ... }` in a topology).
+public enum CovertChannel: String, Sendable, Codable, CaseIterable {
+  case mantissa
+  case signEncoding = "sign_encoding"
+  case correlatedValue = "correlated_value"
+  case capacityAbuse = "capacity_abuse"
+
+  /// Read off the wire by an eavesdropper (the others are read from the final model).
+  public var onTheWire: Bool { self == .mantissa }
+  /// Adds a gradient term to every local step (Song et al.'s white-box encodings).
+  public var encodesParameters: Bool { self == .signEncoding || self == .correlatedValue }
+  /// Trains in its attack rounds on a shard of its own (its data plus the synthetic inputs).
+  public var trainsOnAttackShard: Bool { self == .capacityAbuse }
+}
+
+/// The registry of covert channels, in the one registry shape: name, summary, parameters with
+/// their defaults and checks, and the channel they resolve to.
 public enum CovertRegistry {
-  public struct Entry: Sendable {
-    public let name: String
-    public let parameters: [String: Double]
-    public let summary: String
-  }
+  static let nonNegative: @Sendable (Double) -> String? = { $0 >= 0 ? nil : "must be a finite number ≥ 0" }
 
-  public static let channels: [Entry] = [
-    Entry(
-      name: "mantissa", parameters: ["bits": 8],
-      summary: "hide shard image bytes in the low `bits` mantissa bits of every update float; a wire eavesdropper reads them"),
-    Entry(
-      name: "sign_encoding", parameters: ["lambda": 5000, "params": 0],
-      summary: "Song et al. 2017 sign encoding: the signs of the first `params` (0: all) parameters carry shard image bits"),
-    Entry(
-      name: "correlated_value", parameters: ["lambda": 50, "images": 0],
-      summary: "Song et al. 2017 correlated value encoding: the first parameters correlate with `images` (0: as many as fit) shard images"),
-    Entry(
-      name: "capacity_abuse", parameters: ["inputs": 100, "mix": 0.5],
-      summary:
-        "Song et al. 2017 capacity abuse: labels of `inputs` synthetic inputs (a `mix` share of the worker's training samples) carry shard image bits; read by querying the final model"
-    ),
-  ]
+  public static let channels = PluginRegistry<CovertChannel>(
+    kind: "covert channel",
+    [
+      Plugin(
+        "mantissa", "hide shard image bytes in the low `bits` mantissa bits of every update float; a wire eavesdropper reads them",
+        [.integer("bits", 8) { (1...16).contains($0) ? nil : "must be in 1...16 (of 23 mantissa bits)" }]
+      ) { _ in .mantissa },
+      Plugin(
+        "sign_encoding", "Song et al. 2017 sign encoding: the signs of the first `params` (0: all) parameters carry shard image bits",
+        [.real("lambda", 5000, nonNegative), .integer("params", 0, nonNegative)]
+      ) { _ in .signEncoding },
+      Plugin(
+        "correlated_value",
+        "Song et al. 2017 correlated value encoding: the first parameters correlate with `images` (0: as many as fit) shard images",
+        [.real("lambda", 50, nonNegative), .integer("images", 0, nonNegative)]
+      ) { _ in .correlatedValue },
+      Plugin(
+        "capacity_abuse",
+        "Song et al. 2017 capacity abuse: labels of `inputs` synthetic inputs (a `mix` share of the worker's training samples) carry shard image bits; read by querying the final model",
+        [
+          .integer("inputs", 100, Check.atLeastOne),
+          .real("mix", 0.5) { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1), the synthetic share of the training samples" },
+        ]
+      ) { _ in .capacityAbuse },
+    ])
 
-  public static var names: [String] { channels.map(\.name) }
+  public static var names: [String] { channels.names }
 
   /// The channel's parameters with defaults filled in; unknown names or keys are errors.
   public static func resolve(_ name: String, _ params: [String: Double]) throws -> [String: Double] {
-    guard let e = channels.first(where: { $0.name == name }) else {
-      throw CovertError("unknown covert channel \"\(name)\"; known: \(names.joined(separator: ", "))")
-    }
-    for k in params.keys where e.parameters[k] == nil {
-      throw CovertError("covert channel \(name) has no parameter \"\(k)\"; it takes: \(e.parameters.keys.sorted().joined(separator: ", "))")
-    }
-    let p = e.parameters.merging(params) { _, new in new }
-    for (k, v) in p where !v.isFinite || v < 0 { throw CovertError("covert channel \(name): \(k) must be a finite number ≥ 0, got \(v)") }
-    if name == "mantissa" { _ = try MantissaChannel(bits: Int(p["bits"]!)) }
-    if name == "capacity_abuse", p["inputs"]! < 1 { throw CovertError("covert channel capacity_abuse: inputs must be ≥ 1") }
-    if name == "capacity_abuse", !(p["mix"]! > 0 && p["mix"]! < 1) {
-      throw CovertError("covert channel capacity_abuse: mix must be in (0, 1), the synthetic share of the training samples")
-    }
-    return p
+    do { return try channels.resolve(name, params).values } catch let e as PluginError { throw CovertError(e.message) }
+  }
+
+  /// A resolved channel's parameter, or its registry default: the one source of defaults.
+  public static func parameter(_ name: String, of channel: String, in params: [String: Double]) -> Double {
+    params[name] ?? channels.plugins.first { $0.name == channel }?.parameters.first { $0.name == name }?.defaultValue ?? 0
   }
 }

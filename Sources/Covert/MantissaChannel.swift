@@ -1,3 +1,4 @@
+import Plugins
 /// Covert channel (a): mantissa steganography.
 ///
 /// A compromised worker that otherwise trains honestly hides bytes of its own training images
@@ -78,7 +79,7 @@ public func fnv1a(_ bytes: [UInt8]) -> UInt32 {
   return h
 }
 
-public struct CovertError: Error, CustomStringConvertible {
+public struct CovertError: PluginFailure, CustomStringConvertible {
   public let message: String
   public init(_ message: String) { self.message = message }
   public var description: String { message }

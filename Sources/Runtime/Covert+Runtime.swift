@@ -26,14 +26,15 @@ extension RunDirectory {
 enum CovertSetup {
   /// The parameter encoding of a sign / correlated-value worker (nil for other channels).
   static func encoding(_ spec: RuleSpec, secret: [UInt8], parameterCount: Int, imageSize: Int) throws -> (any ParameterEncoding)? {
-    switch spec.name {
-    case "sign_encoding":
-      let params = Int(spec.params["params"] ?? 0)
+    func value(_ name: String) -> Double { CovertRegistry.parameter(name, of: spec.name, in: spec.params) }
+    switch CovertChannel(rawValue: spec.name) {
+    case .signEncoding:
+      let params = Int(value("params"))
       let length = min(params == 0 ? parameterCount : min(params, parameterCount), secret.count * 8)
-      return SignEncoding(bits: Array(bitsOf(Array(secret.prefix((length + 7) / 8))).prefix(length)), lambda: spec.params["lambda"] ?? 5000)
-    case "correlated_value":
+      return SignEncoding(bits: Array(bitsOf(Array(secret.prefix((length + 7) / 8))).prefix(length)), lambda: value("lambda"))
+    case .correlatedValue:
       let length = correlatedLength(spec, parameterCount: parameterCount, imageSize: imageSize, secretCount: secret.count)
-      return try CorrelatedValueEncoding(secret: Array(secret.prefix(length)), lambda: spec.params["lambda"] ?? 50)
+      return try CorrelatedValueEncoding(secret: Array(secret.prefix(length)), lambda: value("lambda"))
     default:
       return nil
     }
@@ -42,13 +43,15 @@ enum CovertSetup {
   /// Secret values (pixels) a correlated-value worker encodes: whole images that fit.
   static func correlatedLength(_ spec: RuleSpec, parameterCount: Int, imageSize: Int, secretCount: Int) -> Int {
     let fit = parameterCount / imageSize
-    let images = min(Int(spec.params["images"] ?? 0) == 0 ? fit : min(Int(spec.params["images"]!), fit), secretCount / imageSize)
+    let wanted = Int(CovertRegistry.parameter("images", of: spec.name, in: spec.params))
+    let images = min(wanted == 0 ? fit : min(wanted, fit), secretCount / imageSize)
     return images * imageSize
   }
 
   static func capacityAbuse(_ spec: RuleSpec, topology: Topology, worker: Int, shape: ImageShape, classes: Int) throws -> CapacityAbuse {
     try CapacityAbuse(
-      inputs: Int(spec.params["inputs"] ?? 500), classes: classes, pixelsPerInput: shape.size, seed: topology.seed, worker: worker)
+      inputs: Int(CovertRegistry.parameter("inputs", of: spec.name, in: spec.params)), classes: classes, pixelsPerInput: shape.size,
+      seed: topology.seed, worker: worker)
   }
 
   /// The bits capacity abuse sends: the first bits of the shard's pixels, whitened.
@@ -119,7 +122,10 @@ final class Eavesdropper: @unchecked Sendable {
   /// - resume: keep what an earlier part of the run recovered (records are appended).
   init(run: RunDirectory, topology: Topology, resume: Bool) throws {
     self.run = run
-    let widths = Set(topology.covertWorkers("mantissa").compactMap { topology.group(of: $0).group.covert?.params["bits"] }.map { Int($0) })
+    let widths = Set(
+      topology.covertWorkers(.mantissa).compactMap {
+        topology.group(of: $0).group.covert.map { CovertRegistry.parameter("bits", of: $0.name, in: $0.params) }
+      }.map { Int($0) })
     channels = try widths.sorted().map { try MantissaChannel(bits: $0) }
     // Records stream to disk as they are recovered (a long CNN run hides hundreds of MB).
     if !(resume && FileManager.default.fileExists(atPath: run.eavesdroppedFile)) {
@@ -222,25 +228,25 @@ public enum CovertReport {
       let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(w)), path: run.shardFile(w))
       let secret = shard.pixels
       var r = CovertResult(worker: w, channel: spec.name, parameters: spec.params, receiver: "", measures: [:])
-      switch spec.name {
-      case "mantissa":
+      switch CovertChannel(rawValue: spec.name) {
+      case .mantissa:
         r.receiver = "wire eavesdropper"
         r.measures = try mantissa(
           run, worker: w, spec: spec, secret: secret,
           parameterCount: topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: 0).parameterCount)
-      case "sign_encoding", "correlated_value":
+      case .signEncoding, .correlatedValue:
         r.receiver = "final model (white-box)"
         guard let model else {
           throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to read")
         }
         r.measures = try parameterEncoding(spec, model: model, shard: shard, topology: topology)
-      case "capacity_abuse":
+      case .capacityAbuse:
         r.receiver = "final model (queries)"
         guard let model else {
           throw RuntimeError("\(run.modelFile) is missing: the run did not finish, so the covert receiver has no model to query")
         }
         r.measures = try capacityAbuse(spec, model: model, shard: shard, worker: w, topology: topology)
-      default:
+      case nil:
         throw RuntimeError("covert channel \(spec.name) has no receiver")
       }
       results.append(r)
@@ -323,7 +329,7 @@ public enum CovertReport {
         covered.insert((s.offset + i) % secret.count)
       }
     }
-    let channel = try MantissaChannel(bits: Int(spec.params["bits"] ?? 8))
+    let channel = try MantissaChannel(bits: Int(CovertRegistry.parameter("bits", of: spec.name, in: spec.params)))
     return [
       "bytes_per_round": Double(min(channel.payloadCapacity(floats: parameterCount), secret.count)), "rounds": Double(sent.count),
       "bytes_sent": Double(sentBytes), "bytes_recovered": Double(correct),

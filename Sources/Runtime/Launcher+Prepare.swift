@@ -1,4 +1,5 @@
 import Attacks
+import Covert
 import Data
 import Foundation
 import Learning
@@ -94,9 +95,10 @@ extension Launcher {
       var rng = RandomStream(seed: topology.seed, purpose: .attack, UInt64(w))
       return ShardFile.encode(attack.poison(shard, attacker: member, attackers: group.count, rng: &rng))
     }
-    if let spec = group.covert, spec.name == "capacity_abuse" {
+    if let spec = group.covert, group.covertChannel == .capacityAbuse {
       let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
-      return ShardFile.encode(CovertSetup.capacityAbuseShard(shard, c, mix: spec.params["mix"] ?? 0.5))
+      return ShardFile.encode(
+        CovertSetup.capacityAbuseShard(shard, c, mix: CovertRegistry.parameter("mix", of: spec.name, in: spec.params)))
     }
     return nil
   }

@@ -5,6 +5,7 @@ import Covert
 import Data
 import Foundation
 import Learning
+import Plugins
 import TOML
 import Tensor
 
@@ -175,8 +176,13 @@ extension Topology {
       (1...Limits.rounds).contains($0) ? nil : "evaluate every 1 to \(Limits.rounds) rounds"
     }
     coord.sampleFraction = try c.double("sample_fraction", default: 1) { $0 > 0 && $0 <= 1 ? nil : "a fraction in (0, 1]" }
-    coord.aggregator = try c.rule("aggregator", default: RuleSpec(name: "mean"), known: Registry.aggregators)
-    coord.preaggregators = try c.rules("preaggregators", known: Registry.preaggregators)
+    // Specs are resolved once, here: every default filled in, every value checked by the plug-in.
+    coord.aggregator = try c.resolve(
+      AggregationRegistry.aggregators, try c.rule("aggregator", default: RuleSpec(name: "mean"), known: Registry.aggregators),
+      key: "aggregator")
+    coord.preaggregators = try c.rules("preaggregators", known: Registry.preaggregators).map {
+      try c.resolve(AggregationRegistry.preaggregators, $0, key: "preaggregators")
+    }
     coord.maxUpdateNorm = try c.double("max_update_norm", default: 1e6) {
       $0 > 0 && $0 <= UpdateScreen.maxNormBound
         ? nil : "a norm in (0, \(UpdateScreen.maxNormBound)] (the aggregators are exact up to that bound)"
@@ -234,7 +240,8 @@ extension Topology {
       throw g.error("active", "active needs resample = true (a re-sampled malicious set)")
     }
     if g.table["data_attack"] != nil {
-      group.dataAttack = try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks)
+      group.dataAttack = try g.resolve(
+        AttackRegistry.data, try g.rule("data_attack", default: RuleSpec(name: ""), known: Registry.dataAttacks), key: "data_attack")
       do { _ = try AttackRegistry.data(group.dataAttack!.name, group.dataAttack!.params) } catch let e as AttackError {
         throw g.error("data_attack", e.message)
       }
@@ -253,6 +260,7 @@ extension Topology {
     }
     if group.hasUpdateAttack {
       let attack: any UpdateAttack
+      group.attack = try g.resolve(AttackRegistry.update, RuleSpec(name: group.behavior, params: group.attack), key: "attack").params
       do { attack = try AttackRegistry.update(group.behavior, group.attack) } catch let e as AttackError {
         throw g.error("attack", e.message)
       }
@@ -468,7 +476,12 @@ struct TableReader {
       "one of \(known.joined(separator: ", ")), or a table like { name = \"\(known.last ?? "krum")\", ... } with its numeric parameters"
     switch n.value {
     case let .string(s):
-      guard known.contains(s) else { throw reader.mismatch(key, expected: expected, found: n) }
+      guard known.contains(s) else {
+        guard let near = Suggestion.closest(to: s, in: known) else { throw reader.mismatch(key, expected: expected, found: n) }
+        throw TopologyError(
+          file: reader.file, line: n.line, key: reader.qualified(key),
+          message: "unknown name \"\(s)\" (did you mean \"\(near)\"?): expected \(expected)")
+      }
       return RuleSpec(name: s)
     case let .table(t):
       guard case let .string(name)? = t["name"]?.value else {
@@ -477,7 +490,10 @@ struct TableReader {
       }
       guard known.contains(name) else {
         throw TopologyError(
-          file: reader.file, line: n.line, key: reader.qualified(key), message: "unknown name \"\(name)\": expected \(expected)")
+          file: reader.file, line: n.line, key: reader.qualified(key),
+          message:
+            "unknown name \"\(name)\"\(Suggestion.closest(to: name, in: known).map { " (did you mean \"\($0)\"?)" } ?? ""): expected \(expected)"
+        )
       }
       var params: [String: Double] = [:]
       for k in t.keys where k != "name" {
@@ -496,13 +512,23 @@ struct TableReader {
     }
   }
 
+  /// `spec` with its plug-in's defaults filled in and every value checked; a refusal names `key`.
+  func resolve<P>(_ registry: PluginRegistry<P>, _ spec: RuleSpec, key: String) throws -> RuleSpec {
+    do {
+      return RuleSpec(name: spec.name, params: try registry.resolve(spec.name, spec.params).values)
+    } catch let e as PluginError {
+      throw error(key, e.message)
+    }
+  }
+
   /// Every key not read is unknown: an error listing what this table accepts.
   func finish() throws {
     for key in table.keys where !used.contains(key) {
       let allowed = used.joined(separator: ", ")
+      let hint = Suggestion.closest(to: key, in: used).map { "did you mean \($0)? " } ?? ""
       throw TopologyError(
         file: file, line: table[key]!.line, key: qualified(key),
-        message: "unknown key (\(path.isEmpty ? "top level" : "[\(path)]") accepts: \(allowed)); check its spelling")
+        message: "unknown key (\(hint)\(path.isEmpty ? "top level" : "[\(path)]") accepts: \(allowed)); check its spelling")
     }
   }
 }

@@ -34,7 +34,7 @@ public struct Topology: Sendable, Codable, Equatable {
   /// CUSUM and server optimizer (momentum and weight decay apply to FedSGD's server step).
   public func makeEngine(parameterCount: Int) throws -> RoundEngine {
     let fedSGD = training.localSteps == 1
-    let declaredF = Int(coordinator.aggregator.params["f"] ?? 0)
+    let declaredF = coordinator.declaredF
     return RoundEngine(
       settings: .init(
         localSteps: training.localSteps, learningRate: training.learningRate, serverLearningRate: coordinator.serverLearningRate,
@@ -83,12 +83,12 @@ public struct Topology: Sendable, Codable, Equatable {
   /// The ground truth: ids of every malicious worker.
   public var maliciousIDs: [Int] { (0..<workerCount).filter { group(of: $0).group.isMalicious } }
   public var hasUpdateAttacks: Bool { workers.contains { $0.hasUpdateAttack } }
-  /// Ids of the workers running covert channel `name`.
-  public func covertWorkers(_ name: String? = nil) -> [Int] {
-    (0..<workerCount).filter { id in group(of: id).group.covert.map { name == nil || $0.name == name } ?? false }
+  /// Ids of the workers running covert `channel` (any channel when nil).
+  public func covertWorkers(_ channel: CovertChannel? = nil) -> [Int] {
+    (0..<workerCount).filter { id in group(of: id).group.covertChannel.map { channel == nil || $0 == channel } ?? false }
   }
   /// Whether a wire eavesdropper runs (the receiver of a mantissa channel).
-  public var hasEavesdropper: Bool { !covertWorkers("mantissa").isEmpty }
+  public var hasEavesdropper: Bool { !covertWorkers(.mantissa).isEmpty }
   public var leaksHonestUpdates: Bool { workers.contains { $0.hasUpdateAttack && $0.knowledge == .omniscient } }
 }
 
@@ -113,6 +113,9 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
 }
 
 public struct CoordinatorSettings: Sendable, Codable, Equatable {
+  /// The f the aggregator declares (its resolved `f`, 0 for rules without one): the Krum-score
+  /// auditor uses the same.
+  public var declaredF: Int { Int(aggregator.params["f"] ?? 0) }
   /// "ipc" (sockets in the run directory), "tcp://HOST:PORT", or "inproc" (threads mode).
   public var endpoint: String = "ipc"
   public var roundDeadlineMs: Int = 10_000
@@ -185,9 +188,11 @@ public struct WorkerGroup: Sendable, Codable, Equatable {
   /// Whether the update attack runs in `round`.
   public func attacks(round: Int) -> Bool { hasUpdateAttack && isAttackRound(round) }
   /// Whether the worker trains on its poisoned shard in `round` (outside, on its clean shard).
-  public func poisons(round: Int) -> Bool { (dataAttack != nil || covert?.name == "capacity_abuse") && isAttackRound(round) }
+  public func poisons(round: Int) -> Bool { hasPoisonedShard && isAttackRound(round) }
   /// Whether the worker's shard has a poisoned copy (a data attack, or capacity-abuse inputs).
-  public var hasPoisonedShard: Bool { dataAttack != nil || covert?.name == "capacity_abuse" }
+  public var hasPoisonedShard: Bool { dataAttack != nil || covertChannel?.trainsOnAttackShard == true }
+  /// The covert channel the group runs, typed (the decoder accepts only registered names).
+  public var covertChannel: CovertChannel? { covert.flatMap { CovertChannel(rawValue: $0.name) } }
 }
 
 /// What audit verdicts do, and the CUSUM that turns scores into verdicts.
@@ -206,8 +211,8 @@ public struct SecuritySettings: Sendable, Codable, Equatable {
 /// The registries the topology decoder reads: what each key may be set to today.
 public enum Registry {
   /// Aggregators and pre-aggregators: the Aggregation module's registries.
-  public static var aggregators: [String] { AggregationRegistry.aggregators.map(\.name) }
-  public static var preaggregators: [String] { AggregationRegistry.preaggregators.map(\.name) }
+  public static var aggregators: [String] { AggregationRegistry.aggregators.names }
+  public static var preaggregators: [String] { AggregationRegistry.preaggregators.names }
   /// Worker behaviours: honest, or an update attack.
   public static var behaviors: [String] { ["honest"] + AttackRegistry.updateAttacks.map(\.name) }
   public static var dataAttacks: [String] { AttackRegistry.dataAttacks.map(\.name) }

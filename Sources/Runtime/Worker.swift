@@ -49,8 +49,9 @@ public final class Worker {
     } else {
       malicious = nil
     }
-    if let spec = group.covert, spec.name == "mantissa" {
-      mantissa = try MantissaSender(bits: Int(spec.params["bits"] ?? 8), secret: shard.pixels, log: run.covertSentLog(id))
+    if let spec = group.covert, group.covertChannel == .mantissa {
+      mantissa = try MantissaSender(
+        bits: Int(CovertRegistry.parameter("bits", of: spec.name, in: spec.params)), secret: shard.pixels, log: run.covertSentLog(id))
     } else {
       mantissa = nil
     }

@@ -45,7 +45,7 @@ struct AggregateBench: ParsableCommand {
     BLAS.threads = 1
     var rows: [Row] = []
     var checksum = 0.0
-    let names = rules.isEmpty ? AggregationRegistry.aggregators.map(\.name) : rules
+    let names = rules.isEmpty ? AggregationRegistry.aggregators.names : rules
     for dd in d {
       for nn in n {
         var rng = RandomStream(seed: 5, purpose: .benchmark)
@@ -70,8 +70,8 @@ struct AggregateBench: ParsableCommand {
         if !json { print(String(format: "n=%d d=%d: Gram SGEMM %.2f ms, streaming read %.2f ms", nn, dd, gram, stream)) }
         let f = (nn - 3) / 4
         for name in names {
-          let entry = AggregationRegistry.aggregators.first { $0.name == name }
-          var params: [String: Double] = entry?.parameters.contains { $0.0 == "f" } == true ? ["f": Double(f)] : [:]
+          let entry = AggregationRegistry.aggregators.plugins.first { $0.name == name }
+          var params: [String: Double] = entry?.parameters.contains { $0.name == "f" } == true ? ["f": Double(f)] : [:]
           if name == "norm_bounding" { params["norm_bound"] = 1e9 }
           var rule = try AggregationRegistry.aggregator(name, params)
           if let why = rule.problem(n: nn) {

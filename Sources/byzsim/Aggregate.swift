@@ -63,17 +63,9 @@ struct Aggregate: ParsableCommand {
   func run() throws {
     if list {
       print("Aggregators:")
-      for e in AggregationRegistry.aggregators {
-        print(
-          "  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.summary)\(e.parameters.isEmpty ? "" : " — " + e.parameters.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))"
-        )
-      }
+      AggregationRegistry.aggregators.listing.forEach { print($0) }
       print("Pre-aggregators (--pre):")
-      for e in AggregationRegistry.preaggregators {
-        print(
-          "  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.summary)\(e.parameters.isEmpty ? "" : " — " + e.parameters.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))"
-        )
-      }
+      AggregationRegistry.preaggregators.listing.forEach { print($0) }
       return
     }
     var ruleParams = try Self.parsePairs(params, what: "--param")

@@ -5,7 +5,7 @@ import Testing
 /// Properties that hold for every rule: constraints explained, identical rows reproduced,
 /// permutation invariance, outliers bounded, hostile rows screened out.
 @Suite struct PropertyTests {
-  static let names = AggregationRegistry.aggregators.map(\.name)
+  static let names = AggregationRegistry.aggregators.names
 
   static func params(_ name: String, f: Int, n: Int = 10) -> [String: Double] {
     switch name {

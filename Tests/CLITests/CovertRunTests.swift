@@ -93,7 +93,7 @@ import Testing
     let cases: [(String, String)] = [
       ("{ name = \"morse\" }", "unknown name \"morse\""),
       ("{ name = \"mantissa\", bits = 30 }", "bits must be in 1...16"),
-      ("{ name = \"sign_encoding\", lamda = 3 }", "has no parameter \"lamda\""),
+      ("{ name = \"sign_encoding\", lamda = 3 }", "has no parameter 'lamda'"),
       ("{ name = \"capacity_abuse\", mix = 1 }", "mix must be in (0, 1)"),
     ]
     for (covert, message) in cases {

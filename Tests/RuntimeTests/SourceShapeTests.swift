@@ -8,12 +8,16 @@ import Testing
   /// string literals and comments.
   static func functionLengths(_ text: String) -> [(line: Int, length: Int, signature: String)] {
     let lines = text.components(separatedBy: "\n")
-    let declaration = try! NSRegularExpression(pattern: #"^\s*(@\w+\s+)*((public|private|fileprivate|internal|static|mutating|override|nonisolated)\s+)*(func\s|init[?(<]|deinit\b)"#)
+    let declaration = try! NSRegularExpression(
+      pattern: #"^\s*(@\w+\s+)*((public|private|fileprivate|internal|static|mutating|override|nonisolated)\s+)*(func\s|init[?(<]|deinit\b)"#
+    )
     func code(_ line: String) -> String {
       // Drop string literals and a trailing // comment before counting braces.
       var out = "", inString = false, previous: Character = " "
       for c in line {
-        if c == "\"" && previous != "\\" { inString.toggle() } else if !inString {
+        if c == "\"" && previous != "\\" {
+          inString.toggle()
+        } else if !inString {
           if c == "/" && previous == "/" { out.removeLast(); break }
           out.append(c)
         }

@@ -42,7 +42,8 @@ import Testing
     #expect(t.data.partition == .dirichlet(alpha: 0.3) && t.data.trainLimit == 1000)
     #expect(t.model.kind == .cnn && t.training.batchSize == 16 && t.training.localSteps == 2)
     #expect(t.coordinator.evalEvery == 2 && t.coordinator.aggregator == RuleSpec(name: "trimmed_mean", params: ["f": 1]))
-    #expect(t.coordinator.preaggregators == [RuleSpec(name: "nnm"), RuleSpec(name: "clipping", params: ["c": 5.5])])
+    // Specs are resolved at decoding: the plug-in's defaults are filled in (nnm's f = 0).
+    #expect(t.coordinator.preaggregators == [RuleSpec(name: "nnm", params: ["f": 0]), RuleSpec(name: "clipping", params: ["c": 5.5])])
     #expect(t.workerCount == 6 && t.behavior(of: 5) == "honest" && !t.security.curve)
   }
 
@@ -115,7 +116,9 @@ import Testing
       """, file: "s.toml")
     let g = t.workers[1]
     #expect(t.maliciousIDs == [3, 4] && t.members(ofGroup: 1) == [3, 4])
-    #expect(g.attack == ["gamma": 5] && g.attackLocalSteps == 40 && g.dataAttack == RuleSpec(name: "backdoor", params: ["target": 1]))
+    #expect(
+      g.attack == ["gamma": 5] && g.attackLocalSteps == 40
+        && g.dataAttack == RuleSpec(name: "backdoor", params: ["target": 1, "fraction": 0.5, "size": 4]))
     #expect([9, 10, 11, 15, 20].map { g.attacks(round: $0) } == [false, true, false, true, true])
     #expect(g.poisons(round: 15) && !g.poisons(round: 16))
     #expect(!t.workers[0].isAttackRound(10))
