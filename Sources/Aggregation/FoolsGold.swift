@@ -16,8 +16,8 @@ import Foundation
 public struct FoolsGold: Aggregator {
   public let name = "foolsgold"
   public let kappa: Double
-  /// Worker id → accumulated updates.
-  public private(set) var history: [Int: [Float]] = [:]
+  /// Each worker's accumulated updates.
+  public private(set) var history = WorkerHistories()
 
   public init(kappa: Double = 1) throws {
     guard kappa > 0 else { throw AggregationError("kappa must be > 0 for FoolsGold: got kappa=\(kappa)") }
@@ -25,44 +25,12 @@ public struct FoolsGold: Aggregator {
   }
   public func problem(n: Int) -> String? { n >= 1 ? nil : "FoolsGold needs at least 1 update" }
 
-  /// [workers, d, then per worker (ascending id): id, d floats].
-  public var state: [Float] {
-    let ids = history.keys.sorted()
-    let d = ids.first.map { history[$0]!.count } ?? 0
-    return [Float(ids.count), Float(d)] + ids.flatMap { [Float($0)] + history[$0]! }
-  }
-  public mutating func restore(state s: [Float]) throws {
-    history = [:]
-    guard s.count >= 2 else { if s.isEmpty { return }; throw AggregationError("FoolsGold state is truncated") }
-    // Counts and ids are whole numbers stored as floats: check them before converting.
-    func whole(_ x: Float, below limit: Float) -> Int? { x.isFinite && x >= 0 && x < limit && x.rounded() == x ? Int(x) : nil }
-    guard let count = whole(s[0], below: 1_048_576), let d = whole(s[1], below: 1_073_741_824),
-      case let (body, overflow) = count.multipliedReportingOverflow(by: d + 1), !overflow, s.count == 2 + body
-    else {
-      throw AggregationError("FoolsGold state has \(s.count) values, which does not match its header (\(s[0]) workers of \(s[1]) values)")
-    }
-    for k in 0..<count {
-      let o = 2 + k * (d + 1)
-      guard let id = whole(s[o], below: 16_777_216), history[id] == nil else {
-        throw AggregationError("FoolsGold state: bad or repeated worker id \(s[o])")
-      }
-      history[id] = Array(s[(o + 1)..<(o + 1 + d)])
-    }
-  }
+  public var state: [Float] { history.encoded }
+  public mutating func restore(state s: [Float]) throws { history = try WorkerHistories(decoding: s, owner: "FoolsGold") }
 
   public mutating func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
-    let n = x.rows, d = x.cols
-    for i in 0..<n {
-      let id = x.ids[i]
-      // Taken out of the dictionary so the sum updates it in place (no copy of d floats).
-      var h = history.removeValue(forKey: id) ?? []
-      if h.count != d { h = [Float](repeating: 0, count: d) }
-      x.data.withUnsafeBufferPointer { rows in
-        h.withUnsafeMutableBufferPointer { BLAS.axpy(count: d, alpha: 1, x: rows.baseAddress! + i * d, y: $0.baseAddress!) }
-      }
-      history[id] = h
-    }
-    let alpha = Self.weights(UpdateMatrix(x.ids.map { history[$0]! }), kappa: kappa)
+    history.add(x)
+    let alpha = Self.weights(history.matrix(x.ids), kappa: kappa)
     let total = alpha.reduce(0, +)
     guard total > 0 else { return AggregationResult(vector: [Float](repeating: 0, count: x.cols), weights: alpha) }
     let w = alpha.map { $0 / total }

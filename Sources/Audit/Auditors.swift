@@ -92,42 +92,20 @@ public struct SignAgreement: Auditor {
 /// Worked example (first round): [1,0], [1,0], [0,1] → 1, 1, 0.
 public struct HistorySimilarity: Auditor {
   public let name = "history_similarity"
-  public private(set) var history: [Int: [Float]] = [:]
+  public private(set) var history = WorkerHistories()
   public init() {}
 
-  /// [workers, d, then per worker (ascending id): id, d floats] — FoolsGold's layout.
-  public var state: [Float] {
-    let ids = history.keys.sorted()
-    let d = ids.first.map { history[$0]!.count } ?? 0
-    return [Float(ids.count), Float(d)] + ids.flatMap { [Float($0)] + history[$0]! }
-  }
+  public var state: [Float] { history.encoded }
 
   public mutating func restore(state s: [Float]) throws {
-    history = [:]
-    guard !s.isEmpty else { return }
-    func whole(_ x: Float, below limit: Float) -> Int? { x.isFinite && x >= 0 && x < limit && x.rounded() == x ? Int(x) : nil }
-    guard s.count >= 2, let count = whole(s[0], below: 1_048_576), let d = whole(s[1], below: 1_073_741_824),
-      case let (body, overflow) = count.multipliedReportingOverflow(by: d + 1), !overflow, s.count == 2 + body
-    else {
-      throw AuditStateError("history_similarity state has \(s.count) values, which does not match its header")
-    }
-    for k in 0..<count {
-      let o = 2 + k * (d + 1)
-      guard let id = whole(s[o], below: 16_777_216), history[id] == nil else {
-        throw AuditStateError("history_similarity state: bad or repeated worker id \(s[o])")
-      }
-      history[id] = Array(s[(o + 1)..<(o + 1 + d)])
+    do { history = try WorkerHistories(decoding: s, owner: "history_similarity") } catch let e as AggregationError {
+      throw AuditStateError(e.message)
     }
   }
 
   public mutating func scores(_ x: UpdateMatrix, aggregate: [Float]?) -> [Double] {
-    for i in 0..<x.rows {
-      var h = history[x.ids[i]] ?? [Float](repeating: 0, count: x.cols)
-      if h.count != x.cols { h = [Float](repeating: 0, count: x.cols) }
-      for (j, v) in row(x, i).enumerated() { h[j] += v }
-      history[x.ids[i]] = h
-    }
-    let hm = UpdateMatrix(x.ids.map { history[$0]! })
+    history.add(x)
+    let hm = history.matrix(x.ids)
     let cos = hm.cosineSimilarities(), n = hm.rows
     return (0..<n).map { i in (0..<n).filter { $0 != i }.map { cos[i * n + $0] }.max() ?? 0 }
   }
