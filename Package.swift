@@ -29,7 +29,8 @@ let libraries: [Target] = [
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor", "Plugins"]),
   .target(name: "Covert", dependencies: ["Tensor", "Plugins"]),
   .target(name: "Federation", dependencies: ["Tensor", "Learning", "Aggregation", "Audit", "Covert"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts"]),
+  .target(name: "Artifacts", dependencies: ["Learning", "Tensor"]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(
     name: "Data",
@@ -66,6 +67,7 @@ let tests: [Target] = [
   .testTarget(name: "DataTests", dependencies: ["Data", "Tensor", "FuzzSupport"]),
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
   .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),
+  .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Learning", "Tensor", "FuzzSupport"]),
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),

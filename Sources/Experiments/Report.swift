@@ -6,16 +6,14 @@ import Runtime
 public enum Report {
   struct Curve { let rounds: [Double]; let accuracy: [Double] }
 
-  static func curve(_ runDir: String) -> Curve? {
-    guard let text = try? String(contentsOfFile: runDir + "/metrics.jsonl", encoding: .utf8) else { return nil }
-    var r: [Double] = [], a: [Double] = []
-    for line in text.split(separator: "\n") {
-      guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-        let round = o["round"] as? Int, let acc = o["test_accuracy"] as? Double
-      else { continue }
-      r.append(Double(round + 1)); a.append(acc)
-    }
-    return r.isEmpty ? nil : Curve(rounds: r, accuracy: a)
+  /// Accuracy over rounds from metrics.jsonl, decoded with its one schema (`RoundMetrics`).
+  /// Nil for a run that has not logged an evaluation (not started, or a cell still running).
+  static func curve(_ runDir: String) throws -> Curve? {
+    let run = RunDirectory(path: runDir)
+    guard FileManager.default.fileExists(atPath: run.metricsFile) else { return nil }
+    let metrics = try run.loadMetrics()
+    let evaluated = metrics.compactMap { m in m.testAccuracy.map { (Double(m.round + 1), $0) } }
+    return evaluated.isEmpty ? nil : Curve(rounds: evaluated.map(\.0), accuracy: evaluated.map(\.1))
   }
 
   /// The distinct values in first-seen order.
@@ -35,7 +33,7 @@ public enum Report {
       // Accuracy vs round per cell: mean over seeds with a 95% band.
       var series: [SVG.Series] = []
       for cell in spec.cells {
-        let curves = cell.topologies.compactMap { curve(dir + "/cells/\(cell.id)-s\($0.0)") }
+        let curves = try cell.topologies.compactMap { try curve(dir + "/cells/\(cell.id)-s\($0.0)") }
         guard let first = curves.first else { continue }
         let n = curves.map(\.accuracy.count).min()!
         var mean: [Double] = [], band: [(Double, Double)] = []
@@ -77,7 +75,7 @@ public enum Report {
               columnLabels: colLabels.map { $0.replacingOccurrences(of: "\"", with: "") }, values: values)
           ))
       }
-    } else if let c = curve(dir) {
+    } else if let c = try curve(dir) {
       let name = (dir as NSString).lastPathComponent
       figures.append(
         (

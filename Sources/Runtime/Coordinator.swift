@@ -39,6 +39,8 @@ public final class Coordinator {
   let expectedSamples: [Int]
   /// Each worker's shard size, which its hello must state.
   let shardSamples: [Int]
+  /// What `prepare` recorded (for the final model's provenance).
+  let manifest: RunManifest
   /// Refused connections and frames, logged as they happen.
   let refusals: RefusalLog
   /// The coordinator writes metrics.jsonl and the checkpoint: one writer per run directory,
@@ -67,6 +69,7 @@ public final class Coordinator {
     test = inputs.test
     root = inputs.root
     shardSamples = inputs.manifest.shardSamples
+    manifest = inputs.manifest
     network = topology.model.makeNetwork(input: test.shape, classes: test.classes, seed: topology.seed)
     try inputs.check(modelSize: network.parameterCount)
     let training = topology.training
@@ -193,6 +196,9 @@ public final class Coordinator {
       }
     }
     try ModelFile.write(network.parameters, to: run.modelFile)
+    try Files.writeAtomically(
+      try RunExport.safetensors(run, topology: topology, manifest: manifest, parameters: network.parameters, round: topology.rounds),
+      to: run.safetensorsFile)
   }
 
   /// Refusals of connections by the ZAP handler (unknown keys).

@@ -32,6 +32,7 @@ extension Launcher {
     let manifest = RunManifest(
       seed: topology.seed, topologyName: topology.name, runNonce: String(format: "%016llx", nonce),
       modelParameters: topology.model.parameterCount(input: train.dataset.shape, classes: train.dataset.classes),
+      input: train.dataset.shape, classes: train.dataset.classes,
       dataFiles: train.files + test.files, shards: shards.digests, shardSamples: shards.samples, poisonedShards: shards.poisoned,
       rootShard: rootDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
     try run.writeJSON(manifest, to: run.manifestFile)

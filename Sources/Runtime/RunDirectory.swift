@@ -1,4 +1,5 @@
 import Data
+import Tensor
 import Foundation
 import Transport
 
@@ -15,6 +16,8 @@ public struct RunDirectory: Sendable {
   public var metricsFile: String { file("metrics.jsonl") }
   public var checkpointFile: String { file("checkpoint.bin") }
   public var modelFile: String { file("model.bin") }
+  /// The final model as safetensors (PyTorch's names and layout, provenance in its metadata).
+  public var safetensorsFile: String { file("model.safetensors") }
   public var summaryFile: String { file("summary.json") }
   /// What the coordinator process measured (processes mode), for the launcher's evaluation.
   public var coordinatorSummaryFile: String { file("coordinator.json") }
@@ -188,6 +191,9 @@ public struct RunManifest: Codable, Sendable {
   var runNonce: String
   /// The model's parameter count.
   var modelParameters: Int
+  /// The images the model takes (height × width × channels) and its classes.
+  var input: ImageShape
+  var classes: Int
   var dataFiles: [FileDigest]
   /// SHA-256 of each worker's shard file, by worker id.
   var shards: [String]

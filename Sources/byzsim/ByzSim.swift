@@ -8,7 +8,8 @@ struct ByzSim: ParsableCommand {
     abstract: "Distributed-training simulator with adversarial participants.",
     version: "0.1.0",
     subcommands: [
-      Run.self, Validate.self, Sweep.self, ReportCommand.self, Reproduce.self, Aggregate.self, Train.self, Prepare.self, Info.self,
+      Run.self, Validate.self, Sweep.self, ReportCommand.self, Reproduce.self, Aggregate.self, Train.self, Prepare.self, Export.self,
+      Info.self,
       RoleCommand.self, CoordinatorCommand.self, WorkerCommand.self, HubCommand.self,
     ])
 

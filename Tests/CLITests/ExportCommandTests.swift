@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+
+/// Runs leave their model as safetensors, and `byzsim export` writes any checkpoint the same way;
+/// the files are read here by Python's standard library (struct and json), not by ByzSim.
+@Suite(.serialized) struct ExportCommandTests {
+  @Test func runsWriteSafetensorsThatAnotherReaderReads() throws {
+    let (file, runs) = TrustBoundaryRunTests.topology(rounds: 12, workers: 2)
+    let r = try CLI.run(["run", file, "--runs-dir", runs, "--json", "--threads"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let dir = try #require(r.json?["run_dir"] as? String)
+    // The last checkpoint is the final model: its export is the same file, byte for byte.
+    let exported = CLI.temporaryDirectory().appendingPathComponent("cp.safetensors").path
+    let e = try CLI.run(["export", dir + "/checkpoint.bin", "--out", exported, "--json"])
+    #expect(e.status == 0 && e.json?["round"] as? Int == 12, "\(e.stdout) \(e.stderr)")
+    #expect(FileManager.default.contents(atPath: exported) == FileManager.default.contents(atPath: dir + "/model.safetensors"))
+    // Python: the header is JSON; the tensors are PyTorch's names and shapes; fc2.bias is the
+    // last 10 floats of model.bin (ByzSim's own format: BZMD, u32 version, u64 count, floats).
+    let script = """
+      import json, struct, sys
+      b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n]); data = b[8 + n:]
+      shapes = {k: v['shape'] for k, v in h.items() if k != '__metadata__'}
+      assert shapes == {'fc1.weight': [16, 100], 'fc1.bias': [16], 'fc2.weight': [10, 16], 'fc2.bias': [10]}, shapes
+      assert h['__metadata__']['byzsim.round'] == '12' and h['__metadata__']['byzsim.model'] == 'mlp(16)'
+      s, e = h['fc2.bias']['data_offsets']
+      m = open(sys.argv[2], 'rb').read(); count = struct.unpack('<Q', m[8:16])[0]
+      assert data[s:e] == m[16 + 4 * (count - 10):], 'fc2.bias differs from model.bin'
+      print('ok')
+      """
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", script, dir + "/model.safetensors", dir + "/model.bin"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    p.waitUntilExit()
+    #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "ok\n")
+    let missing = try CLI.run(["export", dir + "/nope.bin", "--out", exported])
+    #expect(missing.status != 0 && missing.stderr.contains("no such file"))
+  }
+}
