@@ -30,7 +30,7 @@ let libraries: [Target] = [
   .target(name: "Covert", dependencies: ["Tensor", "Plugins"]),
   .target(name: "Federation", dependencies: ["Tensor", "Learning", "Aggregation", "Audit", "Covert"]),
   .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts"]),
-  .target(name: "Artifacts", dependencies: ["Learning", "Tensor"]),
+  .target(name: "Artifacts", dependencies: ["Learning", "Tensor", .product(name: "Crypto", package: "swift-crypto")]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(
     name: "Data",
@@ -46,8 +46,9 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      .product(name: "Crypto", package: "swift-crypto"),
     ]),
   .executableTarget(
     name: "byzsim-bench",

@@ -39,3 +39,29 @@ import Testing
     #expect(missing.status != 0 && missing.stderr.contains("no such file"))
   }
 }
+
+/// keygen, sign and verify from the command line, and a flipped bit refused.
+@Suite(.serialized) struct SignCommandTests {
+  @Test func keygenSignVerifyAndTamper() throws {
+    let dir = CLI.temporaryDirectory().path
+    let k = try CLI.run(["keygen", "--out", dir + "/owner"])
+    #expect(k.status == 0, "\(k.stderr)")
+    var st = stat()
+    #expect(stat(dir + "/owner.key", &st) == 0 && st.st_mode & 0o777 == 0o600)
+    let model = dir + "/model.safetensors"
+    try Data([8, 0, 0, 0, 0, 0, 0, 0] + Array("{}      ".utf8)).write(to: URL(fileURLWithPath: model))
+    let s = try CLI.run(["sign", model, "--key", dir + "/owner.key"])
+    #expect(s.status == 0 && FileManager.default.fileExists(atPath: model + ".sig"), "\(s.stderr)")
+    let v = try CLI.run(["verify", model, "--pub", dir + "/owner.pub", "--json"])
+    #expect(v.status == 0 && ((v.json?["files"] as? [[String: Any]])?.first?["verified"] as? Bool) == true, "\(v.stdout) \(v.stderr)")
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+    bytes[10] ^= 1
+    try bytes.write(to: URL(fileURLWithPath: model))
+    let bad = try CLI.run(["verify", model, "--pub", dir + "/owner.pub"])
+    #expect(bad.status == 1 && bad.stderr.contains("changed after signing (SHA-256"), "\(bad.stderr)")
+    let unsigned = dir + "/other.bin"
+    try Data([1, 2, 3]).write(to: URL(fileURLWithPath: unsigned))
+    let u = try CLI.run(["verify", unsigned, "--pub", dir + "/owner.pub"])
+    #expect(u.status == 1 && u.stderr.contains("unsigned"))
+  }
+}
