@@ -91,14 +91,20 @@ public struct Checkpoint: Equatable, Sendable {
 
 /// The final model file: "BZMD", version, then the parameter vector.
 public enum ModelFile {
-  public static func write(_ parameters: [Float], to path: String) throws {
+  public static func encoded(_ parameters: [Float]) -> [UInt8] {
     var w = BinaryWriter()
     w.magic("BZMD"); w.u32(1); w.floats(parameters)
-    try Files.writeAtomically(w.bytes, to: path)
+    return w.bytes
   }
 
-  public static func read(_ path: String) throws -> [Float] {
-    var r = BinaryReader(try Files.read(path), path: path)
+  public static func write(_ parameters: [Float], to path: String) throws {
+    try Files.writeAtomically(encoded(parameters), to: path)
+  }
+
+  public static func read(_ path: String) throws -> [Float] { try decode(try Files.read(path), path: path) }
+
+  static func decode(_ bytes: [UInt8], path: String) throws -> [Float] {
+    var r = BinaryReader(bytes, path: path)
     try r.magic("BZMD")
     guard try r.u32("the version") == 1 else { throw r.fail("unsupported model version") }
     let p = try r.floats("the parameters")

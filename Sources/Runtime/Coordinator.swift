@@ -41,6 +41,10 @@ public final class Coordinator {
   let shardSamples: [Int]
   /// What `prepare` recorded (for the final model's provenance).
   let manifest: RunManifest
+  /// Signs each checkpoint and the final model files (nil: this host lacks the run's key).
+  let signer: RunSigner?
+  /// Load an unsigned or changed checkpoint anyway, with a warning.
+  let allowUnsigned: Bool
   /// Refused connections and frames, logged as they happen.
   let refusals: RefusalLog
   /// The coordinator writes metrics.jsonl and the checkpoint: one writer per run directory,
@@ -60,11 +64,14 @@ public final class Coordinator {
     var lastSeen = ContinuousClock.now
   }
 
-  public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, resume: Bool) throws {
+  public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, resume: Bool, allowUnsigned: Bool = false) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
+    self.allowUnsigned = allowUnsigned
+    signer = try RunSigner.load(run)
     lock = try DirectoryLock(directory: run.path, what: "this run directory")
     refusals = RefusalLog(run: run)
-    // Everything read here is checked against the manifest `prepare` wrote.
+    // Everything read here is checked against the manifest `prepare` wrote and signed.
+    try RunVerifier.check(try Files.read(run.manifestFile), path: run.manifestFile, run: run, allowUnsigned: allowUnsigned)
     let inputs = try CoordinatorInputs(run: run, topology: topology)
     test = inputs.test
     root = inputs.root
@@ -85,8 +92,10 @@ public final class Coordinator {
   /// it will recompute.
   func restoreCheckpoint() throws {
     if FileManager.default.fileExists(atPath: run.checkpointFile) {
-      let cp = try Checkpoint.read(
-        run.checkpointFile,
+      let bytes = try Files.read(run.checkpointFile)
+      try RunVerifier.check(bytes, path: run.checkpointFile, run: run, allowUnsigned: allowUnsigned)
+      let cp = try Checkpoint.decode(
+        bytes, path: run.checkpointFile,
         expecting: .init(
           runID: wiring.runID, rounds: topology.rounds, parameterCount: network.parameterCount,
           velocityCount: engine.sgd.velocity.count, auditorCount: engine.auditors.count))
@@ -149,8 +158,8 @@ public final class Coordinator {
       try metrics.append(Array(try JSONEncoder.snake().encode(m)), resumeHint: "byzsim run --resume \(run.path)")
       // After the round's line: a kill between the two leaves a line that resume recomputes.
       if (round + 1) % topology.coordinator.checkpointEvery == 0 || round == topology.rounds - 1 {
-        try Checkpoint(nextRound: round + 1, parameters: network.parameters, engine: engine.state)
-          .write(to: run.checkpointFile, runID: wiring.runID)
+        let checkpoint = Checkpoint(nextRound: round + 1, parameters: network.parameters, engine: engine.state)
+        try write(checkpoint.encoded(runID: wiring.runID), to: run.checkpointFile)
       }
       progress.roundTimes.append(m.timing.roundMs)
       onRound?(m)
@@ -195,10 +204,15 @@ public final class Coordinator {
         run.logEvent("the adversary hub was not told to stop (\(error)); it stops when its run ends")
       }
     }
-    try ModelFile.write(network.parameters, to: run.modelFile)
-    try Files.writeAtomically(
+    try write(ModelFile.encoded(network.parameters), to: run.modelFile)
+    try write(
       try RunExport.safetensors(run, topology: topology, manifest: manifest, parameters: network.parameters, round: topology.rounds),
       to: run.safetensorsFile)
+  }
+
+  /// Writes one of the coordinator's files, signed when this host holds the run's key.
+  func write(_ bytes: [UInt8], to path: String) throws {
+    if let signer { try signer.write(bytes, to: path) } else { try Files.writeAtomically(bytes, to: path) }
   }
 
   /// Refusals of connections by the ZAP handler (unknown keys).

@@ -1,3 +1,4 @@
+import Artifacts
 import Attacks
 import Covert
 import Data
@@ -28,6 +29,7 @@ extension Launcher {
       try FileManager.default.createDirectory(atPath: run.covertDirectory, withIntermediateDirectories: true)
     }
     if topology.security.curve { try writeKeys(topology, run: run) }
+    let signer = try RunSigner.create(run)
     let nonce = UInt64.random(in: 1...UInt64.max)  // the system RNG: never derived from the seed
     let manifest = RunManifest(
       seed: topology.seed, topologyName: topology.name, runNonce: String(format: "%016llx", nonce),
@@ -35,7 +37,7 @@ extension Launcher {
       input: train.dataset.shape, classes: train.dataset.classes,
       dataFiles: train.files + test.files, shards: shards.digests, shardSamples: shards.samples, poisonedShards: shards.poisoned,
       rootShard: rootDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
-    try run.writeJSON(manifest, to: run.manifestFile)
+    try signer.write(Array(try JSONEncoder.snake(pretty: true).encode(manifest)) + [0x0A], to: run.manifestFile)
     // Ground truth, for evaluation only: the coordinator and its auditors never read it.
     try run.writeJSON(
       Truth(
@@ -162,8 +164,10 @@ extension Launcher {
     for file in [run.topologyFile, run.manifestFile] {
       try Files.writeAtomically(try Files.read(file), to: out.file((file as NSString).lastPathComponent))
     }
-    if FileManager.default.fileExists(atPath: run.publicKeysFile) {
-      try Files.writeAtomically(try Files.read(run.publicKeysFile), to: out.publicKeysFile)
+    for file in [run.publicKeysFile, run.signingPublicFile, Signing.signaturePath(run.manifestFile)]
+    where FileManager.default.fileExists(atPath: file) {
+      let relative = String(file.dropFirst(run.path.count + 1))
+      try Files.writeAtomically(try Files.read(file), to: out.file(relative))
     }
     for role in roles {
       switch role {
@@ -176,7 +180,9 @@ extension Launcher {
         if !topology.covertWorkers().isEmpty {
           try FileManager.default.createDirectory(atPath: out.covertDirectory, withIntermediateDirectories: true)
         }
-      case .coordinator, .hub: break
+      case .coordinator:
+        try Files.writeAtomically(try Files.read(run.signingKeyFile), to: out.signingKeyFile, mode: 0o600)
+      case .hub: break
       case .launcher: throw RuntimeError("a bundle holds coordinator, hub or worker-I roles")
       }
       if topology.security.curve {

@@ -19,7 +19,9 @@ public enum Launcher {
   /// coordinator on the calling thread, the hub and the workers each on a thread of its own,
   /// started once what they connect to is listening. A worker or hub that fails ends the run
   /// with its error.
-  public static func runThreads(_ run: RunDirectory, resume: Bool, onRound: @escaping (RoundMetrics) -> Void) throws -> RunSummary {
+  public static func runThreads(
+    _ run: RunDirectory, resume: Bool, allowUnsigned: Bool = false, onRound: @escaping (RoundMetrics) -> Void
+  ) throws -> RunSummary {
     let topology = try run.loadTopology()
     if topology.hasEavesdropper {
       throw RuntimeError(
@@ -34,7 +36,8 @@ public enum Launcher {
     BLAS.threads = 1
     let failures = RoleFailures()
     if topology.hasUpdateAttacks { try startHub(run: run, topology: topology, wiring: wiring, context: context, failures: failures) }
-    let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
+    let coordinator = try Coordinator(
+      run: run, topology: topology, wiring: wiring, context: context, resume: resume, allowUnsigned: allowUnsigned)
     coordinator.onRound = onRound
     coordinator.abortReason = { failures.first.map { "\($0); the run stopped" } }
     let workers = DispatchGroup()
@@ -101,7 +104,7 @@ public enum Launcher {
   /// - binary: the `byzsim` executable to spawn (default: this process's own).
   /// - monitor: called about every 50 ms with the child pids (role → pid), e.g. to sample memory.
   public static func runProcesses(
-    _ run: RunDirectory, resume: Bool, binary: String = executablePath,
+    _ run: RunDirectory, resume: Bool, allowUnsigned: Bool = false, binary: String = executablePath,
     monitor: (([String: Int32]) -> Void)? = nil,
     onRound: @escaping (RoundMetrics) -> Void
   ) throws -> RunSummary {
@@ -119,7 +122,7 @@ public enum Launcher {
     defer { do { try eavesdropper?.finish() } catch { run.logEvent("the wiretap did not finish cleanly: \(error)") } }
     let launch = ProcessLaunch(run: run, binary: binary)
     defer { launch.stopAll() }  // whatever happens, nothing this launch started outlives it
-    let roles = try launch.spawnRoles(topology, resume: resume)
+    let roles = try launch.spawnRoles(topology, resume: resume, allowUnsigned: allowUnsigned)
     try launch.follow(roles, monitor: monitor, onRound: onRound)
     try eavesdropper?.finish()
     eavesdropper = nil
@@ -170,10 +173,11 @@ final class ProcessLaunch {
 
   /// The hub (runs with update attacks), the coordinator, then the workers; their pids in
   /// processes.json.
-  func spawnRoles(_ topology: Topology, resume: Bool) throws -> Roles {
+  func spawnRoles(_ topology: Topology, resume: Bool, allowUnsigned: Bool) throws -> Roles {
     let hub = topology.hasUpdateAttacks ? try spawn(["hub", "--run-dir", run.path], log: log("hub")) : nil
     let coordinator = try spawn(
-      ["coordinator", "--run-dir", run.path, "--launched"] + (resume ? ["--resume"] : []), log: log("coordinator"))
+      ["coordinator", "--run-dir", run.path, "--launched"] + (resume ? ["--resume"] : []) + (allowUnsigned ? ["--allow-unsigned"] : []),
+      log: log("coordinator"))
     let workers = try (0..<topology.workerCount).map { w in
       try spawn(["worker", "--run-dir", run.path, "--id", String(w)], log: log("worker-\(w)"))
     }

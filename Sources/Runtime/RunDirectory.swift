@@ -33,6 +33,9 @@ public struct RunDirectory: Sendable {
   /// FLTrust's clean root dataset, held by the coordinator.
   var rootShardFile: String { file("shards/root.bin") }
   func secretKeyFile(_ role: String) -> String { file("keys/\(role).secret") }
+  /// The run's Ed25519 signing key (the coordinator's) and its public key.
+  var signingKeyFile: String { file("keys/signing.key") }
+  public var signingPublicFile: String { file("keys/signing.pub") }
   public var publicKeysFile: String { file("keys/public.json") }
   /// The ipc:// endpoint of this run's coordinator (a socket file in the directory).
   public var ipcEndpoint: String { "ipc://" + file("coordinator.sock") }

@@ -30,7 +30,7 @@ public enum RunExport {
   /// Exports a run directory's final model (or, before the end, its checkpoint), or a checkpoint
   /// file of a run directory, to `out`. Returns the round the model is at.
   @discardableResult
-  public static func export(from path: String, to out: String) throws -> Int {
+  public static func export(from path: String, to out: String, allowUnsigned: Bool = false) throws -> Int {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw FileFormatError(path: path, message: "no such file or directory; give a run directory or a checkpoint.bin")
@@ -40,13 +40,17 @@ public enum RunExport {
     let manifest = try run.loadManifest()
     let parameters: [Float], round: Int
     if isDirectory.boolValue && FileManager.default.fileExists(atPath: run.modelFile) {
-      parameters = try ModelFile.read(run.modelFile)
+      let bytes = try Files.read(run.modelFile)
+      try RunVerifier.check(bytes, path: run.modelFile, run: run, allowUnsigned: allowUnsigned)
+      parameters = try ModelFile.decode(bytes, path: run.modelFile)
       round = topology.rounds
     } else {
       let file = isDirectory.boolValue ? run.checkpointFile : path
       let engine = try topology.makeEngine(parameterCount: manifest.modelParameters)
-      let cp = try Checkpoint.read(
-        file,
+      let bytes = try Files.read(file)
+      try RunVerifier.check(bytes, path: file, run: run, allowUnsigned: allowUnsigned)
+      let cp = try Checkpoint.decode(
+        bytes, path: file,
         expecting: .init(
           runID: try manifest.runID(path: run.manifestFile), rounds: topology.rounds, parameterCount: manifest.modelParameters,
           velocityCount: engine.sgd.velocity.count, auditorCount: engine.auditors.count))

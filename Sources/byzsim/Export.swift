@@ -23,9 +23,11 @@ struct Export: ParsableCommand {
   var out: String
   @Flag(help: "Print one JSON object: out, round.")
   var json = false
+  @Flag(help: "Export an unsigned or changed model or checkpoint anyway (warns).")
+  var allowUnsigned = false
 
   func run() throws {
-    let round = try RunExport.export(from: source, to: out)
+    let round = try RunExport.export(from: source, to: out, allowUnsigned: allowUnsigned)
     if json {
       struct Result: Encodable { let out: String, round: Int }
       print(String(decoding: try JSONEncoder.snake().encode(Result(out: out, round: round)), as: UTF8.self))

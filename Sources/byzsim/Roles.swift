@@ -31,6 +31,8 @@ struct CoordinatorCommand: ParsableCommand {
   var startupTimeout: Int = 60
   @Flag(help: .hidden)
   var launched = false
+  @Flag(help: "Resume from an unsigned or changed checkpoint anyway (warns).")
+  var allowUnsigned = false
 
   func run() throws {
     Interrupts.resetToDefaults()  // spawned by a front end that ignores them: die on SIGTERM/SIGINT
@@ -39,7 +41,8 @@ struct CoordinatorCommand: ParsableCommand {
     let topology = try run.loadTopology()
     let wiring = try Wiring.load(run: run, topology: topology, role: .coordinator, threads: false)
     let context = try Context(ioThreads: 2)
-    let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: resume)
+    let coordinator = try Coordinator(
+      run: run, topology: topology, wiring: wiring, context: context, resume: resume, allowUnsigned: allowUnsigned)
     let measured = try coordinator.run(startupTimeout: .seconds(startupTimeout))
     try run.writeCoordinatorSummary(measured)
     // Started by hand (multi-host), it also evaluates the run; under `byzsim run` the launcher does.

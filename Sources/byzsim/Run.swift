@@ -21,6 +21,8 @@ struct Run: ParsableCommand {
   var runsDir: String = "runs"
   @Flag(help: "End stdout with one JSON object summarising the run.")
   var json = false
+  @Flag(help: "With --resume: continue from an unsigned or changed checkpoint or manifest anyway (warns).")
+  var allowUnsigned = false
 
   func run() throws {
     let runDir: RunDirectory
@@ -58,8 +60,8 @@ struct Run: ParsableCommand {
     }
     var summary =
       threads
-      ? try Launcher.runThreads(runDir, resume: resume != nil, onRound: onRound)
-      : try Launcher.runProcesses(runDir, resume: resume != nil, onRound: onRound)
+      ? try Launcher.runThreads(runDir, resume: resume != nil, allowUnsigned: allowUnsigned, onRound: onRound)
+      : try Launcher.runProcesses(runDir, resume: resume != nil, allowUnsigned: allowUnsigned, onRound: onRound)
     summary.mode = threads ? "threads" : "processes"
     progress.finish(
       String(

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Data
 
 /// Runs leave their model as safetensors, and `byzsim export` writes any checkpoint the same way;
 /// the files are read here by Python's standard library (struct and json), not by ByzSim.
@@ -63,5 +64,49 @@ import Testing
     try Data([1, 2, 3]).write(to: URL(fileURLWithPath: unsigned))
     let u = try CLI.run(["verify", unsigned, "--pub", dir + "/owner.pub"])
     #expect(u.status == 1 && u.stderr.contains("unsigned"))
+  }
+}
+
+/// A run signs its manifest, checkpoints and final model with its own key; a checkpoint changed
+/// after signing — even one whose internal digest was recomputed — is refused on resume, naming
+/// the file and both digests, unless --allow-unsigned, which warns.
+@Suite(.serialized) struct RunSigningTests {
+  @Test func resumeRefusesAChangedCheckpointUnlessAllowed() throws {
+    let (file, runs) = TrustBoundaryRunTests.topology(rounds: 10, workers: 2)
+    let r = try CLI.run(["run", file, "--runs-dir", runs, "--json", "--threads"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let dir = try #require(r.json?["run_dir"] as? String)
+    for f in ["manifest.json", "checkpoint.bin", "model.bin", "model.safetensors"] {
+      #expect(FileManager.default.fileExists(atPath: "\(dir)/\(f).sig"), "\(f) is unsigned")
+    }
+    let v = try CLI.run(["verify", dir + "/model.safetensors", dir + "/checkpoint.bin", "--pub", dir + "/keys/signing.pub"])
+    #expect(v.status == 0, "\(v.stderr)")
+    // Plant a change: one weight, with the checkpoint's own SHA-256 trailer recomputed (layout:
+    // magic, u32 version, u64 nonce, u64 round, u64 count, then the parameters).
+    let path = dir + "/checkpoint.bin"
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let original = bytes
+    let at = 4 + 4 + 8 + 8 + 8 + 4 * 5
+    var w = Float(bitPattern: UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24)
+    w += 3
+    withUnsafeBytes(of: w.bitPattern.littleEndian) { for k in 0..<4 { bytes[at + k] = $0[k] } }
+    let body = Array(bytes.dropLast(32))
+    bytes = body + Provenance.sha256(body)
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let refused = try CLI.run(["run", "--resume", dir, "--threads"])
+    #expect(refused.status != 0, "\(refused.stdout)")
+    #expect(
+      refused.stderr.contains(
+        "checkpoint.bin: it was changed after signing (SHA-256 \(Provenance.sha256Hex(bytes)), signed \(Provenance.sha256Hex(original)))"),
+      "\(refused.stderr)")
+    #expect(refused.stderr.contains("--allow-unsigned"))
+    let allowed = try CLI.run(["run", "--resume", dir, "--threads", "--allow-unsigned", "--json"])
+    #expect(allowed.status == 0, "\(allowed.stderr)")
+    let events = try String(contentsOfFile: dir + "/events.log", encoding: .utf8)
+    #expect(allowed.stderr.contains("WARNING: loading") && events.contains("--allow-unsigned"))
+    // An export refuses the same way.
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let e = try CLI.run(["export", path, "--out", dir + "/x.safetensors"])
+    #expect(e.status != 0 && e.stderr.contains("changed after signing"))
   }
 }
