@@ -89,7 +89,7 @@ import Transport
     let hostB = CLI.temporaryDirectory().appendingPathComponent("hostB").path
     try FileManager.default.copyItem(atPath: bundle, toPath: hostB)
     let keys = try FileManager.default.contentsOfDirectory(atPath: hostB + "/keys").sorted()
-    #expect(keys == ["public.json", "worker-0.secret", "worker-1.secret", "worker-2.secret"])
+    #expect(keys == ["public.json", "signing.pub", "worker-0.secret", "worker-1.secret", "worker-2.secret"])
     let coordinator = try Self.spawn(["coordinator", "--run-dir", runDir, "--startup-timeout", "30"])
     let workers = try (0..<3).map {
       try Self.spawn(["worker", "--run-dir", hostB, "--id", String($0), "--endpoint", "tcp://127.0.0.1:\(port)"])

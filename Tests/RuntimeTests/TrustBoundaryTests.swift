@@ -83,7 +83,7 @@ import Tensor
     let bundleDir = run.path + "-hostB"
     let bundle = try Launcher.bundle(run, roles: [.worker(1), .worker(2)], to: bundleDir)
     let keys = try FileManager.default.contentsOfDirectory(atPath: bundle.path + "/keys").sorted()
-    #expect(keys == ["public.json", "worker-1.secret", "worker-2.secret"])
+    #expect(keys == ["public.json", "signing.pub", "worker-1.secret", "worker-2.secret"])  // public keys, and only these secrets
     #expect(Self.mode(bundle.path + "/keys") == 0o700)
     let shards = try FileManager.default.contentsOfDirectory(atPath: bundle.path + "/shards").sorted()
     #expect(shards == ["worker-1.bin", "worker-2.bin"])
