@@ -82,9 +82,10 @@ public final class Socket {
   public func setMaxMessageSize(_ bytes: Int) throws { try set(ZMQ_MAXMSGSIZE, int64: Int64(bytes)) }
 
   /// Publishes this socket's handshake-failure events on a PAIR endpoint (`inproc://…`), for a
-  /// `SocketMonitor` to read: zmq_socket_monitor with ZMQ_EVENT_HANDSHAKE_FAILED_*.
+  /// `SocketMonitor` to read: zmq_socket_monitor with ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL and
+  /// _PROTOCOL (a refusal by the ZAP handler, _AUTH, is recorded there, with the key).
   public func monitorHandshakeFailures(at endpoint: String) throws {
-    let events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    let events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
     try zmqCall("zmq_socket_monitor(\(endpoint))") { zmq_socket_monitor(handle, endpoint, events) }
   }
 
