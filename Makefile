@@ -29,6 +29,7 @@ test: release
 bench: release
 	$(BIN_RELEASE)/byzsim-bench train
 	$(BIN_RELEASE)/byzsim-bench wire
+	$(BIN_RELEASE)/byzsim-bench artifacts
 
 ## format: apply the house formatting (swift-format with .swift-format: 2 spaces, 140 columns)
 format:

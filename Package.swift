@@ -53,7 +53,8 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim-bench",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts",
+      .product(name: "Crypto", package: "swift-crypto"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 ]
