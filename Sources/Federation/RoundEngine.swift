@@ -72,8 +72,8 @@ public struct RoundEngine {
   }
 
   /// Runs round `round` on `updates` (sorted by id), updating `model` in place. `reference` is
-  /// FLTrust's root-data update, computed only when the round aggregates.
-  public mutating func run(round: Int, updates: [Update], model: inout [Float], reference: () -> [Float]?) -> Record {
+  /// FLTrust's root-data update for the current model, computed only when the round aggregates.
+  public mutating func run(round: Int, updates: [Update], model: inout [Float], reference: ([Float]) -> [Float]?) -> Record {
     var record = Record()
     guard !updates.isEmpty else {
       return skip(record, "no valid update this round (none arrived before the deadline, or every one was rejected)", round: round)
@@ -89,7 +89,7 @@ public struct RoundEngine {
       return skip(record, "\(why): only \(selected.count) updates to aggregate this round", round: round)
     }
     do {
-      let result = try aggregate(x, rows: selected, round: round, reference: reference())
+      let result = try aggregate(x, rows: selected, round: round, reference: reference(model))
       let ids = selected.map { x.ids[$0] }
       if let w = result.weights { record.weights = Dictionary(uniqueKeysWithValues: zip(ids.map(String.init), w)) }
       apply(result.vector, to: &model)

@@ -97,10 +97,6 @@ public enum ModelFile {
     return w.bytes
   }
 
-  public static func write(_ parameters: [Float], to path: String) throws {
-    try Files.writeAtomically(encoded(parameters), to: path)
-  }
-
   public static func read(_ path: String) throws -> [Float] { try decode(try Files.read(path), path: path) }
 
   static func decode(_ bytes: [UInt8], path: String) throws -> [Float] {

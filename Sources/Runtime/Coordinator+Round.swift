@@ -15,11 +15,10 @@ extension Coordinator {
     broadcast(round, to: participants, socket: socket, leak: leak)
     let collector = try collect(round, participants: participants, socket: socket, leak: leak)
     let t1 = ContinuousClock.now
-    var model = network.parameters
-    let record = engine.run(round: round, updates: collector.updates, model: &model) {
-      root?.update(model: network.parameters, round: round).vector
+    // The engine steps the model in place (no copy of the parameters per round).
+    let record = engine.run(round: round, updates: collector.updates, model: &network.parameters) { model in
+      root?.update(model: model, round: round).vector
     }
-    network.parameters = model
     for line in record.events { run.logEvent(line) }
     let t2 = ContinuousClock.now
     var evaluation: Evaluation?, successRate: Double?

@@ -214,9 +214,6 @@ public final class Coordinator {
   func write(_ bytes: [UInt8], to path: String) throws {
     if let signer { try signer.write(bytes, to: path) } else { try Files.writeAtomically(bytes, to: path) }
   }
-
-  /// Refusals of connections by the ZAP handler (unknown keys).
-  public var refusedConnections: Int { zap?.refusals.count ?? 0 }
 }
 
 /// What the coordinator reads from its run directory, each checked against the manifest: the

@@ -24,7 +24,7 @@ import Testing
   @Test func fedSGDStepsAlongTheMeanGradient() {
     var e = Self.engine(lr: 0.1)
     var model: [Float] = [1, 2]
-    let r = e.run(round: 0, updates: Self.updates([[0.2, 0.4], [0.4, 0]]), model: &model) { nil }
+    let r = e.run(round: 0, updates: Self.updates([[0.2, 0.4], [0.4, 0]]), model: &model) { _ in nil }
     // mean gradient (0.3, 0.2); 1 − 0.1·0.3 = 0.97, 2 − 0.1·0.2 = 1.98
     #expect(abs(model[0] - 0.97) < 1e-6 && abs(model[1] - 1.98) < 1e-6)
     #expect(r.aggregated == [0, 1] && r.skipped == nil && r.events.isEmpty)
@@ -38,7 +38,7 @@ import Testing
   @Test func fedAvgAddsTheMeanDeltaTimesTheServerRate() {
     var e = Self.engine(localSteps: 5, serverLR: 0.5)
     var model: [Float] = [1, 2]
-    _ = e.run(round: 0, updates: Self.updates([[0.2, 0.4], [0.4, 0]]), model: &model) { nil }
+    _ = e.run(round: 0, updates: Self.updates([[0.2, 0.4], [0.4, 0]]), model: &model) { _ in nil }
     // mean delta (0.3, 0.2) · 0.5 = (0.15, 0.1)
     #expect(abs(model[0] - 1.15) < 1e-6 && abs(model[1] - 2.1) < 1e-6)
   }
@@ -46,15 +46,15 @@ import Testing
   @Test func skippedRoundsLeaveTheModelAndSayWhy() throws {
     var e = Self.engine()
     var model: [Float] = [1, 2]
-    let none = e.run(round: 3, updates: [], model: &model) { nil }
+    let none = e.run(round: 3, updates: [], model: &model) { _ in nil }
     #expect(none.skipped?.hasPrefix("no valid update") == true && none.aggregated.isEmpty && model == [1, 2])
     #expect(none.events == ["round 3: skipped: \(none.skipped!)"])
     var krum = Self.engine(rule: try Krum(f: 2))
-    let few = krum.run(round: 4, updates: Self.updates([[1, 1], [2, 2], [3, 3]]), model: &model) { nil }
+    let few = krum.run(round: 4, updates: Self.updates([[1, 1], [2, 2], [3, 3]]), model: &model) { _ in nil }
     #expect(few.skipped == "Krum needs n > 2f + 2: got n=3, f=2: only 3 updates to aggregate this round")
     #expect(model == [1, 2] && few.norms.count == 3)
     var fl = Self.engine(rule: FLTrust())
-    let noRef = fl.run(round: 5, updates: Self.updates([[1, 1], [2, 2]]), model: &model) { nil }
+    let noRef = fl.run(round: 5, updates: Self.updates([[1, 1], [2, 2]]), model: &model) { _ in nil }
     #expect(noRef.skipped?.hasPrefix("aggregation failed") == true && model == [1, 2])
   }
 
@@ -65,7 +65,7 @@ import Testing
     var e = Self.engine(auditors: [NormZScore()], exclude: true, h: 2)
     var model: [Float] = [0, 0]
     let rows: [[Float]] = [[1, 0], [0, 1.02], [-1.04, 0], [0, -1.06], [1.08, 0], [100, -100]]
-    let r = e.run(round: 0, updates: Self.updates(rows), model: &model) { nil }
+    let r = e.run(round: 0, updates: Self.updates(rows), model: &model) { _ in nil }
     #expect(r.audit?.flagged == [5])
     #expect(r.aggregated == [0, 1, 2, 3, 4])
     #expect(
@@ -75,12 +75,12 @@ import Testing
     // In observe mode the same worker is flagged but still aggregated.
     var o = Self.engine(auditors: [NormZScore()], exclude: false, h: 2)
     var m2: [Float] = [0, 0]
-    let r2 = o.run(round: 0, updates: Self.updates(rows), model: &m2) { nil }
+    let r2 = o.run(round: 0, updates: Self.updates(rows), model: &m2) { _ in nil }
     #expect(r2.audit?.flagged == [5] && r2.aggregated == [0, 1, 2, 3, 4, 5])
     // Everyone excluded: the round is skipped.
     var lone = Self.engine(auditors: [NormZScore()], exclude: true, h: 2)
-    _ = lone.run(round: 0, updates: Self.updates(rows), model: &m2) { nil }
-    let only = lone.run(round: 1, updates: [.init(id: 5, vector: [100, -100], samples: 1)], model: &m2) { nil }
+    _ = lone.run(round: 0, updates: Self.updates(rows), model: &m2) { _ in nil }
+    let only = lone.run(round: 1, updates: [.init(id: 5, vector: [100, -100], samples: 1)], model: &m2) { _ in nil }
     #expect(only.skipped == "every valid update came from a worker the audit excludes")
   }
 
@@ -92,15 +92,15 @@ import Testing
     let rounds: [[[Float]]] = (0..<6).map { _ in (0..<5).map { _ in (0..<3).map { _ in Float(rng.nextNormal()) } } }
     var a = try make()
     var ma: [Float] = [0.5, -0.5, 1]
-    for r in 0..<3 { _ = a.run(round: r, updates: Self.updates(rounds[r]), model: &ma) { nil } }
+    for r in 0..<3 { _ = a.run(round: r, updates: Self.updates(rounds[r]), model: &ma) { _ in nil } }
     let saved = a.state
     #expect(!saved.cusum.isEmpty && saved.auditors[0].count == 2 + 5 * 4 && saved.velocity.count == 3 && saved.aggregator.count == 3)
     var b = try make()
     try b.restore(saved)
     var mb = ma
     for r in 3..<6 {
-      let ra = a.run(round: r, updates: Self.updates(rounds[r]), model: &ma) { nil }
-      let rb = b.run(round: r, updates: Self.updates(rounds[r]), model: &mb) { nil }
+      let ra = a.run(round: r, updates: Self.updates(rounds[r]), model: &ma) { _ in nil }
+      let rb = b.run(round: r, updates: Self.updates(rounds[r]), model: &mb) { _ in nil }
       #expect(ra.audit == rb.audit && ra.events == rb.events)
     }
     #expect(ma == mb)
