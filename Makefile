@@ -3,13 +3,17 @@ SWIFT ?= swift
 BIN_RELEASE := .build/release
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps build release run test bench format clean
+.PHONY: all deps venv build release run test bench compare-scanners format clean
 
 all: release
 
 ## deps: install the Debian packages ByzSim needs (only those missing)
 deps:
 	@bash scripts/install-deps.sh
+
+## venv: the tests' reference Python (.venv, pinned packages from scripts/requirements-test.txt)
+venv: deps
+	@bash scripts/install-venv.sh
 
 build: deps
 	$(SWIFT) build
@@ -21,15 +25,22 @@ release: deps
 run: release
 	$(BIN_RELEASE)/byzsim run topologies/default.toml
 
-## test: the release build, then the whole test suite (its CLI tests run the release binary)
-test: release
-	BYZSIM_BIN=$(CURDIR)/$(BIN_RELEASE)/byzsim $(SWIFT) test
+## test: the release build and the reference venv, then the whole test suite (its CLI tests run the release binary)
+test: release venv
+	BYZSIM_BIN=$(CURDIR)/$(BIN_RELEASE)/byzsim BYZSIM_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test
 
 ## bench: performance figures (not part of the tests)
 bench: release
 	$(BIN_RELEASE)/byzsim-bench train
 	$(BIN_RELEASE)/byzsim-bench wire
 	$(BIN_RELEASE)/byzsim-bench artifacts
+	$(BIN_RELEASE)/byzsim-bench scan
+
+## compare-scanners: byzsim scan beside fickling and modelscan on the scanner test corpus (a Markdown table)
+compare-scanners: release
+	python3 -m venv .venv-compare
+	.venv-compare/bin/pip install --disable-pip-version-check -q -r scripts/requirements-compare.txt
+	.venv-compare/bin/python scripts/compare-scanners.py $(CURDIR)/$(BIN_RELEASE)/byzsim
 
 ## format: apply the house formatting (swift-format with .swift-format: 2 spaces, 140 columns)
 format:

@@ -29,9 +29,10 @@ let libraries: [Target] = [
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor", "Plugins"]),
   .target(name: "Covert", dependencies: ["Tensor", "Plugins"]),
   .target(name: "Federation", dependencies: ["Tensor", "Learning", "Aggregation", "Audit", "Covert"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts", "Scan"]),
   .target(name: "Artifacts", dependencies: ["Learning", "Tensor", .product(name: "Crypto", package: "swift-crypto")]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
+  .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
   .target(
     name: "Data",
     dependencies: [
@@ -46,14 +47,14 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
   .executableTarget(
     name: "byzsim-bench",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts", "Scan",
       .product(name: "Crypto", package: "swift-crypto"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
@@ -62,23 +63,24 @@ let executables: [Target] = [
 // MARK: - Tests
 
 let tests: [Target] = [
-  // A seeded input mutator shared by the fuzz tests (a library for tests only).
-  .target(name: "FuzzSupport", dependencies: ["Tensor"], path: "Tests/FuzzSupport"),
+  // Shared by tests only: a seeded input mutator for the fuzz tests, the reference Python venv.
+  .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
   .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
   .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
-  .testTarget(name: "DataTests", dependencies: ["Data", "Tensor", "FuzzSupport"]),
+  .testTarget(name: "DataTests", dependencies: ["Data", "Tensor", "TestSupport"]),
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
   .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),
-  .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Learning", "Tensor", "FuzzSupport"]),
+  .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Learning", "Tensor", "TestSupport"]),
+  .testTarget(name: "ScanTests", dependencies: ["Scan", "TestSupport"]),
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
   .testTarget(name: "CovertTests", dependencies: ["Covert", "Tensor"]),
   .testTarget(name: "FederationTests", dependencies: ["Federation", "Aggregation", "Audit", "Learning", "Tensor"]),
   .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
-  .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "Federation", "FuzzSupport"]),
-  .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "FuzzSupport"]),
-  .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport"]),
+  .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "Federation", "TestSupport"]),
+  .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "TestSupport"]),
+  .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport", "TestSupport"]),
 ]
 
 let package = Package(

@@ -1,18 +1,30 @@
 import CZlib
 
-/// gzip / zlib decompression through the system zlib.
+/// gzip / zlib / raw deflate decompression through the system zlib.
 public enum Gzip {
+  /// The framing around the deflate stream.
+  public enum Wrapper: Sendable {
+    case gzip, zlib, raw
+    var windowBits: Int32 {
+      switch self {
+      case .gzip: 15 + 16
+      case .zlib: 15
+      case .raw: -15
+      }
+    }
+  }
+
   /// True if `bytes` starts with the gzip magic number 1f 8b.
   public static func isCompressed(_ bytes: [UInt8]) -> Bool {
     bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
   }
 
-  /// Inflates a complete gzip stream. Throws `DataError.gzip` (naming `path`) for a corrupt or
-  /// truncated stream, or one that inflates beyond `limit` bytes (a decompression bomb).
-  public static func inflate(_ input: [UInt8], path: String, limit: Int = 1 << 30) throws -> [UInt8] {
+  /// Inflates a complete gzip (or zlib, or raw deflate) stream. Throws `DataError.gzip` (naming
+  /// `path`) for a corrupt or truncated stream, or one that inflates beyond `limit` bytes (a
+  /// decompression bomb).
+  public static func inflate(_ input: [UInt8], path: String, wrapper: Wrapper = .gzip, limit: Int = 1 << 30) throws -> [UInt8] {
     var stream = z_stream()
-    // windowBits 15 + 16: gzip wrapper only.
-    guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+    guard inflateInit2_(&stream, wrapper.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
       throw DataError.gzip(path: path, reason: "zlib could not start")
     }
     defer { inflateEnd(&stream) }

@@ -118,3 +118,17 @@ public struct ModelSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     Network(layers: makeLayers(input: input, classes: classes), seed: seed)
   }
 }
+
+extension ModelSpec {
+  /// Parses what `description` writes: `logreg`, `cnn`, `mlp(100)`, `mlp(256-128)`.
+  public init?(parsing text: String) {
+    if let kind = ModelKind(rawValue: text), kind != .mlp {
+      self.init(kind: kind)
+      return
+    }
+    guard text.hasPrefix("mlp("), text.hasSuffix(")") else { return nil }
+    let sizes = text.dropFirst(4).dropLast().split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+    guard !sizes.isEmpty, sizes.allSatisfy({ $0 != nil }) else { return nil }
+    self.init(kind: .mlp, hidden: sizes.map { $0! })
+  }
+}

@@ -79,6 +79,10 @@ public final class Coordinator {
     manifest = inputs.manifest
     network = topology.model.makeNetwork(input: test.shape, classes: test.classes, seed: topology.seed)
     try inputs.check(modelSize: network.parameterCount)
+    if let digest = manifest.initModel {
+      network.parameters = try InitialModel.parameters(
+        run: run, digest: digest, spec: topology.model, input: test.shape, classes: test.classes)
+    }
     let training = topology.training
     expectedSamples = shardSamples.map { min(training.batchSize, $0) * training.localSteps }
     engine = try topology.makeEngine(parameterCount: network.parameterCount)

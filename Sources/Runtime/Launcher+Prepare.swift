@@ -12,17 +12,27 @@ import Transport
 extension Launcher {
   /// Creates the run directory: resolved topology, partitioned shards (one file per worker),
   /// CURVE keys, provenance manifest.
-  public static func prepare(_ topology: Topology, runsRoot: String) throws -> RunDirectory {
-    try prepare(topology, in: try RunDirectory.create(name: topology.name, under: runsRoot))
+  public static func prepare(_ topology: Topology, runsRoot: String, initFrom: InitialModel? = nil) throws -> RunDirectory {
+    let run = try RunDirectory.create(name: topology.name, under: runsRoot)
+    do {
+      return try prepare(topology, in: run, initFrom: initFrom)
+    } catch {
+      // Nothing ran yet: a half-prepared directory would only be mistaken for a run.
+      do { try FileManager.default.removeItem(atPath: run.path) } catch let cleanup {
+        FileHandle.standardError.write(Data("byzsim: could not remove the half-prepared \(run.path): \(cleanup)\n".utf8))
+      }
+      throw error
+    }
   }
 
   /// Prepares a run in an existing, empty run directory.
-  public static func prepare(_ topology: Topology, in run: RunDirectory) throws -> RunDirectory {
+  public static func prepare(_ topology: Topology, in run: RunDirectory, initFrom: InitialModel? = nil) throws -> RunDirectory {
     try run.writeJSON(topology, to: run.topologyFile)
     var train = try FashionMNIST.load(.train, directory: topology.data.directory)
     let test = try FashionMNIST.load(.test, directory: topology.data.directory)
     if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
     try checkShapes(topology, train: train, test: test)
+    let initDigest = try initFrom?.adopt(into: run, spec: topology.model, input: train.dataset.shape, classes: train.dataset.classes)
     let rootDigest = try writeRootShard(&train.dataset, topology: topology, run: run)
     let shards = try writeShards(train.dataset, topology: topology, run: run)
     if !topology.covertWorkers().isEmpty {
@@ -36,7 +46,8 @@ extension Launcher {
       modelParameters: topology.model.parameterCount(input: train.dataset.shape, classes: train.dataset.classes),
       input: train.dataset.shape, classes: train.dataset.classes,
       dataFiles: train.files + test.files, shards: shards.digests, shardSamples: shards.samples, poisonedShards: shards.poisoned,
-      rootShard: rootDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(), createdAt: ISO8601DateFormatter().string(from: Date()))
+      rootShard: rootDigest, initModel: initDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(),
+      createdAt: ISO8601DateFormatter().string(from: Date()))
     try signer.write(Array(try JSONEncoder.snake(pretty: true).encode(manifest)) + [0x0A], to: run.manifestFile)
     // Ground truth, for evaluation only: the coordinator and its auditors never read it.
     try run.writeJSON(

@@ -32,6 +32,8 @@ public struct RunDirectory: Sendable {
   func poisonedShardFile(_ worker: Int) -> String { file("shards/worker-\(worker).poisoned.bin") }
   /// FLTrust's clean root dataset, held by the coordinator.
   var rootShardFile: String { file("shards/root.bin") }
+  /// The model a run starts from (`byzsim run --init-from`), copied in by prepare.
+  var initModelFile: String { file("init.safetensors") }
   func secretKeyFile(_ role: String) -> String { file("keys/\(role).secret") }
   /// The run's Ed25519 signing key (the coordinator's) and its public key.
   var signingKeyFile: String { file("keys/signing.key") }
@@ -206,6 +208,8 @@ public struct RunManifest: Codable, Sendable {
   var poisonedShards: [String: String] = [:]
   /// SHA-256 of FLTrust's root dataset file, if any.
   var rootShard: String?
+  /// SHA-256 of init.safetensors, the model the run starts from (`--init-from`), if any.
+  var initModel: String?
   var gitCommit: String?
   var binarySHA256: String?
   var createdAt: String

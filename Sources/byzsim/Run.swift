@@ -21,8 +21,26 @@ struct Run: ParsableCommand {
   var runsDir: String = "runs"
   @Flag(help: "End stdout with one JSON object summarising the run.")
   var json = false
-  @Flag(help: "With --resume: continue from an unsigned or changed checkpoint or manifest anyway (warns).")
+  @Flag(
+    help:
+      "With --resume: continue from an unsigned or changed checkpoint or manifest anyway; with --init-from: start from a model whose signature does not hold (warns)."
+  )
   var allowUnsigned = false
+  @Option(
+    help: "Start from this model (safetensors only; a pickle is refused) instead of the seeded initialisation.",
+    completion: .file(extensions: ["safetensors"]))
+  var initFrom: String?
+  @Option(
+    help: "With --init-from: the signer's public key (PEM); a signed model outside its run directory needs it.",
+    completion: .file(extensions: ["pub"]))
+  var initPub: String?
+
+  func validate() throws {
+    if resume != nil && initFrom != nil {
+      throw ValidationError("--init-from starts a new run; a resumed run continues from its checkpoint")
+    }
+    if initPub != nil && initFrom == nil { throw ValidationError("--init-pub goes with --init-from") }
+  }
 
   func run() throws {
     let runDir: RunDirectory
@@ -31,7 +49,8 @@ struct Run: ParsableCommand {
       _ = try runDir.loadTopology()
     } else {
       let topology = try Topology.load(path: file)
-      runDir = try Launcher.prepare(topology, runsRoot: runsDir)
+      let initial = initFrom.map { InitialModel(path: $0, publicKey: initPub, allowUnsigned: allowUnsigned) }
+      runDir = try Launcher.prepare(topology, runsRoot: runsDir, initFrom: initial)
     }
     let topology = try runDir.loadTopology()
     // Ctrl-C / SIGTERM / SIGHUP: stop every process of the run, say where, exit 130.
