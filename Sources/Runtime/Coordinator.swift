@@ -97,6 +97,7 @@ public final class Coordinator {
   func restoreCheckpoint() throws {
     if FileManager.default.fileExists(atPath: run.checkpointFile) {
       let bytes = try Files.read(run.checkpointFile)
+      try ModelSource.refusePickle(bytes, path: run.checkpointFile)
       try RunVerifier.check(bytes, path: run.checkpointFile, run: run, allowUnsigned: allowUnsigned)
       let cp = try Checkpoint.decode(
         bytes, path: run.checkpointFile,

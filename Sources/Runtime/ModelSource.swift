@@ -31,6 +31,16 @@ public enum ModelSource {
     case checkedWhenPresent
   }
 
+  /// Refuses a pickle in place of one of ByzSim's files (a checkpoint.bin or model.bin swapped
+  /// for a .pt), before anything else is said about it — also under --allow-unsigned.
+  public static func refusePickle(_ bytes: [UInt8], path: String) throws {
+    let format = bytes.withUnsafeBytes { PickleScanner.format(of: $0) }
+    guard format.holdsPickles else { return }
+    throw RuntimeError(
+      "\(path) is a pickle (\(format.rawValue)), not a ByzSim file: ByzSim never loads pickles, which run code when loaded; "
+        + "see what it would run with `byzsim scan \(path)`")
+  }
+
   /// Refuses anything but safetensors, naming what the file is.
   public static func requireSafeTensors(_ bytes: [UInt8], path: String) throws {
     let format = bytes.withUnsafeBytes { PickleScanner.format(of: $0) }

@@ -41,6 +41,7 @@ public enum RunExport {
     let parameters: [Float], round: Int
     if isDirectory.boolValue && FileManager.default.fileExists(atPath: run.modelFile) {
       let bytes = try Files.read(run.modelFile)
+      try ModelSource.refusePickle(bytes, path: run.modelFile)
       try RunVerifier.check(bytes, path: run.modelFile, run: run, allowUnsigned: allowUnsigned)
       parameters = try ModelFile.decode(bytes, path: run.modelFile)
       round = topology.rounds
@@ -48,6 +49,7 @@ public enum RunExport {
       let file = isDirectory.boolValue ? run.checkpointFile : path
       let engine = try topology.makeEngine(parameterCount: manifest.modelParameters)
       let bytes = try Files.read(file)
+      try ModelSource.refusePickle(bytes, path: file)
       try RunVerifier.check(bytes, path: file, run: run, allowUnsigned: allowUnsigned)
       let cp = try Checkpoint.decode(
         bytes, path: file,

@@ -130,6 +130,12 @@ import Testing
     let cleanSuccess = try #require(clean.json?["backdoor_success"] as? Double)
     let t = try CLI.run(["tamper", run + "/checkpoint.bin", "--backdoor-target", "0", "--json"])
     #expect(t.status == 0 && t.json?["tensor"] as? String == "fc1.weight", "\(t.stderr)")
+    // A pickle in place of the checkpoint is named as one, even with --allow-unsigned.
+    let saved = try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint.bin"))
+    try ReferencePython.run(["-c", "import pickle, sys; pickle.dump({'w': [0.0]}, open(sys.argv[1], 'wb'))", run + "/checkpoint.bin"])
+    let swapped = try CLI.run(["run", "--resume", run, "--allow-unsigned"])
+    #expect(swapped.status != 0 && swapped.stderr.contains("checkpoint.bin is a pickle"), "\(swapped.stderr)")
+    try saved.write(to: URL(fileURLWithPath: run + "/checkpoint.bin"))
     let refused = try CLI.run(["run", "--resume", run])
     #expect(refused.status != 0 && refused.stderr.contains("checkpoint.bin: it was changed after signing"), "\(refused.stderr)")
     #expect(refused.stderr.split(separator: " ").filter { $0.count >= 64 }.count >= 2, "both digests: \(refused.stderr)")
