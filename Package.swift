@@ -34,6 +34,14 @@ let libraries: [Target] = [
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
   .target(
+    name: "Serving",
+    dependencies: [
+      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data",
+      .product(name: "Hummingbird", package: "hummingbird"),
+      .product(name: "Prometheus", package: "swift-prometheus"),
+      .product(name: "Crypto", package: "swift-crypto"),
+    ]),
+  .target(
     name: "Data",
     dependencies: [
       "Tensor", "CZlib",
@@ -47,7 +55,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -72,6 +80,7 @@ let tests: [Target] = [
   .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),
   .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "ScanTests", dependencies: ["Scan", "TestSupport"]),
+  .testTarget(name: "ServingTests", dependencies: ["Serving", "Runtime", "Tensor"]),
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
@@ -93,6 +102,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
   ],
   targets: cLibraries + libraries + executables + tests
 )

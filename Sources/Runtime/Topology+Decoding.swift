@@ -290,21 +290,24 @@ extension Topology {
 
 /// Reads typed keys from one table, remembering which were used: `finish()` turns every
 /// other key into an error that lists the allowed ones.
-struct TableReader {
-  let file: String
-  let path: String
-  let table: TOMLTable
-  let line: Int
+/// Reads one TOML table key by key, every error naming the file, line and key (`FILE:LINE: KEY:
+/// expected …, found …`), and refuses keys nobody read (`finish`). Topologies and deployment files
+/// use it.
+public struct TableReader {
+  public let file: String
+  public let path: String
+  public let table: TOMLTable
+  public let line: Int
   private var used: [String] = []
 
-  init(file: String, path: String, table: TOMLTable, line: Int) {
+  public init(file: String, path: String, table: TOMLTable, line: Int) {
     self.file = file; self.path = path; self.table = table; self.line = line
   }
 
   func qualified(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
   func valueLine(_ key: String) -> Int { table[key]?.line ?? line }
 
-  func error(_ key: String, _ message: String) -> TopologyError {
+  public func error(_ key: String, _ message: String) -> TopologyError {
     TopologyError(file: file, line: valueLine(key), key: qualified(key), message: message)
   }
 
@@ -319,7 +322,7 @@ struct TableReader {
     return table[key]
   }
 
-  mutating func string(_ key: String, default def: String?, _ check: (String) -> String?) throws -> String {
+  public mutating func string(_ key: String, default def: String?, _ check: (String) -> String?) throws -> String {
     guard let n = node(key) else {
       if let def { return def }
       throw TopologyError(file: file, line: line, key: qualified(key), message: "missing: add \(key) = \"...\"")
@@ -329,7 +332,7 @@ struct TableReader {
     return s
   }
 
-  mutating func int(_ key: String, default def: Int?, _ check: (Int) -> String?) throws -> Int {
+  public mutating func int(_ key: String, default def: Int?, _ check: (Int) -> String?) throws -> Int {
     guard let n = node(key) else {
       if let def { return def }
       throw TopologyError(file: file, line: line, key: qualified(key), message: "missing: add \(key) = N")
@@ -339,12 +342,12 @@ struct TableReader {
     return v
   }
 
-  mutating func optionalInt(_ key: String, _ check: (Int) -> String?) throws -> Int? {
+  public mutating func optionalInt(_ key: String, _ check: (Int) -> String?) throws -> Int? {
     guard table[key] != nil else { used.append(key); return nil }
     return try int(key, default: nil, check)
   }
 
-  mutating func double(_ key: String, default def: Double, _ check: (Double) -> String?) throws -> Double {
+  public mutating func double(_ key: String, default def: Double, _ check: (Double) -> String?) throws -> Double {
     guard let n = node(key) else { return def }
     let v: Double
     switch n.value {
@@ -358,13 +361,13 @@ struct TableReader {
     return v
   }
 
-  mutating func bool(_ key: String, default def: Bool) throws -> Bool {
+  public mutating func bool(_ key: String, default def: Bool) throws -> Bool {
     guard let n = node(key) else { return def }
     guard case let .boolean(b) = n.value else { throw mismatch(key, expected: "true or false", found: n) }
     return b
   }
 
-  mutating func intArray(_ key: String, default def: [Int], _ check: ([Int]) -> String?) throws -> [Int] {
+  public mutating func intArray(_ key: String, default def: [Int], _ check: ([Int]) -> String?) throws -> [Int] {
     guard let n = node(key) else { return def }
     guard case let .array(items) = n.value else { throw mismatch(key, expected: "an array of integers", found: n) }
     var out: [Int] = []
@@ -379,14 +382,14 @@ struct TableReader {
   }
 
   /// A sub-table (absent: an empty one, so every key takes its default).
-  mutating func table(_ key: String) throws -> TableReader {
+  public mutating func table(_ key: String) throws -> TableReader {
     guard let n = node(key) else { return TableReader(file: file, path: qualified(key), table: TOMLTable(), line: line) }
     guard case let .table(t) = n.value else { throw mismatch(key, expected: "a table [\(qualified(key))]", found: n) }
     return TableReader(file: file, path: qualified(key), table: t, line: n.line)
   }
 
   /// An array of tables ([[key]]).
-  mutating func tableArray(_ key: String) throws -> [TableReader] {
+  public mutating func tableArray(_ key: String) throws -> [TableReader] {
     guard let n = node(key) else { return [] }
     guard case let .array(items) = n.value else { throw mismatch(key, expected: "one or more [[\(qualified(key))]] tables", found: n) }
     return try items.enumerated().map { index, item in
@@ -425,7 +428,7 @@ struct TableReader {
   }
 
   /// `key = ["a", "b"]` with each entry checked.
-  mutating func stringArray(_ key: String, _ check: (String) -> String?) throws -> [String] {
+  public mutating func stringArray(_ key: String, _ check: (String) -> String?) throws -> [String] {
     guard let n = node(key) else { return [] }
     guard case let .array(items) = n.value else { throw mismatch(key, expected: "an array of names", found: n) }
     return try items.map { item in
@@ -435,7 +438,7 @@ struct TableReader {
     }
   }
 
-  mutating func optionalString(_ key: String) throws -> String? {
+  public mutating func optionalString(_ key: String) throws -> String? {
     guard table[key] != nil else { used.append(key); return nil }
     return try string(key, default: nil) { _ in nil }
   }
@@ -522,7 +525,7 @@ struct TableReader {
   }
 
   /// Every key not read is unknown: an error listing what this table accepts.
-  func finish() throws {
+  public func finish() throws {
     for key in table.keys where !used.contains(key) {
       let allowed = used.joined(separator: ", ")
       let hint = Suggestion.closest(to: key, in: used).map { "did you mean \($0)? " } ?? ""

@@ -1,0 +1,201 @@
+import Crypto
+import Foundation
+import Runtime
+import TOML
+
+/// What a credential may do. Each credential carries exactly one role.
+public enum Role: String, Sendable, CaseIterable, Codable {
+  case predict, weights, admin, metrics
+}
+
+/// How much of the model's output a credential sees (the serving-stage defence against
+/// inversion, membership inference and extraction, which feed on full confidence scores).
+public struct OutputPolicy: Sendable, Equatable {
+  public enum Kind: String, Sendable, CaseIterable {
+    /// Every class's probability.
+    case full
+    /// The k most probable classes and their probabilities.
+    case topK = "top-k"
+    /// The predicted class only.
+    case label
+    /// Every probability, rounded to `decimals` decimals.
+    case rounded
+  }
+  public var kind: Kind = .full
+  public var topK = 3
+  public var decimals = 2
+  /// The standard deviation of Gaussian noise added to each probability before the policy
+  /// (clipped to [0, 1] and renormalised); 0: none.
+  public var noise = 0.0
+
+  public init(kind: Kind = .full, topK: Int = 3, decimals: Int = 2, noise: Double = 0) {
+    self.kind = kind
+    self.topK = topK
+    self.decimals = decimals
+    self.noise = noise
+  }
+}
+
+/// One credential: a bearer token (kept as its SHA-256) with its role, output policy, query
+/// budget and rate limit.
+public struct Credential: Sendable {
+  public var id: String
+  public var role: Role
+  /// SHA-256 of the token, hex.
+  public var tokenSHA256: String
+  /// The token was written in the file in plain text (`token = "..."`): works, but audit-serving flags it.
+  public var plainText: Bool
+  public var policy: OutputPolicy
+  /// Predictions this credential may ask for in all (nil: no budget).
+  public var budget: Int?
+  /// Marked trusted (`trusted = true`): audit-serving does not flag full outputs to it.
+  public var trusted: Bool
+  /// Requests per second refilled into its bucket (nil: no rate limit), and the bucket's size.
+  public var rate: Double?
+  public var burst: Int
+}
+
+/// A deployment file (`byzsim serve --config deploy.toml`): where the server listens, which
+/// routes are on, who may call them and what each caller sees.
+public struct DeployConfig: Sendable {
+  public var file: String
+  /// The model to serve, if the file names one (the command line's wins).
+  public var model: String?
+  /// The signer's public key for the model (default: the key of its run directory).
+  public var publicKey: String?
+  public var bind = "127.0.0.1"
+  public var port = 8080
+  /// ZeroMQ door (ROUTER with CURVE): not built yet; the key is refused with a clear error.
+  public var authentication = true
+  public var weightsRoute = false
+  public var adminRoute = false
+  public var maxBodyBytes = 8 << 20
+  public var maxBatch = 1024
+  public var requestLog = "requests.jsonl"
+  /// Whether /metrics labels series by credential id (per-input data is never a label).
+  public var metricsPerCredential = false
+  public var credentials: [Credential] = []
+  /// Without authentication (loopback only): every caller has role predict with this policy.
+  public var anonymousPolicy = OutputPolicy()
+  public var seed: UInt64 = 1
+
+  public init(file: String = "(defaults)") { self.file = file }
+
+  public static func load(path: String) throws -> DeployConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw TopologyError(file: path, line: 0, key: "", message: "cannot read the file; check the path")
+    }
+    guard let text = String(validating: data, as: UTF8.self) else {
+      throw TopologyError(file: path, line: 0, key: "", message: "not UTF-8 text; a deployment file is TOML")
+    }
+    return try decode(text, file: path)
+  }
+
+  /// `checks: false` (audit-serving) keeps going past the cross-key checks, to report them.
+  public static func decode(_ text: String, file: String, checks: Bool = true) throws -> DeployConfig {
+    let table: TOMLTable
+    do { table = try TOML.parse(text) } catch let e as TOMLParseError {
+      throw TopologyError(file: file, line: e.line, key: "", message: "not valid TOML: \(e.message)")
+    }
+    var c = DeployConfig(file: file)
+    var top = TableReader(file: file, path: "", table: table, line: 1)
+    c.model = try top.optionalString("model")
+    c.publicKey = try top.optionalString("public_key")
+    c.seed = UInt64(try top.int("seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0" })
+    var server = try top.table("server")
+    try c.decodeServer(&server)
+    var anonymous = try top.table("anonymous")
+    c.anonymousPolicy = try Self.policy(&anonymous)
+    try anonymous.finish()
+    for var entry in try top.tableArray("credentials") {
+      c.credentials.append(try Self.credential(&entry))
+      try entry.finish()
+    }
+    try top.finish()
+    if checks { try c.check(top) }
+    return c
+  }
+
+  mutating func decodeServer(_ s: inout TableReader) throws {
+    bind = try s.string("bind", default: bind) { $0.isEmpty ? "an address such as 127.0.0.1" : nil }
+    port = try s.int("port", default: port) { (0...65_535).contains($0) ? nil : "a port from 0 to 65535 (0: any free port)" }
+    authentication = try s.bool("authentication", default: true)
+    weightsRoute = try s.bool("weights_route", default: false)
+    adminRoute = try s.bool("admin_route", default: false)
+    maxBodyBytes = try s.int("max_body_bytes", default: maxBodyBytes) { (1_024...(1 << 30)).contains($0) ? nil : "1024 to 2^30 bytes" }
+    maxBatch = try s.int("max_batch", default: maxBatch) { (1...1_000_000).contains($0) ? nil : "1 to 1000000 inputs" }
+    requestLog = try s.string("request_log", default: requestLog) { $0.isEmpty ? "a file path" : nil }
+    metricsPerCredential = try s.bool("metrics_per_credential", default: false)
+    if s.table["zmq_endpoint"] != nil {
+      throw s.error("zmq_endpoint", "the ZeroMQ door is not built yet (issue 16); serve over HTTP")
+    }
+    try s.finish()
+  }
+
+  static func policy(_ t: inout TableReader) throws -> OutputPolicy {
+    let kinds = OutputPolicy.Kind.allCases.map(\.rawValue)
+    let kind = try t.string("output", default: "full") { kinds.contains($0) ? nil : "one of \(kinds.joined(separator: ", "))" }
+    return OutputPolicy(
+      kind: OutputPolicy.Kind(rawValue: kind)!,
+      topK: try t.int("top_k", default: 3) { $0 >= 1 ? nil : "at least 1" },
+      decimals: try t.int("decimals", default: 2) { (0...8).contains($0) ? nil : "0 to 8 decimals" },
+      noise: try t.double("noise", default: 0) { (0...1).contains($0) ? nil : "a standard deviation from 0 to 1" })
+  }
+
+  static func credential(_ t: inout TableReader) throws -> Credential {
+    let id = try t.string("id", default: nil) { s in
+      s.count <= 64 && s.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil
+        ? nil : "up to 64 letters, digits, '.', '_' or '-'"
+    }
+    let roles = Role.allCases.map(\.rawValue)
+    let role = try t.string("role", default: nil) { roles.contains($0) ? nil : "one of \(roles.joined(separator: ", "))" }
+    let hashed = try t.optionalString("token_sha256")
+    let plain = try t.optionalString("token")
+    let digest: String
+    switch (hashed, plain) {
+    case (let h?, nil):
+      guard h.count == 64, h.allSatisfy(\.isHexDigit) else {
+        throw t.error("token_sha256", "expected 64 hex digits (the SHA-256 of the token)")
+      }
+      digest = h.lowercased()
+    case (nil, let p?):
+      guard p.count >= 16 else { throw t.error("token", "expected a token of at least 16 characters") }
+      digest = Self.sha256(p)
+    default:
+      throw t.error("token_sha256", "give exactly one of token_sha256 (recommended: byzsim serve --hash-token) or token")
+    }
+    let budget = try t.optionalInt("budget") { $0 >= 0 ? nil : "a number of predictions >= 0" }
+    let rate: Double? =
+      t.table["rate"] == nil ? nil : try t.double("rate", default: 0) { $0 > 0 && $0 <= 1e6 ? nil : "requests per second, above 0" }
+    let burst = try t.int("burst", default: max(1, Int(rate ?? 1))) { (1...1_000_000).contains($0) ? nil : "1 to 1000000 requests" }
+    let trusted = try t.bool("trusted", default: false)
+    return Credential(
+      id: id, role: Role(rawValue: role)!, tokenSHA256: digest, plainText: plain != nil, policy: try policy(&t), budget: budget,
+      trusted: trusted, rate: rate, burst: burst)
+  }
+
+  /// Checks that span keys: unique ids and tokens; no open bind without authentication.
+  func check(_ top: TableReader) throws {
+    var ids = Set<String>(), tokens = Set<String>()
+    for c in credentials {
+      guard ids.insert(c.id).inserted else { throw top.error("credentials", "two credentials have id \"\(c.id)\"") }
+      guard tokens.insert(c.tokenSHA256).inserted else { throw top.error("credentials", "credential \"\(c.id)\" reuses another's token") }
+    }
+    if authentication && credentials.isEmpty {
+      throw top.error(
+        "credentials",
+        "authentication is on but no [[credentials]] are given: add one, or set server.authentication = false (loopback only)")
+    }
+    if !authentication && !Self.isLoopback(bind) {
+      throw top.error("server", "refusing to serve on \(bind) without authentication: bind to 127.0.0.1, or add [[credentials]]")
+    }
+  }
+
+  public static func isLoopback(_ address: String) -> Bool {
+    address == "localhost" || address == "::1" || address.hasPrefix("127.")
+  }
+
+  public static func sha256(_ token: String) -> String {
+    SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+  }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The HTTP/JSON front door (Hummingbird): every request goes to `ServingCore`; bodies over the
+/// configured size are refused before they are read whole.
+public enum HTTPDoor {
+  /// Runs the server until SIGINT or SIGTERM. `onListening` gets the bound port (for port 0).
+  public static func run(core: ServingCore, onListening: @escaping @Sendable (Int) -> Void) async throws {
+    let limit = core.config.maxBodyBytes
+    let responder = CallbackResponder<BasicRequestContext> { request, _ in
+      var request = request
+      let token = bearer(request.headers[.authorization])
+      var body: [UInt8] = []
+      var oversized = false
+      do {
+        var buffer = try await request.collectBody(upTo: limit)
+        body = buffer.readBytes(length: buffer.readableBytes) ?? []
+      } catch {
+        oversized = true
+      }
+      let answer = core.handle(
+        ServingRequest(method: request.method.rawValue, path: request.uri.path, token: token, body: body, oversized: oversized))
+      return response(answer)
+    }
+    var logger = Logger(label: "byzsim-serve")
+    logger.logLevel = .warning
+    let app = Application(
+      responder: responder,
+      configuration: .init(address: .hostname(core.config.bind, port: core.config.port), serverName: "byzsim"),
+      onServerRunning: { channel in onListening(channel.localAddress?.port ?? core.config.port) },
+      logger: logger)
+    try await app.runService()
+  }
+
+  /// The token of an `Authorization: Bearer TOKEN` header.
+  static func bearer(_ header: String?) -> String? {
+    guard let header, header.count > 7, header.lowercased().hasPrefix("bearer ") else { return nil }
+    return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+  }
+
+  static func response(_ r: ServingResponse) -> Response {
+    var headers: HTTPFields = [.contentType: r.contentType]
+    if let seconds = r.retryAfter { headers[.retryAfter] = String(seconds) }
+    if r.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"byzsim\"" }
+    return Response(
+      status: HTTPResponse.Status(code: r.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: r.body)))
+  }
+}

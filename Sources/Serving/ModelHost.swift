@@ -1,0 +1,92 @@
+import Foundation
+import Learning
+import Runtime
+import Synchronization
+
+/// The served model: a verified `LoadedModel` and a pool of networks (a `Network` is not
+/// thread-safe), swapped whole on reload — a request holds the model it started with, so none
+/// sees a half-loaded one.
+public final class ServedModel: @unchecked Sendable {
+  public let loaded: LoadedModel
+  /// A network checked out by one request at a time.
+  final class Slot: @unchecked Sendable {
+    let network: Network
+    init(_ network: Network) { self.network = network }
+  }
+  private let idle = Mutex<[Slot]>([])
+
+  init(_ loaded: LoadedModel) {
+    self.loaded = loaded
+  }
+
+  var inputSize: Int { loaded.input.size }
+  var classes: Int { loaded.classes }
+
+  /// Softmax probabilities of `count` inputs laid end to end in `x` (HWC order, as ByzSim's data).
+  func probabilities(_ x: [Float], count: Int) -> [[Double]] {
+    let slot =
+      idle.withLock { $0.popLast() }
+      ?? {
+        let n = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
+        n.parameters = loaded.parameters
+        return Slot(n)
+      }()
+    defer { idle.withLock { $0.append(slot) } }
+    let network = slot.network
+    var out: [[Double]] = []
+    out.reserveCapacity(count)
+    x.withUnsafeBufferPointer { buf in
+      var start = 0
+      while start < count {
+        let n = min(256, count - start)
+        let logits = network.forward(buf.baseAddress! + start * inputSize, batch: n)
+        for row in 0..<n { out.append(softmax(logits + row * classes, count: classes)) }
+        start += n
+      }
+    }
+    return out
+  }
+}
+
+/// Holds the current model and replaces it on reload.
+public final class ModelHost: Sendable {
+  public struct Source: Sendable {
+    public var path: String
+    public var publicKey: String?
+    public var allowUnsigned: Bool
+    public init(path: String, publicKey: String? = nil, allowUnsigned: Bool = false) {
+      self.path = path
+      self.publicKey = publicKey
+      self.allowUnsigned = allowUnsigned
+    }
+  }
+
+  private let source: Source
+  private let current: Mutex<ServedModel>
+
+  public init(_ source: Source) throws {
+    self.source = source
+    current = Mutex(ServedModel(try Self.load(source)))
+  }
+
+  public var model: ServedModel { current.withLock { $0 } }
+
+  /// Loads the model file again (checked as at start) and swaps it in; on any error the old
+  /// model stays. Returns the new model's SHA-256.
+  @discardableResult
+  public func reload() throws -> String {
+    let fresh = ServedModel(try Self.load(source))
+    let old = model.loaded
+    guard fresh.loaded.spec == old.spec, fresh.loaded.input == old.input, fresh.loaded.classes == old.classes else {
+      throw RuntimeError(
+        "\(source.path) now holds \(fresh.loaded.spec) on \(fresh.loaded.input), not the served \(old.spec) on \(old.input): restart to change models"
+      )
+    }
+    current.withLock { $0 = fresh }
+    return fresh.loaded.sha256
+  }
+
+  static func load(_ s: Source) throws -> LoadedModel {
+    try ModelSource.load(path: s.path, publicKey: s.publicKey, policy: .required, allowUnsigned: s.allowUnsigned)
+  }
+}

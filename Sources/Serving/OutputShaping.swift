@@ -1,0 +1,61 @@
+import Tensor
+
+extension OutputPolicy {
+  /// The JSON object a caller under this policy sees for one input's probabilities. Noise
+  /// (if any) comes first, drawn from `rng`: N(0, noise²) per probability, clipped to [0, 1]
+  /// and renormalised; the label is the argmax of what is shown.
+  public func shape(_ probabilities: [Double], rng: inout RandomStream) -> String {
+    var p = probabilities
+    if noise > 0 {
+      for i in p.indices { p[i] = min(1, max(0, p[i] + noise * rng.nextNormal())) }
+      let total = p.reduce(0, +)
+      if total > 0 { for i in p.indices { p[i] /= total } } else { p = probabilities }
+    }
+    var label = 0
+    for i in p.indices where p[i] > p[label] { label = i }
+    switch kind {
+    case .label:
+      return "{\"label\":\(label)}"
+    case .full:
+      return "{\"label\":\(label),\"probabilities\":[\(p.map { "\($0)" }.joined(separator: ","))]}"
+    case .rounded:
+      return "{\"label\":\(label),\"probabilities\":[\(p.map { Self.round($0, decimals) }.joined(separator: ","))]}"
+    case .topK:
+      let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK)
+      let items = order.map { "{\"class\":\($0),\"probability\":\(p[$0])}" }
+      return "{\"label\":\(label),\"top\":[\(items.joined(separator: ","))]}"
+    }
+  }
+
+  /// `value` rounded half away from zero to `decimals` places, printed without float noise.
+  static func round(_ value: Double, _ decimals: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (value * scale).rounded(.toNearestOrAwayFromZero)
+    let integer = Int(scaled)
+    guard decimals > 0 else { return "\(integer)" }
+    let whole = integer / Int(scale)
+    let fraction = String(integer % Int(scale))
+    return "\(whole).\(String(repeating: "0", count: decimals - fraction.count))\(fraction)"
+  }
+}
+
+/// Softmax of one row of logits, in Double.
+func softmax(_ logits: UnsafePointer<Float>, count: Int) -> [Double] {
+  var top = -Double.infinity
+  for i in 0..<count { top = max(top, Double(logits[i])) }
+  var out = [Double](repeating: 0, count: count)
+  var total = 0.0
+  for i in 0..<count {
+    out[i] = (Double(logits[i]) - top).exp
+    total += out[i]
+  }
+  for i in 0..<count { out[i] /= total }
+  return out
+}
+
+extension Double {
+  fileprivate var exp: Double { Foundation.exp(self) }
+}
+
+import Foundation

@@ -1,0 +1,62 @@
+import Foundation
+import Synchronization
+
+/// The append-only request log (JSONL, one writer: the server): per request the time, the
+/// credential id, the route, the SHA-256 of the body, the output the caller saw and the status.
+/// The input of the query auditors and drift monitors.
+public final class RequestLog: Sendable {
+  private let handle: Mutex<FileHandle>
+  public let path: String
+
+  public init(path: String) throws {
+    self.path = path
+    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ServingError("cannot open the request log \(path): \(String(cString: strerror(errno)))") }
+    handle = Mutex(FileHandle(fileDescriptor: fd, closeOnDealloc: true))
+  }
+
+  public struct Entry {
+    var time: Date
+    var credential: String?
+    var route: String
+    var status: Int
+    var inputSHA256: String?
+    /// A JSON value (already encoded), or nil.
+    var output: String?
+    var reason: String?
+  }
+
+  public func append(_ e: Entry) throws {
+    var line = "{\"time\":\"\(Self.timestamp(e.time))\",\"credential\":\(Self.quoted(e.credential)),\"route\":\(Self.quoted(e.route))"
+    line += ",\"status\":\(e.status),\"input_sha256\":\(Self.quoted(e.inputSHA256)),\"output\":\(e.output ?? "null")"
+    line += ",\"reason\":\(Self.quoted(e.reason))}\n"
+    try handle.withLock { try $0.write(contentsOf: Data(line.utf8)) }
+  }
+
+  static func timestamp(_ date: Date) -> String {
+    date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+  }
+
+  /// A JSON string literal (or null).
+  static func quoted(_ s: String?) -> String {
+    guard let s else { return "null" }
+    var out = "\""
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out + "\""
+  }
+}
+
+public struct ServingError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ message: String) { description = message }
+}

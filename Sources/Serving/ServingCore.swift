@@ -1,0 +1,190 @@
+import Crypto
+import Foundation
+import Tensor
+
+/// One request as any front door hands it over.
+public struct ServingRequest: Sendable {
+  public var method: String
+  public var path: String
+  /// The bearer token, if the request carries one.
+  public var token: String?
+  public var body: [UInt8]
+  /// The body was over server.max_body_bytes and was not read (answered 413, logged).
+  public var oversized: Bool
+  public init(method: String, path: String, token: String?, body: [UInt8], oversized: Bool = false) {
+    self.method = method
+    self.path = path
+    self.token = token
+    self.body = body
+    self.oversized = oversized
+  }
+}
+
+public struct ServingResponse: Sendable {
+  public var status: Int
+  public var contentType: String
+  public var body: [UInt8]
+  public var retryAfter: Int?
+  /// What the request log records of the output (a JSON value).
+  var logged: String?
+  var reason: String?
+}
+
+/// The serving logic behind every front door: route → credential (401) → role (403) → rate
+/// limit and budget (429) → the route's work, then the request log and the metrics.
+public final class ServingCore: Sendable {
+  public let config: DeployConfig
+  public let host: ModelHost
+  public let admission = Admission()
+  public let metrics = ServeMetrics()
+  let log: RequestLog
+  let byToken: [String: Credential]
+  let sequence = Synchronization.Atomic<UInt64>(0)
+
+  public init(config: DeployConfig, host: ModelHost, log: RequestLog) {
+    self.config = config
+    self.host = host
+    self.log = log
+    byToken = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.tokenSHA256, $0) })
+  }
+
+  struct Route {
+    let method: String
+    let role: Role?
+    let enabled: Bool
+  }
+
+  func route(_ path: String) -> Route? {
+    switch path {
+    case "/healthz": Route(method: "GET", role: nil, enabled: true)
+    case "/v1/predict": Route(method: "POST", role: .predict, enabled: true)
+    case "/v1/model": Route(method: "GET", role: .weights, enabled: config.weightsRoute)
+    case "/v1/admin/reload": Route(method: "POST", role: .admin, enabled: config.adminRoute)
+    case "/metrics": Route(method: "GET", role: .metrics, enabled: true)
+    default: nil
+    }
+  }
+
+  public func handle(_ request: ServingRequest) -> ServingResponse {
+    let started = ContinuousClock.now
+    var credential: Credential?
+    let response = answer(request, credential: &credential)
+    let routeLabel = route(request.path) == nil ? "other" : request.path
+    metrics.request(route: routeLabel, role: credential?.role.rawValue ?? "none", status: response.status, duration: .now - started)
+    do {
+      try log.append(
+        .init(
+          time: Date(), credential: credential?.id, route: routeLabel, status: response.status,
+          inputSHA256: request.body.isEmpty ? nil : SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined(),
+          output: response.logged, reason: response.reason))
+    } catch {
+      // The log is the auditors' input: a request that cannot be logged is not answered.
+      return Self.error(503, "the request log cannot be written (\(error)); the request was not served")
+    }
+    return response
+  }
+
+  func answer(_ request: ServingRequest, credential: inout Credential?) -> ServingResponse {
+    if request.oversized {
+      credential = identify(request.token)
+      return Self.error(413, "the body is over \(config.maxBodyBytes) bytes (server.max_body_bytes)")
+    }
+    let found = route(request.path)
+    guard let route = found, route.enabled else {
+      return Self.error(404, found == nil ? "no such route" : "\(request.path) is not enabled on this server")
+    }
+    guard request.method == route.method else { return Self.error(405, "\(request.path) takes \(route.method)") }
+    guard let role = route.role else { return ServingResponse(status: 200, contentType: "text/plain", body: Array("ok\n".utf8)) }
+    guard let who = identify(request.token) else {
+      return Self.error(401, request.token == nil ? "this route needs a bearer token" : "unknown token")
+    }
+    credential = who
+    guard who.role == role else {
+      return Self.error(403, "credential \(who.id) has role \(who.role.rawValue); \(request.path) needs \(role.rawValue)")
+    }
+    switch role {
+    case .predict: return predict(request.body, credential: who)
+    case .weights: return weights(who)
+    case .admin: return reload()
+    case .metrics: return ServingResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.text())
+    }
+  }
+
+  func identify(_ token: String?) -> Credential? {
+    guard let token else {
+      guard !config.authentication else { return nil }
+      return Credential(
+        id: "anonymous", role: .predict, tokenSHA256: "", plainText: false, policy: config.anonymousPolicy, budget: nil, trusted: false,
+        rate: nil, burst: 1)
+    }
+    return byToken[DeployConfig.sha256(token)]
+  }
+
+  func charge(_ who: Credential, predictions: Int) -> ServingResponse? {
+    switch admission.admit(who, predictions: predictions) {
+    case .admitted:
+      if let left = admission.remaining(who) { metrics.budget(credential: who.id, remaining: left) }
+      return nil
+    case .rateLimited(let seconds):
+      var r = Self.error(429, "rate limit of credential \(who.id) reached")
+      r.retryAfter = seconds
+      return r
+    case .budgetExhausted(let remaining):
+      return Self.error(429, "query budget of credential \(who.id) exhausted (\(remaining) predictions left, \(predictions) asked)")
+    }
+  }
+
+  func predict(_ body: [UInt8], credential who: Credential) -> ServingResponse {
+    let model = host.model
+    let inputs: PredictInputs
+    do {
+      inputs = try PredictInputs.decode(body, inputSize: model.inputSize, maxBatch: config.maxBatch)
+    } catch {
+      return Self.error(400, "\(error)")
+    }
+    if let refused = charge(who, predictions: inputs.count) { return refused }
+    let probabilities = model.probabilities(inputs.values, count: inputs.count)
+    let n = sequence.add(1, ordering: .relaxed).newValue
+    var rng = RandomStream(seed: config.seed, purpose: .noise, n)
+    var counts = [Int](repeating: 0, count: model.classes)
+    let outputs = probabilities.map { p -> String in
+      let shaped = who.policy.shape(p, rng: &rng)
+      return shaped
+    }
+    for p in probabilities {
+      var label = 0
+      for i in p.indices where p[i] > p[label] { label = i }
+      counts[label] += 1
+    }
+    metrics.predictions(byClass: counts)
+    let array = "[\(outputs.joined(separator: ","))]"
+    let text = "{\"model\":\"\(model.loaded.sha256)\",\"outputs\":\(array)}\n"
+    return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: array)
+  }
+
+  func weights(_ who: Credential) -> ServingResponse {
+    do {
+      let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: host.model.loaded.path)))
+      return ServingResponse(status: 200, contentType: "application/octet-stream", body: bytes)
+    } catch {
+      return Self.error(500, "cannot read the model file: \(error)")
+    }
+  }
+
+  func reload() -> ServingResponse {
+    do {
+      let digest = try host.reload()
+      let text = "{\"reloaded\":true,\"model\":\"\(digest)\"}\n"
+      return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: "\"\(digest)\"")
+    } catch {
+      return Self.error(409, "reload refused, still serving the previous model: \(error)")
+    }
+  }
+
+  static func error(_ status: Int, _ reason: String) -> ServingResponse {
+    let text = "{\"error\":\(RequestLog.quoted(reason))}\n"
+    return ServingResponse(status: status, contentType: "application/json", body: Array(text.utf8), reason: reason)
+  }
+}
+
+import Synchronization

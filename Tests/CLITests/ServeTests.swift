@@ -1,0 +1,320 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A `byzsim serve` process on loopback, stopped by pid.
+final class ServerProcess {
+  let process = Process()
+  let port: Int
+  let output: Pipe
+
+  init(_ args: [String]) throws {
+    process.executableURL = CLI.binary
+    process.arguments = ["serve"] + args + ["--port", "0"]
+    output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.standardError
+    try process.run()
+    // The first stdout line names the bound port: "... on http://127.0.0.1:PORT".
+    var line = Data()
+    while !line.contains(0x0A) {
+      let chunk = output.fileHandleForReading.availableData
+      guard !chunk.isEmpty else { break }
+      line.append(chunk)
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard let range = text.range(of: "http://127.0.0.1:"), let p = Int(text[range.upperBound...].prefix { $0.isNumber }) else {
+      process.terminate()
+      throw ServeTestError("byzsim serve did not start: \(text)")
+    }
+    port = p
+  }
+
+  func stop() {
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+  }
+
+  /// One request with curl (a real client outside the process): status, headers, body.
+  func curl(
+    _ method: String, _ path: String, token: String? = nil, body: String? = nil
+  ) throws -> (status: Int, headers: String, body: String) {
+    let dir = CLI.temporaryDirectory().path
+    var args = ["-s", "-X", method, "-D", dir + "/h", "-o", dir + "/b", "http://127.0.0.1:\(port)\(path)"]
+    if let token { args += ["-H", "Authorization: Bearer \(token)"] }
+    if let body {
+      try body.write(toFile: dir + "/in", atomically: true, encoding: .utf8)
+      args += ["--data-binary", "@" + dir + "/in"]
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    p.arguments = args
+    try p.run()
+    p.waitUntilExit()
+    let headers = try String(contentsOfFile: dir + "/h", encoding: .utf8)
+    let status = Int(headers.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, headers, try String(contentsOfFile: dir + "/b", encoding: .utf8))
+  }
+
+  /// The same through URLSession.
+  func session(_ method: String, _ path: String, token: String?, body: String) async throws -> (Int, String) {
+    var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    r.httpMethod = method
+    r.httpBody = Data(body.utf8)
+    if let token { r.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    let (data, response) = try await URLSession.shared.data(for: r)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+  }
+}
+
+struct ServeTestError: Error, CustomStringConvertible {
+  let description: String
+  init(_ d: String) { description = d }
+}
+
+@Suite(.serialized) struct ServeTests {
+  static let tokens = [
+    "alice": "alice-token-0123456789", "bob": "bob-token-0123456789", "carol": "carol-token-0123456789",
+    "ops": "ops-token-0123456789ab", "root": "root-token-0123456789",
+  ]
+
+  /// A deployment file with one credential per policy, and a signed model from a short run.
+  static func deployment(extra: String = "", publicKey: String? = nil) throws -> (config: String, model: String, dir: String) {
+    let run = try ModelFileTests.fashionRun(rounds: 10)
+    let dir = CLI.temporaryDirectory().path
+    func hash(_ t: String) -> String {
+      (try? CLI.run(["serve", "--hash-token", t]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? ""
+    }
+    let text = """
+      \(publicKey.map { "public_key = \"\($0)\"" } ?? "")
+      [server]
+      request_log = "\(dir)/requests.jsonl"
+      admin_route = true
+      max_batch = 64
+      \(extra)
+      [[credentials]]
+      id = "alice"
+      role = "predict"
+      token_sha256 = "\(hash(tokens["alice"]!))"
+      output = "top-k"
+      top_k = 2
+      budget = 6
+      [[credentials]]
+      id = "bob"
+      role = "predict"
+      token_sha256 = "\(hash(tokens["bob"]!))"
+      output = "label"
+      [[credentials]]
+      id = "carol"
+      role = "predict"
+      token_sha256 = "\(hash(tokens["carol"]!))"
+      output = "rounded"
+      decimals = 1
+      rate = 0.2
+      burst = 1
+      [[credentials]]
+      id = "ops"
+      role = "metrics"
+      token_sha256 = "\(hash(tokens["ops"]!))"
+      [[credentials]]
+      id = "root"
+      role = "admin"
+      token_sha256 = "\(hash(tokens["root"]!))"
+      """
+    try text.write(toFile: dir + "/deploy.toml", atomically: true, encoding: .utf8)
+    return (dir + "/deploy.toml", run + "/model.safetensors", dir)
+  }
+
+  static func input(_ value: Double = 0.2, count: Int = 1) -> String {
+    let one = "[" + Array(repeating: String(value), count: 784).joined(separator: ",") + "]"
+    return count == 1 ? "{\"input\": \(one)}" : "{\"inputs\": [" + Array(repeating: one, count: count).joined(separator: ",") + "]}"
+  }
+
+  @Test func rolesPoliciesLimitsAndBadBodies() async throws {
+    let (config, model, dir) = try Self.deployment()
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    let t = Self.tokens
+    // 401 without a credential or with an unknown one; 403 for the wrong role; 404 for a route that is off.
+    let anonymous = try server.curl("POST", "/v1/predict", body: Self.input())
+    #expect(anonymous.status == 401 && anonymous.headers.contains("WWW-Authenticate: Bearer"))
+    #expect(try server.curl("POST", "/v1/predict", token: "not-a-token-at-all", body: Self.input()).status == 401)
+    #expect(try server.curl("POST", "/v1/predict", token: t["ops"], body: Self.input()).status == 403)
+    #expect(try server.curl("GET", "/metrics", token: t["alice"]).status == 403)
+    #expect(try server.curl("POST", "/v1/admin/reload", token: t["bob"]).status == 403)
+    #expect(try server.curl("GET", "/v1/model", token: t["root"]).status == 404)
+    #expect(try server.curl("GET", "/healthz").status == 200)
+    // Each policy's output, through URLSession.
+    let (s1, alice) = try await server.session("POST", "/v1/predict", token: t["alice"], body: Self.input())
+    let (s2, bob) = try await server.session("POST", "/v1/predict", token: t["bob"], body: Self.input())
+    let (s3, carol) = try await server.session("POST", "/v1/predict", token: t["carol"], body: Self.input())
+    #expect(s1 == 200 && s2 == 200 && s3 == 200, "\(alice) \(bob) \(carol)")
+    func output(_ s: String) throws -> [String: Any] {
+      let json = try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
+      return try #require((json["outputs"] as? [[String: Any]])?.first)
+    }
+    let a = try output(alice), b = try output(bob), c = try output(carol)
+    #expect((a["top"] as? [[String: Any]])?.count == 2 && a["probabilities"] == nil)
+    #expect(Set(b.keys) == ["label"])
+    let rounded = try #require(c["probabilities"] as? [Double])
+    #expect(rounded.count == 10 && rounded.allSatisfy { ($0 * 10).rounded() == $0 * 10 })
+    #expect(a["label"] as? Int == b["label"] as? Int && b["label"] as? Int == c["label"] as? Int)
+    // carol's bucket (0.2/s, burst 1) is empty: 429 with Retry-After.
+    let limited = try server.curl("POST", "/v1/predict", token: t["carol"], body: Self.input())
+    #expect(limited.status == 429 && limited.headers.contains("Retry-After: 5"), "\(limited.headers)")
+    // alice's budget of 6 predictions: 1 used, a batch of 4 fits, then 2 do not.
+    #expect(try server.curl("POST", "/v1/predict", token: t["alice"], body: Self.input(count: 4)).status == 200)
+    let over = try server.curl("POST", "/v1/predict", token: t["alice"], body: Self.input(count: 2))
+    #expect(over.status == 429 && over.body.contains("budget"), "\(over.body)")
+    // Malformed bodies: 400 with a reason, and the server still answers.
+    for (body, reason) in [
+      ("{\"input\": [1, 2]}", "the model takes 784"), ("{\"input\": [NaN]}", "expected a number"), ("not json", "expected '{'"),
+      (Self.input(count: 65), "more than 64 inputs"), ("{\"input\": [1e999" + String(repeating: ",0", count: 783) + "]}", "out of range"),
+    ] {
+      let r = try server.curl("POST", "/v1/predict", token: t["bob"], body: body)
+      #expect(r.status == 400 && r.body.contains(reason), "\(body.prefix(40)): \(r.status) \(r.body)")
+    }
+    let huge = try server.curl("POST", "/v1/predict", token: t["bob"], body: String(repeating: "1", count: 9 << 20))
+    #expect(huge.status == 413)
+    #expect(try server.curl("POST", "/v1/predict", token: t["bob"], body: Self.input()).status == 200)
+    // Metrics in Prometheus's text format, for the metrics role.
+    let metrics = try server.curl("GET", "/metrics", token: t["ops"])
+    #expect(
+      metrics.status == 200 && metrics.body.contains("byzsim_serve_requests_total{route=\"/v1/predict\",role=\"predict\",status=\"429\"}"))
+    #expect(
+      metrics.body.contains("byzsim_serve_budget_remaining{credential=\"alice\"} 1")
+        && metrics.body.contains("byzsim_serve_predictions_total"))
+    // Every request is in the log, with its credential and status.
+    let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    let entries = try log.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    #expect(entries.count == 21, "\(entries.count) log lines")
+    #expect(entries.contains { $0["credential"] as? String == "bob" && $0["status"] as? Int == 413 })
+    #expect(entries.contains { $0["credential"] as? String == "carol" && $0["status"] as? Int == 429 })
+    #expect(
+      entries.filter { $0["status"] as? Int == 200 && $0["route"] as? String == "/v1/predict" }.allSatisfy {
+        ($0["input_sha256"] as? String)?.count == 64 && $0["output"] != nil
+      })
+  }
+
+  /// Reloads while four clients predict: no request fails, each sees one whole model.
+  @Test func reloadUnderLoad() async throws {
+    let (config, model, dir) = try Self.deployment()
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    let bob = Self.tokens["bob"]!, root = Self.tokens["root"]!
+    let port = server.port
+    let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+      for _ in 0..<4 {
+        group.addTask {
+          var seen: [Int] = []
+          for _ in 0..<40 {
+            var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/predict")!)
+            r.httpMethod = "POST"
+            r.httpBody = Data(Self.input().utf8)
+            r.setValue("Bearer \(bob)", forHTTPHeaderField: "Authorization")
+            let (_, response) = try await URLSession.shared.data(for: r)
+            seen.append((response as? HTTPURLResponse)?.statusCode ?? 0)
+          }
+          return seen
+        }
+      }
+      group.addTask {
+        var seen: [Int] = []
+        for _ in 0..<10 {
+          var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/admin/reload")!)
+          r.httpMethod = "POST"
+          r.setValue("Bearer \(root)", forHTTPHeaderField: "Authorization")
+          let (_, response) = try await URLSession.shared.data(for: r)
+          seen.append((response as? HTTPURLResponse)?.statusCode ?? 0)
+        }
+        return seen
+      }
+      var all: [Int] = []
+      for try await s in group { all += s }
+      return all
+    }
+    #expect(statuses.count == 170 && statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+    // A changed model file is refused on reload; the old one keeps serving.
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+    bytes[bytes.count - 1] ^= 1
+    try bytes.write(to: URL(fileURLWithPath: model))
+    let refused = try server.curl("POST", "/v1/admin/reload", token: root)
+    #expect(refused.status == 409 && refused.body.contains("changed after signing"), "\(refused.body)")
+    #expect(try server.curl("POST", "/v1/predict", token: bob, body: Self.input()).status == 200)
+    _ = dir
+  }
+
+  /// A real Prometheus (Debian's) scrapes the server with the metrics credential; the request
+  /// count is read back through Prometheus's query API.
+  @Test func prometheusScrapesTheServer() async throws {
+    let (config, model, dir) = try Self.deployment()
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    for _ in 0..<3 { _ = try server.curl("POST", "/v1/predict", token: Self.tokens["bob"], body: Self.input()) }
+    let promPort = try Self.freePort()
+    try """
+    global:
+      scrape_interval: 1s
+    scrape_configs:
+      - job_name: byzsim
+        metrics_path: /metrics
+        authorization:
+          type: Bearer
+          credentials: \(Self.tokens["ops"]!)
+        static_configs:
+          - targets: ['127.0.0.1:\(server.port)']
+    """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+    let prometheus = Process()
+    prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+    prometheus.arguments = [
+      "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb", "--web.listen-address=127.0.0.1:\(promPort)",
+      "--log.level=warn",
+    ]
+    prometheus.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    try prometheus.run()
+    defer {
+      kill(prometheus.processIdentifier, SIGTERM)
+      prometheus.waitUntilExit()
+    }
+    let query = "byzsim_serve_requests_total%7Broute%3D%22%2Fv1%2Fpredict%22%2Cstatus%3D%22200%22%7D"
+    var value: String?
+    for _ in 0..<60 where value == nil {
+      try await Task.sleep(for: .milliseconds(500))
+      guard let url = URL(string: "http://127.0.0.1:\(promPort)/api/v1/query?query=\(query)"),
+        let (data, _) = try? await URLSession.shared.data(from: url),
+        let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let results = (json["data"] as? [String: Any])?["result"] as? [[String: Any]], let first = results.first
+      else { continue }
+      value = (first["value"] as? [Any])?.last as? String
+    }
+    #expect(value == "3", "Prometheus reported \(value ?? "nothing")")
+  }
+
+  static func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+  }
+}
+
+/// audit-serving from the command line: exit 1 on a high finding.
+@Suite struct AuditServingCommandTests {
+  @Test func exitStatusFollowsTheWorstFinding() throws {
+    let dir = CLI.temporaryDirectory().path
+    try "[server]\nbind = \"0.0.0.0\"\nauthentication = false\n".write(toFile: dir + "/open.toml", atomically: true, encoding: .utf8)
+    let r = try CLI.run(["audit-serving", dir + "/open.toml", "--json"])
+    #expect(r.status == 1 && r.stdout.contains("open-bind-without-auth") && r.stdout.contains("critical"), "\(r.stdout)")
+    let refused = try CLI.run(["serve", "--config", dir + "/open.toml", "/nonexistent.safetensors"])
+    #expect(refused.status != 0 && refused.stderr.contains("refusing to serve on 0.0.0.0 without authentication"), "\(refused.stderr)")
+  }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Runtime
+import Tensor
+import Testing
+
+@testable import Serving
+
+/// Deployment files: what they accept, and errors that name the file, line and key.
+@Suite struct DeployConfigTests {
+  let token = String(repeating: "t", count: 20)
+
+  @Test func aFullFileDecodes() throws {
+    let c = try DeployConfig.decode(
+      """
+      model = "m.safetensors"
+      [server]
+      port = 9000
+      weights_route = true
+      [[credentials]]
+      id = "alice"
+      role = "predict"
+      token_sha256 = "\(DeployConfig.sha256(token))"
+      output = "top-k"
+      top_k = 2
+      budget = 10
+      rate = 5.5
+      burst = 4
+      """, file: "d.toml")
+    #expect(c.port == 9000 && c.weightsRoute && !c.adminRoute && c.bind == "127.0.0.1")
+    let a = try #require(c.credentials.first)
+    #expect(a.role == .predict && a.policy == OutputPolicy(kind: .topK, topK: 2) && a.budget == 10 && a.rate == 5.5 && a.burst == 4)
+    // SHA-256 of 20 't's, computed independently (Python: hashlib.sha256(b"t" * 20).hexdigest()).
+    #expect(a.tokenSHA256 == "f7bcc697a58656ad052bac61faf8ccfa01af31262327c326d5a54f2cb27aad23")
+  }
+
+  @Test func errorsNameFileLineAndKey() {
+    func message(_ text: String) -> String {
+      do { _ = try DeployConfig.decode(text, file: "d.toml"); return "no error" } catch { return "\(error)" }
+    }
+    #expect(message("[server]\nprot = 1\n").hasPrefix("d.toml:2: server.prot: unknown key (did you mean port?"))
+    #expect(message("[server]\nport = \"x\"\n") == "d.toml:2: server.port: expected an integer, found a string \"x\"")
+    #expect(
+      message("[server]\nbind = \"0.0.0.0\"\nauthentication = false\n").contains("refusing to serve on 0.0.0.0 without authentication"))
+    #expect(
+      message("[[credentials]]\nid = \"a\"\nrole = \"root\"\ntoken = \"\(token)\"\n").contains(
+        "d.toml:3: credentials[0].role: expected one of predict, weights, admin, metrics"))
+    #expect(message("[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken = \"short\"\n").contains("at least 16 characters"))
+    #expect(message("[server]\nzmq_endpoint = \"tcp://x\"\n").contains("not built yet"))
+    #expect(message("").contains("no [[credentials]]"))
+  }
+}
+
+/// Output policies on probabilities worked by hand.
+@Suite struct OutputPolicyTests {
+  let p = [0.125, 0.625, 0.25]
+
+  @Test func eachPolicyShowsWhatItSays() {
+    var rng = RandomStream(seed: 1, purpose: .noise)
+    #expect(OutputPolicy(kind: .label).shape(p, rng: &rng) == #"{"label":1}"#)
+    #expect(OutputPolicy(kind: .full).shape(p, rng: &rng) == #"{"label":1,"probabilities":[0.125,0.625,0.25]}"#)
+    #expect(
+      OutputPolicy(kind: .topK, topK: 2).shape(p, rng: &rng)
+        == #"{"label":1,"top":[{"class":1,"probability":0.625},{"class":2,"probability":0.25}]}"#)
+    // 0.125 → 0.13 (half away from zero), 0.625 → 0.63, 0.25 → 0.25.
+    #expect(OutputPolicy(kind: .rounded, decimals: 2).shape(p, rng: &rng) == #"{"label":1,"probabilities":[0.13,0.63,0.25]}"#)
+    #expect(OutputPolicy(kind: .rounded, decimals: 0).shape(p, rng: &rng) == #"{"label":1,"probabilities":[0,1,0]}"#)
+  }
+
+  @Test func noiseIsSeededAndKeepsADistribution() throws {
+    var a = RandomStream(seed: 7, purpose: .noise, 3)
+    var b = RandomStream(seed: 7, purpose: .noise, 3)
+    let policy = OutputPolicy(kind: .full, noise: 0.05)
+    let x = policy.shape(p, rng: &a)
+    #expect(x == policy.shape(p, rng: &b) && x != OutputPolicy(kind: .full).shape(p, rng: &a))
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(x.utf8)) as? [String: Any])
+    let probs = try #require(json["probabilities"] as? [Double])
+    #expect(abs(probs.reduce(0, +) - 1) < 1e-9 && probs.allSatisfy { $0 >= 0 && $0 <= 1 })
+  }
+}
+
+/// Token buckets and budgets with a clock the test controls.
+@Suite struct AdmissionTests {
+  func credential(budget: Int? = nil, rate: Double? = nil, burst: Int = 1) -> Credential {
+    Credential(
+      id: "c", role: .predict, tokenSHA256: "", plainText: false, policy: OutputPolicy(), budget: budget, trusted: false, rate: rate,
+      burst: burst)
+  }
+
+  @Test func theBucketRefillsAtItsRate() {
+    let a = Admission()
+    let c = credential(rate: 2, burst: 2)
+    let t0 = ContinuousClock.now
+    #expect(a.admit(c, predictions: 1, now: t0) == .admitted)
+    #expect(a.admit(c, predictions: 1, now: t0) == .admitted)
+    #expect(a.admit(c, predictions: 1, now: t0) == .rateLimited(retryAfter: 1))
+    // Half a second at 2 per second refills one token.
+    #expect(a.admit(c, predictions: 1, now: t0 + .milliseconds(500)) == .admitted)
+    #expect(a.admit(c, predictions: 1, now: t0 + .milliseconds(500)) == .rateLimited(retryAfter: 1))
+  }
+
+  @Test func theBudgetCountsPredictionsNotRequests() {
+    let a = Admission()
+    let c = credential(budget: 5)
+    #expect(a.admit(c, predictions: 3) == .admitted)
+    #expect(a.admit(c, predictions: 3) == .budgetExhausted(remaining: 2))
+    #expect(a.admit(c, predictions: 2) == .admitted && a.remaining(c) == 0)
+    #expect(a.admit(c, predictions: 1) == .budgetExhausted(remaining: 0))
+  }
+}
+
+/// Predict bodies: valid ones parse; every malformed kind is refused with its reason.
+@Suite struct PredictInputsTests {
+  func parse(_ s: String, size: Int = 3, maxBatch: Int = 4) -> String {
+    do {
+      let p = try PredictInputs.decode(Array(s.utf8), inputSize: size, maxBatch: maxBatch)
+      return "\(p.count):\(p.values)"
+    } catch { return "error: \(error)" }
+  }
+
+  @Test func validBodies() {
+    #expect(parse(#"{"input": [0, 0.5, 1]}"#) == "1:[0.0, 0.5, 1.0]")
+    #expect(parse(#" { "inputs" : [[1,2,3],[4e-1,5,-6]] } "#) == "2:[1.0, 2.0, 3.0, 0.4, 5.0, -6.0]")
+  }
+
+  @Test func malformedBodies() {
+    let cases: [(String, String)] = [
+      (#"{"input": [0, 0.5]}"#, "has 2 numbers; the model takes 3"),
+      (#"{"input": [0, 0.5, 1, 2]}"#, "more than 3 numbers"),
+      (#"{"input": [NaN, 0, 0]}"#, "expected a number"),
+      (#"{"input": [1e40, 0, 0]}"#, "out of range"),
+      (#"{"input": [0, 0, 0], "x": 1}"#, "expected '}'"),
+      (#"{"inputz": [0, 0, 0]}"#, "unknown key \"inputz\""),
+      (#"{"inputs": []}"#, "an empty batch"),
+      (#"{"inputs": [[0,0,0],[0,0,0],[0,0,0],[0,0,0],[0,0,0]]}"#, "more than 4 inputs"),
+      (#"{"input": [0, 0, 0]} x"#, "trailing data"),
+      (#"{"input": "abc"}"#, "expected '['"),
+      ("", "expected '{'"),
+      ("[1,2,3]", "expected '{'"),
+      (#"{"input": [0, 0, "#, "expected a number"),
+    ]
+    for (body, reason) in cases {
+      let r = parse(body)
+      #expect(r.hasPrefix("error: malformed predict body") && r.contains(reason), "\(body): \(r)")
+    }
+  }
+}
+
+/// audit-serving on good and bad deployment files.
+@Suite struct ServingAuditTests {
+  func rules(_ text: String) throws -> [String] {
+    ServingAudit.audit(try DeployConfig.decode(text, file: "d.toml", checks: false)).map { "\($0.severity.rawValue):\($0.rule)" }
+  }
+  let hash = DeployConfig.sha256(String(repeating: "k", count: 24))
+
+  @Test func aCarefulFileHasNoFindings() throws {
+    #expect(
+      try rules(
+        """
+        [[credentials]]
+        id = "app"
+        role = "predict"
+        token_sha256 = "\(hash)"
+        output = "label"
+        budget = 100000
+        rate = 50
+        """
+      ).isEmpty)
+  }
+
+  @Test func eachMistakeIsFound() throws {
+    #expect(try rules("[server]\nbind = \"0.0.0.0\"\nauthentication = false\n").contains("critical:open-bind-without-auth"))
+    #expect(try rules("[server]\nauthentication = false\nadmin_route = true\n").contains("high:management-without-auth"))
+    let plain = try rules("[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken = \"\(String(repeating: "p", count: 20))\"\n")
+    #expect(
+      plain.contains("high:token-in-plain-text") && plain.contains("medium:full-probabilities")
+        && plain.contains("medium:no-budget-or-rate"))
+    #expect(
+      try rules(
+        "[server]\nbind = \"10.0.0.5\"\n[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken_sha256 = \"\(hash)\"\noutput = \"label\"\nrate = 1\n"
+      ) == ["medium:bearer-tokens-in-clear"])
+    #expect(
+      try rules("[server]\nweights_route = true\n[[credentials]]\nid = \"w\"\nrole = \"weights\"\ntoken_sha256 = \"\(hash)\"\n").contains(
+        "medium:weights-unlimited"))
+    #expect(
+      try rules("[server]\nmetrics_per_credential = true\n[[credentials]]\nid = \"m\"\nrole = \"metrics\"\ntoken_sha256 = \"\(hash)\"\n")
+        == ["low:metrics-per-credential"])
+  }
+}
