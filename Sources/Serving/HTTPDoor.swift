@@ -19,8 +19,10 @@ public enum HTTPDoor {
       } catch {
         oversized = true
       }
+      let binary = request.headers[.contentType]?.hasPrefix("application/octet-stream") ?? false
       let answer = core.handle(
-        ServingRequest(method: request.method.rawValue, path: request.uri.path, token: token, body: body, oversized: oversized))
+        ServingRequest(
+          method: request.method.rawValue, path: request.uri.path, token: token, body: body, oversized: oversized, binary: binary))
       return response(answer)
     }
     var logger = Logger(label: "byzsim-serve")

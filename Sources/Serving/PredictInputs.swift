@@ -10,6 +10,24 @@ struct PredictInputs {
     let description: String
   }
 
+  /// `application/octet-stream`: inputs laid end to end as little-endian Float32.
+  static func decodeBinary(_ body: [UInt8], inputSize: Int, maxBatch: Int) throws -> PredictInputs {
+    let size = inputSize * 4
+    guard !body.isEmpty, body.count % size == 0 else {
+      throw Invalid(
+        description: "a binary predict body is inputs of \(inputSize) little-endian Float32s (\(size) bytes each); got \(body.count) bytes")
+    }
+    let count = body.count / size
+    guard count <= maxBatch else { throw Invalid(description: "\(count) inputs in one request; at most \(maxBatch) (server.max_batch)") }
+    var values = [Float](repeating: 0, count: count * inputSize)
+    values.withUnsafeMutableBytes { out in body.withUnsafeBytes { out.copyMemory(from: $0) } }
+    for i in values.indices {
+      values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern))
+      guard values[i].isFinite else { throw Invalid(description: "input \(i / inputSize), value \(i % inputSize) is \(values[i])") }
+    }
+    return PredictInputs(values: values, count: count)
+  }
+
   static func decode(_ body: [UInt8], inputSize: Int, maxBatch: Int) throws -> PredictInputs {
     var parser = JSONNumbers(bytes: body)
     return try parser.predictBody(inputSize: inputSize, maxBatch: maxBatch)
@@ -59,12 +77,54 @@ struct JSONNumbers {
   mutating func number() throws -> Float {
     skipSpace()
     let start = pos
-    while pos < bytes.count, (0x30...0x39).contains(bytes[pos]) || [0x2d, 0x2b, 0x2e, 0x65, 0x45].contains(bytes[pos]) { pos += 1 }
-    guard pos > start, pos - start <= 64, let v = Float(String(decoding: bytes[start..<pos], as: UTF8.self)) else {
-      throw fail("expected a number")
+    while pos < bytes.count, Self.numberByte[Int(bytes[pos])] { pos += 1 }
+    guard pos > start, pos - start <= 64 else { throw fail("expected a number") }
+    let v: Float
+    if let fast = Self.fastDecimal(bytes, start, pos) {
+      v = fast
+    } else {
+      guard let slow = Float(String(decoding: bytes[start..<pos], as: UTF8.self)) else { throw fail("expected a number") }
+      v = slow
     }
     guard v.isFinite else { throw fail("a number out of range (\(String(decoding: bytes[start..<pos], as: UTF8.self)))") }
     return v
+  }
+
+  static let numberByte: [Bool] = (0..<256).map { b in (0x30...0x39).contains(b) || [0x2d, 0x2b, 0x2e, 0x65, 0x45].contains(b) }
+  static let powers: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
+
+  /// `-?digits(.digits)?` with at most 7 significant digits and 10 decimals, read exactly:
+  /// an integer below 2^24 and a power of ten up to 10^10 are exact in Float, so one division
+  /// rounds once, as `Float(String)` does (Clinger's fast path). Anything else: nil.
+  static func fastDecimal(_ b: [UInt8], _ start: Int, _ end: Int) -> Float? {
+    var i = start
+    let negative = b[i] == 0x2d
+    if negative { i += 1 }
+    var mantissa = 0
+    var digits = 0
+    var decimals = 0
+    var seenPoint = false
+    var sawDigit = false
+    guard i < end else { return nil }
+    while i < end {
+      let c = b[i]
+      if c == 0x2e {
+        guard !seenPoint, sawDigit else { return nil }
+        seenPoint = true
+      } else if c >= 0x30 && c <= 0x39 {
+        sawDigit = true
+        mantissa = mantissa * 10 + Int(c - 0x30)
+        if mantissa > 0 { digits += 1 }
+        if seenPoint { decimals += 1 }
+        if digits > 7 || decimals > 10 { return nil }
+      } else {
+        return nil
+      }
+      i += 1
+    }
+    if seenPoint && b[end - 1] == 0x2e { return nil }
+    let value = Float(mantissa) / powers[decimals]
+    return negative ? -value : value
   }
 
   /// `[n, n, …]` of exactly `size` numbers, appended to `out`.

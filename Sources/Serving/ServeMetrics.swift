@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The server's metrics in Prometheus's text format (swift-prometheus): requests by route, role
 /// and status; latency by route; predictions by class; budget left by credential. No label
@@ -12,15 +13,30 @@ public final class ServeMetrics: Sendable {
 
   public init() {}
 
+  /// The series of one (route, role, status), made once (the registry's own look-up allocates).
+  struct Series: @unchecked Sendable {
+    let requests: Counter
+    let latency: DurationHistogram
+  }
+  private let series = Mutex<[String: Series]>([:])
+
   func request(route: String, role: String, status: Int, duration: Duration) {
-    registry.makeCounter(
-      name: "byzsim_serve_requests_total", labels: [("route", route), ("role", role), ("status", String(status))],
-      help: "Requests answered, by route, role and HTTP status."
-    ).increment()
-    registry.makeDurationHistogram(
-      name: "byzsim_serve_request_duration_seconds", labels: [("route", route)], buckets: Self.buckets,
-      help: "Time from a request's arrival to its answer."
-    ).record(duration)
+    let key = "\(route)|\(role)|\(status)"
+    let s =
+      series.withLock { $0[key] }
+      ?? {
+        let made = Series(
+          requests: registry.makeCounter(
+            name: "byzsim_serve_requests_total", labels: [("route", route), ("role", role), ("status", String(status))],
+            help: "Requests answered, by route, role and HTTP status."),
+          latency: registry.makeDurationHistogram(
+            name: "byzsim_serve_request_duration_seconds", labels: [("route", route)], buckets: Self.buckets,
+            help: "Time from a request's arrival to its answer."))
+        series.withLock { $0[key] = made }
+        return made
+      }()
+    s.requests.increment()
+    s.latency.record(duration)
   }
 
   func predictions(byClass counts: [Int]) {

@@ -11,12 +11,15 @@ public struct ServingRequest: Sendable {
   public var body: [UInt8]
   /// The body was over server.max_body_bytes and was not read (answered 413, logged).
   public var oversized: Bool
-  public init(method: String, path: String, token: String?, body: [UInt8], oversized: Bool = false) {
+  /// The body is raw little-endian Float32 inputs (`Content-Type: application/octet-stream`), not JSON.
+  public var binary: Bool
+  public init(method: String, path: String, token: String?, body: [UInt8], oversized: Bool = false, binary: Bool = false) {
     self.method = method
     self.path = path
     self.token = token
     self.body = body
     self.oversized = oversized
+    self.binary = binary
   }
 }
 
@@ -103,7 +106,7 @@ public final class ServingCore: Sendable {
       return Self.error(403, "credential \(who.id) has role \(who.role.rawValue); \(request.path) needs \(role.rawValue)")
     }
     switch role {
-    case .predict: return predict(request.body, credential: who)
+    case .predict: return predict(request.body, binary: request.binary, credential: who)
     case .weights: return weights(who)
     case .admin: return reload()
     case .metrics: return ServingResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.text())
@@ -134,11 +137,14 @@ public final class ServingCore: Sendable {
     }
   }
 
-  func predict(_ body: [UInt8], credential who: Credential) -> ServingResponse {
+  func predict(_ body: [UInt8], binary: Bool, credential who: Credential) -> ServingResponse {
     let model = host.model
     let inputs: PredictInputs
     do {
-      inputs = try PredictInputs.decode(body, inputSize: model.inputSize, maxBatch: config.maxBatch)
+      inputs =
+        binary
+        ? try PredictInputs.decodeBinary(body, inputSize: model.inputSize, maxBatch: config.maxBatch)
+        : try PredictInputs.decode(body, inputSize: model.inputSize, maxBatch: config.maxBatch)
     } catch {
       return Self.error(400, "\(error)")
     }

@@ -40,7 +40,7 @@ final class ServerProcess {
 
   /// One request with curl (a real client outside the process): status, headers, body.
   func curl(
-    _ method: String, _ path: String, token: String? = nil, body: String? = nil
+    _ method: String, _ path: String, token: String? = nil, body: String? = nil, binary: [UInt8]? = nil
   ) throws -> (status: Int, headers: String, body: String) {
     let dir = CLI.temporaryDirectory().path
     var args = ["-s", "-X", method, "-D", dir + "/h", "-o", dir + "/b", "http://127.0.0.1:\(port)\(path)"]
@@ -48,6 +48,10 @@ final class ServerProcess {
     if let body {
       try body.write(toFile: dir + "/in", atomically: true, encoding: .utf8)
       args += ["--data-binary", "@" + dir + "/in"]
+    }
+    if let binary {
+      try Data(binary).write(to: URL(fileURLWithPath: dir + "/in"))
+      args += ["--data-binary", "@" + dir + "/in", "-H", "Content-Type: application/octet-stream"]
     }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
@@ -180,6 +184,12 @@ struct ServeTestError: Error, CustomStringConvertible {
     let huge = try server.curl("POST", "/v1/predict", token: t["bob"], body: String(repeating: "1", count: 9 << 20))
     #expect(huge.status == 413)
     #expect(try server.curl("POST", "/v1/predict", token: t["bob"], body: Self.input()).status == 200)
+    // The same input as little-endian Float32 gets the same label; a size that is not whole inputs is refused.
+    var raw: [UInt8] = []
+    for _ in 0..<784 { withUnsafeBytes(of: Float(0.2).bitPattern.littleEndian) { raw += $0 } }
+    let binary = try server.curl("POST", "/v1/predict", token: t["bob"], binary: raw)
+    #expect(binary.status == 200 && binary.body.contains("\"label\":\(b["label"] as? Int ?? -1)}"), "\(binary.body)")
+    #expect(try server.curl("POST", "/v1/predict", token: t["bob"], binary: Array(raw.dropLast())).status == 400)
     // Metrics in Prometheus's text format, for the metrics role.
     let metrics = try server.curl("GET", "/metrics", token: t["ops"])
     #expect(
@@ -190,7 +200,7 @@ struct ServeTestError: Error, CustomStringConvertible {
     // Every request is in the log, with its credential and status.
     let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
     let entries = try log.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
-    #expect(entries.count == 21, "\(entries.count) log lines")
+    #expect(entries.count == 23, "\(entries.count) log lines")
     #expect(entries.contains { $0["credential"] as? String == "bob" && $0["status"] as? Int == 413 })
     #expect(entries.contains { $0["credential"] as? String == "carol" && $0["status"] as? Int == 429 })
     #expect(

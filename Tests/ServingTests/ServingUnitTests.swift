@@ -122,6 +122,23 @@ import Testing
     #expect(parse(#" { "inputs" : [[1,2,3],[4e-1,5,-6]] } "#) == "2:[1.0, 2.0, 3.0, 0.4, 5.0, -6.0]")
   }
 
+  /// The fast decimal path reads what Float(String) reads, on 10⁵ seeded decimals.
+  @Test func fastNumbersMatchTheStandardParser() {
+    var rng = RandomStream(seed: 16, purpose: .benchmark)
+    for _ in 0..<100_000 {
+      let digits = 1 + rng.nextInt(below: 9)
+      var text = String(rng.nextInt(below: 10))
+      let point = rng.nextInt(below: digits + 1)
+      for k in 1..<digits { text += (k == point ? "." : "") + String(rng.nextInt(below: 10)) }
+      if rng.nextInt(below: 3) == 0 { text = "-" + text }
+      let bytes = Array(text.utf8)
+      if let fast = JSONNumbers.fastDecimal(bytes, 0, bytes.count) {
+        #expect(fast == Float(text), "\(text)")
+      }
+    }
+    #expect(JSONNumbers.fastDecimal(Array("0.5".utf8), 0, 3) == 0.5 && JSONNumbers.fastDecimal(Array("5.".utf8), 0, 2) == nil)
+  }
+
   @Test func malformedBodies() {
     let cases: [(String, String)] = [
       (#"{"input": [0, 0.5]}"#, "has 2 numbers; the model takes 3"),
