@@ -1,4 +1,5 @@
 import Crypto
+import Data
 import Foundation
 import Runtime
 import TOML
@@ -196,6 +197,6 @@ public struct DeployConfig: Sendable {
   }
 
   public static func sha256(_ token: String) -> String {
-    SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    Provenance.hex(Array(SHA256.hash(data: Array(token.utf8))))
   }
 }

@@ -77,26 +77,52 @@ struct JSONNumbers {
   mutating func number() throws -> Float {
     skipSpace()
     let start = pos
-    while pos < bytes.count, Self.numberByte[Int(bytes[pos])] { pos += 1 }
-    guard pos > start, pos - start <= 64 else { throw fail("expected a number") }
+    let end = bytes.withUnsafeBufferPointer { b in
+      var i = start
+      while i < b.count, Self.isNumberByte(b[i]) { i += 1 }
+      return i
+    }
+    pos = end
+    guard end > start, end - start <= 64 else { throw fail("expected a number") }
     let v: Float
-    if let fast = Self.fastDecimal(bytes, start, pos) {
+    if let fast = bytes.withUnsafeBufferPointer({ Self.fastDecimal($0, start, end) }) {
       v = fast
     } else {
-      guard let slow = Float(String(decoding: bytes[start..<pos], as: UTF8.self)) else { throw fail("expected a number") }
+      guard let slow = Float(String(decoding: bytes[start..<end], as: UTF8.self)) else { throw fail("expected a number") }
       v = slow
     }
-    guard v.isFinite else { throw fail("a number out of range (\(String(decoding: bytes[start..<pos], as: UTF8.self)))") }
+    guard v.isFinite else { throw fail("a number out of range (\(String(decoding: bytes[start..<end], as: UTF8.self)))") }
     return v
   }
 
-  static let numberByte: [Bool] = (0..<256).map { b in (0x30...0x39).contains(b) || [0x2d, 0x2b, 0x2e, 0x65, 0x45].contains(b) }
-  static let powers: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
+  @inline(__always) static func isNumberByte(_ c: UInt8) -> Bool {
+    (c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2b || c == 0x2e || c == 0x65 || c == 0x45
+  }
+
+  @inline(__always) static func power(_ n: Int) -> Float {
+    switch n {
+    case 0: 1
+    case 1: 1e1
+    case 2: 1e2
+    case 3: 1e3
+    case 4: 1e4
+    case 5: 1e5
+    case 6: 1e6
+    case 7: 1e7
+    case 8: 1e8
+    case 9: 1e9
+    default: 1e10
+    }
+  }
+
+  static func fastDecimal(_ b: [UInt8], _ start: Int, _ end: Int) -> Float? {
+    b.withUnsafeBufferPointer { fastDecimal($0, start, end) }
+  }
 
   /// `-?digits(.digits)?` with at most 7 significant digits and 10 decimals, read exactly:
   /// an integer below 2^24 and a power of ten up to 10^10 are exact in Float, so one division
   /// rounds once, as `Float(String)` does (Clinger's fast path). Anything else: nil.
-  static func fastDecimal(_ b: [UInt8], _ start: Int, _ end: Int) -> Float? {
+  static func fastDecimal(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Float? {
     var i = start
     let negative = b[i] == 0x2d
     if negative { i += 1 }
@@ -123,7 +149,7 @@ struct JSONNumbers {
       i += 1
     }
     if seenPoint && b[end - 1] == 0x2e { return nil }
-    let value = Float(mantissa) / powers[decimals]
+    let value = Float(mantissa) / power(decimals)
     return negative ? -value : value
   }
 

@@ -33,8 +33,19 @@ public final class RequestLog: Sendable {
     try handle.withLock { try $0.write(contentsOf: Data(line.utf8)) }
   }
 
+  /// RFC 3339 in UTC with milliseconds, built by hand (Foundation's formatter costs more than
+  /// the prediction it would stamp).
   static func timestamp(_ date: Date) -> String {
-    date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    let ms = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+    var seconds = time_t(ms / 1000)
+    var t = tm()
+    gmtime_r(&seconds, &t)
+    func pad(_ v: Int32, _ width: Int) -> String {
+      let s = String(v)
+      return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+    return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):"
+      + "\(pad(t.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
   }
 
   /// A JSON string literal (or null).

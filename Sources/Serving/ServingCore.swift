@@ -1,4 +1,5 @@
 import Crypto
+import Data
 import Foundation
 import Tensor
 
@@ -78,7 +79,7 @@ public final class ServingCore: Sendable {
       try log.append(
         .init(
           time: Date(), credential: credential?.id, route: routeLabel, status: response.status,
-          inputSHA256: request.body.isEmpty ? nil : SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined(),
+          inputSHA256: request.body.isEmpty ? nil : Provenance.hex(Array(SHA256.hash(data: request.body))),
           output: response.logged, reason: response.reason))
     } catch {
       // The log is the auditors' input: a request that cannot be logged is not answered.

@@ -203,3 +203,12 @@ import Testing
         == ["low:metrics-per-credential"])
   }
 }
+
+@Suite struct RequestLogTests {
+  /// Python: datetime.fromtimestamp(1764500000.123, timezone.utc) is 2025-11-30T10:53:20.123.
+  @Test func timestampsAreRFC3339InUTC() {
+    #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 1_764_500_000.123)) == "2025-11-30T10:53:20.123Z")
+    #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+    #expect(RequestLog.quoted("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
+  }
+}
