@@ -36,7 +36,7 @@ let libraries: [Target] = [
   .target(
     name: "Serving",
     dependencies: [
-      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data",
+      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data", "Transport",
       .product(name: "Hummingbird", package: "hummingbird"),
       .product(name: "Prometheus", package: "swift-prometheus"),
       .product(name: "Crypto", package: "swift-crypto"),

@@ -54,6 +54,8 @@ public struct Credential: Sendable {
   /// Requests per second refilled into its bucket (nil: no rate limit), and the bucket's size.
   public var rate: Double?
   public var burst: Int
+  /// The client's Z85 CURVE public key, for the ZeroMQ door (nil: HTTP only).
+  public var curvePublicKey: String? = nil
 }
 
 /// A deployment file (`byzsim serve --config deploy.toml`): where the server listens, which
@@ -66,8 +68,11 @@ public struct DeployConfig: Sendable {
   public var publicKey: String?
   public var bind = "127.0.0.1"
   public var port = 8080
-  /// ZeroMQ door (ROUTER with CURVE): not built yet; the key is refused with a clear error.
   public var authentication = true
+  /// The ZeroMQ door (ROUTER with CURVE + ZAP), if any: its endpoint (`tcp://127.0.0.1:*`: any
+  /// free port) and the file holding the server's Z85 CURVE secret key.
+  public var zmqEndpoint: String?
+  public var zmqSecretKeyFile: String?
   public var weightsRoute = false
   public var adminRoute = false
   public var maxBodyBytes = 8 << 20
@@ -127,8 +132,16 @@ public struct DeployConfig: Sendable {
     maxBatch = try s.int("max_batch", default: maxBatch) { (1...1_000_000).contains($0) ? nil : "1 to 1000000 inputs" }
     requestLog = try s.string("request_log", default: requestLog) { $0.isEmpty ? "a file path" : nil }
     metricsPerCredential = try s.bool("metrics_per_credential", default: false)
-    if s.table["zmq_endpoint"] != nil {
-      throw s.error("zmq_endpoint", "the ZeroMQ door is not built yet (issue 16); serve over HTTP")
+    zmqEndpoint = try s.optionalString("zmq_endpoint")
+    zmqSecretKeyFile = try s.optionalString("zmq_secret_key_file")
+    if let endpoint = zmqEndpoint {
+      guard endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://") else {
+        throw s.error("zmq_endpoint", "expected tcp://HOST:PORT (or tcp://127.0.0.1:* for any free port), or ipc://PATH")
+      }
+      guard zmqSecretKeyFile != nil else {
+        throw s.error(
+          "zmq_endpoint", "the ZeroMQ door needs the server's CURVE secret key: add zmq_secret_key_file (byzsim serve --curve-keygen FILE)")
+      }
     }
     try s.finish()
   }
@@ -162,8 +175,15 @@ public struct DeployConfig: Sendable {
     case (nil, let p?):
       guard p.count >= 16 else { throw t.error("token", "expected a token of at least 16 characters") }
       digest = Self.sha256(p)
+    case (nil, nil) where t.table["curve_public_key"] != nil:
+      digest = ""  // a ZeroMQ-only credential
     default:
-      throw t.error("token_sha256", "give exactly one of token_sha256 (recommended: byzsim serve --hash-token) or token")
+      throw t.error(
+        "token_sha256", "give exactly one of token_sha256 (recommended: byzsim serve --hash-token) or token, and/or curve_public_key")
+    }
+    let curve = try t.optionalString("curve_public_key")
+    if let curve, curve.count != 40 {
+      throw t.error("curve_public_key", "expected a Z85 CURVE public key (40 characters)")
     }
     let budget = try t.optionalInt("budget") { $0 >= 0 ? nil : "a number of predictions >= 0" }
     let rate: Double? =
@@ -172,7 +192,7 @@ public struct DeployConfig: Sendable {
     let trusted = try t.bool("trusted", default: false)
     return Credential(
       id: id, role: Role(rawValue: role)!, tokenSHA256: digest, plainText: plain != nil, policy: try policy(&t), budget: budget,
-      trusted: trusted, rate: rate, burst: burst)
+      trusted: trusted, rate: rate, burst: burst, curvePublicKey: curve)
   }
 
   /// Checks that span keys: unique ids and tokens; no open bind without authentication.
@@ -180,12 +200,17 @@ public struct DeployConfig: Sendable {
     var ids = Set<String>(), tokens = Set<String>()
     for c in credentials {
       guard ids.insert(c.id).inserted else { throw top.error("credentials", "two credentials have id \"\(c.id)\"") }
-      guard tokens.insert(c.tokenSHA256).inserted else { throw top.error("credentials", "credential \"\(c.id)\" reuses another's token") }
+      guard c.tokenSHA256.isEmpty || tokens.insert(c.tokenSHA256).inserted else {
+        throw top.error("credentials", "credential \"\(c.id)\" reuses another's token")
+      }
     }
     if authentication && credentials.isEmpty {
       throw top.error(
         "credentials",
         "authentication is on but no [[credentials]] are given: add one, or set server.authentication = false (loopback only)")
+    }
+    if !authentication && zmqEndpoint != nil {
+      throw top.error("server", "the ZeroMQ door authenticates every client by its CURVE key: it cannot run with authentication off")
     }
     if !authentication && !Self.isLoopback(bind) {
       throw top.error("server", "refusing to serve on \(bind) without authentication: bind to 127.0.0.1, or add [[credentials]]")

@@ -14,6 +14,8 @@ public struct ServingRequest: Sendable {
   public var oversized: Bool
   /// The body is raw little-endian Float32 inputs (`Content-Type: application/octet-stream`), not JSON.
   public var binary: Bool
+  /// The credential the transport already authenticated (the ZeroMQ door's ZAP User-Id).
+  public var credentialID: String? = nil
   public init(method: String, path: String, token: String?, body: [UInt8], oversized: Bool = false, binary: Bool = false) {
     self.method = method
     self.path = path
@@ -43,13 +45,15 @@ public final class ServingCore: Sendable {
   public let metrics = ServeMetrics()
   let log: RequestLog
   let byToken: [String: Credential]
+  let byID: [String: Credential]
   let sequence = Synchronization.Atomic<UInt64>(0)
 
   public init(config: DeployConfig, host: ModelHost, log: RequestLog) {
     self.config = config
     self.host = host
     self.log = log
-    byToken = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.tokenSHA256, $0) })
+    byToken = Dictionary(uniqueKeysWithValues: config.credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.tokenSHA256, $0) })
+    byID = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.id, $0) })
   }
 
   struct Route {
@@ -90,7 +94,7 @@ public final class ServingCore: Sendable {
 
   func answer(_ request: ServingRequest, credential: inout Credential?) -> ServingResponse {
     if request.oversized {
-      credential = identify(request.token)
+      credential = identify(request)
       return Self.error(413, "the body is over \(config.maxBodyBytes) bytes (server.max_body_bytes)")
     }
     let found = route(request.path)
@@ -99,7 +103,7 @@ public final class ServingCore: Sendable {
     }
     guard request.method == route.method else { return Self.error(405, "\(request.path) takes \(route.method)") }
     guard let role = route.role else { return ServingResponse(status: 200, contentType: "text/plain", body: Array("ok\n".utf8)) }
-    guard let who = identify(request.token) else {
+    guard let who = identify(request) else {
       return Self.error(401, request.token == nil ? "this route needs a bearer token" : "unknown token")
     }
     credential = who
@@ -114,8 +118,9 @@ public final class ServingCore: Sendable {
     }
   }
 
-  func identify(_ token: String?) -> Credential? {
-    guard let token else {
+  func identify(_ request: ServingRequest) -> Credential? {
+    if let id = request.credentialID { return byID[id] }
+    guard let token = request.token else {
       guard !config.authentication else { return nil }
       return Credential(
         id: "anonymous", role: .predict, tokenSHA256: "", plainText: false, policy: config.anonymousPolicy, budget: nil, trusted: false,

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import Learning
 import Tensor
+import Transport
 
 /// `byzsim-bench serve`: `byzsim serve` under Debian's `wrk` on loopback (aims, issue 16: MLP,
 /// one input per request, 64 connections, at least 10,000 requests/s with p99 at most 5 ms;
@@ -30,6 +31,8 @@ struct ServeBench: ParsableCommand {
     let token = "bench-token-" + UUID().uuidString
     let digest = SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
     let shape = ImageShape(height: 28, width: 28, channels: 1)
+    let serverKeys = try CurveKeyPair.generate(), clientKeys = try CurveKeyPair.generate()
+    try (serverKeys.secretKey + "\n").write(toFile: dir + "/server.key", atomically: true, encoding: .utf8)
     var failures: [String] = []
     for (name, spec) in [("MLP", ModelSpec(kind: .mlp, hidden: [100])), ("CNN", ModelSpec(kind: .cnn))] {
       let model = dir + "/\(name).safetensors"
@@ -45,6 +48,13 @@ struct ServeBench: ParsableCommand {
       port = 0
       request_log = "\(dir)/\(name)-requests.jsonl"
       max_batch = 256
+      zmq_endpoint = "tcp://127.0.0.1:*"
+      zmq_secret_key_file = "\(dir)/server.key"
+      [[credentials]]
+      id = "zmq"
+      role = "predict"
+      curve_public_key = "\(clientKeys.publicKey)"
+      output = "top-k"
       [[credentials]]
       id = "bench"
       role = "predict"
@@ -56,11 +66,13 @@ struct ServeBench: ParsableCommand {
         kill(server.process.processIdentifier, SIGTERM)
         server.process.waitUntilExit()
       }
+      var httpRate = 0.0
       for (batch, binary) in [(1, false), (256, false), (256, true)] {
         let result = try wrk(port: server.port, token: token, batch: batch, binary: binary, dir: dir)
         if result.errors > 0 { failures.append("\(name) batch \(batch): \(result.errors) non-2xx responses or socket errors") }
         let label = "\(name), \(batch == 1 ? "1 input per request" : "\(batch) per request, \(binary ? "Float32" : "JSON")")"
         if batch == 1 {
+          httpRate = result.rate
           let aim =
             name == "MLP"
             ? "   aims ≥ 10,000 req/s, p99 ≤ 5 ms: \(result.rate >= 10_000 && result.p99 <= 5 ? "met" : "NOT met")" : "   (figures stated)"
@@ -73,12 +85,54 @@ struct ServeBench: ParsableCommand {
           print(String(format: "  %-36@ %9.0f predictions/s   p99 %6.2f ms", label as NSString, predictions, result.p99) + aim)
         }
       }
+      let z = try zmqDoor(endpoint: server.zmq, serverKey: serverKeys.publicKey, client: clientKeys)
+      if z.errors > 0 { failures.append("\(name), ZeroMQ door: \(z.errors) answers other than 200") }
+      let aim =
+        name == "MLP"
+        ? "   aim ≥ 2× HTTP (\(String(format: "%.0f", 2 * httpRate))): \(z.rate >= 2 * httpRate ? "met" : "NOT met")"
+        : "   (figures stated)"
+      print(String(format: "  %-36@ %9.0f req/s   p99 %6.2f ms", "\(name), ZeroMQ door, 1 input" as NSString, z.rate, z.p99) + aim)
     }
-    print("  ZeroMQ door: not built yet (issue 16 stays open), so its figure is not measured")
     if !failures.isEmpty { throw ValidationError(failures.joined(separator: "; ")) }
   }
 
-  static func startServer(model: String, config: String) throws -> (process: Process, port: Int) {
+  /// One CURVE DEALER keeping `connections` requests in flight for `seconds`.
+  func zmqDoor(endpoint: String, serverKey: String, client: CurveKeyPair) throws -> Result {
+    var rng = RandomStream(seed: 3, purpose: .benchmark)
+    let numbers = (0..<784).map { _ in String((rng.nextDouble() * 1000).rounded() / 1000) }.joined(separator: ",")
+    let body = Array("{\"input\":[\(numbers)]}".utf8)
+    let context = try Context()
+    defer { context.shutdown() }
+    let socket = try Socket(context, .dealer)
+    try socket.makeCurveClient(client, serverKey: serverKey)
+    try socket.setReceiveTimeout(milliseconds: 5000)
+    try socket.connect(endpoint)
+    let request: [[UInt8]] = [Array("POST /v1/predict".utf8), Array("application/json".utf8), body]
+    var sent: [ContinuousClock.Instant] = []
+    var head = 0
+    var latencies: [Double] = []
+    for _ in 0..<connections {
+      try socket.send(request)
+      sent.append(.now)
+    }
+    let start = ContinuousClock.now
+    var errors = 0
+    while ContinuousClock.now - start < .seconds(seconds) {
+      guard let reply = try socket.receive() else { throw ValidationError("no reply from the ZeroMQ door within 5 s") }
+      if reply.first?.bytes != Array("200".utf8) { errors += 1 }
+      let d = (ContinuousClock.now - sent[head]).components
+      latencies.append(Double(d.seconds) * 1000 + Double(d.attoseconds) / 1e15)
+      head += 1
+      try socket.send(request)
+      sent.append(.now)
+    }
+    let elapsed = (ContinuousClock.now - start).components
+    latencies.sort()
+    let p99 = latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+    return Result(rate: Double(latencies.count) / (Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18), p99: p99, errors: errors)
+  }
+
+  static func startServer(model: String, config: String) throws -> (process: Process, port: Int, zmq: String) {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("byzsim")
     let p = Process()
     p.executableURL = binary
@@ -86,18 +140,19 @@ struct ServeBench: ParsableCommand {
     let out = Pipe()
     p.standardOutput = out
     try p.run()
-    var line = Data()
-    while !line.contains(0x0A) {
+    var text = ""
+    while !text.contains("zeromq on") {
       let chunk = out.fileHandleForReading.availableData
       guard !chunk.isEmpty else { break }
-      line.append(chunk)
+      text += String(decoding: chunk, as: UTF8.self)
     }
-    let text = String(decoding: line, as: UTF8.self)
-    guard let r = text.range(of: "http://127.0.0.1:"), let port = Int(text[r.upperBound...].prefix { $0.isNumber }) else {
+    guard let r = text.range(of: "http://127.0.0.1:"), let port = Int(text[r.upperBound...].prefix { $0.isNumber }),
+      let z = text.range(of: "zeromq on ")
+    else {
       p.terminate()
       throw ValidationError("byzsim serve did not start: \(text)")
     }
-    return (p, port)
+    return (p, port, String(text[z.upperBound...].prefix { $0 != " " }))
   }
 
   struct Result {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Runtime
 import Serving
+import Transport
 
 /// `byzsim serve`: the model server.
 struct Serve: AsyncParsableCommand {
@@ -35,10 +36,22 @@ struct Serve: AsyncParsableCommand {
   var allowUnsigned = false
   @Option(help: "Print the SHA-256 of this token (for token_sha256) and exit.")
   var hashToken: String?
+  @Option(help: "Write a new CURVE key pair: FILE (the Z85 secret key, mode 0600) and FILE.pub; print the public key; exit.")
+  var curveKeygen: String?
 
   func run() async throws {
     if let hashToken {
       print(DeployConfig.sha256(hashToken))
+      return
+    }
+    if let curveKeygen {
+      let keys = try CurveKeyPair.generate()
+      let fd = open(curveKeygen, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+      guard fd >= 0 else { throw UserError("\(curveKeygen): cannot create it (\(String(cString: strerror(errno)))); it must not exist") }
+      let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+      try handle.write(contentsOf: Data((keys.secretKey + "\n").utf8))
+      try (keys.publicKey + "\n").write(toFile: curveKeygen + ".pub", atomically: true, encoding: .utf8)
+      print(keys.publicKey)
       return
     }
     var deploy =
@@ -60,8 +73,11 @@ struct Serve: AsyncParsableCommand {
     let core = ServingCore(config: deploy, host: host, log: try RequestLog(path: deploy.requestLog))
     let loaded = host.model.loaded
     let bindAddress = deploy.bind
+    let door = try deploy.zmqEndpoint.map { try ZMQDoor(core: core, endpoint: $0, secretKeyFile: deploy.zmqSecretKeyFile ?? "") }
+    defer { door?.stop() }
     try await HTTPDoor.run(core: core) { bound in
-      let line = "byzsim serve: \(loaded.path) (\(loaded.spec), \(loaded.origin)) on http://\(bindAddress):\(bound)\n"
+      var line = "byzsim serve: \(loaded.path) (\(loaded.spec), \(loaded.origin)) on http://\(bindAddress):\(bound)\n"
+      if let door { line += "byzsim serve: zeromq on \(door.endpoint) (server key \(door.serverPublicKey))\n" }
       FileHandle.standardOutput.write(Data(line.utf8))
     }
   }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Transport
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -10,6 +11,8 @@ final class ServerProcess {
   let process = Process()
   let port: Int
   let output: Pipe
+  /// What the server printed on start (its endpoints).
+  var banner = ""
 
   init(_ args: [String]) throws {
     process.executableURL = CLI.binary
@@ -25,7 +28,15 @@ final class ServerProcess {
       guard !chunk.isEmpty else { break }
       line.append(chunk)
     }
-    let text = String(decoding: line, as: UTF8.self)
+    var text = String(decoding: line, as: UTF8.self)
+    if args.contains(where: { $0.hasSuffix("zmq.toml") }) {
+      while !text.contains("zeromq on") {
+        let chunk = output.fileHandleForReading.availableData
+        guard !chunk.isEmpty else { break }
+        text += String(decoding: chunk, as: UTF8.self)
+      }
+    }
+    banner = text
     guard let range = text.range(of: "http://127.0.0.1:"), let p = Int(text[range.upperBound...].prefix { $0.isNumber }) else {
       process.terminate()
       throw ServeTestError("byzsim serve did not start: \(text)")
@@ -314,6 +325,57 @@ struct ServeTestError: Error, CustomStringConvertible {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
     return Int(UInt16(bigEndian: addr.sin_port))
+  }
+}
+
+/// The ZeroMQ door with real CURVE peers: a credential's key gets its role; an unknown key is
+/// refused by ZAP and never answered.
+@Suite(.serialized) struct ZMQDoorTests {
+  @Test func curveKeysCarryRoles() throws {
+    let run = try ModelFileTests.fashionRun(rounds: 10)
+    let dir = CLI.temporaryDirectory().path
+    let serverKeys = try CurveKeyPair.generate()
+    try (serverKeys.secretKey + "\n").write(toFile: dir + "/server.key", atomically: true, encoding: .utf8)
+    let zed = try CurveKeyPair.generate(), ops = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+    try """
+    [server]
+    request_log = "\(dir)/requests.jsonl"
+    zmq_endpoint = "tcp://127.0.0.1:*"
+    zmq_secret_key_file = "\(dir)/server.key"
+    [[credentials]]
+    id = "zed"
+    role = "predict"
+    curve_public_key = "\(zed.publicKey)"
+    output = "label"
+    [[credentials]]
+    id = "zops"
+    role = "metrics"
+    curve_public_key = "\(ops.publicKey)"
+    """.write(toFile: dir + "/zmq.toml", atomically: true, encoding: .utf8)
+    let server = try ServerProcess([run + "/model.safetensors", "--config", dir + "/zmq.toml"])
+    defer { server.stop() }
+    let endpoint = try #require(server.banner.range(of: "zeromq on ").map { String(server.banner[$0.upperBound...].prefix { $0 != " " }) })
+    #expect(server.banner.contains(serverKeys.publicKey))
+    let context = try Context()
+    defer { context.shutdown() }
+    func ask(_ keys: CurveKeyPair, _ frames: [[UInt8]]) throws -> [String]? {
+      let s = try Socket(context, .dealer)
+      try s.makeCurveClient(keys, serverKey: serverKeys.publicKey)
+      try s.setReceiveTimeout(milliseconds: 2000)
+      try s.connect(endpoint)
+      try s.send(frames)
+      return try s.receive()?.map { String(decoding: $0.bytes, as: UTF8.self) }
+    }
+    let body = Array(ServeTests.input().utf8)
+    let ok = try #require(try ask(zed, [Array("POST /v1/predict".utf8), Array("application/json".utf8), body]))
+    #expect(ok.count == 4 && ok[0] == "200" && ok[2].contains("{\"label\":"), "\(ok)")
+    let forbidden = try #require(try ask(ops, [Array("POST /v1/predict".utf8), Array("application/json".utf8), body]))
+    #expect(forbidden[0] == "403")
+    let metrics = try #require(try ask(ops, [Array("GET /metrics".utf8), Array("text/plain".utf8), []]))
+    #expect(metrics[0] == "200" && metrics[2].contains("byzsim_serve_requests_total"))
+    let malformed = try #require(try ask(zed, [Array("POST /v1/predict".utf8)]))
+    #expect(malformed[0] == "400")
+    #expect(try ask(stranger, [Array("POST /v1/predict".utf8), Array("application/json".utf8), body]) == nil)
   }
 }
 
