@@ -94,8 +94,8 @@ public struct SafeTensorsFile: Equatable, Sendable {
     return out
   }
 
-  /// A JSON string literal.
-  static func json(_ s: String) -> String {
+  /// A JSON string literal (also the request log's).
+  public static func json(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
       switch u {

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Synchronization
 
@@ -49,22 +50,7 @@ public final class RequestLog: Sendable {
   }
 
   /// A JSON string literal (or null).
-  static func quoted(_ s: String?) -> String {
-    guard let s else { return "null" }
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
-  }
+  static func quoted(_ s: String?) -> String { s.map(SafeTensorsFile.json) ?? "null" }
 }
 
 public struct ServingError: Error, CustomStringConvertible {
