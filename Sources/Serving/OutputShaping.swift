@@ -1,7 +1,8 @@
 import Tensor
 
 extension OutputPolicy {
-  /// The JSON object a caller under this policy sees for one input's probabilities. Noise
+  /// The JSON object a caller under this policy sees for one input's probabilities, printed as
+  /// the shortest decimals that read back as the same Float32 (7 significant digits). Noise
   /// (if any) comes first, drawn from `rng`: N(0, noise²) per probability, clipped to [0, 1]
   /// and renormalised; the label is the argmax of what is shown.
   public func shape(_ probabilities: [Double], rng: inout RandomStream) -> String {
@@ -17,12 +18,12 @@ extension OutputPolicy {
     case .label:
       return "{\"label\":\(label)}"
     case .full:
-      return "{\"label\":\(label),\"probabilities\":[\(p.map { "\($0)" }.joined(separator: ","))]}"
+      return "{\"label\":\(label),\"probabilities\":[\(p.map { "\(Float($0))" }.joined(separator: ","))]}"
     case .rounded:
       return "{\"label\":\(label),\"probabilities\":[\(p.map { Self.round($0, decimals) }.joined(separator: ","))]}"
     case .topK:
       let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK)
-      let items = order.map { "{\"class\":\($0),\"probability\":\(p[$0])}" }
+      let items = order.map { "{\"class\":\($0),\"probability\":\(Float(p[$0]))}" }
       return "{\"label\":\(label),\"top\":[\(items.joined(separator: ","))]}"
     }
   }

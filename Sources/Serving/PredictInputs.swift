@@ -21,9 +21,11 @@ struct PredictInputs {
     guard count <= maxBatch else { throw Invalid(description: "\(count) inputs in one request; at most \(maxBatch) (server.max_batch)") }
     var values = [Float](repeating: 0, count: count * inputSize)
     values.withUnsafeMutableBytes { out in body.withUnsafeBytes { out.copyMemory(from: $0) } }
-    for i in values.indices {
-      values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern))
-      guard values[i].isFinite else { throw Invalid(description: "input \(i / inputSize), value \(i % inputSize) is \(values[i])") }
+    #if _endian(big)
+    for i in values.indices { values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern)) }
+    #endif
+    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+      throw Invalid(description: "input \(bad / inputSize), value \(bad % inputSize) is \(values[bad])")
     }
     return PredictInputs(values: values, count: count)
   }

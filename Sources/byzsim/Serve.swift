@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Runtime
 import Serving
+import Tensor
 import Transport
 
 /// `byzsim serve`: the model server.
@@ -69,6 +70,8 @@ struct Serve: AsyncParsableCommand {
         "refusing to serve on \(deploy.bind) without authentication: give --config with [[credentials]], or bind to 127.0.0.1")
     }
     guard let path = model ?? deploy.model else { throw UserError("no model: give MODEL, or model = \"...\" in the deployment file") }
+    // Requests already run in parallel; OpenBLAS's own threads would only contend with them.
+    BLAS.threads = 1
     let host = try ModelHost(.init(path: path, publicKey: deploy.publicKey, allowUnsigned: allowUnsigned))
     let core = ServingCore(config: deploy, host: host, log: try RequestLog(path: deploy.requestLog))
     let loaded = host.model.loaded
