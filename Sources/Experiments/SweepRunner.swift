@@ -1,6 +1,7 @@
 import Foundation
 import Runtime
 import Synchronization
+import TOML
 
 /// Runs a sweep's cells × seeds as `byzsim run` subprocesses (at most `jobs` at once), each in
 /// its own run directory under `<sweep dir>/cells/`, and writes `summary.csv`. A finished,
@@ -34,12 +35,29 @@ public final class SweepRunner {
   /// The spec saved in a sweep directory (for --resume).
   public static func load(directory: String) throws -> SweepSpec {
     let file = (directory as NSString).appendingPathComponent("sweep.toml")
-    let text = try String(contentsOfFile: file, encoding: .utf8)
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw TopologyError(
+        file: file, line: 0, key: "",
+        message: FileManager.default.fileExists(atPath: directory)
+          ? "not found: is \(directory) a sweep directory (made by byzsim sweep)?" : "no such directory \(directory)")
+    }
+    let text = String(decoding: data, as: UTF8.self)
     // The copy's base is the copied base.toml beside it.
     let patched = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
       line.trimmingCharacters(in: .whitespaces).hasPrefix("base") && line.contains("=") ? "base = \"base.toml\"" : String(line)
     }.joined(separator: "\n")
-    return try SweepSpec.decode(patched, file: file)
+    // A reproduction's copy keeps its paper's [paper], [quick] and [[claims]] tables; its record
+    // says whether it ran scaled down, which decides its cells.
+    let record = (directory as NSString).appendingPathComponent("reproduction.json")
+    guard FileManager.default.fileExists(atPath: record) else { return try SweepSpec.decode(patched, file: file) }
+    guard let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record))) as? [String: Any],
+      let quick = json["quick"] as? Bool
+    else { throw TopologyError(file: record, line: 0, key: "quick", message: "not a reproduction record (no \"quick\": true or false)") }
+    let table: TOMLTable
+    do { table = try TOML.parse(patched) } catch let e as TOMLParseError {
+      throw TopologyError(file: file, line: e.line, key: "", message: "not valid TOML: \(e.message)")
+    }
+    return try SweepSpec.decode(table: table, file: file, extraKeys: ["paper", "quick", "claims"], quick: quick)
   }
 
   struct Job { let cell: SweepSpec.Cell; let seed: UInt64; let topology: Topology; var path: String }

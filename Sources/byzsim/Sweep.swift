@@ -88,6 +88,8 @@ struct Reproduce: ParsableCommand {
   var outputDir: String = "reproductions"
   @Option(help: "Directory of the paper files.")
   var papers: String = Reproduction.directory
+  @Flag(help: "Exit with status 1 when any claim is not reproduced (for CI jobs).")
+  var strict = false
   @Option(help: "Continue an interrupted reproduction (its directory); finished runs are kept.", completion: .directory)
   var resume: String?
 
@@ -155,6 +157,12 @@ struct Reproduce: ParsableCommand {
       "# \(r.title)\n\n\(quick ? "Quick mode: \(r.quickNote ?? "")\n\n" : "")\(r.notes.map { $0 + "\n\n" } ?? "")\(table)\nCells:\n\(cells)\n"
     try md.write(toFile: dir + "/verdicts.md", atomically: true, encoding: .utf8)
     print(table + "\nCells:\n" + cells)
-    _ = try? Report.generate(dir)
+    let written = try Report.generate(dir)
+    print("report: \(written.joined(separator: ", "))")
+    let failed = verdicts.filter { $0.reproduced == false }
+    if strict && !failed.isEmpty {
+      throw UserError(
+        "\(failed.count) of \(verdicts.count) claims not reproduced (--strict): \(failed.map(\.claim.source).joined(separator: ", "))")
+    }
   }
 }

@@ -96,6 +96,13 @@ import Testing
     #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/verdicts.md"))
     #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/cells/c002-s1/summary.json"))
     #expect(!FileManager.default.fileExists(atPath: out + "/" + run + "/cells/c002-s2"))  // quick: one seed
+    // The report is written with the reproduction, and `byzsim report` reads a reproduction too.
+    #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/report.html") && r.stdout.contains("report: "))
+    let report = try CLI.run(["report", out + "/" + run])
+    #expect(report.status == 0, "\(report.stderr)")
+    // --strict: a claim not reproduced is a failure (resuming a finished reproduction reruns nothing).
+    let strict = try CLI.run(["reproduce", "--resume", out + "/" + run, "--strict"])
+    #expect(strict.status != 0 && strict.stderr.contains("1 of 3 claims not reproduced (--strict): Table 2"), "\(strict.stderr)")
     let missing = try CLI.run(["reproduce", "nope", "--papers", papers.path])
     #expect(missing.status != 0 && missing.stderr.contains("available: tiny"))
   }

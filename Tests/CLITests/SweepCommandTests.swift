@@ -38,6 +38,9 @@ import Testing
     #expect(again.stderr.contains("4/4 runs done"))
     #expect(try FileManager.default.attributesOfItem(atPath: kept)[.modificationDate] as! Date == before)
     #expect(FileManager.default.fileExists(atPath: sweepDir + "/cells/c002-s2/summary.json"))
+    // A directory that is not a sweep is said plainly (no NSCocoaErrorDomain).
+    let notSweep = try CLI.run(["sweep", "--resume", sweepDir + "/cells"])
+    #expect(notSweep.status != 0 && notSweep.stderr.contains("is \(sweepDir)/cells a sweep directory"), "\(notSweep.stderr)")
 
     // Report: SVG figures and self-contained HTML/Markdown from the files alone.
     let rep = try CLI.run(["report", sweepDir])
