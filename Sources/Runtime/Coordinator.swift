@@ -80,7 +80,7 @@ public final class Coordinator {
     network = topology.model.makeNetwork(input: test.shape, classes: test.classes, seed: topology.seed)
     try inputs.check(modelSize: network.parameterCount)
     if let digest = manifest.initModel {
-      network.parameters = try InitialModel.parameters(
+      network.parameters = try ModelReference.initialParameters(
         run: run, digest: digest, spec: topology.model, input: test.shape, classes: test.classes)
     }
     let training = topology.training

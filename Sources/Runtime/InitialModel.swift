@@ -4,12 +4,10 @@ import Foundation
 import Learning
 import Tensor
 
-/// The model a run starts from instead of its seeded initialisation (`byzsim run --init-from`):
-/// a safetensors file (a pickle is refused by name), its signature checked when it has one
-/// (with `publicKey`, else the key of the run directory it comes from). `prepare` copies it into
-/// the run as init.safetensors and records its SHA-256 in the signed manifest; the coordinator
-/// loads that copy only if the digest matches.
-public struct InitialModel: Sendable {
+/// A model file someone hands ByzSim, with how to check it: the signer's key (default: the key
+/// of the run directory that holds it) and whether an unsigned or changed file is let through.
+/// Served by `byzsim serve`, and adopted as a run's starting point by `byzsim run --init-from`.
+public struct ModelReference: Sendable {
   public var path: String
   public var publicKey: String?
   public var allowUnsigned: Bool
@@ -20,6 +18,17 @@ public struct InitialModel: Sendable {
     self.allowUnsigned = allowUnsigned
   }
 
+  /// Loads it as `ModelSource` does for a run's files: a signature must hold, if not allowed.
+  public func load() throws -> LoadedModel {
+    try ModelSource.load(path: path, publicKey: publicKey, policy: .required, allowUnsigned: allowUnsigned)
+  }
+}
+
+/// The model a run starts from instead of its seeded initialisation (`byzsim run --init-from`):
+/// a safetensors file (a pickle is refused by name), its signature checked when it has one.
+/// `prepare` copies it into the run as init.safetensors and records its SHA-256 in the signed
+/// manifest; the coordinator loads that copy only if the digest matches.
+extension ModelReference {
   /// Checks the file against the run's model and copies it in; returns its SHA-256.
   func adopt(into run: RunDirectory, spec: ModelSpec, input: ImageShape, classes: Int) throws -> String {
     let loaded = try ModelSource.load(
@@ -35,7 +44,7 @@ public struct InitialModel: Sendable {
   }
 
   /// The coordinator's starting parameters: init.safetensors, checked against the manifest.
-  static func parameters(run: RunDirectory, digest: String, spec: ModelSpec, input: ImageShape, classes: Int) throws -> [Float] {
+  static func initialParameters(run: RunDirectory, digest: String, spec: ModelSpec, input: ImageShape, classes: Int) throws -> [Float] {
     let bytes = try Files.read(run.initModelFile)
     try Integrity.check(bytes, path: run.initModelFile, expected: digest, what: "the initial model")
     let file = try SafeTensorsFile.decode(bytes, path: run.initModelFile)

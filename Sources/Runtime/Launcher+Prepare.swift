@@ -12,7 +12,7 @@ import Transport
 extension Launcher {
   /// Creates the run directory: resolved topology, partitioned shards (one file per worker),
   /// CURVE keys, provenance manifest.
-  public static func prepare(_ topology: Topology, runsRoot: String, initFrom: InitialModel? = nil) throws -> RunDirectory {
+  public static func prepare(_ topology: Topology, runsRoot: String, initFrom: ModelReference? = nil) throws -> RunDirectory {
     let run = try RunDirectory.create(name: topology.name, under: runsRoot)
     do {
       return try prepare(topology, in: run, initFrom: initFrom)
@@ -26,7 +26,7 @@ extension Launcher {
   }
 
   /// Prepares a run in an existing, empty run directory.
-  public static func prepare(_ topology: Topology, in run: RunDirectory, initFrom: InitialModel? = nil) throws -> RunDirectory {
+  public static func prepare(_ topology: Topology, in run: RunDirectory, initFrom: ModelReference? = nil) throws -> RunDirectory {
     try run.writeJSON(topology, to: run.topologyFile)
     var train = try FashionMNIST.load(.train, directory: topology.data.directory)
     let test = try FashionMNIST.load(.test, directory: topology.data.directory)

@@ -50,23 +50,12 @@ public final class ServedModel: @unchecked Sendable {
 
 /// Holds the current model and replaces it on reload.
 public final class ModelHost: Sendable {
-  public struct Source: Sendable {
-    public var path: String
-    public var publicKey: String?
-    public var allowUnsigned: Bool
-    public init(path: String, publicKey: String? = nil, allowUnsigned: Bool = false) {
-      self.path = path
-      self.publicKey = publicKey
-      self.allowUnsigned = allowUnsigned
-    }
-  }
-
-  private let source: Source
+  private let source: ModelReference
   private let current: Mutex<ServedModel>
 
-  public init(_ source: Source) throws {
+  public init(_ source: ModelReference) throws {
     self.source = source
-    current = Mutex(ServedModel(try Self.load(source)))
+    current = Mutex(ServedModel(try source.load()))
   }
 
   public var model: ServedModel { current.withLock { $0 } }
@@ -75,7 +64,7 @@ public final class ModelHost: Sendable {
   /// model stays. Returns the new model's SHA-256.
   @discardableResult
   public func reload() throws -> String {
-    let fresh = ServedModel(try Self.load(source))
+    let fresh = ServedModel(try source.load())
     let old = model.loaded
     guard fresh.loaded.spec == old.spec, fresh.loaded.input == old.input, fresh.loaded.classes == old.classes else {
       throw RuntimeError(
@@ -84,9 +73,5 @@ public final class ModelHost: Sendable {
     }
     current.withLock { $0 = fresh }
     return fresh.loaded.sha256
-  }
-
-  static func load(_ s: Source) throws -> LoadedModel {
-    try ModelSource.load(path: s.path, publicKey: s.publicKey, policy: .required, allowUnsigned: s.allowUnsigned)
   }
 }

@@ -49,7 +49,7 @@ struct Run: ParsableCommand {
       _ = try runDir.loadTopology()
     } else {
       let topology = try Topology.load(path: file)
-      let initial = initFrom.map { InitialModel(path: $0, publicKey: initPub, allowUnsigned: allowUnsigned) }
+      let initial = initFrom.map { ModelReference(path: $0, publicKey: initPub, allowUnsigned: allowUnsigned) }
       runDir = try Launcher.prepare(topology, runsRoot: runsDir, initFrom: initial)
     }
     let topology = try runDir.loadTopology()

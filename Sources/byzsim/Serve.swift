@@ -72,7 +72,7 @@ struct Serve: AsyncParsableCommand {
     guard let path = model ?? deploy.model else { throw UserError("no model: give MODEL, or model = \"...\" in the deployment file") }
     // Requests already run in parallel; OpenBLAS's own threads would only contend with them.
     BLAS.threads = 1
-    let host = try ModelHost(.init(path: path, publicKey: deploy.publicKey, allowUnsigned: allowUnsigned))
+    let host = try ModelHost(ModelReference(path: path, publicKey: deploy.publicKey, allowUnsigned: allowUnsigned))
     let core = ServingCore(config: deploy, host: host, log: try RequestLog(path: deploy.requestLog))
     let loaded = host.model.loaded
     let bindAddress = deploy.bind
