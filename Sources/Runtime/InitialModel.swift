@@ -34,11 +34,7 @@ extension ModelReference {
     let loaded = try ModelSource.load(
       path: path, spec: spec, input: input, classes: classes, publicKey: publicKey, policy: .checkedWhenPresent,
       allowUnsigned: allowUnsigned)
-    let bytes = try Files.read(loaded.path)
-    guard Provenance.sha256Hex(bytes) == loaded.sha256 else {
-      throw RuntimeError("\(loaded.path) changed while it was being read; try again")
-    }
-    try Files.writeAtomically(bytes, to: run.initModelFile)
+    try Files.writeAtomically(loaded.bytes, to: run.initModelFile)
     run.logEvent("initial model: \(loaded.path) (SHA-256 \(loaded.sha256), \(loaded.origin))")
     return loaded.sha256
   }

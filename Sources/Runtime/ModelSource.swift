@@ -18,6 +18,8 @@ public struct LoadedModel: Sendable {
   /// "verified by KEY.pub", "unsigned", or "signature not checked (--allow-unsigned)".
   public var origin: String
   public var sha256: String
+  /// The file's bytes as verified: what is copied or served, never a second read of the path.
+  public var bytes: [UInt8]
 }
 
 /// The one way ByzSim loads a model someone hands it (`byzsim predict`, `run --init-from`):
@@ -85,7 +87,7 @@ public enum ModelSource {
     }
     return LoadedModel(
       path: path, spec: spec, input: input, classes: classes, parameters: parameters, metadata: file.metadata, origin: origin,
-      sha256: Provenance.sha256Hex(bytes))
+      sha256: Provenance.sha256Hex(bytes), bytes: bytes)
   }
 
   /// The model a file holds: `spec`, `input` and `classes` when given, else its `byzsim.*` metadata.

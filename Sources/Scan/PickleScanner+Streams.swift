@@ -1,3 +1,4 @@
+import Data
 import Foundation
 
 extension PickleScanner {
@@ -123,5 +124,3 @@ extension PickleScanner {
     return nil
   }
 }
-
-import Data

@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 extension OutputPolicy {
@@ -48,15 +49,9 @@ func softmax(_ logits: UnsafePointer<Float>, count: Int) -> [Double] {
   var out = [Double](repeating: 0, count: count)
   var total = 0.0
   for i in 0..<count {
-    out[i] = (Double(logits[i]) - top).exp
+    out[i] = exp(Double(logits[i]) - top)
     total += out[i]
   }
   for i in 0..<count { out[i] /= total }
   return out
 }
-
-extension Double {
-  fileprivate var exp: Double { Foundation.exp(self) }
-}
-
-import Foundation

@@ -39,18 +39,36 @@ public final class ServeMetrics: Sendable {
     s.latency.record(duration)
   }
 
+  struct Handle<T>: @unchecked Sendable { let metric: T }
+  private let classCounters = Mutex<[Int: Handle<Counter>]>([:])
+  private let budgetGauges = Mutex<[String: Handle<Gauge>]>([:])
+
   func predictions(byClass counts: [Int]) {
     for (label, n) in counts.enumerated() where n > 0 {
-      registry.makeCounter(
-        name: "byzsim_serve_predictions_total", labels: [("class", String(label))], help: "Predictions served, by class."
-      )
-      .increment(by: Int64(n))
+      let counter =
+        classCounters.withLock { $0[label] }
+        ?? {
+          let made = Handle(
+            metric: registry.makeCounter(
+              name: "byzsim_serve_predictions_total", labels: [("class", String(label))], help: "Predictions served, by class."))
+          classCounters.withLock { $0[label] = made }
+          return made
+        }()
+      counter.metric.increment(by: Int64(n))
     }
   }
 
   func budget(credential: String, remaining: Int) {
-    registry.makeGauge(name: "byzsim_serve_budget_remaining", labels: [("credential", credential)], help: "Predictions left in a budget.")
-      .set(Double(remaining))
+    let gauge =
+      budgetGauges.withLock { $0[credential] }
+      ?? {
+        let made = Handle(
+          metric: registry.makeGauge(
+            name: "byzsim_serve_budget_remaining", labels: [("credential", credential)], help: "Predictions left in a budget."))
+        budgetGauges.withLock { $0[credential] = made }
+        return made
+      }()
+    gauge.metric.set(Double(remaining))
   }
 
   public func text() -> [UInt8] { registry.emitToBuffer() }

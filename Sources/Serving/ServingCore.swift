@@ -1,6 +1,7 @@
 import Crypto
 import Data
 import Foundation
+import Synchronization
 import Tensor
 
 /// One request as any front door hands it over.
@@ -76,8 +77,9 @@ public final class ServingCore: Sendable {
   public func handle(_ request: ServingRequest) -> ServingResponse {
     let started = ContinuousClock.now
     var credential: Credential?
-    let response = answer(request, credential: &credential)
-    let routeLabel = route(request.path) == nil ? "other" : request.path
+    let found = route(request.path)
+    let response = answer(request, route: found, credential: &credential)
+    let routeLabel = found == nil ? "other" : request.path
     metrics.request(route: routeLabel, role: credential?.role.rawValue ?? "none", status: response.status, duration: .now - started)
     do {
       try log.append(
@@ -92,12 +94,11 @@ public final class ServingCore: Sendable {
     return response
   }
 
-  func answer(_ request: ServingRequest, credential: inout Credential?) -> ServingResponse {
+  func answer(_ request: ServingRequest, route found: Route?, credential: inout Credential?) -> ServingResponse {
     if request.oversized {
       credential = identify(request)
       return Self.error(413, "the body is over \(config.maxBodyBytes) bytes (server.max_body_bytes)")
     }
-    let found = route(request.path)
     guard let route = found, route.enabled else {
       return Self.error(404, found == nil ? "no such route" : "\(request.path) is not enabled on this server")
     }
@@ -159,10 +160,7 @@ public final class ServingCore: Sendable {
     let n = sequence.add(1, ordering: .relaxed).newValue
     var rng = RandomStream(seed: config.seed, purpose: .noise, n)
     var counts = [Int](repeating: 0, count: model.classes)
-    let outputs = probabilities.map { p -> String in
-      let shaped = who.policy.shape(p, rng: &rng)
-      return shaped
-    }
+    let outputs = probabilities.map { who.policy.shape($0, rng: &rng) }
     for p in probabilities {
       var label = 0
       for i in p.indices where p[i] > p[label] { label = i }
@@ -174,13 +172,9 @@ public final class ServingCore: Sendable {
     return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: array)
   }
 
+  /// The served model's file as it was verified (the path may hold something else by now).
   func weights(_ who: Credential) -> ServingResponse {
-    do {
-      let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: host.model.loaded.path)))
-      return ServingResponse(status: 200, contentType: "application/octet-stream", body: bytes)
-    } catch {
-      return Self.error(500, "cannot read the model file: \(error)")
-    }
+    ServingResponse(status: 200, contentType: "application/octet-stream", body: host.model.loaded.bytes)
   }
 
   func reload() -> ServingResponse {
@@ -198,5 +192,3 @@ public final class ServingCore: Sendable {
     return ServingResponse(status: status, contentType: "application/json", body: Array(text.utf8), reason: reason)
   }
 }
-
-import Synchronization
