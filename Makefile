@@ -36,6 +36,7 @@ bench: release
 	$(BIN_RELEASE)/byzsim-bench artifacts
 	$(BIN_RELEASE)/byzsim-bench scan
 	$(BIN_RELEASE)/byzsim-bench serve
+	$(BIN_RELEASE)/byzsim-bench dp
 
 ## compare-scanners: byzsim scan beside fickling and modelscan on the scanner test corpus (a Markdown table)
 compare-scanners: release

@@ -10,6 +10,9 @@ public final class ReLU: Layer {
   public var forwardFLOPs: Int { inputSize }
   public func backwardFLOPs(needsInputGradient: Bool) -> Int { needsInputGradient ? inputSize : 0 }
   public func initialize(_ parameters: UnsafeMutableBufferPointer<Float>, rng: inout RandomStream) {}
+  public func addPerSampleSquaredNorms(
+    input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, batch: Int, into norms: UnsafeMutablePointer<Double>
+  ) {}
 
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, parameters: UnsafePointer<Float>) {
     Kernels.relu(x, y, count: batch * inputSize)
@@ -18,7 +21,7 @@ public final class ReLU: Layer {
   public func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
   ) {
     if let dx { Kernels.reluBackward(output: y, dy, dx, count: batch * inputSize) }
   }
@@ -43,6 +46,9 @@ public final class MaxPool2D: Layer {
   public var forwardFLOPs: Int { 3 * outputSize }
   public func backwardFLOPs(needsInputGradient: Bool) -> Int { needsInputGradient ? outputSize : 0 }
   public func initialize(_ parameters: UnsafeMutableBufferPointer<Float>, rng: inout RandomStream) {}
+  public func addPerSampleSquaredNorms(
+    input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, batch: Int, into norms: UnsafeMutablePointer<Double>
+  ) {}
 
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, parameters: UnsafePointer<Float>) {
     let needed = batch * outputSize
@@ -57,7 +63,7 @@ public final class MaxPool2D: Layer {
   public func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
   ) {
     guard let dx else { return }
     precondition(winnerCapacity >= batch * outputSize, "MaxPool2D.backward without a matching forward")

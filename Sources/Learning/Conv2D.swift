@@ -8,6 +8,7 @@ public final class Conv2D: Layer {
   public let geometry: ConvGeometry
   private let columns = Scratch()
   private let columnGradient = Scratch()
+  private let sampleGradient = Scratch()
 
   public init(geometry: ConvGeometry) { self.geometry = geometry }
 
@@ -44,16 +45,18 @@ public final class Conv2D: Layer {
   public func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
   ) {
     let g = geometry, rows = batch * pixels
     precondition(columns.capacity >= rows * g.patchSize, "Conv2D.backward without a matching forward")
     let cols = UnsafePointer(columns.pointer)
-    // dw (OUT, K) = dyᵀ (OUT, rows) · cols (rows, K)
-    BLAS.gemm(
-      .transposed, .none, m: g.outChannels, n: g.patchSize, k: rows,
-      a: dy, lda: g.outChannels, b: cols, ldb: g.patchSize, c: gradients, ldc: g.patchSize)
-    Kernels.biasGradient(dy, rows: rows, cols: g.outChannels, into: gradients + g.weightCount)
+    if let gradients {
+      // dw (OUT, K) = dyᵀ (OUT, rows) · cols (rows, K)
+      BLAS.gemm(
+        .transposed, .none, m: g.outChannels, n: g.patchSize, k: rows,
+        a: dy, lda: g.outChannels, b: cols, ldb: g.patchSize, c: gradients, ldc: g.patchSize)
+      Kernels.biasGradient(dy, rows: rows, cols: g.outChannels, into: gradients + g.weightCount)
+    }
     if let dx {
       // dcols (rows, K) = dy (rows, OUT) · w (OUT, K); dx = col2im(dcols)
       let dcols = columnGradient.reserve(rows * g.patchSize)
@@ -61,6 +64,33 @@ public final class Conv2D: Layer {
         .none, .none, m: rows, n: g.patchSize, k: g.outChannels,
         a: dy, lda: g.outChannels, b: parameters, ldb: g.patchSize, c: dcols, ldc: g.patchSize)
       g.col2im(dcols, batch: batch, into: dx)
+    }
+  }
+
+  /// Sample i's weight gradient is dyᵢᵀ colsᵢ over its own OH·OW rows of the im2col matrix the
+  /// forward pass kept: one small GEMM per sample into an (OUT, K) scratch, whose squared norm
+  /// is added with the bias gradient's (the sum of dyᵢ over positions). Only one sample's
+  /// gradient exists at a time.
+  public func addPerSampleSquaredNorms(
+    input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, batch: Int, into norms: UnsafeMutablePointer<Double>
+  ) {
+    let g = geometry
+    precondition(columns.capacity >= batch * pixels * g.patchSize, "Conv2D norms without a matching forward")
+    let cols = UnsafePointer(columns.pointer)
+    let dw = sampleGradient.reserve(g.weightCount)
+    for i in 0..<batch {
+      let dyi = dy + i * pixels * g.outChannels
+      BLAS.gemm(
+        .transposed, .none, m: g.outChannels, n: g.patchSize, k: pixels,
+        a: dyi, lda: g.outChannels, b: cols + i * pixels * g.patchSize, ldb: g.patchSize, c: dw, ldc: g.patchSize)
+      var total = 0.0
+      for j in 0..<g.weightCount { total += Double(dw[j]) * Double(dw[j]) }
+      for c in 0..<g.outChannels {
+        var b = 0.0
+        for p in 0..<pixels { b += Double(dyi[p * g.outChannels + c]) }
+        total += b * b
+      }
+      norms[i] += total
     }
   }
 }

@@ -36,19 +36,34 @@ public final class Dense: Layer {
   public func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
   ) {
-    let dw = gradients, db = gradients + outputSize * inputSize
-    // dw (OUT, IN) = dyᵀ (OUT, B) · x (B, IN)
-    BLAS.gemm(
-      .transposed, .none, m: outputSize, n: inputSize, k: batch,
-      a: dy, lda: outputSize, b: x, ldb: inputSize, c: dw, ldc: inputSize)
-    Kernels.biasGradient(dy, rows: batch, cols: outputSize, into: db)
+    if let dw = gradients {
+      // dw (OUT, IN) = dyᵀ (OUT, B) · x (B, IN)
+      BLAS.gemm(
+        .transposed, .none, m: outputSize, n: inputSize, k: batch,
+        a: dy, lda: outputSize, b: x, ldb: inputSize, c: dw, ldc: inputSize)
+      Kernels.biasGradient(dy, rows: batch, cols: outputSize, into: dw + outputSize * inputSize)
+    }
     if let dx {
       // dx (B, IN) = dy (B, OUT) · w (OUT, IN)
       BLAS.gemm(
         .none, .none, m: batch, n: inputSize, k: outputSize,
         a: dy, lda: outputSize, b: parameters, ldb: inputSize, c: dx, ldc: inputSize)
+    }
+  }
+
+  /// Sample i's weight gradient is the outer product dyᵢ xᵢᵀ and its bias gradient dyᵢ, so the
+  /// squared norm is ‖dyᵢ‖²(‖xᵢ‖² + 1) without forming either (Goodfellow 2015, "Efficient
+  /// per-example gradient computations").
+  public func addPerSampleSquaredNorms(
+    input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, batch: Int, into norms: UnsafeMutablePointer<Double>
+  ) {
+    for i in 0..<batch {
+      var gx = 0.0, gy = 0.0
+      for j in 0..<inputSize { gx += Double(x[i * inputSize + j]) * Double(x[i * inputSize + j]) }
+      for j in 0..<outputSize { gy += Double(dy[i * outputSize + j]) * Double(dy[i * outputSize + j]) }
+      norms[i] += gy * (gx + 1)
     }
   }
 }

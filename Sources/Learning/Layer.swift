@@ -27,12 +27,18 @@ public protocol Layer: AnyObject {
   /// y = f(x).   x is (batch, inputSize), y is (batch, outputSize).
   func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, parameters: UnsafePointer<Float>)
 
-  /// Given dy = dL/dy, writes dL/dparameters into `gradients` (overwriting) and, if `dx`
-  /// is non-nil, dL/dx. Must follow a `forward` on the same x with the same batch.
+  /// Given dy = dL/dy, writes dL/dparameters into `gradients` (overwriting; skipped when nil)
+  /// and, if `dx` is non-nil, dL/dx. Must follow a `forward` on the same x with the same batch.
   func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>)
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?)
+
+  /// Adds to `norms[i]` the squared L2 norm of sample i's own gradient of this layer's
+  /// parameters, given dy whose row i is that sample's output gradient (DP-SGD's clipping;
+  /// nothing for a layer without parameters). Must follow a `forward` on the same x.
+  func addPerSampleSquaredNorms(
+    input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, batch: Int, into norms: UnsafeMutablePointer<Double>)
 }
 
 extension Layer {

@@ -14,7 +14,7 @@ public final class Network {
   public private(set) var gradients: [Float]
 
   private let activations: [Scratch]
-  private let deltaA = Scratch(), deltaB = Scratch()
+  private let deltaA = Scratch(), deltaB = Scratch(), topDelta = Scratch()
   private var accumulated: [Float] = []
 
   /// Largest number of samples one forward/backward pass processes at once. A larger batch is
@@ -121,25 +121,108 @@ public final class Network {
   /// One forward + backward pass over `batch` samples (no splitting).
   private func passLossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
     let logits = forward(x, batch: batch)
+    let top = topDelta.reserve(batch * outputSize)
+    let lossSum = Kernels.softmaxCrossEntropy(logits: logits, labels: labels, rows: batch, classes: outputSize, gradient: top)
+    backward(x, from: top, batch: batch)
+    return lossSum / Double(batch)
+  }
+
+  /// DP-SGD's clipped sum: fills `gradients` with Σᵢ min(1, C/‖gᵢ‖)·gᵢ over the batch, where
+  /// gᵢ is sample i's own gradient of its cross-entropy loss, and returns (the summed loss, how
+  /// many samples were clipped, the per-sample norms ‖gᵢ‖).
+  ///
+  /// No gᵢ is formed (Lee & Kifer 2021, "Scaling up differentially private deep learning with
+  /// fast per-example gradient clipping"; Li et al. 2022's "ghost clipping"): a first backward
+  /// pass without parameter gradients gives each layer's dy, from which the layers compute
+  /// ‖gᵢ‖² (`addPerSampleSquaredNorms`); the backward pass is linear in the loss gradient for a
+  /// fixed forward pass, so a second one, from the loss gradient's rows scaled by
+  /// min(1, C/‖gᵢ‖), sums the clipped gradients in one GEMM per layer. The clip factor is
+  /// min(1, C/(‖gᵢ‖ + 10⁻⁶)), as Opacus's.
+  public func clippedGradientSum(
+    _ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, clip: Float
+  ) -> (lossSum: Double, clipped: Int, norms: [Double]) {
+    precondition(clip > 0 && clip.isFinite, "the clipping norm must be positive: got \(clip)")
+    if accumulated.count != parameterCount { accumulated = [Float](repeating: 0, count: parameterCount) }
+    var lossSum = 0.0, clipped = 0
+    var norms = [Double](repeating: 0, count: batch)
+    var start = 0
+    while start < batch {
+      let count = min(microBatch, batch - start)
+      let r = norms.withUnsafeMutableBufferPointer { n in
+        passClipped(x + start * inputSize, labels: labels + start, batch: count, clip: clip, norms: n.baseAddress! + start)
+      }
+      lossSum += r.lossSum
+      clipped += r.clipped
+      let first = start == 0
+      accumulated.withUnsafeMutableBufferPointer { acc in
+        gradients.withUnsafeBufferPointer { g in
+          for i in 0..<parameterCount { acc[i] = first ? g[i] : acc[i] + g[i] }
+        }
+      }
+      start += count
+    }
+    if batch == 0 {
+      for i in accumulated.indices { accumulated[i] = 0 }
+    }
+    swap(&accumulated, &gradients)
+    return (lossSum, clipped, norms)
+  }
+
+  private func passClipped(
+    _ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, clip: Float, norms: UnsafeMutablePointer<Double>
+  ) -> (lossSum: Double, clipped: Int) {
+    let logits = forward(x, batch: batch)
     let classes = outputSize
+    let top = topDelta.reserve(batch * classes)
+    let lossSum = Kernels.softmaxCrossEntropy(logits: logits, labels: labels, rows: batch, classes: classes, gradient: top)
+    // The kernel's gradient is of the mean loss; each row times the batch is the sample's own.
+    for i in 0..<(batch * classes) { top[i] *= Float(batch) }
     var delta = deltaA.reserve(batch * maxLayerWidth)
     var spare = deltaB.reserve(batch * maxLayerWidth)
-    let lossSum = Kernels.softmaxCrossEntropy(logits: logits, labels: labels, rows: batch, classes: classes, gradient: delta)
+    parameters.withUnsafeBufferPointer { p in
+      // Pass 1: every layer's dy, and from it the per-sample norms.
+      delta.update(from: top, count: batch * classes)
+      for i in stride(from: layers.count - 1, through: 0, by: -1) {
+        let layer = layers[i]
+        let input = i == 0 ? x : UnsafePointer(activations[i - 1].pointer)
+        layer.addPerSampleSquaredNorms(input: input, outputGradient: delta, batch: batch, into: norms)
+        guard i > 0 else { break }
+        layer.backward(
+          input: input, output: activations[i].pointer, outputGradient: delta, inputGradient: spare,
+          batch: batch, parameters: p.baseAddress! + parameterOffsets[i], gradients: nil)
+        swap(&delta, &spare)
+      }
+    }
+    var clipped = 0
+    for i in 0..<batch {
+      norms[i] = norms[i].squareRoot()
+      let factor = min(1, Double(clip) / (norms[i] + 1e-6))
+      if factor < 1 { clipped += 1 }
+      for j in 0..<classes { top[i * classes + j] *= Float(factor) }
+    }
+    // Pass 2: the sum of the clipped gradients.
+    backward(x, from: top, batch: batch)
+    return (lossSum, clipped)
+  }
+
+  /// The backward pass from the loss gradient `top` (batch, classes), after a forward on x.
+  private func backward(_ x: UnsafePointer<Float>, from top: UnsafePointer<Float>, batch: Int) {
+    var delta = deltaA.reserve(batch * maxLayerWidth)
+    var spare = deltaB.reserve(batch * maxLayerWidth)
+    delta.update(from: top, count: batch * outputSize)
     parameters.withUnsafeBufferPointer { p in
       gradients.withUnsafeMutableBufferPointer { g in
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
           let layer = layers[i]
           let input = i == 0 ? x : UnsafePointer(activations[i - 1].pointer)
-          let dx: UnsafeMutablePointer<Float>? = i == 0 ? nil : spare
           layer.backward(
-            input: input, output: activations[i].pointer, outputGradient: delta, inputGradient: dx,
+            input: input, output: activations[i].pointer, outputGradient: delta, inputGradient: i == 0 ? nil : spare,
             batch: batch, parameters: p.baseAddress! + parameterOffsets[i],
             gradients: g.baseAddress! + parameterOffsets[i])
           swap(&delta, &spare)
         }
       }
     }
-    return lossSum / Double(batch)
   }
 
   private var maxLayerWidth: Int { layers.map { max($0.inputSize, $0.outputSize) }.max()! }

@@ -63,7 +63,7 @@ public struct Evaluation: Sendable, Equatable, Codable {
 public final class Trainer {
   public let network: Network
   public let configuration: TrainingConfiguration
-  public private(set) var optimizer: SGD
+  public internal(set) var optimizer: SGD
   private var batchFeatures: [Float] = []
   private var batchLabels: [Int32] = []
 
@@ -114,9 +114,18 @@ public final class Trainer {
   /// One SGD step on the samples at `indices`; returns the batch's mean loss.
   @discardableResult
   public func step<C: Collection>(_ data: Dataset, indices: C, learningRate: Float) -> Double where C.Element == Int {
+    let loss = gather(data, indices: indices) { x, y, count in network.lossAndGradient(x, labels: y, batch: count) }
+    optimizer.step(&network.parameters, gradient: network.gradients, learningRate: learningRate)
+    return loss
+  }
+
+  /// Copies the samples at `indices` into one contiguous batch and hands it to `body`.
+  func gather<C: Collection, R>(
+    _ data: Dataset, indices: C, _ body: (UnsafePointer<Float>, UnsafePointer<Int32>, Int) -> R
+  ) -> R where C.Element == Int {
     let d = data.shape.size, count = indices.count
-    if batchFeatures.count < count * d { batchFeatures = [Float](repeating: 0, count: count * d) }
-    if batchLabels.count < count { batchLabels = [Int32](repeating: 0, count: count) }
+    if batchFeatures.count < max(1, count) * d { batchFeatures = [Float](repeating: 0, count: max(1, count) * d) }
+    if batchLabels.count < max(1, count) { batchLabels = [Int32](repeating: 0, count: max(1, count)) }
     data.features.withUnsafeBufferPointer { src in
       batchFeatures.withUnsafeMutableBufferPointer { dst in
         for (k, i) in indices.enumerated() {
@@ -125,13 +134,9 @@ public final class Trainer {
         }
       }
     }
-    let loss = batchFeatures.withUnsafeBufferPointer { x in
-      batchLabels.withUnsafeBufferPointer { y in
-        network.lossAndGradient(x.baseAddress!, labels: y.baseAddress!, batch: count)
-      }
+    return batchFeatures.withUnsafeBufferPointer { x in
+      batchLabels.withUnsafeBufferPointer { y in body(x.baseAddress!, y.baseAddress!, count) }
     }
-    optimizer.step(&network.parameters, gradient: network.gradients, learningRate: learningRate)
-    return loss
   }
 }
 

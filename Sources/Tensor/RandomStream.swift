@@ -97,6 +97,49 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
     return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
   }
 
+  /// Adds `scale` × a standard normal variate to each of `values`, two variates per draw
+  /// (Marsaglia's polar method: (u, v) uniform in the unit disc, s = u² + v², then u·√(−2 ln s/s)
+  /// and v·√(−2 ln s/s) are independent N(0, 1)), in Float arithmetic on 24-bit uniforms (as
+  /// PyTorch's float32 normal): about three times as fast per variate as `nextNormal`.
+  public mutating func addNormals(_ values: UnsafeMutableBufferPointer<Float>, scale: Float) {
+    var i = 0
+    let n = values.count
+    while i < n {
+      var u: Float = 0, v: Float = 0, s: Float = 0
+      repeat {
+        u = 2 * nextFloat() - 1
+        v = 2 * nextFloat() - 1
+        s = u * u + v * v
+      } while s >= 1 || s == 0
+      let f = (-2 * logf(s) / s).squareRoot() * scale
+      values[i] += u * f
+      if i + 1 < n { values[i + 1] += v * f }
+      i += 2
+    }
+  }
+
+  /// The indices in 0..<count of a Bernoulli(p) draw for each (Poisson sampling), found by
+  /// jumping geometric gaps — ⌊ln U / ln(1 − p)⌋ non-members before each member — so the cost is
+  /// the number drawn, not `count`.
+  public mutating func bernoulliIndices(count: Int, probability p: Double) -> [Int] {
+    guard p > 0, count > 0 else { return [] }
+    guard p < 1 else { return Array(0..<count) }
+    let logQ = log1p(-p)
+    var out: [Int] = []
+    out.reserveCapacity(Int(Double(count) * p * 1.2) + 8)
+    var i = -1
+    while true {
+      var u = nextDouble()
+      while u <= 0 { u = nextDouble() }
+      let gap = (log(u) / logQ).rounded(.down)
+      guard gap < Double(count) else { break }
+      i += Int(gap) + 1
+      guard i < count else { break }
+      out.append(i)
+    }
+    return out
+  }
+
   /// Gamma(shape, 1) variate (Marsaglia & Tsang 2000; shape < 1 via the
   /// boost Gamma(shape+1)·U^(1/shape)).
   public mutating func nextGamma(shape: Double) -> Double {
@@ -165,6 +208,8 @@ public enum Purpose: UInt64, Sendable {
   case noise = 7
   case benchmark = 8
   case covert = 9
+  case privacySampling = 10
+  case privacyNoise = 11
 }
 
 extension RandomStream {

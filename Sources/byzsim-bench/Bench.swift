@@ -8,5 +8,5 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "byzsim-bench",
     abstract: "ByzSim performance figures (release builds only; not run by the tests).",
-    subcommands: [TrainBench.self, WireBench.self, AggregateBench.self, ArtifactsBench.self, ScanBench.self, ServeBench.self])
+    subcommands: [TrainBench.self, WireBench.self, AggregateBench.self, ArtifactsBench.self, ScanBench.self, ServeBench.self, DPBench.self])
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import Foundation
 import Learning
+import Privacy
 import Runtime
 import Tensor
 
@@ -15,6 +16,11 @@ struct Train: ParsableCommand {
         mlp     10 epochs, batch 32, lr 0.02, momentum 0.9, lr ×0.1 every 6 epochs
         cnn      5 epochs, batch 64, lr 0.05, momentum 0.9, lr ×0.1 every 3 epochs
       Progress goes to stderr; with --json the last line of stdout is one JSON object.
+      DP-SGD (--dp): Poisson sampling at q = batch size / training samples, per-sample gradients
+      clipped to --clip, Gaussian noise σ·clip on their sum (σ from --noise-multiplier, or the
+      smallest σ that keeps --target-epsilon at --delta over the whole run), divided by the
+      expected batch; the ε spent (RDP accountant, as Opacus's) is printed and in --json under "dp".
+        byzsim train --model mlp --dp --clip 1 --target-epsilon 3 --delta 1e-5
       """)
 
   @Option(help: "Model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -45,6 +51,16 @@ struct Train: ParsableCommand {
   var manifest: String?
   @Flag(help: "End stdout with one JSON object of results.")
   var json = false
+  @Flag(help: "Train with DP-SGD (per-sample clipping, Gaussian noise, Poisson sampling).")
+  var dp = false
+  @Option(help: "DP-SGD: the per-sample gradient L2 bound C.")
+  var clip: Float = 1
+  @Option(help: "DP-SGD: the noise multiplier σ (noise standard deviation σ·C).")
+  var noiseMultiplier: Double?
+  @Option(help: "DP-SGD: choose σ so the whole run spends at most this ε.")
+  var targetEpsilon: Double?
+  @Option(help: "DP-SGD: the δ of the (ε, δ) guarantee.")
+  var delta: Double = 1e-5
   @OptionGroup var data: DataOptions
   @OptionGroup var compute: ComputeOptions
 
@@ -68,6 +84,18 @@ struct Train: ParsableCommand {
     if let problem = trainingConfiguration.problem { throw ValidationError("\(problem). Fix the matching option.") }
     if let n = trainLimit, n < 1 { throw ValidationError("--train-limit must be >= 1: got \(n).") }
     if let n = testLimit, n < 1 { throw ValidationError("--test-limit must be >= 1: got \(n).") }
+    if dp {
+      guard (noiseMultiplier == nil) != (targetEpsilon == nil) else {
+        throw ValidationError("--dp needs exactly one of --noise-multiplier and --target-epsilon.")
+      }
+      if let problem = DPSGDConfiguration(clip: clip, noiseMultiplier: noiseMultiplier ?? 1).problem {
+        throw ValidationError("\(problem). Fix --clip or --noise-multiplier.")
+      }
+      if let e = targetEpsilon, !(e > 0 && e.isFinite) { throw ValidationError("--target-epsilon must be a positive number: got \(e).") }
+      guard delta > 0 && delta < 1 else { throw ValidationError("--delta must be in (0, 1): got \(delta).") }
+    } else if noiseMultiplier != nil || targetEpsilon != nil {
+      throw ValidationError("--noise-multiplier and --target-epsilon only apply with --dp.")
+    }
   }
 
   func run() throws {
@@ -89,6 +117,7 @@ struct Train: ParsableCommand {
     let network = spec.makeNetwork(input: shape, classes: train.dataset.classes, seed: seed)
     let config = trainingConfiguration
     let trainer = Trainer(network: network, configuration: config)
+    let privacy = try dp ? privacySettings(count: train.dataset.count, config: config) : nil
     let progress = ProgressLine()
     progress.note(
       String(
@@ -101,13 +130,18 @@ struct Train: ParsableCommand {
     var evaluation = Evaluation(accuracy: 0, loss: 0, count: 0)
     for epoch in 0..<config.epochs {
       let t0 = ContinuousClock.now
-      trainer.trainEpoch(train.dataset, epoch: epoch) { p in
+      let report = { (p: TrainingProgress) in
         lastLoss = p.loss
         progress.update(
           String(
             format: "epoch %d/%d  batch %d/%d  loss %.4f  lr %g  %.0f samples/s",
             p.epoch + 1, p.epochs, p.batch, p.batchesPerEpoch, p.loss, p.learningRate, p.samplesPerSecond),
           force: p.epochFinished)
+      }
+      if let privacy {
+        trainer.trainPrivateEpoch(train.dataset, epoch: epoch, privacy: privacy.settings, progress: report)
+      } else {
+        trainer.trainEpoch(train.dataset, epoch: epoch, progress: report)
       }
       let epochSeconds = (ContinuousClock.now - t0).seconds
       trainSeconds += epochSeconds
@@ -128,7 +162,7 @@ struct Train: ParsableCommand {
       seed: seed, trainSamples: train.dataset.count, testSamples: test.dataset.count,
       testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, finalTrainLoss: lastLoss,
       seconds: trainSeconds, samplesPerSecond: Double(samples) / trainSeconds,
-      blasThreads: BLAS.threads, dataFiles: files)
+      blasThreads: BLAS.threads, dataFiles: files, dp: privacy?.report)
     if json {
       print(try result.jsonLine())
     } else {
@@ -136,8 +170,48 @@ struct Train: ParsableCommand {
         String(
           format: "test accuracy %.4f, test loss %.4f, %.1f s training, %.0f samples/s",
           result.testAccuracy, result.testLoss, result.seconds, result.samplesPerSecond))
+      if let r = privacy?.report {
+        print(
+          String(
+            format: "DP-SGD: ε = %.4f at δ = %g (RDP order %g), σ = %.4f, clip %g, q = %.6f, %d steps", r.epsilon ?? .infinity, r.delta,
+            r.order ?? .nan,
+            r.noiseMultiplier, Double(r.clip), r.sampleRate, r.steps))
+      }
     }
   }
+
+  /// DP-SGD's σ (given or solved for the target ε over the whole run) and the ε it spends.
+  func privacySettings(count: Int, config: TrainingConfiguration) throws -> (settings: DPSGDConfiguration, report: DPReportJSON) {
+    let q = DPSGDConfiguration.sampleRate(batchSize: config.batchSize, count: count)
+    let steps = config.epochs * DPSGDConfiguration.stepsPerEpoch(batchSize: config.batchSize, count: count)
+    do {
+      let sigma =
+        try noiseMultiplier
+        ?? RDPAccountant.noiseMultiplier(targetEpsilon: targetEpsilon!, delta: delta, sampleRate: q, steps: steps)
+      var accountant = try RDPAccountant()
+      try accountant.compose(sampleRate: q, sigma: sigma, steps: steps)
+      let (epsilon, order) = try accountant.epsilon(delta: delta)
+      return (
+        DPSGDConfiguration(clip: clip, noiseMultiplier: sigma),
+        DPReportJSON(
+          clip: clip, noiseMultiplier: sigma, sampleRate: q, steps: steps, delta: delta, epsilon: epsilon.isFinite ? epsilon : nil,
+          order: order)
+      )
+    } catch let e as RDPAccountant.Error {
+      throw UserError(e.description)
+    }
+  }
+}
+
+/// `dp` in `byzsim train --json`: the DP-SGD settings and the ε they spend (null: no finite ε).
+struct DPReportJSON: Encodable {
+  let clip: Float
+  let noiseMultiplier: Double
+  let sampleRate: Double
+  let steps: Int
+  let delta: Double
+  let epsilon: Double?
+  let order: Double?
 }
 
 struct TrainingDiverged: Error, CustomStringConvertible {
@@ -165,6 +239,7 @@ struct TrainResult: Encodable {
   let samplesPerSecond: Double
   let blasThreads: Int
   let dataFiles: [FileDigest]
+  let dp: DPReportJSON?
 
   func jsonLine() throws -> String {
     String(decoding: try JSONEncoder.snake().encode(self), as: UTF8.self)

@@ -35,3 +35,40 @@ struct DPCommandTests {
     }
   }
 }
+
+/// `byzsim train --dp`: the ε it reports is the accountant's for its q and steps.
+@Suite(.serialized) struct TrainDPCommandTests {
+  @Test func trainWithDPReportsTheEpsilonItSpent() throws {
+    let dir = CLI.temporaryDirectory()
+    CLI.writeToyDataset(in: dir, train: 400, test: 100)
+    let r = try CLI.run([
+      "train", "--model", "mlp", "--hidden", "16", "--epochs", "3", "--batch-size", "40", "--lr", "0.5", "--momentum", "0",
+      "--data-dir", dir.path, "--json", "--dp", "--clip", "1", "--target-epsilon", "8", "--delta", "1e-3",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    let dp = try #require(r.json?["dp"] as? [String: Any])
+    let sigma = try #require(dp["noise_multiplier"] as? Double)
+    #expect(dp["sample_rate"] as? Double == 0.1 && dp["steps"] as? Int == 30)
+    let e = try CLI.run([
+      "dp", "epsilon", "--sigma", "\(sigma)", "--sample-rate", "0.1", "--steps", "30", "--delta", "1e-3", "--json",
+    ])
+    #expect(e.json?["epsilon"] as? Double == dp["epsilon"] as? Double)
+    #expect((dp["epsilon"] as? Double ?? 99) <= 8)
+    // The toy data set is easy: private training still learns it.
+    #expect((r.json?["test_accuracy"] as? Double ?? 0) > 0.5)
+  }
+
+  @Test func dpOptionsAreCheckedTogether() throws {
+    for args in [
+      ["train", "--dp"],
+      ["train", "--dp", "--noise-multiplier", "1", "--target-epsilon", "2"],
+      ["train", "--noise-multiplier", "1"],
+      ["train", "--dp", "--noise-multiplier", "1", "--clip", "0"],
+      ["train", "--dp", "--noise-multiplier", "-1"],
+      ["train", "--dp", "--target-epsilon", "2", "--delta", "1"],
+    ] {
+      let r = try CLI.run(args)
+      #expect(r.status != 0 && r.stderr.contains("Error"), "\(args): \(r.stderr)")
+    }
+  }
+}
