@@ -34,6 +34,7 @@ let libraries: [Target] = [
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
   .target(name: "Privacy"),
+  .target(name: "Drift", dependencies: ["Tensor"]),
   .target(
     name: "Serving",
     dependencies: [
@@ -56,7 +57,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -91,6 +92,7 @@ let tests: [Target] = [
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "Federation", "TestSupport"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "TestSupport"]),
   .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "TestSupport"]),
+  .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport", "TestSupport"]),
 ]
 

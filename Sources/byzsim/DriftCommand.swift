@@ -1,0 +1,192 @@
+import ArgumentParser
+import Drift
+import Foundation
+
+/// `byzsim drift`: one drift detector, offline, on a reference and a current sample.
+struct DriftCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "drift",
+    abstract: "Run one drift detector on two samples (CSV: rows = observations, columns = features).",
+    discussion: """
+      Examples:
+        byzsim drift ks --reference train.csv --current live.csv --json
+        byzsim drift mmd --reference train.csv --current live.csv --permutations 200 --seed 1
+        byzsim drift psi --reference scores-jan.csv --current scores-feb.csv
+        byzsim drift chi2 --reference labels-ref.csv --current labels-now.csv
+      --json prints one object: "detector", "statistic", "p_value" (ks, mmd, chi2), "drift", and the
+      detector's threshold ("alpha" or "threshold"). A first row that is not all numbers is a header.
+      """,
+    subcommands: [DriftKS.self, DriftMMD.self, DriftPSI.self, DriftChi2.self])
+}
+
+struct DriftSamples: ParsableArguments {
+  @Option(help: "The reference sample (CSV).")
+  var reference: String
+  @Option(help: "The current sample (CSV, the same columns).")
+  var current: String
+  @Flag(help: "Print one JSON object.")
+  var json = false
+
+  func load() throws -> (NumericTable, NumericTable) {
+    do {
+      let r = try NumericTable.read(reference), c = try NumericTable.read(current)
+      guard r.columns == c.columns else {
+        throw UserError("\(reference) has \(r.columns) columns and \(current) has \(c.columns); the samples must have the same features")
+      }
+      return (r, c)
+    } catch let e as NumericTable.Invalid {
+      throw UserError(e.description)
+    }
+  }
+
+  func emit(_ fields: [(String, String)], text: String) {
+    if json {
+      print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+    } else {
+      print(text)
+    }
+  }
+}
+
+func jsonNumber(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
+
+struct DriftKS: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ks",
+    abstract: "Per-feature two-sample Kolmogorov–Smirnov with a Bonferroni correction (exact p up to 10,000 observations).")
+  @OptionGroup var samples: DriftSamples
+  @Option(help: "Significance level of the whole test (each feature is tested at alpha / features).")
+  var alpha = 0.05
+
+  func run() throws {
+    guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1): got \(alpha)") }
+    let (r, c) = try samples.load()
+    var worst: (feature: Int, result: KolmogorovSmirnov.Result)?
+    var largest = (feature: 0, statistic: 0.0)
+    for j in 0..<r.columns {
+      let result = KolmogorovSmirnov.test(r.column(j), c.column(j))
+      if worst == nil || result.pValue < worst!.result.pValue { worst = (j, result) }
+      if result.statistic > largest.statistic { largest = (j, result.statistic) }
+    }
+    let adjusted = min(1, worst!.result.pValue * Double(r.columns))
+    let drift = adjusted < alpha
+    samples.emit(
+      [
+        ("detector", "\"ks\""), ("statistic", jsonNumber(largest.statistic)), ("p_value", jsonNumber(adjusted)), ("drift", "\(drift)"),
+        ("alpha", jsonNumber(alpha)), ("features", "\(r.columns)"), ("feature", "\(worst!.feature)"),
+        ("exact", "\(worst!.result.exact)"),
+      ],
+      text: String(
+        format: "KS: largest D %.6g (feature %d); smallest p %.6g (feature %d), Bonferroni-adjusted %.6g over %d features → %@",
+        largest.statistic, largest.feature, worst!.result.pValue, worst!.feature, adjusted, r.columns,
+        drift ? "drift" : "no drift"))
+  }
+}
+
+struct DriftMMD: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mmd", abstract: "Unbiased MMD² with an RBF kernel (median-heuristic bandwidth) and a permutation test.")
+  @OptionGroup var samples: DriftSamples
+  @Option(help: "Significance level.")
+  var alpha = 0.05
+  @Option(help: "Permutations of the test.")
+  var permutations = 100
+  @Option(help: "Kernel bandwidth σ (default: the median heuristic).")
+  var sigma: Double?
+  @Option(help: "Seed of the permutations.")
+  var seed: UInt64 = 0
+
+  func run() throws {
+    guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1): got \(alpha)") }
+    guard permutations >= 1 && permutations <= 100_000 else {
+      throw ValidationError("--permutations must be in 1...100000: got \(permutations)")
+    }
+    if let sigma, !(sigma > 0 && sigma.isFinite) { throw ValidationError("--sigma must be a positive number: got \(sigma)") }
+    let (r, c) = try samples.load()
+    guard r.rows.count >= 2 && c.rows.count >= 2 else { throw UserError("MMD² needs at least two observations in each sample") }
+    guard r.rows.count + c.rows.count <= 20_000 else {
+      throw UserError("MMD² here keeps the pooled kernel matrix: at most 20,000 observations in all (got \(r.rows.count + c.rows.count))")
+    }
+    let result = MMD.test(r.rows, c.rows, sigma: sigma, permutations: permutations, seed: seed)
+    let drift = result.pValue < alpha
+    samples.emit(
+      [
+        ("detector", "\"mmd\""), ("statistic", jsonNumber(result.statistic)), ("p_value", jsonNumber(result.pValue)), ("drift", "\(drift)"),
+        ("alpha", jsonNumber(alpha)), ("sigma", jsonNumber(result.sigma)), ("permutations", "\(permutations)"),
+      ],
+      text: String(
+        format: "MMD²: %.6g (σ %.6g), p %.6g over %d permutations → %@", result.statistic, result.sigma, result.pValue, permutations,
+        drift ? "drift" : "no drift"))
+  }
+}
+
+struct DriftPSI: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "psi",
+    abstract: "Population stability index per feature (reference deciles); drift when the largest exceeds the threshold.")
+  @OptionGroup var samples: DriftSamples
+  @Option(help: "PSI above which a feature has drifted (0.1: moderate, 0.25: significant).")
+  var threshold = 0.25
+  @Option(help: "Bins (at the reference's quantiles).")
+  var bins = 10
+
+  func run() throws {
+    guard threshold > 0 && threshold.isFinite else { throw ValidationError("--threshold must be a positive number: got \(threshold)") }
+    guard bins >= 2 && bins <= 1000 else { throw ValidationError("--bins must be in 2...1000: got \(bins)") }
+    let (r, c) = try samples.load()
+    var largest = (feature: 0, psi: -Double.infinity)
+    for j in 0..<r.columns {
+      let v = PSI.index(reference: r.column(j), current: c.column(j), bins: bins)
+      if v > largest.psi { largest = (j, v) }
+    }
+    let drift = largest.psi > threshold
+    samples.emit(
+      [
+        ("detector", "\"psi\""), ("statistic", jsonNumber(largest.psi)), ("drift", "\(drift)"), ("threshold", jsonNumber(threshold)),
+        ("features", "\(r.columns)"), ("feature", "\(largest.feature)"),
+      ],
+      text: String(
+        format: "PSI: largest %.6g (feature %d of %d) → %@", largest.psi, largest.feature, r.columns, drift ? "drift" : "no drift"))
+  }
+}
+
+struct DriftChi2: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "chi2",
+    abstract: "χ² test of homogeneity on category counts (e.g. predicted labels), per column with a Bonferroni correction.")
+  @OptionGroup var samples: DriftSamples
+  @Option(help: "Significance level of the whole test.")
+  var alpha = 0.05
+
+  func run() throws {
+    guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1): got \(alpha)") }
+    let (r, c) = try samples.load()
+    var worst: (feature: Int, result: ChiSquare.Result)?
+    for j in 0..<r.columns {
+      let a = r.column(j), b = c.column(j)
+      for (v, path) in [(a, r.path), (b, c.path)] {
+        if let bad = v.first(where: { $0 != $0.rounded() || abs($0) > 1e9 }) {
+          throw UserError("\(path), column \(j + 1): \(bad) is not a category (χ² takes integer labels)")
+        }
+      }
+      let categories = Array(Set(a + b)).sorted()
+      let index = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
+      var ra = [Double](repeating: 0, count: categories.count), cb = ra
+      for v in a { ra[index[v]!] += 1 }
+      for v in b { cb[index[v]!] += 1 }
+      let result = ChiSquare.test(referenceCounts: ra, currentCounts: cb)
+      if worst == nil || result.pValue < worst!.result.pValue { worst = (j, result) }
+    }
+    let adjusted = min(1, worst!.result.pValue * Double(r.columns))
+    let drift = adjusted < alpha
+    samples.emit(
+      [
+        ("detector", "\"chi2\""), ("statistic", jsonNumber(worst!.result.statistic)), ("p_value", jsonNumber(adjusted)),
+        ("drift", "\(drift)"), ("alpha", jsonNumber(alpha)), ("degrees_of_freedom", "\(worst!.result.degreesOfFreedom)"),
+        ("features", "\(r.columns)"), ("feature", "\(worst!.feature)"),
+      ],
+      text: String(
+        format: "χ²: %.6g on %d degrees of freedom (column %d), p %.6g (Bonferroni over %d columns) → %@", worst!.result.statistic,
+        worst!.result.degreesOfFreedom, worst!.feature, adjusted, r.columns, drift ? "drift" : "no drift"))
+  }
+}
