@@ -35,6 +35,7 @@ let libraries: [Target] = [
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
   .target(name: "Privacy"),
   .target(name: "Drift", dependencies: ["Tensor"]),
+  .target(name: "Evasion", dependencies: ["Learning", "Tensor"]),
   .target(
     name: "Serving",
     dependencies: [
@@ -57,7 +58,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -92,6 +93,7 @@ let tests: [Target] = [
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "Federation", "TestSupport"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "TestSupport"]),
   .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "TestSupport"]),
+  .testTarget(name: "EvasionTests", dependencies: ["Evasion", "Learning", "Tensor"]),
   .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport", "TestSupport"]),
 ]

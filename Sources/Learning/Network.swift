@@ -127,6 +127,33 @@ public final class Network {
     return lossSum / Double(batch)
   }
 
+  /// Each sample's gradient of its own cross-entropy loss with respect to its input, written to
+  /// `into` (batch, inputSize); returns the summed loss. Parameters and `gradients` are left as
+  /// they were (the evasion attacks' white-box gradient; one pass, no micro-batches).
+  @discardableResult
+  public func inputGradients(
+    _ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, into dx: UnsafeMutablePointer<Float>
+  ) -> Double {
+    let logits = forward(x, batch: batch)
+    let top = topDelta.reserve(batch * outputSize)
+    let lossSum = Kernels.softmaxCrossEntropy(logits: logits, labels: labels, rows: batch, classes: outputSize, gradient: top)
+    for i in 0..<(batch * outputSize) { top[i] *= Float(batch) }
+    var delta = deltaA.reserve(batch * maxLayerWidth)
+    var spare = deltaB.reserve(batch * maxLayerWidth)
+    delta.update(from: top, count: batch * outputSize)
+    parameters.withUnsafeBufferPointer { p in
+      for i in stride(from: layers.count - 1, through: 0, by: -1) {
+        let layer = layers[i]
+        let input = i == 0 ? x : UnsafePointer(activations[i - 1].pointer)
+        layer.backward(
+          input: input, output: activations[i].pointer, outputGradient: delta, inputGradient: i == 0 ? dx : spare,
+          batch: batch, parameters: p.baseAddress! + parameterOffsets[i], gradients: nil)
+        swap(&delta, &spare)
+      }
+    }
+    return lossSum
+  }
+
   /// DP-SGD's clipped sum: fills `gradients` with Σᵢ min(1, C/‖gᵢ‖)·gᵢ over the batch, where
   /// gᵢ is sample i's own gradient of its cross-entropy loss, and returns (the summed loss, how
   /// many samples were clipped, the per-sample norms ‖gᵢ‖).
