@@ -33,7 +33,7 @@ let libraries: [Target] = [
   .target(name: "Artifacts", dependencies: ["Learning", "Tensor", .product(name: "Crypto", package: "swift-crypto")]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
-  .target(name: "Privacy"),
+  .target(name: "Privacy", dependencies: ["Learning", "Data", "Tensor"]),
   .target(name: "Drift", dependencies: ["Tensor"]),
   .target(name: "Evasion", dependencies: ["Learning", "Tensor"]),
   .target(

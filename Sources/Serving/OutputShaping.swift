@@ -7,14 +7,7 @@ extension OutputPolicy {
   /// (if any) comes first, drawn from `rng`: N(0, noise²) per probability, clipped to [0, 1]
   /// and renormalised; the label is the argmax of what is shown.
   public func shape(_ probabilities: [Double], rng: inout RandomStream) -> String {
-    var p = probabilities
-    if noise > 0 {
-      for i in p.indices { p[i] = min(1, max(0, p[i] + noise * rng.nextNormal())) }
-      let total = p.reduce(0, +)
-      if total > 0 { for i in p.indices { p[i] /= total } } else { p = probabilities }
-    }
-    var label = 0
-    for i in p.indices where p[i] > p[label] { label = i }
+    let (p, label) = noised(probabilities, rng: &rng)
     switch kind {
     case .label:
       return "{\"label\":\(label)}"
@@ -26,6 +19,40 @@ extension OutputPolicy {
       let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK)
       let items = order.map { "{\"class\":\($0),\"probability\":\(Float(p[$0]))}" }
       return "{\"label\":\(label),\"top\":[\(items.joined(separator: ","))]}"
+    }
+  }
+
+  /// The probabilities after the policy's noise (if any), and the label shown (their argmax).
+  func noised(_ probabilities: [Double], rng: inout RandomStream) -> (probabilities: [Double], label: Int) {
+    var p = probabilities
+    if noise > 0 {
+      for i in p.indices { p[i] = min(1, max(0, p[i] + noise * rng.nextNormal())) }
+      let total = p.reduce(0, +)
+      if total > 0 { for i in p.indices { p[i] /= total } } else { p = probabilities }
+    }
+    var label = 0
+    for i in p.indices where p[i] > p[label] { label = i }
+    return (p, label)
+  }
+
+  /// What a caller under this policy learns about one input, as a probability vector (the
+  /// numbers `shape` prints): `full`, each as Float32; `rounded`, each rounded; `top-k`, the k
+  /// shown and the rest of the mass spread evenly over the classes not shown; `label`, one-hot.
+  /// The membership and inversion attacks see the server through this.
+  public func observed(_ probabilities: [Double], rng: inout RandomStream) -> [Double] {
+    let (p, label) = noised(probabilities, rng: &rng)
+    switch kind {
+    case .label:
+      return p.indices.map { $0 == label ? 1 : 0 }
+    case .full:
+      return p.map { Double(Float($0)) }
+    case .rounded:
+      return p.map { Double(Self.round($0, decimals))! }
+    case .topK:
+      let shown = Set(p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK))
+      let mass = shown.reduce(0.0) { $0 + Double(Float(p[$1])) }
+      let rest = p.count > shown.count ? max(0, 1 - mass) / Double(p.count - shown.count) : 0
+      return p.indices.map { shown.contains($0) ? Double(Float(p[$0])) : rest }
     }
   }
 

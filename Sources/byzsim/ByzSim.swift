@@ -9,7 +9,8 @@ struct ByzSim: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Run.self, Validate.self, Sweep.self, ReportCommand.self, Reproduce.self, Aggregate.self, Train.self, Prepare.self, Export.self,
-      Keygen.self, Sign.self, Verify.self, ScanCommand.self, Predict.self, Tamper.self, Serve.self, AuditServing.self, DPCommand.self, DriftCommand.self, AttackCommand.self,
+      Keygen.self, Sign.self, Verify.self, ScanCommand.self, Predict.self, Tamper.self, Serve.self, AuditServing.self, DPCommand.self,
+      DriftCommand.self, AttackCommand.self,
       Info.self,
       RoleCommand.self, CoordinatorCommand.self, WorkerCommand.self, HubCommand.self,
     ])
