@@ -36,6 +36,7 @@ let libraries: [Target] = [
   .target(name: "Privacy", dependencies: ["Learning", "Data", "Tensor"]),
   .target(name: "Drift", dependencies: ["Tensor"]),
   .target(name: "Evasion", dependencies: ["Learning", "Tensor"]),
+  .target(name: "Extraction", dependencies: ["Learning", "Data", "Tensor"]),
   .target(
     name: "Serving",
     dependencies: [
@@ -58,7 +59,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion", "Extraction",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -94,6 +95,7 @@ let tests: [Target] = [
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "TestSupport"]),
   .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "TestSupport"]),
   .testTarget(name: "EvasionTests", dependencies: ["Evasion", "Learning", "Tensor"]),
+  .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Learning", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport", "TestSupport"]),
 ]

@@ -1,4 +1,5 @@
 import Data
+import Foundation
 import Tensor
 
 /// Hyper-parameters of a centralized or local training run.
@@ -141,6 +142,30 @@ public final class Trainer {
 }
 
 extension Network {
+  /// Softmax probabilities (in Double) of `count` flat inputs, in chunks of 256: what a
+  /// prediction API computes before its output policy.
+  public func probabilities(_ x: UnsafePointer<Float>, count: Int) -> [[Double]] {
+    let classes = outputSize, d = inputSize
+    var out: [[Double]] = []
+    out.reserveCapacity(count)
+    var start = 0
+    while start < count {
+      let n = min(256, count - start)
+      let logits = forward(x + start * d, batch: n)
+      for i in 0..<n {
+        let z = logits + i * classes
+        var top = -Float.infinity
+        for k in 0..<classes { top = max(top, z[k]) }
+        var p = (0..<classes).map { exp(Double(z[$0] - top)) }
+        let total = p.reduce(0, +)
+        for k in p.indices { p[k] /= total }
+        out.append(p)
+      }
+      start += n
+    }
+    return out
+  }
+
   /// Accuracy and mean cross-entropy over `data`, in chunks of `batchSize`.
   public func evaluate(_ data: Dataset, batchSize: Int = 256) -> Evaluation {
     precondition(data.shape.size == inputSize, "data samples have \(data.shape.size) features, the network takes \(inputSize)")

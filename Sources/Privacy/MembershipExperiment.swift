@@ -158,26 +158,6 @@ public struct MembershipExperiment {
 
   /// Softmax probabilities (Double) of every image of `data`.
   static func probabilities(_ network: Network, _ data: Dataset) -> [[Double]] {
-    let classes = network.outputSize, d = data.shape.size
-    var out: [[Double]] = []
-    out.reserveCapacity(data.count)
-    data.features.withUnsafeBufferPointer { x in
-      var start = 0
-      while start < data.count {
-        let count = min(256, data.count - start)
-        let logits = network.forward(x.baseAddress! + start * d, batch: count)
-        for i in 0..<count {
-          let z = logits + i * classes
-          var top = -Float.infinity
-          for k in 0..<classes { top = max(top, z[k]) }
-          var p = (0..<classes).map { exp(Double(z[$0] - top)) }
-          let total = p.reduce(0, +)
-          for k in p.indices { p[k] /= total }
-          out.append(p)
-        }
-        start += count
-      }
-    }
-    return out
+    data.features.withUnsafeBufferPointer { network.probabilities($0.baseAddress!, count: data.count) }
   }
 }

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Artifacts
+import Data
+import Extraction
+import Foundation
+import Learning
+import Runtime
+import Serving
+import Tensor
+
+extension SubstituteTraining.Strategy: ExpressibleByArgument {}
+
+/// `byzsim attack extraction`: steal a model through its answers (as a prediction API gives them).
+struct ExtractionCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "extraction",
+    abstract: "Model extraction: equation solving (softmax models) or a substitute trained on the target's labels.",
+    discussion: """
+      The target answers through an output policy of byzsim serve (--output …). Fidelity is the
+      share of Fashion-MNIST test images on which the copy and the target agree.
+        byzsim attack extraction logreg.safetensors --method equations --json
+        byzsim attack extraction mlp.safetensors --method learning --strategy jacobian --budget 3200
+      equations: Tramèr et al. 2016, d + 1 uniform random queries (or --budget) solve every class
+      of a softmax regression; needs probabilities (label-only answers give no equation).
+      learning: random, indist (unlabelled training images the attacker holds: the last 10,000
+      of the training split) or jacobian (Papernot et al. 2017) queries, labelled by the target.
+      --json keys: method, strategy, queries, fidelity, accuracy, target_accuracy, output, and
+      for equations on a logreg target parameter_error (largest |Δ| of the recovered w_k − w_0, b_k − b_0).
+      """)
+
+  @Argument(help: "The target: a model.safetensors or a run directory.", completion: .file(extensions: ["safetensors"]))
+  var model: String
+  @Option(help: "equations or learning.")
+  var method: String
+  @Option(help: "learning: random, indist, jacobian.")
+  var strategy: SubstituteTraining.Strategy = .jacobian
+  @Option(help: "Queries (equations: default d + 1; learning: default 2,000).")
+  var budget: Int?
+  @Option(help: "learning: the substitute, logreg, mlp or cnn.")
+  var substitute: ModelKind = .mlp
+  @Option(help: "learning: the substitute's epochs.")
+  var epochs = 10
+  @Option(help: "The target's output policy: full, rounded, top-k, label.")
+  var output: OutputPolicy.Kind = .full
+  @Option(help: "Decimals of the rounded policy.")
+  var decimals = 2
+  @Option(help: "k of the top-k policy.")
+  var topK = 3
+  @Option(help: "Seed of the queries and the substitute.")
+  var seed: UInt64 = 1
+  @Option(help: "The Fashion-MNIST directory.", completion: .directory)
+  var data = FashionMNIST.defaultDirectory
+  @Option(help: "The signer's public key (PEM), for a model outside its run directory.", completion: .file(extensions: ["pub"]))
+  var pub: String?
+  @Flag(help: "Load an unsigned or changed model anyway (warns).")
+  var allowUnsigned = false
+  @Flag(help: "Print one JSON object.")
+  var json = false
+
+  func validate() throws {
+    guard ["equations", "learning"].contains(method) else { throw ValidationError("--method must be equations or learning: got \(method)") }
+    if let budget, budget < 1 || budget > 1_000_000 { throw ValidationError("--budget must be in 1...1000000: got \(budget)") }
+    guard (0...8).contains(decimals), topK >= 1, epochs >= 1 else {
+      throw ValidationError("--decimals 0 to 8, --top-k and --epochs at least 1")
+    }
+  }
+
+  func run() throws {
+    let loaded = try ModelSource.load(path: model, publicKey: pub, policy: .required, allowUnsigned: allowUnsigned)
+    let test = try FashionMNIST.load(.test, directory: data).dataset
+    guard test.shape == loaded.input, test.classes == loaded.classes else {
+      throw UserError(
+        "\(loaded.path) takes \(loaded.input) images in \(loaded.classes) classes; the test set has \(test.shape) in \(test.classes)")
+    }
+    let target = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
+    target.parameters = loaded.parameters
+    let policy = OutputPolicy(kind: output, topK: topK, decimals: decimals)
+    var answers = RandomStream(seed: seed, purpose: .noise, 0x5845)
+    let d = loaded.input.size
+    func ask(_ x: [Float], _ n: Int) -> [[Double]] {
+      x.withUnsafeBufferPointer { target.probabilities($0.baseAddress!, count: n) }.map { policy.observed($0, rng: &answers) }
+    }
+    let targetLabels = test.features.withUnsafeBufferPointer { target.predict($0.baseAddress!, count: test.count) }
+    let targetAccuracy = Fidelity.agreement(targetLabels, test.labels)
+    let progress = ProgressLine()
+    var fields: [(String, String)] = [("method", "\"\(method)\"")]
+    let copyLabels: [Int32]
+    let queries: Int
+    if method == "equations" {
+      queries = budget ?? d + 1
+      var rng = RandomStream(seed: seed, purpose: .attack, 0x4551)
+      let inputs = (0..<queries).map { _ in (0..<d).map { _ in rng.nextFloat() } }
+      progress.update("equation solving: \(queries) queries", force: true)
+      let replies = ask(inputs.flatMap { $0 }, queries)
+      let extracted: EquationSolving.Model
+      do {
+        extracted = try EquationSolving.solve(inputs: inputs, answers: replies, classes: loaded.classes)
+      } catch let e as EquationSolving.Failure {
+        progress.finish("equation solving failed")
+        throw UserError("equation solving failed under output \(output.rawValue): \(e.description)")
+      }
+      copyLabels = (0..<test.count).map { i in
+        let z = extracted.logits(Array(test.features[(i * d)..<((i + 1) * d)]))
+        var best = 0
+        for k in z.indices where z[k] > z[best] { best = k }
+        return Int32(best)
+      }
+      fields.append(("strategy", "null"))
+      if loaded.spec.kind == .logreg {
+        // The target's own w_k − w_0 and b_k − b_0 (ByzSim's dense layout: weights then biases).
+        let w = loaded.parameters, c = loaded.classes
+        var error = 0.0
+        for k in 1..<c {
+          for j in 0..<d { error = max(error, abs(Double(w[k * d + j] - w[j]) - extracted.weights[k * d + j])) }
+          error = max(error, abs(Double(w[c * d + k] - w[c * d]) - extracted.biases[k]))
+        }
+        fields.append(("parameter_error", "\(error)"))
+      }
+    } else {
+      let train = try FashionMNIST.load(.train, directory: data).dataset
+      let pool = train.subset(Array(max(0, train.count - 10_000)..<train.count))
+      let attack = SubstituteTraining(
+        strategy: strategy, budget: budget ?? 2000, spec: ModelSpec(kind: substitute),
+        training: TrainingConfiguration(
+          epochs: epochs, batchSize: 32, schedule: LearningRateSchedule(base: substitute == .logreg ? 0.1 : 0.02), momentum: 0.9, seed: seed
+        ),
+        seed: seed)
+      let (copy, spent) = attack.run(
+        oracle: { x, n in
+          ask(x, n).map { p in
+            var best = 0
+            for k in p.indices where p[k] > p[best] { best = k }
+            return Int32(best)
+          }
+        }, pool: pool, progress: { progress.update($0, force: true) })
+      queries = spent
+      copyLabels = test.features.withUnsafeBufferPointer { copy.predict($0.baseAddress!, count: test.count) }
+      fields.append(("strategy", "\"\(strategy.rawValue)\""))
+    }
+    let fidelity = Fidelity.agreement(copyLabels, targetLabels)
+    let accuracy = Fidelity.agreement(copyLabels, test.labels)
+    progress.finish("extraction: \(queries) queries, fidelity \(String(format: "%.4f", fidelity))")
+    fields += [
+      ("queries", "\(queries)"), ("fidelity", "\(fidelity)"), ("accuracy", "\(accuracy)"), ("target_accuracy", "\(targetAccuracy)"),
+      ("output", "\"\(output.rawValue)\""),
+    ]
+    if json {
+      print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+    } else {
+      print(
+        String(
+          format: "%@ extraction (%@ output, %d queries): fidelity %.4f, copy's accuracy %.4f (target %.4f)", method, output.rawValue,
+          queries, fidelity, accuracy, targetAccuracy))
+      if let e = fields.first(where: { $0.0 == "parameter_error" }) { print("largest parameter error: \(e.1)") }
+    }
+  }
+}
