@@ -40,7 +40,7 @@ let libraries: [Target] = [
   .target(
     name: "Serving",
     dependencies: [
-      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data", "Transport",
+      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data", "Transport", "Drift",
       .product(name: "Hummingbird", package: "hummingbird"),
       .product(name: "Prometheus", package: "swift-prometheus"),
       .product(name: "Crypto", package: "swift-crypto"),

@@ -154,9 +154,9 @@ extension Network {
       let logits = forward(x + start * d, batch: n)
       for i in 0..<n {
         let z = logits + i * classes
-        var top = -Float.infinity
-        for k in 0..<classes { top = max(top, z[k]) }
-        var p = (0..<classes).map { exp(Double(z[$0] - top)) }
+        var top = -Double.infinity
+        for k in 0..<classes { top = max(top, Double(z[k])) }
+        var p = (0..<classes).map { exp(Double(z[$0]) - top) }
         let total = p.reduce(0, +)
         for k in p.indices { p[k] /= total }
         out.append(p)

@@ -58,6 +58,42 @@ public struct Credential: Sendable {
   public var curvePublicKey: String? = nil
 }
 
+/// `[monitor]`: drift detectors over the predict stream (issue 19). Window detectors compare
+/// the last `window` inputs with the reference sample every `every` predictions; stream
+/// detectors see each prediction's confidence.
+public struct MonitorConfig: Sendable, Equatable {
+  public enum Detector: String, Sendable, CaseIterable {
+    case ks, mmd, psi, chi2, cusum
+    case pageHinkley = "page-hinkley"
+  }
+  /// A CSV of in-control inputs (rows of the model's input size).
+  public var reference: String
+  public var window = 200
+  public var every = 100
+  public var alpha = 0.05
+  public var psiThreshold = 0.25
+  public var mmdPermutations = 50
+  public var detectors: [Detector] = [.ks, .psi, .chi2, .cusum, .pageHinkley]
+
+  public init(reference: String) { self.reference = reference }
+
+  static func decode(_ t: inout TableReader) throws -> MonitorConfig {
+    var m = MonitorConfig(reference: try t.string("reference", default: nil) { $0.isEmpty ? "a CSV file of reference inputs" : nil })
+    m.window = try t.int("window", default: m.window) { (10...100_000).contains($0) ? nil : "10 to 100000 observations" }
+    m.every = try t.int("every", default: m.every) { (1...1_000_000).contains($0) ? nil : "1 to 1000000 predictions" }
+    m.alpha = try t.double("alpha", default: m.alpha) { $0 > 0 && $0 < 1 ? nil : "a level in (0, 1)" }
+    m.psiThreshold = try t.double("psi_threshold", default: m.psiThreshold) { $0 > 0 && $0.isFinite ? nil : "a positive number" }
+    m.mmdPermutations = try t.int("mmd_permutations", default: m.mmdPermutations) { (1...10_000).contains($0) ? nil : "1 to 10000" }
+    if t.table["detectors"] != nil {
+      let known = Detector.allCases.map(\.rawValue)
+      let names = try t.stringArray("detectors") { known.contains($0) ? nil : "detectors among \(known.joined(separator: ", "))" }
+      guard !names.isEmpty else { throw t.error("detectors", "name at least one detector") }
+      m.detectors = names.map { Detector(rawValue: $0)! }
+    }
+    return m
+  }
+}
+
 /// A deployment file (`byzsim serve --config deploy.toml`): where the server listens, which
 /// routes are on, who may call them and what each caller sees.
 public struct DeployConfig: Sendable {
@@ -84,6 +120,8 @@ public struct DeployConfig: Sendable {
   /// Without authentication (loopback only): every caller has role predict with this policy.
   public var anonymousPolicy = OutputPolicy()
   public var seed: UInt64 = 1
+  /// Drift detectors run inside the server (`[monitor]`), if any.
+  public var monitor: MonitorConfig?
 
   public init(file: String = "(defaults)") { self.file = file }
 
@@ -113,6 +151,11 @@ public struct DeployConfig: Sendable {
     var anonymous = try top.table("anonymous")
     c.anonymousPolicy = try Self.policy(&anonymous)
     try anonymous.finish()
+    if top.table["monitor"] != nil {
+      var m = try top.table("monitor")
+      c.monitor = try MonitorConfig.decode(&m)
+      try m.finish()
+    }
     for var entry in try top.tableArray("credentials") {
       c.credentials.append(try Self.credential(&entry))
       try entry.finish()

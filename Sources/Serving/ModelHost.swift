@@ -32,19 +32,7 @@ public final class ServedModel: @unchecked Sendable {
         return Slot(n)
       }()
     defer { idle.withLock { $0.append(slot) } }
-    let network = slot.network
-    var out: [[Double]] = []
-    out.reserveCapacity(count)
-    x.withUnsafeBufferPointer { buf in
-      var start = 0
-      while start < count {
-        let n = min(256, count - start)
-        let logits = network.forward(buf.baseAddress! + start * inputSize, batch: n)
-        for row in 0..<n { out.append(softmax(logits + row * classes, count: classes)) }
-        start += n
-      }
-    }
-    return out
+    return x.withUnsafeBufferPointer { slot.network.probabilities($0.baseAddress!, count: count) }
   }
 }
 

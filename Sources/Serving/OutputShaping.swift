@@ -68,17 +68,3 @@ extension OutputPolicy {
     return "\(whole).\(String(repeating: "0", count: decimals - fraction.count))\(fraction)"
   }
 }
-
-/// Softmax of one row of logits, in Double.
-func softmax(_ logits: UnsafePointer<Float>, count: Int) -> [Double] {
-  var top = -Double.infinity
-  for i in 0..<count { top = max(top, Double(logits[i])) }
-  var out = [Double](repeating: 0, count: count)
-  var total = 0.0
-  for i in 0..<count {
-    out[i] = exp(Double(logits[i]) - top)
-    total += out[i]
-  }
-  for i in 0..<count { out[i] /= total }
-  return out
-}

@@ -48,11 +48,19 @@ public final class ServingCore: Sendable {
   let byToken: [String: Credential]
   let byID: [String: Credential]
   let sequence = Synchronization.Atomic<UInt64>(0)
+  /// The drift monitor (`[monitor]`), if the deployment asks for one.
+  public let monitor: Monitor?
 
-  public init(config: DeployConfig, host: ModelHost, log: RequestLog) {
+  public init(config: DeployConfig, host: ModelHost, log: RequestLog) throws {
     self.config = config
     self.host = host
     self.log = log
+    let model = host.model
+    monitor = try config.monitor.map { [metrics] m in
+      try Monitor(
+        config: m, inputSize: model.inputSize, classes: model.classes, registry: metrics.registry,
+        probabilities: { model.probabilities($0, count: $1) })
+    }
     byToken = Dictionary(uniqueKeysWithValues: config.credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.tokenSHA256, $0) })
     byID = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.id, $0) })
   }
@@ -157,6 +165,7 @@ public final class ServingCore: Sendable {
     }
     if let refused = charge(who, predictions: inputs.count) { return refused }
     let probabilities = model.probabilities(inputs.values, count: inputs.count)
+    monitor?.observe(inputs.values, probabilities: probabilities)
     let n = sequence.add(1, ordering: .relaxed).newValue
     var rng = RandomStream(seed: config.seed, purpose: .noise, n)
     var counts = [Int](repeating: 0, count: model.classes)

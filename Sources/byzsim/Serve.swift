@@ -73,7 +73,12 @@ struct Serve: AsyncParsableCommand {
     // Requests already run in parallel; OpenBLAS's own threads would only contend with them.
     BLAS.threads = 1
     let host = try ModelHost(ModelReference(path: path, publicKey: deploy.publicKey, allowUnsigned: allowUnsigned))
-    let core = ServingCore(config: deploy, host: host, log: try RequestLog(path: deploy.requestLog))
+    let core: ServingCore
+    do {
+      core = try ServingCore(config: deploy, host: host, log: try RequestLog(path: deploy.requestLog))
+    } catch let e as Monitor.Invalid {
+      throw UserError(e.description)
+    }
     let loaded = host.model.loaded
     let bindAddress = deploy.bind
     let door = try deploy.zmqEndpoint.map { try ZMQDoor(core: core, endpoint: $0, secretKeyFile: deploy.zmqSecretKeyFile ?? "") }

@@ -1,0 +1,236 @@
+import Dispatch
+import Drift
+import Foundation
+import Prometheus
+import Synchronization
+
+/// The drift monitor inside `byzsim serve` (`[monitor]`): every prediction's input, label and
+/// confidence enter a sliding window and the stream detectors; every `every` predictions (once
+/// the window is full) the window detectors compare it with the reference sample on a
+/// background queue — the request path only copies. An evaluation that falls due while one
+/// runs is not lost: the newest window is evaluated when the running one ends. Each detector's
+/// statistic, p-value (where it has one), alert state, alerts and the prediction count at its
+/// first alert are Prometheus series (`byzsim_drift_*{detector=…}`).
+///
+/// The detectors are `Sources/Drift`'s: per-feature KS with Bonferroni, MMD² (median heuristic,
+/// permutation test), the largest per-feature PSI, χ² on the predicted labels, and CUSUM and
+/// Page–Hinkley on the confidence (both with k = δ = σ/2 and h = λ = 5σ of the reference's
+/// confidences; an alarm is counted, the detector restarts, and its alert state holds for one
+/// window of predictions).
+public final class Monitor: Sendable {
+  public let config: MonitorConfig
+  let referenceInputs: [[Double]]
+  let referenceLabels: [Double]
+  let classes: Int
+  let inputSize: Int
+
+  struct Window {
+    var inputs: [[Float]] = []
+    var labels: [Int] = []
+    var next = 0
+    var sinceRun = 0
+    var predictions = 0
+    var cusum: CUSUM
+    var pageHinkley: PageHinkley
+    var running = false
+    /// An evaluation fell due while one was running: run again when it ends, on the newest window.
+    var pending = false
+    var firstAlert: [MonitorConfig.Detector: Int] = [:]
+    /// The prediction count at each stream detector's last alarm (its alert holds for a window).
+    var lastAlarm: [MonitorConfig.Detector: Int] = [:]
+  }
+  let window: Mutex<Window>
+  let queue = DispatchQueue(label: "byzsim.monitor")
+  let gauges: [MonitorConfig.Detector: Gauges]
+  let evaluations: Handle<Counter>
+  let evaluated: Handle<Gauge>
+  struct Handle<T>: @unchecked Sendable { let metric: T }
+
+  struct Gauges: @unchecked Sendable {
+    let statistic: Gauge
+    let pValue: Gauge?
+    let alert: Gauge
+    let alerts: Counter
+    let firstAlert: Gauge
+  }
+
+  public struct Invalid: Error, CustomStringConvertible {
+    public let description: String
+  }
+
+  /// `probabilities` computes the served model's outputs for the reference inputs.
+  public init(
+    config: MonitorConfig, inputSize: Int, classes: Int, registry: PrometheusCollectorRegistry,
+    probabilities: ([Float], Int) -> [[Double]]
+  ) throws {
+    let table: NumericTable
+    do { table = try NumericTable.read(config.reference) } catch let e as NumericTable.Invalid {
+      throw Invalid(description: "[monitor] reference: \(e.description)")
+    }
+    guard table.columns == inputSize else {
+      throw Invalid(
+        description: "[monitor] reference: \(config.reference) has \(table.columns) columns; the model takes \(inputSize) values")
+    }
+    guard table.rows.count >= 10 else { throw Invalid(description: "[monitor] reference: at least 10 rows, got \(table.rows.count)") }
+    self.config = config
+    self.inputSize = inputSize
+    self.classes = classes
+    referenceInputs = table.rows
+    let p = probabilities(table.rows.flatMap { $0.map(Float.init) }, table.rows.count)
+    referenceLabels = p.map { row in Double(row.indices.max { row[$0] < row[$1] }!) }
+    let confidences = p.map { $0.max()! }
+    let cusum = CUSUM.fromReference(confidences)
+    let sigma = cusum.threshold / 5
+    window = Mutex(Window(cusum: cusum, pageHinkley: PageHinkley(delta: sigma / 2, lambda: max(5 * sigma, 1e-9))))
+    var made: [MonitorConfig.Detector: Gauges] = [:]
+    for d in config.detectors {
+      let labels = [("detector", d.rawValue)]
+      made[d] = Gauges(
+        statistic: registry.makeGauge(name: "byzsim_drift_statistic", labels: labels, help: "The drift detector's latest statistic."),
+        pValue: [.ks, .mmd, .chi2].contains(d)
+          ? registry.makeGauge(name: "byzsim_drift_p_value", labels: labels, help: "The drift detector's latest p-value.") : nil,
+        alert: registry.makeGauge(name: "byzsim_drift_alert", labels: labels, help: "1 while the detector signals drift."),
+        alerts: registry.makeCounter(name: "byzsim_drift_alerts_total", labels: labels, help: "Alerts raised by the detector."),
+        firstAlert: registry.makeGauge(
+          name: "byzsim_drift_first_alert_prediction", labels: labels,
+          help: "Predictions served when the detector first alerted (0: never)."))
+    }
+    gauges = made
+    evaluations = Handle(
+      metric: registry.makeCounter(
+        name: "byzsim_drift_evaluations_total", help: "Times the window detectors compared the window with the reference."))
+    evaluated = Handle(
+      metric: registry.makeGauge(
+        name: "byzsim_drift_evaluated_predictions", help: "Predictions served up to the window the last evaluation saw."))
+  }
+
+  /// One request's inputs (rows of `inputSize`) and the model's probabilities for them.
+  func observe(_ inputs: [Float], probabilities: [[Double]]) {
+    var snapshot: (inputs: [[Float]], labels: [Int], predictions: Int)?
+    var alarms: [MonitorConfig.Detector: Int] = [:]
+    var stream: [(MonitorConfig.Detector, Double, Bool)] = []
+    window.withLock { w in
+      for (i, p) in probabilities.enumerated() {
+        let label = p.indices.max { p[$0] < p[$1] }!
+        let row = Array(inputs[(i * inputSize)..<((i + 1) * inputSize)])
+        if w.inputs.count < config.window {
+          w.inputs.append(row)
+          w.labels.append(label)
+        } else {
+          w.inputs[w.next] = row
+          w.labels[w.next] = label
+        }
+        w.next = (w.next + 1) % config.window
+        w.predictions += 1
+        w.sinceRun += 1
+        let confidence = p[label]
+        if config.detectors.contains(.cusum) && w.cusum.add(confidence) {
+          w.cusum.reset()
+          alarms[.cusum, default: 0] += 1
+          w.lastAlarm[.cusum] = w.predictions
+        }
+        if config.detectors.contains(.pageHinkley) && w.pageHinkley.add(confidence) {
+          w.pageHinkley.reset()
+          alarms[.pageHinkley, default: 0] += 1
+          w.lastAlarm[.pageHinkley] = w.predictions
+        }
+      }
+      for (d, at) in w.lastAlarm where w.firstAlert[d] == nil { w.firstAlert[d] = at }
+      for d in config.detectors where d == .cusum || d == .pageHinkley {
+        let statistic = d == .cusum ? w.cusum.statistic : w.pageHinkley.statistic
+        let active = w.lastAlarm[d].map { w.predictions - $0 < config.window } ?? false
+        stream.append((d, statistic, active))
+      }
+      if w.inputs.count == config.window && w.sinceRun >= config.every {
+        w.sinceRun = 0
+        if w.running {
+          w.pending = true
+        } else {
+          w.running = true
+          snapshot = (w.inputs, w.labels, w.predictions)
+        }
+      }
+    }
+    for (d, statistic, active) in stream {
+      guard let g = gauges[d] else { continue }
+      g.statistic.set(statistic)
+      g.alert.set(active ? 1.0 : 0.0)
+      if let n = alarms[d] { g.alerts.increment(by: Int64(n)) }
+    }
+    publishFirstAlerts()
+    if let snapshot { schedule(snapshot) }
+  }
+
+  /// Evaluates `snapshot` on the background queue, then any evaluation that fell due meanwhile.
+  func schedule(_ snapshot: (inputs: [[Float]], labels: [Int], predictions: Int)) {
+    queue.async { [self] in
+      runWindow(snapshot.inputs, snapshot.labels)
+      evaluated.metric.set(Double(snapshot.predictions))
+      let next: (inputs: [[Float]], labels: [Int], predictions: Int)? = window.withLock { w in
+        guard w.pending else {
+          w.running = false
+          return nil
+        }
+        w.pending = false
+        return (w.inputs, w.labels, w.predictions)
+      }
+      if let next { schedule(next) }
+    }
+  }
+
+  /// Runs the window detectors now (the background queue's work; tests call it directly).
+  func runWindow(_ inputs: [[Float]], _ labels: [Int]) {
+    let current = inputs.map { $0.map(Double.init) }
+    var results: [(MonitorConfig.Detector, Double, Double?, Bool)] = []
+    for d in config.detectors {
+      switch d {
+      case .ks:
+        var smallest = 1.0, largest = 0.0
+        for j in 0..<inputSize {
+          let r = KolmogorovSmirnov.test(referenceInputs.map { $0[j] }, current.map { $0[j] })
+          smallest = min(smallest, r.pValue)
+          largest = max(largest, r.statistic)
+        }
+        let adjusted = min(1, smallest * Double(inputSize))
+        results.append((d, largest, adjusted, adjusted < config.alpha))
+      case .mmd:
+        let r = MMD.test(referenceInputs, current, permutations: config.mmdPermutations, seed: 0)
+        results.append((d, r.statistic, r.pValue, r.pValue < config.alpha))
+      case .psi:
+        var largest = 0.0
+        for j in 0..<inputSize {
+          largest = max(largest, PSI.index(reference: referenceInputs.map { $0[j] }, current: current.map { $0[j] }))
+        }
+        results.append((d, largest, nil, largest > config.psiThreshold))
+      case .chi2:
+        var r = [Double](repeating: 0, count: classes), c = r
+        for l in referenceLabels { r[Int(l)] += 1 }
+        for l in labels { c[l] += 1 }
+        let t = ChiSquare.test(referenceCounts: r, currentCounts: c)
+        results.append((d, t.statistic, t.pValue, t.pValue < config.alpha))
+      case .cusum, .pageHinkley:
+        continue
+      }
+    }
+    window.withLock { w in
+      for (d, _, _, alert) in results where alert && w.firstAlert[d] == nil { w.firstAlert[d] = w.predictions }
+    }
+    defer { evaluations.metric.increment() }
+    for (d, statistic, p, alert) in results {
+      guard let g = gauges[d] else { continue }
+      g.statistic.set(statistic)
+      if let p { g.pValue?.set(p) }
+      g.alert.set(alert ? 1.0 : 0.0)
+      if alert { g.alerts.increment() }
+    }
+    publishFirstAlerts()
+  }
+
+  func publishFirstAlerts() {
+    let first = window.withLock { $0.firstAlert }
+    for (d, n) in first { gauges[d]?.firstAlert.set(Double(n)) }
+  }
+
+  /// Waits until queued window runs are done (for tests and shutdown).
+  public func drain() { queue.sync {} }
+}

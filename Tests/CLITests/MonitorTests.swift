@@ -1,0 +1,151 @@
+import Data
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The drift monitor inside `byzsim serve`: in-distribution traffic raises no KS or χ² alert,
+/// brightened traffic raises them, and a real Prometheus (Debian's) evaluating the shipped
+/// rules file (deploy/prometheus/byzsim-drift-rules.yml) fires the input-drift alert.
+@Suite(.serialized) struct MonitorTests {
+  static var rulesFile: String {
+    var root = URL(fileURLWithPath: #filePath)
+    while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) { root.deleteLastPathComponent() }
+    return root.appendingPathComponent("deploy/prometheus/byzsim-drift-rules.yml").path
+  }
+
+  func body(_ images: [[Float]]) -> String {
+    "{\"inputs\": [" + images.map { "[" + $0.map { String(format: "%.4f", $0) }.joined(separator: ",") + "]" }.joined(separator: ",") + "]}"
+  }
+
+  func metric(_ text: String, _ name: String, _ detector: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix("\(name){") && line.contains("detector=\"\(detector)\"") {
+      return Double(line.split(separator: " ").last ?? "")
+    }
+    return nil
+  }
+
+  @Test func driftRaisesAlertsThatPrometheusFires() async throws {
+    let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
+    let image = { (i: Int) in Array(test.features[(i * 784)..<((i + 1) * 784)]) }
+    let dir = CLI.temporaryDirectory().path
+    let reference = (0..<300).map { image($0).map { String(format: "%.4f", $0) }.joined(separator: ",") }.joined(separator: "\n")
+    try reference.write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    let (config, model, _) = try ServeTests.deployment(
+      extra: """
+        [monitor]
+        reference = "\(dir)/reference.csv"
+        window = 200
+        every = 100
+        detectors = ["ks", "chi2", "psi", "cusum", "page-hinkley"]
+        """)
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    let ops = ServeTests.tokens["ops"]!, bob = ServeTests.tokens["bob"]!
+    func metrics() throws -> String { try server.curl("GET", "/metrics", token: ops).body }
+    func waitFor(_ condition: (String) -> Bool) async throws -> String {
+      var text = try metrics()
+      for _ in 0..<100 where !condition(text) {
+        try await Task.sleep(for: .milliseconds(100))
+        text = try metrics()
+      }
+      return text
+    }
+    // 200 held-out images from the reference's distribution.
+    for start in stride(from: 300, to: 500, by: 50) {
+      #expect(try server.curl("POST", "/v1/predict", token: bob, body: body((start..<(start + 50)).map(image))).status == 200)
+    }
+    func evaluated(_ text: String) -> Double {
+      text.split(separator: "\n").first { $0.hasPrefix("byzsim_drift_evaluated_predictions ") }.flatMap {
+        Double($0.split(separator: " ").last!)
+      } ?? 0
+    }
+    // The window fills at 200 predictions: the first evaluation.
+    var text = try await waitFor { evaluated($0) == 200 }
+    #expect(metric(text, "byzsim_drift_alert", "ks") == 0, "\(text)")
+    #expect(metric(text, "byzsim_drift_alert", "chi2") == 0)
+    #expect((metric(text, "byzsim_drift_p_value", "ks") ?? 0) > 0.05)
+    // 200 brightened images: x/2 + 1/2.
+    for start in stride(from: 500, to: 700, by: 50) {
+      let bright = (start..<(start + 50)).map { image($0).map { $0 / 2 + 0.5 } }
+      #expect(try server.curl("POST", "/v1/predict", token: bob, body: body(bright)).status == 200)
+    }
+    // The evaluation due at 400 predictions sees only brightened images.
+    text = try await waitFor { evaluated($0) == 400 }
+    #expect(evaluated(text) == 400)
+    for detector in ["ks", "chi2", "psi"] {
+      #expect(metric(text, "byzsim_drift_alert", detector) == 1, "\(detector): \(text)")
+      #expect((metric(text, "byzsim_drift_first_alert_prediction", detector) ?? 0) > 200, "\(detector)")
+    }
+    #expect((metric(text, "byzsim_drift_p_value", "ks") ?? 1) < 0.05)
+
+    // Prometheus scrapes the server and evaluates the shipped rules.
+    let promPort = try ServeTests.freePort()
+    try """
+    global:
+      scrape_interval: 1s
+      evaluation_interval: 1s
+    rule_files:
+      - \(Self.rulesFile)
+    scrape_configs:
+      - job_name: byzsim
+        authorization:
+          type: Bearer
+          credentials: \(ops)
+        static_configs:
+          - targets: ['127.0.0.1:\(server.port)']
+    """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+    let prometheus = Process()
+    prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+    prometheus.arguments = [
+      "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb", "--web.listen-address=127.0.0.1:\(promPort)",
+      "--log.level=warn",
+    ]
+    prometheus.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    try prometheus.run()
+    defer {
+      kill(prometheus.processIdentifier, SIGTERM)
+      prometheus.waitUntilExit()
+    }
+    var firing: [String] = []
+    for _ in 0..<60 where !firing.contains("ks") {
+      try await Task.sleep(for: .milliseconds(500))
+      guard let url = URL(string: "http://127.0.0.1:\(promPort)/api/v1/alerts"),
+        let (data, _) = try? await URLSession.shared.data(from: url),
+        let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let alerts = (json["data"] as? [String: Any])?["alerts"] as? [[String: Any]]
+      else { continue }
+      firing = alerts.compactMap { a in
+        guard a["state"] as? String == "firing", let labels = a["labels"] as? [String: String], labels["alertname"] == "ByzSimInputDrift"
+        else { return nil }
+        return labels["detector"]
+      }
+    }
+    #expect(firing.contains("ks"), "firing: \(firing)")
+  }
+
+  @Test func aBadMonitorSectionIsAClearError() throws {
+    let dir = CLI.temporaryDirectory().path
+    try "1,2\n3,4\n".write(toFile: dir + "/narrow.csv", atomically: true, encoding: .utf8)
+    let base = try ServeTests.deployment()
+    for (extra, message) in [
+      ("[monitor]\nreference = \"\(dir)/narrow.csv\"", "columns"),
+      ("[monitor]\nreference = \"\(dir)/missing.csv\"", "cannot be read"),
+      ("[monitor]\nreference = \"\(dir)/narrow.csv\"\ndetectors = [\"ks\", \"vibes\"]", "detectors"),
+      ("[monitor]\nreference = \"\(dir)/narrow.csv\"\nwindow = 3", "window"),
+      ("[monitor]\nreference = \"\(dir)/narrow.csv\"\ncolour = 1", "colour"),
+    ] {
+      // One trained model for every case: each case's file is the base file with its section.
+      let text = try String(contentsOfFile: base.config, encoding: .utf8)
+      let config = dir + "/case.toml"
+      try text.replacingOccurrences(
+        of: "[[credentials]]", with: extra + "\n[[credentials]]", options: [], range: text.range(of: "[[credentials]]")
+      )
+      .write(toFile: config, atomically: true, encoding: .utf8)
+      let r = try CLI.run(["serve", base.model, "--config", config, "--port", "0"])
+      #expect(r.status != 0 && r.stderr.contains(message), "\(extra): \(r.stderr)")
+    }
+  }
+}
