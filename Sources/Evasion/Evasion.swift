@@ -199,3 +199,22 @@ public struct EvasionAttack: Sendable {
     return (predicted, losses)
   }
 }
+
+extension EvasionAttack {
+  /// Adversarial training (Madry et al. 2018, §5): each training batch is replaced by this
+  /// attack's adversarial examples against the model as it is at that step (the inner
+  /// maximisation), then the model takes its SGD step on them (the outer minimisation). Pass
+  /// the result to `Trainer.trainEpoch(_:epoch:transform:)`. Random starts come from
+  /// (seed, batch number), so a training run is reproducible.
+  public func trainingTransform(for network: Network) -> Trainer.BatchTransform {
+    let counter = Counter()
+    return { x, y, count in
+      counter.value += 1
+      var rng = RandomStream(seed: self.seed, purpose: .attack, 0x4D41_4452, counter.value)
+      let adversarial = self.attackBatch(network, Array(x), Array(y), n: count, rng: &rng)
+      for i in 0..<(count * network.inputSize) { x[i] = adversarial[i] }
+    }
+  }
+
+  final class Counter: @unchecked Sendable { var value: UInt64 = 0 }
+}

@@ -88,7 +88,9 @@ public final class Trainer {
   }
 
   /// One pass over `data` in the order of a permutation derived from (seed, epoch).
-  public func trainEpoch(_ data: Dataset, epoch: Int, progress: (TrainingProgress) -> Void = { _ in }) -> Int {
+  public func trainEpoch(
+    _ data: Dataset, epoch: Int, transform: BatchTransform? = nil, progress: (TrainingProgress) -> Void = { _ in }
+  ) -> Int {
     precondition(
       data.shape.size == network.inputSize, "data samples have \(data.shape.size) features, the network takes \(network.inputSize)")
     let n = data.count, b = configuration.batchSize
@@ -100,7 +102,7 @@ public final class Trainer {
     var lossSum = 0.0
     for k in 0..<batches {
       let indices = order[(k * b)..<min(n, (k + 1) * b)]
-      lossSum += step(data, indices: indices, learningRate: lr)
+      lossSum += step(data, indices: indices, learningRate: lr, transform: transform)
       let seconds = (ContinuousClock.now - start).seconds
       let done = min(n, (k + 1) * b)
       progress(
@@ -114,15 +116,21 @@ public final class Trainer {
 
   /// One SGD step on the samples at `indices`; returns the batch's mean loss.
   @discardableResult
-  public func step<C: Collection>(_ data: Dataset, indices: C, learningRate: Float) -> Double where C.Element == Int {
-    let loss = gather(data, indices: indices) { x, y, count in network.lossAndGradient(x, labels: y, batch: count) }
+  public func step<C: Collection>(
+    _ data: Dataset, indices: C, learningRate: Float, transform: BatchTransform? = nil
+  ) -> Double where C.Element == Int {
+    let loss = gather(data, indices: indices, transform: transform) { x, y, count in network.lossAndGradient(x, labels: y, batch: count) }
     optimizer.step(&network.parameters, gradient: network.gradients, learningRate: learningRate)
     return loss
   }
 
+  /// Rewrites a gathered batch in place before its step (features, labels, count): adversarial
+  /// training replaces each batch by its adversarial examples.
+  public typealias BatchTransform = (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Int32>, Int) -> Void
+
   /// Copies the samples at `indices` into one contiguous batch and hands it to `body`.
   func gather<C: Collection, R>(
-    _ data: Dataset, indices: C, _ body: (UnsafePointer<Float>, UnsafePointer<Int32>, Int) -> R
+    _ data: Dataset, indices: C, transform: BatchTransform? = nil, _ body: (UnsafePointer<Float>, UnsafePointer<Int32>, Int) -> R
   ) -> R where C.Element == Int {
     let d = data.shape.size, count = indices.count
     if batchFeatures.count < max(1, count) * d { batchFeatures = [Float](repeating: 0, count: max(1, count) * d) }
@@ -132,6 +140,13 @@ public final class Trainer {
         for (k, i) in indices.enumerated() {
           (dst.baseAddress! + k * d).update(from: src.baseAddress! + i * d, count: d)
           batchLabels[k] = data.labels[i]
+        }
+      }
+    }
+    if let transform {
+      batchFeatures.withUnsafeMutableBufferPointer { x in
+        batchLabels.withUnsafeBufferPointer { y in
+          transform(UnsafeMutableBufferPointer(rebasing: x[0..<(count * d)]), UnsafeBufferPointer(rebasing: y[0..<count]), count)
         }
       }
     }

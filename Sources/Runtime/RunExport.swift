@@ -1,4 +1,6 @@
 import Artifacts
+import Learning
+import Tensor
 import Foundation
 
 /// A run's model as safetensors: the final model (`model.safetensors`, written at the end of
@@ -25,6 +27,20 @@ public enum RunExport {
     ]
     let tensors = ModelExport.tensors(parameters, spec: topology.model, input: manifest.input, classes: manifest.classes)
     return SafeTensorsFile(metadata: metadata, tensors: tensors).encoded()
+  }
+
+  /// A model trained outside a run (`byzsim train --out`) as safetensors, written atomically:
+  /// the spec, input and classes in `__metadata__`, with `extra` (seed, data digests, …).
+  public static func writeTrained(
+    _ parameters: [Float], spec: ModelSpec, input: ImageShape, classes: Int, metadata extra: [String: String], to path: String
+  ) throws {
+    var metadata = extra
+    metadata["format"] = "pt"
+    metadata["byzsim.model"] = spec.description
+    metadata["byzsim.input"] = "\(input.height)x\(input.width)x\(input.channels)"
+    metadata["byzsim.classes"] = String(classes)
+    let tensors = ModelExport.tensors(parameters, spec: spec, input: input, classes: classes)
+    try Files.writeAtomically(SafeTensorsFile(metadata: metadata, tensors: tensors).encoded(), to: path)
   }
 
   /// Exports a run directory's final model (or, before the end, its checkpoint), or a checkpoint

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Data
 import Foundation
+import Evasion
 import Learning
 import Privacy
 import Runtime
@@ -21,6 +22,11 @@ struct Train: ParsableCommand {
       smallest σ that keeps --target-epsilon at --delta over the whole run), divided by the
       expected batch; the ε spent (RDP accountant, as Opacus's) is printed and in --json under "dp".
         byzsim train --model mlp --dp --clip 1 --target-epsilon 3 --delta 1e-5
+      Adversarial training (--adversarial-eps E; Madry et al. 2018): every batch is replaced by its
+      PGD adversarial examples (--adversarial-steps, L∞ or --adversarial-norm l2) against the model
+      at that step; the output then adds the robust accuracy under PGD at E (20 steps) on the
+      first 1,000 test images ("robust_accuracy" in --json).
+      --out FILE writes the trained model as safetensors (unsigned: byzsim sign FILE --key K).
       """)
 
   @Option(help: "Model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -61,8 +67,20 @@ struct Train: ParsableCommand {
   var targetEpsilon: Double?
   @Option(help: "DP-SGD: the δ of the (ε, δ) guarantee.")
   var delta: Double = 1e-5
+  @Option(help: "Adversarial training: the PGD budget ε (0: off).")
+  var adversarialEps: Float = 0
+  @Option(help: "Adversarial training: PGD steps per batch.")
+  var adversarialSteps = 7
+  @Option(help: "Adversarial training: linf or l2.")
+  var adversarialNorm: EvasionAttack.Norm = .linf
+  @Option(help: "Write the trained model here (safetensors).")
+  var out: String?
   @OptionGroup var data: DataOptions
   @OptionGroup var compute: ComputeOptions
+
+  var adversarialAttack: EvasionAttack {
+    EvasionAttack(method: .pgd, norm: adversarialNorm, eps: adversarialEps, steps: adversarialSteps, seed: seed)
+  }
 
   var hiddenSizes: [Int]? {
     let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -95,6 +113,10 @@ struct Train: ParsableCommand {
       guard delta > 0 && delta < 1 else { throw ValidationError("--delta must be in (0, 1): got \(delta).") }
     } else if noiseMultiplier != nil || targetEpsilon != nil {
       throw ValidationError("--noise-multiplier and --target-epsilon only apply with --dp.")
+    }
+    if adversarialEps != 0 {
+      guard !dp else { throw ValidationError("--adversarial-eps and --dp cannot be combined (yet): choose one.") }
+      if let problem = adversarialAttack.problem { throw ValidationError("adversarial training: \(problem)") }
     }
   }
 
@@ -141,7 +163,9 @@ struct Train: ParsableCommand {
       if let privacy {
         trainer.trainPrivateEpoch(train.dataset, epoch: epoch, privacy: privacy.settings, progress: report)
       } else {
-        trainer.trainEpoch(train.dataset, epoch: epoch, progress: report)
+        trainer.trainEpoch(
+          train.dataset, epoch: epoch, transform: adversarialEps > 0 ? adversarialAttack.trainingTransform(for: network) : nil,
+          progress: report)
       }
       let epochSeconds = (ContinuousClock.now - t0).seconds
       trainSeconds += epochSeconds
@@ -155,6 +179,24 @@ struct Train: ParsableCommand {
     guard evaluation.loss.isFinite else {
       throw TrainingDiverged(learningRate: config.schedule.base)
     }
+    var robust: Double?
+    if adversarialEps > 0 {
+      let probe = test.dataset.prefix(1000)
+      let attack = EvasionAttack(method: .pgd, norm: adversarialNorm, eps: adversarialEps, steps: 20, seed: seed)
+      robust = attack.run(network, x: probe.features, labels: probe.labels).robustAccuracy
+    }
+    if let out {
+      do {
+        try RunExport.writeTrained(
+          network.parameters, spec: spec, input: shape, classes: train.dataset.classes,
+          metadata: [
+            "byzsim.seed": String(seed), "byzsim.trained_by": "byzsim train",
+            "byzsim.data_sha256": files.map { "\(($0.path as NSString).lastPathComponent)=\($0.sha256)" }.joined(separator: ";"),
+          ], to: out)
+      } catch {
+        throw UserError("cannot write the model to \(out): \(error)")
+      }
+    }
     let samples = config.epochs * train.dataset.count
     let result = TrainResult(
       model: spec.description, parameters: network.parameterCount, epochs: config.epochs,
@@ -162,7 +204,8 @@ struct Train: ParsableCommand {
       seed: seed, trainSamples: train.dataset.count, testSamples: test.dataset.count,
       testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, finalTrainLoss: lastLoss,
       seconds: trainSeconds, samplesPerSecond: Double(samples) / trainSeconds,
-      blasThreads: BLAS.threads, dataFiles: files, dp: privacy?.report)
+      blasThreads: BLAS.threads, dataFiles: files, dp: privacy?.report, robustAccuracy: robust,
+      adversarialEps: adversarialEps > 0 ? adversarialEps : nil, modelFile: out)
     if json {
       print(try result.jsonLine())
     } else {
@@ -170,6 +213,10 @@ struct Train: ParsableCommand {
         String(
           format: "test accuracy %.4f, test loss %.4f, %.1f s training, %.0f samples/s",
           result.testAccuracy, result.testLoss, result.seconds, result.samplesPerSecond))
+      if let robust {
+        print(String(format: "robust accuracy %.4f under PGD at ε %g (first 1,000 test images)", robust, Double(adversarialEps)))
+      }
+      if let out { print("model written to \(out)") }
       if let r = privacy?.report {
         print(
           String(
@@ -240,6 +287,9 @@ struct TrainResult: Encodable {
   let blasThreads: Int
   let dataFiles: [FileDigest]
   let dp: DPReportJSON?
+  let robustAccuracy: Double?
+  let adversarialEps: Float?
+  let modelFile: String?
 
   func jsonLine() throws -> String {
     String(decoding: try JSONEncoder.snake().encode(self), as: UTF8.self)
