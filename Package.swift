@@ -37,6 +37,7 @@ let libraries: [Target] = [
   .target(name: "Drift", dependencies: ["Tensor"]),
   .target(name: "Evasion", dependencies: ["Learning", "Tensor"]),
   .target(name: "Extraction", dependencies: ["Learning", "Data", "Tensor"]),
+  .target(name: "Watermark", dependencies: ["Data", "Tensor"]),
   .target(
     name: "Serving",
     dependencies: [
@@ -59,7 +60,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion", "Extraction",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion", "Extraction", "Watermark",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -95,6 +96,7 @@ let tests: [Target] = [
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "TestSupport"]),
   .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "TestSupport"]),
   .testTarget(name: "EvasionTests", dependencies: ["Evasion", "Learning", "Tensor"]),
+  .testTarget(name: "WatermarkTests", dependencies: ["Watermark", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Learning", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport", "TestSupport"]),

@@ -56,6 +56,8 @@ struct ExtractionCommand: ParsableCommand {
   var allowUnsigned = false
   @Flag(help: "Print one JSON object.")
   var json = false
+  @Option(help: "Write the stolen copy here (safetensors).")
+  var out: String?
 
   func validate() throws {
     guard ["equations", "learning"].contains(method) else { throw ValidationError("--method must be equations or learning: got \(method)") }
@@ -105,6 +107,8 @@ struct ExtractionCommand: ParsableCommand {
         for k in z.indices where z[k] > z[best] { best = k }
         return Int32(best)
       }
+      // ByzSim's logreg layout: the dense layer's weights (classes × d), then its biases.
+      try save(extracted.weights.map(Float.init) + extracted.biases.map(Float.init), spec: ModelSpec(kind: .logreg), input: loaded.input)
       fields.append(("strategy", "null"))
       if loaded.spec.kind == .logreg {
         // The target's own w_k − w_0 and b_k − b_0 (ByzSim's dense layout: weights then biases).
@@ -135,6 +139,7 @@ struct ExtractionCommand: ParsableCommand {
         }, pool: pool, progress: { progress.update($0, force: true) })
       queries = spent
       copyLabels = test.features.withUnsafeBufferPointer { copy.predict($0.baseAddress!, count: test.count) }
+      try save(copy.parameters, spec: ModelSpec(kind: substitute), input: loaded.input)
       fields.append(("strategy", "\"\(strategy.rawValue)\""))
     }
     let fidelity = Fidelity.agreement(copyLabels, targetLabels)
@@ -144,6 +149,7 @@ struct ExtractionCommand: ParsableCommand {
       ("queries", "\(queries)"), ("fidelity", "\(fidelity)"), ("accuracy", "\(accuracy)"), ("target_accuracy", "\(targetAccuracy)"),
       ("output", "\"\(output.rawValue)\""),
     ]
+    if let out { fields.append(("out", SafeTensorsFile.json(out))) }
     if json {
       print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
     } else {
@@ -154,4 +160,16 @@ struct ExtractionCommand: ParsableCommand {
       if let e = fields.first(where: { $0.0 == "parameter_error" }) { print("largest parameter error: \(e.1)") }
     }
   }
+
+  /// Writes the copy to `--out`, if given.
+  func save(_ parameters: [Float], spec: ModelSpec, input: ImageShape) throws {
+    guard let out else { return }
+    do {
+      try RunExport.writeTrained(
+        parameters, spec: spec, input: input, classes: 10, metadata: ["byzsim.trained_by": "byzsim attack extraction"], to: out)
+    } catch {
+      throw UserError("cannot write the copy to \(out): \(error)")
+    }
+  }
+
 }

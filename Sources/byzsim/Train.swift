@@ -4,6 +4,7 @@ import Foundation
 import Evasion
 import Learning
 import Privacy
+import Watermark
 import Runtime
 import Tensor
 
@@ -75,6 +76,10 @@ struct Train: ParsableCommand {
   var adversarialNorm: EvasionAttack.Norm = .linf
   @Option(help: "Write the trained model here (safetensors).")
   var out: String?
+  @Option(help: "Embed the watermark of this trigger directory (byzsim watermark triggers).")
+  var watermark: String?
+  @Option(help: "Times the trigger set joins the training data.")
+  var watermarkRepeat = 20
   @OptionGroup var data: DataOptions
   @OptionGroup var compute: ComputeOptions
 
@@ -133,6 +138,15 @@ struct Train: ParsableCommand {
       try ProvenanceManifest(files: files).jsonData().write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
+    if let dir = watermark {
+      guard (1...10_000).contains(watermarkRepeat) else { throw ValidationError("--watermark-repeat must be 1 to 10000") }
+      do {
+        let set = try TriggerSet.read(from: dir, shape: train.dataset.shape, classes: train.dataset.classes)
+        train = .init(dataset: set.embedded(in: train.dataset, repeats: watermarkRepeat), files: train.files)
+      } catch let e as TriggerSet.Invalid {
+        throw UserError(e.description)
+      }
+    }
     let spec = ModelSpec(kind: model, hidden: hiddenSizes!)
     let shape = train.dataset.shape
     if let problem = spec.problem(input: shape, classes: train.dataset.classes) { throw UserError(problem) }

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// The owner's workflow end to end: make triggers, train with them, find the mark in the model
+/// file and through `byzsim serve` (a label-only credential), and not in an unmarked model.
+@Suite(.serialized) struct WatermarkCommandTests {
+  @Test func theOwnerFindsTheMarkInTheFileAndThroughTheServer() throws {
+    let dir = CLI.temporaryDirectory().path
+    #expect(try CLI.run(["watermark", "triggers", "--out", dir + "/marks", "--count", "100", "--seed", "9"]).status == 0)
+    let common = ["train", "--model", "mlp", "--train-limit", "5000", "--epochs", "3"]
+    #expect(try CLI.run(common + ["--watermark", dir + "/marks", "--out", dir + "/owned.safetensors"]).status == 0)
+    #expect(try CLI.run(common + ["--out", dir + "/plain.safetensors"]).status == 0)
+    let owned = try CLI.run(["watermark", "verify", dir + "/owned.safetensors", "--triggers", dir + "/marks", "--allow-unsigned", "--json"])
+    let plain = try CLI.run(["watermark", "verify", dir + "/plain.safetensors", "--triggers", dir + "/marks", "--allow-unsigned", "--json"])
+    #expect(owned.json?["verified"] as? Bool == true && (owned.json?["matches"] as? Int ?? 0) >= 90, "\(owned.stdout) \(owned.stderr)")
+    #expect(plain.json?["verified"] as? Bool == false, "\(plain.stdout)")
+
+    // Through the server: sign the model, serve it with a label-only token, query the triggers.
+    #expect(try CLI.run(["keygen", "--out", dir + "/owner"]).status == 0)
+    #expect(try CLI.run(["sign", dir + "/owned.safetensors", "--key", dir + "/owner.key"]).status == 0)
+    let token = "watermark-token-0123456789"
+    let hash = try CLI.run(["serve", "--hash-token", token]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    try """
+    public_key = "\(dir)/owner.pub"
+    [server]
+    request_log = "\(dir)/requests.jsonl"
+    [[credentials]]
+    id = "auditor"
+    role = "predict"
+    token_sha256 = "\(hash)"
+    output = "label"
+    """.write(toFile: dir + "/deploy.toml", atomically: true, encoding: .utf8)
+    let server = try ServerProcess([dir + "/owned.safetensors", "--config", dir + "/deploy.toml"])
+    defer { server.stop() }
+    let remote = try CLI.run([
+      "watermark", "verify", "http://127.0.0.1:\(server.port)", "--token", token, "--triggers", dir + "/marks", "--json",
+    ])
+    #expect(remote.json?["matches"] as? Int == owned.json?["matches"] as? Int, "\(remote.stdout) \(remote.stderr)")
+    let refused = try CLI.run([
+      "watermark", "verify", "http://127.0.0.1:\(server.port)", "--token", "wrong-token-0123456789", "--triggers", dir + "/marks",
+    ])
+    #expect(refused.status != 0 && refused.stderr.contains("401"), "\(refused.stderr)")
+  }
+
+  @Test func badTriggerDirectoriesAreClearErrors() throws {
+    let dir = CLI.temporaryDirectory().path
+    let r = try CLI.run(["train", "--model", "logreg", "--watermark", dir + "/none", "--train-limit", "50"])
+    #expect(r.status != 0 && r.stderr.contains("cannot be read"), "\(r.stderr)")
+    let v = try CLI.run(["watermark", "verify", "http://127.0.0.1:1", "--triggers", dir + "/none"])
+    #expect(v.status != 0 && v.stderr.contains("cannot be read"), "\(v.stderr)")
+  }
+}
