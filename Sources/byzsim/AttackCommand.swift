@@ -49,12 +49,7 @@ struct EvasionCommand: ParsableCommand {
   var seed: UInt64 = 0
   @Option(help: "How many test images, from the first.")
   var count = 1000
-  @Option(help: "The Fashion-MNIST directory.", completion: .directory)
-  var data = FashionMNIST.defaultDirectory
-  @Option(help: "The signer's public key (PEM), for a model outside its run directory.", completion: .file(extensions: ["pub"]))
-  var pub: String?
-  @Flag(help: "Load an unsigned or changed model anyway (warns).")
-  var allowUnsigned = false
+  @OptionGroup var target: TargetModelOptions
   @Flag(help: "Print one JSON object.")
   var json = false
 
@@ -69,15 +64,8 @@ struct EvasionCommand: ParsableCommand {
   }
 
   func run() throws {
-    let loaded = try ModelSource.load(path: model, publicKey: pub, policy: .required, allowUnsigned: allowUnsigned)
-    var test = try FashionMNIST.load(.test, directory: data).dataset
-    guard test.shape == loaded.input, test.classes == loaded.classes else {
-      throw UserError(
-        "\(loaded.path) takes \(loaded.input) images in \(loaded.classes) classes; the test set has \(test.shape) in \(test.classes)")
-    }
-    test = test.prefix(count)
-    let network = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
-    network.parameters = loaded.parameters
+    let (loaded, network) = try target.load(model)
+    let test = try target.dataset(.test, for: loaded).prefix(count)
     let progress = ProgressLine()
     let attack = self.attack
     let outcome = attack.run(network, x: test.features, labels: test.labels) { done in

@@ -40,20 +40,10 @@ struct ExtractionCommand: ParsableCommand {
   var substitute: ModelKind = .mlp
   @Option(help: "learning: the substitute's epochs.")
   var epochs = 10
-  @Option(help: "The target's output policy: full, rounded, top-k, label.")
-  var output: OutputPolicy.Kind = .full
-  @Option(help: "Decimals of the rounded policy.")
-  var decimals = 2
-  @Option(help: "k of the top-k policy.")
-  var topK = 3
+  @OptionGroup var shown: OutputPolicyOptions
   @Option(help: "Seed of the queries and the substitute.")
   var seed: UInt64 = 1
-  @Option(help: "The Fashion-MNIST directory.", completion: .directory)
-  var data = FashionMNIST.defaultDirectory
-  @Option(help: "The signer's public key (PEM), for a model outside its run directory.", completion: .file(extensions: ["pub"]))
-  var pub: String?
-  @Flag(help: "Load an unsigned or changed model anyway (warns).")
-  var allowUnsigned = false
+  @OptionGroup var target: TargetModelOptions
   @Flag(help: "Print one JSON object.")
   var json = false
   @Option(help: "Write the stolen copy here (safetensors).")
@@ -62,27 +52,20 @@ struct ExtractionCommand: ParsableCommand {
   func validate() throws {
     guard ["equations", "learning"].contains(method) else { throw ValidationError("--method must be equations or learning: got \(method)") }
     if let budget, budget < 1 || budget > 1_000_000 { throw ValidationError("--budget must be in 1...1000000: got \(budget)") }
-    guard (0...8).contains(decimals), topK >= 1, epochs >= 1 else {
-      throw ValidationError("--decimals 0 to 8, --top-k and --epochs at least 1")
-    }
+    guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
   }
 
   func run() throws {
-    let loaded = try ModelSource.load(path: model, publicKey: pub, policy: .required, allowUnsigned: allowUnsigned)
-    let test = try FashionMNIST.load(.test, directory: data).dataset
-    guard test.shape == loaded.input, test.classes == loaded.classes else {
-      throw UserError(
-        "\(loaded.path) takes \(loaded.input) images in \(loaded.classes) classes; the test set has \(test.shape) in \(test.classes)")
-    }
-    let target = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
-    target.parameters = loaded.parameters
-    let policy = OutputPolicy(kind: output, topK: topK, decimals: decimals)
+    let (loaded, victim) = try target.load(model)
+    let test = try target.dataset(.test, for: loaded)
+    let policy = shown.policy
+    let output = shown.output
     var answers = RandomStream(seed: seed, purpose: .noise, 0x5845)
     let d = loaded.input.size
     func ask(_ x: [Float], _ n: Int) -> [[Double]] {
-      x.withUnsafeBufferPointer { target.probabilities($0.baseAddress!, count: n) }.map { policy.observed($0, rng: &answers) }
+      x.withUnsafeBufferPointer { victim.probabilities($0.baseAddress!, count: n) }.map { policy.observed($0, rng: &answers) }
     }
-    let targetLabels = test.features.withUnsafeBufferPointer { target.predict($0.baseAddress!, count: test.count) }
+    let targetLabels = test.features.withUnsafeBufferPointer { victim.predict($0.baseAddress!, count: test.count) }
     let targetAccuracy = Fidelity.agreement(targetLabels, test.labels)
     let progress = ProgressLine()
     var fields: [(String, String)] = [("method", "\"\(method)\"")]
@@ -121,7 +104,7 @@ struct ExtractionCommand: ParsableCommand {
         fields.append(("parameter_error", "\(error)"))
       }
     } else {
-      let train = try FashionMNIST.load(.train, directory: data).dataset
+      let train = try target.dataset(.train, for: loaded)
       let pool = train.subset(Array(max(0, train.count - 10_000)..<train.count))
       let attack = SubstituteTraining(
         strategy: strategy, budget: budget ?? 2000, spec: ModelSpec(kind: substitute),

@@ -40,20 +40,10 @@ struct InversionCommand: ParsableCommand {
   var lambda = 0.1
   @Option(help: "numerical: queries per class.")
   var maxQueries = 100_000
-  @Option(help: "The target's output policy (numerical): full, rounded, top-k, label.")
-  var output: OutputPolicy.Kind = .full
-  @Option(help: "Decimals of the rounded policy.")
-  var decimals = 2
-  @Option(help: "k of the top-k policy.")
-  var topK = 3
+  @OptionGroup var shown: OutputPolicyOptions
   @Option(help: "Write the reconstructions here (SVG).")
   var svg: String?
-  @Option(help: "The Fashion-MNIST directory.", completion: .directory)
-  var data = FashionMNIST.defaultDirectory
-  @Option(help: "The signer's public key (PEM), for a model outside its run directory.", completion: .file(extensions: ["pub"]))
-  var pub: String?
-  @Flag(help: "Load an unsigned or changed model anyway (warns).")
-  var allowUnsigned = false
+  @OptionGroup var target: TargetModelOptions
   @Flag(help: "Print one JSON object.")
   var json = false
 
@@ -64,16 +54,11 @@ struct InversionCommand: ParsableCommand {
     guard steps >= 1, patience >= 1, lambda > 0, lambda.isFinite, gamma >= 0, gamma < 1, maxQueries >= 1 else {
       throw ValidationError("--steps, --patience and --max-queries at least 1, --lambda positive, --gamma in [0, 1)")
     }
-    guard (0...8).contains(decimals), topK >= 1 else { throw ValidationError("--decimals 0 to 8, --top-k at least 1") }
   }
 
   func run() throws {
-    let loaded = try ModelSource.load(path: model, publicKey: pub, policy: .required, allowUnsigned: allowUnsigned)
-    let train = try FashionMNIST.load(.train, directory: data).dataset
-    guard train.shape == loaded.input, train.classes == loaded.classes else {
-      throw UserError(
-        "\(loaded.path) takes \(loaded.input) images in \(loaded.classes) classes; the data has \(train.shape) in \(train.classes)")
-    }
+    let (loaded, victim) = try target.load(model)
+    let train = try target.dataset(.train, for: loaded)
     var labels = Array(0..<loaded.classes)
     if let classes {
       labels = try classes.split(separator: ",").map { item in
@@ -84,14 +69,13 @@ struct InversionCommand: ParsableCommand {
       }
     }
     let d = loaded.input.size
-    let target = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
-    target.parameters = loaded.parameters
     var attack = ModelInversion()
     attack.alpha = steps
     attack.beta = patience
     attack.gamma = gamma
     attack.lambda = lambda
-    let policy = OutputPolicy(kind: output, topK: topK, decimals: decimals)
+    let policy = shown.policy
+    let output = shown.output
     var answers = RandomStream(seed: 1, purpose: .noise, 0x4D49)
     let progress = ProgressLine()
     var results: [(label: Int, result: ModelInversion.Result)] = []
@@ -99,9 +83,9 @@ struct InversionCommand: ParsableCommand {
       progress.update("inverting class \(label)", force: true)
       let r =
         gradient == "white-box"
-        ? attack.invert(target, label: label)
+        ? attack.invert(victim, label: label)
         : attack.invert(inputSize: d, label: label, maxQueries: maxQueries) { x in
-          let p = x.withUnsafeBufferPointer { target.probabilities($0.baseAddress!, count: 1) }[0]
+          let p = x.withUnsafeBufferPointer { victim.probabilities($0.baseAddress!, count: 1) }[0]
           return policy.observed(p, rng: &answers)[label]
         }
       results.append((label, r))

@@ -48,25 +48,12 @@ struct MembershipCommand: ParsableCommand {
   var momentum: Float = 0.9
   @Option(help: "Seed of the split, the models and the queries.")
   var seed: UInt64 = 1
-  @Option(help: "The target's output policy: full, rounded, top-k, label.")
-  var output: OutputPolicy.Kind = .full
-  @Option(help: "Decimals of the rounded policy.")
-  var decimals = 2
-  @Option(help: "k of the top-k policy.")
-  var topK = 3
-  @Option(help: "Gaussian noise added to each probability before the policy.")
-  var noise = 0.0
+  @OptionGroup var shown: OutputPolicyOptions
   @Option(help: "Write the ROC curves (log–log SVG) here.")
   var svg: String?
   @Flag(help: "Print one JSON object.")
   var json = false
   @OptionGroup var data: DataOptions
-
-  func validate() throws {
-    guard (0...8).contains(decimals) else { throw ValidationError("--decimals must be 0 to 8: got \(decimals)") }
-    guard topK >= 1 else { throw ValidationError("--top-k must be at least 1: got \(topK)") }
-    guard noise >= 0 && noise <= 1 else { throw ValidationError("--noise must be in [0, 1]: got \(noise)") }
-  }
 
   func run() throws {
     let hiddenSizes = hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -81,7 +68,8 @@ struct MembershipCommand: ParsableCommand {
     let experiment = MembershipExperiment(
       spec: spec, members: members, shadows: shadows, shokriShadows: shokriShadows, training: config, seed: seed)
     if let problem = experiment.problem(available: train.count) { throw UserError(problem) }
-    let policy = OutputPolicy(kind: output, topK: topK, decimals: decimals, noise: noise)
+    let policy = shown.policy
+    let output = shown.output
     let progress = ProgressLine()
     let started = ContinuousClock.now
     let report = experiment.run(train: train, test: test, observe: { policy.observed($0, rng: &$1) }) { step in

@@ -28,12 +28,7 @@ struct Predict: ParsableCommand {
   var model: String
   @Option(help: "How many test images, from the first.")
   var count = 10_000
-  @Option(help: "The Fashion-MNIST directory.", completion: .directory)
-  var data = FashionMNIST.defaultDirectory
-  @Option(help: "The signer's public key (PEM), for a model outside its run directory.", completion: .file(extensions: ["pub"]))
-  var pub: String?
-  @Flag(help: "Load an unsigned or changed model anyway (warns).")
-  var allowUnsigned = false
+  @OptionGroup var target: TargetModelOptions
   @Option(help: "Also measure a backdoor's success: the share of triggered test images (label ≠ T) predicted T.")
   var triggerTarget: Int?
   @Flag(help: "Print one JSON object: model, origin, sha256, count, accuracy, predictions (and backdoor_success, backdoor_images).")
@@ -44,15 +39,8 @@ struct Predict: ParsableCommand {
   }
 
   func run() throws {
-    let loaded = try ModelSource.load(path: model, publicKey: pub, policy: .required, allowUnsigned: allowUnsigned)
-    var test = try FashionMNIST.load(.test, directory: data).dataset
-    guard test.shape == loaded.input, test.classes == loaded.classes else {
-      throw UserError(
-        "\(loaded.path) takes \(loaded.input) images in \(loaded.classes) classes; the test set has \(test.shape) in \(test.classes)")
-    }
-    test = test.prefix(count)
-    var network = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
-    network.parameters = loaded.parameters
+    let (loaded, network) = try target.load(model)
+    let test = try target.dataset(.test, for: loaded).prefix(count)
     let predictions = test.features.withUnsafeBufferPointer { network.predict($0.baseAddress!, count: test.count) }
     let correct = zip(predictions, test.labels).filter { $0 == $1 }.count
     let accuracy = Double(correct) / Double(test.count)

@@ -82,33 +82,9 @@ import FoundationNetworking
     #expect((metric(text, "byzsim_drift_p_value", "ks") ?? 1) < 0.05)
 
     // Prometheus scrapes the server and evaluates the shipped rules.
-    let promPort = try ServeTests.freePort()
-    try """
-    global:
-      scrape_interval: 1s
-      evaluation_interval: 1s
-    rule_files:
-      - \(Self.rulesFile)
-    scrape_configs:
-      - job_name: byzsim
-        authorization:
-          type: Bearer
-          credentials: \(ops)
-        static_configs:
-          - targets: ['127.0.0.1:\(server.port)']
-    """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
-    let prometheus = Process()
-    prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-    prometheus.arguments = [
-      "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb", "--web.listen-address=127.0.0.1:\(promPort)",
-      "--log.level=warn",
-    ]
-    prometheus.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    try prometheus.run()
-    defer {
-      kill(prometheus.processIdentifier, SIGTERM)
-      prometheus.waitUntilExit()
-    }
+    let prometheus = try PrometheusProcess(scraping: server.port, token: ops, dir: dir, ruleFiles: [Self.rulesFile])
+    defer { prometheus.stop() }
+    let promPort = prometheus.port
     var firing: [String] = []
     for _ in 0..<60 where !firing.contains("ks") {
       try await Task.sleep(for: .milliseconds(500))

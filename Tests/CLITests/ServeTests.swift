@@ -275,31 +275,9 @@ struct ServeTestError: Error, CustomStringConvertible {
     let server = try ServerProcess([model, "--config", config])
     defer { server.stop() }
     for _ in 0..<3 { _ = try server.curl("POST", "/v1/predict", token: Self.tokens["bob"], body: Self.input()) }
-    let promPort = try Self.freePort()
-    try """
-    global:
-      scrape_interval: 1s
-    scrape_configs:
-      - job_name: byzsim
-        metrics_path: /metrics
-        authorization:
-          type: Bearer
-          credentials: \(Self.tokens["ops"]!)
-        static_configs:
-          - targets: ['127.0.0.1:\(server.port)']
-    """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
-    let prometheus = Process()
-    prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-    prometheus.arguments = [
-      "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb", "--web.listen-address=127.0.0.1:\(promPort)",
-      "--log.level=warn",
-    ]
-    prometheus.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    try prometheus.run()
-    defer {
-      kill(prometheus.processIdentifier, SIGTERM)
-      prometheus.waitUntilExit()
-    }
+    let prometheus = try PrometheusProcess(scraping: server.port, token: Self.tokens["ops"]!, dir: dir)
+    defer { prometheus.stop() }
+    let promPort = prometheus.port
     let query = "byzsim_serve_requests_total%7Broute%3D%22%2Fv1%2Fpredict%22%2Cstatus%3D%22200%22%7D"
     var value: String?
     for _ in 0..<60 where value == nil {
@@ -325,6 +303,43 @@ struct ServeTestError: Error, CustomStringConvertible {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
     return Int(UInt16(bigEndian: addr.sin_port))
+  }
+}
+
+/// A real Prometheus (Debian's) on loopback scraping one `byzsim serve` every second with a
+/// metrics token, optionally evaluating rule files; stopped by pid.
+final class PrometheusProcess {
+  let process = Process()
+  let port: Int
+
+  init(scraping target: Int, token: String, dir: String, ruleFiles: [String] = []) throws {
+    port = try ServeTests.freePort()
+    let rules = ruleFiles.isEmpty ? "" : "rule_files:\n" + ruleFiles.map { "  - \($0)\n" }.joined()
+    try """
+    global:
+      scrape_interval: 1s
+      evaluation_interval: 1s
+    \(rules)scrape_configs:
+      - job_name: byzsim
+        metrics_path: /metrics
+        authorization:
+          type: Bearer
+          credentials: \(token)
+        static_configs:
+          - targets: ['127.0.0.1:\(target)']
+    """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+    process.arguments = [
+      "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb", "--web.listen-address=127.0.0.1:\(port)",
+      "--log.level=warn",
+    ]
+    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    try process.run()
+  }
+
+  func stop() {
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
   }
 }
 
