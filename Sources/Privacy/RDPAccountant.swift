@@ -70,6 +70,16 @@ public struct RDPAccountant: Sendable {
     return best
   }
 
+  /// ε (and its order) of one DP-SGD schedule: `steps` steps at rate `q` with noise `sigma`.
+  public static func epsilon(
+    sampleRate q: Double, sigma: Double, steps: Int, delta: Double, orders: [Double] = defaultOrders,
+    conversion: Conversion = .balle2020
+  ) throws -> (epsilon: Double, order: Double?) {
+    var a = try RDPAccountant(orders: orders)
+    try a.compose(sampleRate: q, sigma: sigma, steps: steps)
+    return try a.epsilon(delta: delta, conversion: conversion)
+  }
+
   /// The smallest noise multiplier whose ε is at most `target` (to a relative 10⁻¹⁰ in σ), by
   /// doubling from 10 and then bisection. Opacus's `get_noise_multiplier` does the same search
   /// but stops when ε is within 0.01 of the target, so its σ can be slightly larger.
@@ -79,9 +89,7 @@ public struct RDPAccountant: Sendable {
   ) throws -> Double {
     guard target.isFinite, target > 0 else { throw Error(description: "the target ε must be finite and > 0; got \(target)") }
     func eps(_ sigma: Double) throws -> Double {
-      var a = try RDPAccountant(orders: orders)
-      try a.compose(sampleRate: q, sigma: sigma, steps: steps)
-      return try a.epsilon(delta: delta, conversion: conversion).epsilon
+      try epsilon(sampleRate: q, sigma: sigma, steps: steps, delta: delta, orders: orders, conversion: conversion).epsilon
     }
     var low = 0.0
     var high = 10.0

@@ -56,10 +56,7 @@ struct DPEpsilon: ParsableCommand {
   func run() throws {
     let (conversion, orders) = try schedule.parsed()
     do {
-      var accountant = try RDPAccountant(orders: orders)
-      try accountant.compose(sampleRate: schedule.sampleRate, sigma: sigma, steps: schedule.steps)
-      let (epsilon, order) = try accountant.epsilon(delta: schedule.delta, conversion: conversion)
-      print(DPReport.line(epsilon: epsilon, order: order, sigma: sigma, schedule: schedule, conversion: conversion, json: json))
+      print(try DPReport.line(sigma: sigma, schedule: schedule, orders: orders, conversion: conversion, json: json))
     } catch let e as RDPAccountant.Error {
       throw UserError(e.description)
     }
@@ -83,10 +80,7 @@ struct DPSigma: ParsableCommand {
       let sigma = try RDPAccountant.noiseMultiplier(
         targetEpsilon: targetEpsilon, delta: schedule.delta, sampleRate: schedule.sampleRate, steps: schedule.steps, orders: orders,
         conversion: conversion)
-      var accountant = try RDPAccountant(orders: orders)
-      try accountant.compose(sampleRate: schedule.sampleRate, sigma: sigma, steps: schedule.steps)
-      let (epsilon, order) = try accountant.epsilon(delta: schedule.delta, conversion: conversion)
-      print(DPReport.line(epsilon: epsilon, order: order, sigma: sigma, schedule: schedule, conversion: conversion, json: json))
+      print(try DPReport.line(sigma: sigma, schedule: schedule, orders: orders, conversion: conversion, json: json))
     } catch let e as RDPAccountant.Error {
       throw UserError(e.description)
     }
@@ -94,6 +88,14 @@ struct DPSigma: ParsableCommand {
 }
 
 enum DPReport {
+  /// The report of the ε that `sigma` spends on `schedule`.
+  static func line(sigma: Double, schedule: DPSchedule, orders: [Double], conversion: RDPAccountant.Conversion, json: Bool) throws -> String
+  {
+    let (epsilon, order) = try RDPAccountant.epsilon(
+      sampleRate: schedule.sampleRate, sigma: sigma, steps: schedule.steps, delta: schedule.delta, orders: orders, conversion: conversion)
+    return line(epsilon: epsilon, order: order, sigma: sigma, schedule: schedule, conversion: conversion, json: json)
+  }
+
   static func line(
     epsilon: Double, order: Double?, sigma: Double, schedule: DPSchedule, conversion: RDPAccountant.Conversion, json: Bool
   ) -> String {

@@ -249,9 +249,7 @@ struct Train: ParsableCommand {
       let sigma =
         try noiseMultiplier
         ?? RDPAccountant.noiseMultiplier(targetEpsilon: targetEpsilon!, delta: delta, sampleRate: q, steps: steps)
-      var accountant = try RDPAccountant()
-      try accountant.compose(sampleRate: q, sigma: sigma, steps: steps)
-      let (epsilon, order) = try accountant.epsilon(delta: delta)
+      let (epsilon, order) = try RDPAccountant.epsilon(sampleRate: q, sigma: sigma, steps: steps, delta: delta)
       return (
         DPSGDConfiguration(clip: clip, noiseMultiplier: sigma),
         DPReportJSON(
