@@ -63,7 +63,7 @@ extension Trainer {
         let inverse = Float(1 / expected)
         for j in g.indices { g[j] *= inverse }
       }
-      optimizer.step(&network.parameters, gradient: network.gradients, learningRate: lr)
+      optimizer.step(&network.parameters, gradient: network.gradients, learningRate: lr, only: trainable)
       let seconds = (ContinuousClock.now - start).seconds
       progress(
         TrainingProgress(

@@ -23,18 +23,21 @@ public struct SGD: Sendable {
     velocity = v
   }
 
-  /// One step of size `learningRate` along `gradient` (same length as `parameters`).
-  public mutating func step(_ parameters: inout [Float], gradient: [Float], learningRate: Float) {
+  /// One step of size `learningRate` along `gradient` (same length as `parameters`). With
+  /// `only`, the parameters outside that range are left exactly as they are (no step, no weight
+  /// decay): fine-tuning one layer of a network.
+  public mutating func step(_ parameters: inout [Float], gradient: [Float], learningRate: Float, only: Range<Int>? = nil) {
     precondition(parameters.count == gradient.count, "gradient length \(gradient.count) != parameter count \(parameters.count)")
     let lr = learningRate, wd = weightDecay, mu = momentum
-    let n = parameters.count
+    let range = only ?? 0..<parameters.count
+    precondition(range.lowerBound >= 0 && range.upperBound <= parameters.count, "trainable range \(range) outside the parameters")
     gradient.withUnsafeBufferPointer { g in
       parameters.withUnsafeMutableBufferPointer { p in
         if mu == 0 {
-          for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }
+          for i in range { p[i] -= lr * (g[i] + wd * p[i]) }
         } else {
           velocity.withUnsafeMutableBufferPointer { v in
-            for i in 0..<n {
+            for i in range {
               let gi = g[i] + wd * p[i]
               v[i] = mu * v[i] + gi
               p[i] -= lr * v[i]

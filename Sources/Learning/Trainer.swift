@@ -65,6 +65,8 @@ public final class Trainer {
   public let network: Network
   public let configuration: TrainingConfiguration
   public internal(set) var optimizer: SGD
+  /// The parameters training may change (nil: all): fine-tuning only the last layer.
+  public var trainable: Range<Int>?
   private var batchFeatures: [Float] = []
   private var batchLabels: [Int32] = []
 
@@ -120,7 +122,7 @@ public final class Trainer {
     _ data: Dataset, indices: C, learningRate: Float, transform: BatchTransform? = nil
   ) -> Double where C.Element == Int {
     let loss = gather(data, indices: indices, transform: transform) { x, y, count in network.lossAndGradient(x, labels: y, batch: count) }
-    optimizer.step(&network.parameters, gradient: network.gradients, learningRate: learningRate)
+    optimizer.step(&network.parameters, gradient: network.gradients, learningRate: learningRate, only: trainable)
     return loss
   }
 

@@ -76,6 +76,21 @@ struct Train: ParsableCommand {
   var adversarialNorm: EvasionAttack.Norm = .linf
   @Option(help: "Write the trained model here (safetensors).")
   var out: String?
+  @Option(
+    help: "Fine-tune this model (safetensors only; its signature checked) instead of training from the seeded initialisation.",
+    completion: .file(extensions: ["safetensors"]))
+  var initFrom: String?
+  @Option(help: "With --init-from: the signer's public key (PEM).", completion: .file(extensions: ["pub"]))
+  var initPub: String?
+  @Flag(help: "With --init-from: start from a model whose signature does not hold (warns).")
+  var allowUnsigned = false
+  @Option(
+    help:
+      "With --init-from, Adi et al.'s fine-tuning modes: ftal (all layers), ftll (last layer only), rtll (re-initialise the last layer, train it only), rtal (re-initialise the last layer, train all)."
+  )
+  var fineTune = "ftal"
+  @Option(help: "Use the training images from this index on (data the model has not seen, for fine-tuning).")
+  var trainStart = 0
   @Option(help: "Embed the watermark of this trigger directory (byzsim watermark triggers).")
   var watermark: String?
   @Option(help: "Times the trigger set joins the training data.")
@@ -119,6 +134,13 @@ struct Train: ParsableCommand {
     } else if noiseMultiplier != nil || targetEpsilon != nil {
       throw ValidationError("--noise-multiplier and --target-epsilon only apply with --dp.")
     }
+    guard ["ftal", "ftll", "rtll", "rtal"].contains(fineTune) else {
+      throw ValidationError("--fine-tune must be ftal, ftll, rtll or rtal: got \(fineTune)")
+    }
+    if initFrom == nil && (initPub != nil || fineTune != "ftal" || allowUnsigned) {
+      throw ValidationError("--init-pub, --fine-tune and --allow-unsigned go with --init-from")
+    }
+    guard trainStart >= 0 else { throw ValidationError("--train-start must be >= 0: got \(trainStart).") }
     if adversarialEps != 0 {
       guard !dp else { throw ValidationError("--adversarial-eps and --dp cannot be combined (yet): choose one.") }
       if let problem = adversarialAttack.problem { throw ValidationError("adversarial training: \(problem)") }
@@ -131,6 +153,12 @@ struct Train: ParsableCommand {
     var train = try FashionMNIST.load(.train, directory: data.dataDir)
     var test = try FashionMNIST.load(.test, directory: data.dataDir)
     let loadSeconds = (ContinuousClock.now - started).seconds
+    if trainStart > 0 {
+      guard trainStart < train.dataset.count else {
+        throw UserError("--train-start \(trainStart): the training set has \(train.dataset.count) images")
+      }
+      train = .init(dataset: train.dataset.subset(Array(trainStart..<train.dataset.count)), files: train.files)
+    }
     if let n = trainLimit { train = .init(dataset: train.dataset.prefix(n), files: train.files) }
     if let n = testLimit { test = .init(dataset: test.dataset.prefix(n), files: test.files) }
     let files = train.files + test.files
@@ -147,12 +175,31 @@ struct Train: ParsableCommand {
         throw UserError(e.description)
       }
     }
-    let spec = ModelSpec(kind: model, hidden: hiddenSizes!)
+    var spec = ModelSpec(kind: model, hidden: hiddenSizes!)
     let shape = train.dataset.shape
+    var start: LoadedModel?
+    if let initFrom {
+      let loaded = try ModelSource.load(path: initFrom, publicKey: initPub, policy: .required, allowUnsigned: allowUnsigned)
+      guard loaded.input == shape, loaded.classes == train.dataset.classes else {
+        throw UserError(
+          "\(initFrom) takes \(loaded.input) images in \(loaded.classes) classes; the data has \(shape) in \(train.dataset.classes)")
+      }
+      spec = loaded.spec
+      start = loaded
+    }
     if let problem = spec.problem(input: shape, classes: train.dataset.classes) { throw UserError(problem) }
     let network = spec.makeNetwork(input: shape, classes: train.dataset.classes, seed: seed)
+    if let start {
+      let fresh = network.parameters
+      network.parameters = start.parameters
+      let last = network.parameterOffsets[network.layers.count - 1]..<network.parameterCount
+      if fineTune.hasPrefix("rt") { network.parameters.replaceSubrange(last, with: fresh[last]) }
+    }
     let config = trainingConfiguration
     let trainer = Trainer(network: network, configuration: config)
+    if start != nil && fineTune.hasSuffix("ll") {
+      trainer.trainable = network.parameterOffsets[network.layers.count - 1]..<network.parameterCount
+    }
     let privacy = try dp ? privacySettings(count: train.dataset.count, config: config) : nil
     let progress = ProgressLine()
     progress.note(
