@@ -55,4 +55,7 @@ public struct NumericTable: Sendable {
   }
 
   public func column(_ j: Int) -> [Double] { rows.map { $0[j] } }
+
+  /// Every column (column-major), as the per-feature detectors take them.
+  public var columnMajor: [[Double]] { (0..<columns).map(column) }
 }

@@ -20,8 +20,9 @@ import Synchronization
 public final class Monitor: Sendable {
   public let config: MonitorConfig
   let referenceInputs: [[Double]]
+  /// The reference by feature (column-major), made once for the per-feature detectors.
+  let referenceColumns: [[Double]]
   let referenceLabels: [Double]
-  let classes: Int
   let inputSize: Int
 
   struct Window {
@@ -60,7 +61,7 @@ public final class Monitor: Sendable {
 
   /// `probabilities` computes the served model's outputs for the reference inputs.
   public init(
-    config: MonitorConfig, inputSize: Int, classes: Int, registry: PrometheusCollectorRegistry,
+    config: MonitorConfig, inputSize: Int, registry: PrometheusCollectorRegistry,
     probabilities: ([Float], Int) -> [[Double]]
   ) throws {
     let table: NumericTable
@@ -74,8 +75,8 @@ public final class Monitor: Sendable {
     guard table.rows.count >= 10 else { throw Invalid(description: "[monitor] reference: at least 10 rows, got \(table.rows.count)") }
     self.config = config
     self.inputSize = inputSize
-    self.classes = classes
     referenceInputs = table.rows
+    referenceColumns = table.columnMajor
     let p = probabilities(table.rows.flatMap { $0.map(Float.init) }, table.rows.count)
     referenceLabels = p.map { row in Double(row.indices.max { row[$0] < row[$1] }!) }
     let confidences = p.map { $0.max()! }
@@ -181,32 +182,21 @@ public final class Monitor: Sendable {
   /// Runs the window detectors now (the background queue's work; tests call it directly).
   func runWindow(_ inputs: [[Float]], _ labels: [Int]) {
     let current = inputs.map { $0.map(Double.init) }
+    let currentColumns = (0..<inputSize).map { j in inputs.map { Double($0[j]) } }
     var results: [(MonitorConfig.Detector, Double, Double?, Bool)] = []
     for d in config.detectors {
       switch d {
       case .ks:
-        var smallest = 1.0, largest = 0.0
-        for j in 0..<inputSize {
-          let r = KolmogorovSmirnov.test(referenceInputs.map { $0[j] }, current.map { $0[j] })
-          smallest = min(smallest, r.pValue)
-          largest = max(largest, r.statistic)
-        }
-        let adjusted = min(1, smallest * Double(inputSize))
-        results.append((d, largest, adjusted, adjusted < config.alpha))
+        let k = PerFeature.kolmogorovSmirnov(reference: referenceColumns, current: currentColumns)
+        results.append((d, k.statistic, k.adjustedPValue, k.adjustedPValue! < config.alpha))
       case .mmd:
         let r = MMD.test(referenceInputs, current, permutations: config.mmdPermutations, seed: 0)
         results.append((d, r.statistic, r.pValue, r.pValue < config.alpha))
       case .psi:
-        var largest = 0.0
-        for j in 0..<inputSize {
-          largest = max(largest, PSI.index(reference: referenceInputs.map { $0[j] }, current: current.map { $0[j] }))
-        }
+        let largest = PerFeature.psi(reference: referenceColumns, current: currentColumns).statistic
         results.append((d, largest, nil, largest > config.psiThreshold))
       case .chi2:
-        var r = [Double](repeating: 0, count: classes), c = r
-        for l in referenceLabels { r[Int(l)] += 1 }
-        for l in labels { c[l] += 1 }
-        let t = ChiSquare.test(referenceCounts: r, currentCounts: c)
+        let t = ChiSquare.test(reference: referenceLabels, current: labels.map(Double.init))
         results.append((d, t.statistic, t.pValue, t.pValue < config.alpha))
       case .cusum, .pageHinkley:
         continue

@@ -58,7 +58,7 @@ public final class ServingCore: Sendable {
     let model = host.model
     monitor = try config.monitor.map { [metrics] m in
       try Monitor(
-        config: m, inputSize: model.inputSize, classes: model.classes, registry: metrics.registry,
+        config: m, inputSize: model.inputSize, registry: metrics.registry,
         probabilities: { model.probabilities($0, count: $1) })
     }
     byToken = Dictionary(uniqueKeysWithValues: config.credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.tokenSHA256, $0) })

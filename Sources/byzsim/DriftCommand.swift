@@ -61,25 +61,17 @@ struct DriftKS: ParsableCommand {
   func run() throws {
     guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1): got \(alpha)") }
     let (r, c) = try samples.load()
-    var worst: (feature: Int, result: KolmogorovSmirnov.Result)?
-    var largest = (feature: 0, statistic: 0.0)
-    for j in 0..<r.columns {
-      let result = KolmogorovSmirnov.test(r.column(j), c.column(j))
-      if worst == nil || result.pValue < worst!.result.pValue { worst = (j, result) }
-      if result.statistic > largest.statistic { largest = (j, result.statistic) }
-    }
-    let adjusted = min(1, worst!.result.pValue * Double(r.columns))
+    let k = PerFeature.kolmogorovSmirnov(reference: r.columnMajor, current: c.columnMajor)
+    let adjusted = k.adjustedPValue!
     let drift = adjusted < alpha
     samples.emit(
       [
-        ("detector", "\"ks\""), ("statistic", jsonNumber(largest.statistic)), ("p_value", jsonNumber(adjusted)), ("drift", "\(drift)"),
-        ("alpha", jsonNumber(alpha)), ("features", "\(r.columns)"), ("feature", "\(worst!.feature)"),
-        ("exact", "\(worst!.result.exact)"),
+        ("detector", "\"ks\""), ("statistic", jsonNumber(k.statistic)), ("p_value", jsonNumber(adjusted)), ("drift", "\(drift)"),
+        ("alpha", jsonNumber(alpha)), ("features", "\(r.columns)"), ("feature", "\(k.pValueFeature)"), ("exact", "\(k.exact!)"),
       ],
       text: String(
         format: "KS: largest D %.6g (feature %d); smallest p %.6g (feature %d), Bonferroni-adjusted %.6g over %d features → %@",
-        largest.statistic, largest.feature, worst!.result.pValue, worst!.feature, adjusted, r.columns,
-        drift ? "drift" : "no drift"))
+        k.statistic, k.statisticFeature, k.pValue!, k.pValueFeature, adjusted, r.columns, drift ? "drift" : "no drift"))
   }
 }
 
@@ -134,19 +126,16 @@ struct DriftPSI: ParsableCommand {
     guard threshold > 0 && threshold.isFinite else { throw ValidationError("--threshold must be a positive number: got \(threshold)") }
     guard bins >= 2 && bins <= 1000 else { throw ValidationError("--bins must be in 2...1000: got \(bins)") }
     let (r, c) = try samples.load()
-    var largest = (feature: 0, psi: -Double.infinity)
-    for j in 0..<r.columns {
-      let v = PSI.index(reference: r.column(j), current: c.column(j), bins: bins)
-      if v > largest.psi { largest = (j, v) }
-    }
-    let drift = largest.psi > threshold
+    let largest = PerFeature.psi(reference: r.columnMajor, current: c.columnMajor, bins: bins)
+    let drift = largest.statistic > threshold
     samples.emit(
       [
-        ("detector", "\"psi\""), ("statistic", jsonNumber(largest.psi)), ("drift", "\(drift)"), ("threshold", jsonNumber(threshold)),
-        ("features", "\(r.columns)"), ("feature", "\(largest.feature)"),
+        ("detector", "\"psi\""), ("statistic", jsonNumber(largest.statistic)), ("drift", "\(drift)"), ("threshold", jsonNumber(threshold)),
+        ("features", "\(r.columns)"), ("feature", "\(largest.statisticFeature)"),
       ],
       text: String(
-        format: "PSI: largest %.6g (feature %d of %d) → %@", largest.psi, largest.feature, r.columns, drift ? "drift" : "no drift"))
+        format: "PSI: largest %.6g (feature %d of %d) → %@", largest.statistic, largest.statisticFeature, r.columns,
+        drift ? "drift" : "no drift"))
   }
 }
 
@@ -161,32 +150,23 @@ struct DriftChi2: ParsableCommand {
   func run() throws {
     guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1): got \(alpha)") }
     let (r, c) = try samples.load()
-    var worst: (feature: Int, result: ChiSquare.Result)?
-    for j in 0..<r.columns {
-      let a = r.column(j), b = c.column(j)
-      for (v, path) in [(a, r.path), (b, c.path)] {
+    for (table, columns) in [(r, r.columnMajor), (c, c.columnMajor)] {
+      for (j, v) in columns.enumerated() {
         if let bad = v.first(where: { $0 != $0.rounded() || abs($0) > 1e9 }) {
-          throw UserError("\(path), column \(j + 1): \(bad) is not a category (χ² takes integer labels)")
+          throw UserError("\(table.path), column \(j + 1): \(bad) is not a category (χ² takes integer labels)")
         }
       }
-      let categories = Array(Set(a + b)).sorted()
-      let index = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
-      var ra = [Double](repeating: 0, count: categories.count), cb = ra
-      for v in a { ra[index[v]!] += 1 }
-      for v in b { cb[index[v]!] += 1 }
-      let result = ChiSquare.test(referenceCounts: ra, currentCounts: cb)
-      if worst == nil || result.pValue < worst!.result.pValue { worst = (j, result) }
     }
-    let adjusted = min(1, worst!.result.pValue * Double(r.columns))
+    let (x, df) = PerFeature.chiSquare(reference: r.columnMajor, current: c.columnMajor)
+    let adjusted = x.adjustedPValue!
     let drift = adjusted < alpha
     samples.emit(
       [
-        ("detector", "\"chi2\""), ("statistic", jsonNumber(worst!.result.statistic)), ("p_value", jsonNumber(adjusted)),
-        ("drift", "\(drift)"), ("alpha", jsonNumber(alpha)), ("degrees_of_freedom", "\(worst!.result.degreesOfFreedom)"),
-        ("features", "\(r.columns)"), ("feature", "\(worst!.feature)"),
+        ("detector", "\"chi2\""), ("statistic", jsonNumber(x.statistic)), ("p_value", jsonNumber(adjusted)), ("drift", "\(drift)"),
+        ("alpha", jsonNumber(alpha)), ("degrees_of_freedom", "\(df)"), ("features", "\(r.columns)"), ("feature", "\(x.pValueFeature)"),
       ],
       text: String(
-        format: "χ²: %.6g on %d degrees of freedom (column %d), p %.6g (Bonferroni over %d columns) → %@", worst!.result.statistic,
-        worst!.result.degreesOfFreedom, worst!.feature, adjusted, r.columns, drift ? "drift" : "no drift"))
+        format: "χ²: %.6g on %d degrees of freedom (column %d), p %.6g (Bonferroni over %d columns) → %@", x.statistic, df,
+        x.pValueFeature, adjusted, r.columns, drift ? "drift" : "no drift"))
   }
 }
