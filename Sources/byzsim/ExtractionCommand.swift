@@ -91,7 +91,7 @@ struct ExtractionCommand: ParsableCommand {
         return Int32(best)
       }
       // ByzSim's logreg layout: the dense layer's weights (classes × d), then its biases.
-      try save(extracted.weights.map(Float.init) + extracted.biases.map(Float.init), spec: ModelSpec(kind: .logreg), input: loaded.input)
+      try save(extracted.weights.map(Float.init) + extracted.biases.map(Float.init), spec: ModelSpec(kind: .logreg), model: loaded)
       fields.append(("strategy", "null"))
       if loaded.spec.kind == .logreg {
         // The target's own w_k − w_0 and b_k − b_0 (ByzSim's dense layout: weights then biases).
@@ -122,7 +122,7 @@ struct ExtractionCommand: ParsableCommand {
         }, pool: pool, progress: { progress.update($0, force: true) })
       queries = spent
       copyLabels = test.features.withUnsafeBufferPointer { copy.predict($0.baseAddress!, count: test.count) }
-      try save(copy.parameters, spec: ModelSpec(kind: substitute), input: loaded.input)
+      try save(copy.parameters, spec: ModelSpec(kind: substitute), model: loaded)
       fields.append(("strategy", "\"\(strategy.rawValue)\""))
     }
     let fidelity = Fidelity.agreement(copyLabels, targetLabels)
@@ -144,12 +144,13 @@ struct ExtractionCommand: ParsableCommand {
     }
   }
 
-  /// Writes the copy to `--out`, if given.
-  func save(_ parameters: [Float], spec: ModelSpec, input: ImageShape) throws {
+  /// Writes the copy of `model` (its input shape and classes) to `--out`, if given.
+  func save(_ parameters: [Float], spec: ModelSpec, model: LoadedModel) throws {
     guard let out else { return }
     do {
       try RunExport.writeTrained(
-        parameters, spec: spec, input: input, classes: 10, metadata: ["byzsim.trained_by": "byzsim attack extraction"], to: out)
+        parameters, spec: spec, input: model.input, classes: model.classes, metadata: ["byzsim.trained_by": "byzsim attack extraction"],
+        to: out)
     } catch {
       throw UserError("cannot write the copy to \(out): \(error)")
     }

@@ -73,24 +73,27 @@ struct WatermarkVerify: AsyncParsableCommand {
     let shape = ImageShape(height: 28, width: 28, channels: 1)
     let labels: [Int32]
     let set: TriggerSet
+    // A server does not say its model's shape: Fashion-MNIST's 28×28×1 in 10 classes is assumed.
+    var classes = 10
     if target.hasPrefix("http://") || target.hasPrefix("https://") {
-      set = try load(shape: shape, classes: 10)
+      set = try load(shape: shape, classes: classes)
       labels = try await ask(server: target, set)
     } else {
       let loaded = try ModelSource.load(path: target, publicKey: pub, policy: .required, allowUnsigned: allowUnsigned)
-      set = try load(shape: loaded.input, classes: loaded.classes)
+      classes = loaded.classes
+      set = try load(shape: loaded.input, classes: classes)
       let network = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
       network.parameters = loaded.parameters
       labels = set.images.withUnsafeBufferPointer { network.predict($0.baseAddress!, count: set.count) }
     }
     let matches = zip(labels, set.labels).filter { $0 == $1 }.count
-    let p = WatermarkTest.pValue(matches: matches, of: set.count, classes: 10)
+    let p = WatermarkTest.pValue(matches: matches, of: set.count, classes: classes)
     let verified = p < alpha
     if json {
-      print("{\"matches\":\(matches),\"triggers\":\(set.count),\"classes\":10,\"p_value\":\(p),\"verified\":\(verified)}")
+      print("{\"matches\":\(matches),\"triggers\":\(set.count),\"classes\":\(classes),\"p_value\":\(p),\"verified\":\(verified)}")
     } else {
       print(
-        "\(matches) of \(set.count) trigger labels matched (chance: \(set.count / 10)); p = \(String(format: "%.3g", p)) → "
+        "\(matches) of \(set.count) trigger labels matched (chance: \(set.count / classes)); p = \(String(format: "%.3g", p)) → "
           + (verified ? "watermark present (p < \(alpha))" : "not shown"))
     }
   }
