@@ -25,9 +25,12 @@ release: deps
 run: release
 	$(BIN_RELEASE)/byzsim run topologies/default.toml
 
-## test: the release build and the reference venv, then the whole test suite (its CLI tests run the release binary)
+## test: the release build and the reference venv, then the whole test suite (its CLI tests run the release binary).
+## Everything the tests write goes under a scratch TMPDIR of their own, removed afterwards whatever the outcome.
 test: release venv
-	BYZSIM_BIN=$(CURDIR)/$(BIN_RELEASE)/byzsim BYZSIM_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test
+	@scratch=$$(mktemp -d -t bzt.XXXXXX) && echo "test scratch directory: $$scratch (removed after the run)" && \
+	status=0 && TMPDIR=$$scratch BYZSIM_BIN=$(CURDIR)/$(BIN_RELEASE)/byzsim BYZSIM_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test || status=$$?; \
+	rm -rf "$$scratch"; exit $$status
 
 ## bench: performance figures (not part of the tests)
 bench: release

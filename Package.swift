@@ -86,7 +86,7 @@ let tests: [Target] = [
   .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "ScanTests", dependencies: ["Scan", "TestSupport"]),
   .testTarget(name: "ServingTests", dependencies: ["Serving", "Runtime", "Tensor"]),
-  .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML"]),
+  .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML", "TestSupport"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
   .testTarget(name: "CovertTests", dependencies: ["Covert", "Tensor"]),

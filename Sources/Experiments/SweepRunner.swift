@@ -4,7 +4,8 @@ import Synchronization
 import TOML
 
 /// Runs a sweep's cells × seeds as `byzsim run` subprocesses (at most `jobs` at once), each in
-/// its own run directory under `<sweep dir>/cells/`, and writes `summary.csv`. A finished,
+/// its own run directory under `<sweep dir>/cells/` (identical shards stored once, in
+/// `<sweep dir>/shards/`), and writes `summary.csv`. A finished,
 /// manifest-verified run is never redone, so a killed sweep loses only the runs in flight.
 public final class SweepRunner {
   public struct Progress: Sendable {
@@ -26,7 +27,8 @@ public final class SweepRunner {
   /// Creates `root/<name>-<UTC time>` with copies of the sweep and base files.
   public static func create(_ spec: SweepSpec, under root: String) throws -> String {
     let dir = try RunDirectory.create(name: spec.name, under: root).path
-    for sub in ["logs", "keys", "shards"] { try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(sub)) }
+    // The sweep's own shards/ stays: it is the cells' shared shard store (ShardStore).
+    for sub in ["logs", "keys"] { try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(sub)) }
     try FileManager.default.copyItem(atPath: spec.file, toPath: (dir as NSString).appendingPathComponent("sweep.toml"))
     try FileManager.default.copyItem(atPath: spec.baseFile, toPath: (dir as NSString).appendingPathComponent("base.toml"))
     return dir
@@ -73,6 +75,7 @@ public final class SweepRunner {
   public func run(resumeCommand: String? = nil, onProgress: (Progress) -> Void) throws -> [[String]] {
     let lock = try DirectoryLock(directory: directory, what: "this sweep directory")
     defer { withExtendedLifetime(lock) {} }
+    let store = try ShardStore(directory: (directory as NSString).appendingPathComponent("shards"))
     let all = jobList()
     var pending = all.filter { !RunDirectory(path: $0.path).isComplete() }
     let total = all.count
@@ -95,6 +98,7 @@ public final class SweepRunner {
         }
         if FileManager.default.fileExists(atPath: job.path) { try FileManager.default.removeItem(atPath: job.path) }
         let run = try Launcher.prepare(job.topology, in: try RunDirectory.create(at: job.path))
+        try store.share(run)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["run", "--resume", run.path, "--json"] + (processes ? [] : ["--threads"])

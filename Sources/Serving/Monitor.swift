@@ -39,6 +39,88 @@ public final class Monitor: Sendable {
     var firstAlert: [MonitorConfig.Detector: Int] = [:]
     /// The prediction count at each stream detector's last alarm (its alert holds for a window).
     var lastAlarm: [MonitorConfig.Detector: Int] = [:]
+    /// Each detector's latest reading and the newest alerts, for the dashboard.
+    var readings: [MonitorConfig.Detector: Reading] = [:]
+    var alertLog: [AlertEvent] = []
+  }
+
+  /// A detector's latest reading. `level` puts every detector on one scale, alerting at 1:
+  /// statistic / threshold (PSI, CUSUM, Page–Hinkley) or log p / log α (KS, MMD, χ²).
+  public struct Reading: Sendable, Codable, Equatable {
+    public var detector: String
+    public var statistic: Double
+    public var pValue: Double?
+    public var threshold: Double
+    public var level: Double
+    public var alert: Bool
+    public var alerts: Int
+    public var firstAlertPrediction: Int?
+  }
+
+  public struct AlertEvent: Sendable, Codable, Equatable {
+    public var detector: String
+    public var prediction: Int
+    public var time: Date
+  }
+
+  /// What the dashboard shows of the monitor: readings in the configured order, the newest
+  /// alerts first (at most 50), the window's predicted-class counts.
+  public struct Snapshot: Sendable, Codable {
+    public var window: Int
+    public var windowFill: Int
+    public var readings: [Reading]
+    public var alerts: [AlertEvent]
+    public var windowClassCounts: [Int]
+  }
+
+  public func snapshot(classes: Int) -> Snapshot {
+    window.withLock { w in
+      var counts = [Int](repeating: 0, count: classes)
+      for l in w.labels where l < classes { counts[l] += 1 }
+      return Snapshot(
+        window: config.window, windowFill: w.inputs.count,
+        readings: config.detectors.map {
+          w.readings[$0]
+            ?? Reading(
+              detector: $0.rawValue, statistic: 0, pValue: nil, threshold: threshold($0, w), level: 0, alert: false, alerts: 0,
+              firstAlertPrediction: nil)
+        },
+        alerts: Array(w.alertLog.suffix(50).reversed()), windowClassCounts: counts)
+    }
+  }
+
+  func threshold(_ d: MonitorConfig.Detector, _ w: Window) -> Double {
+    switch d {
+    case .ks, .mmd, .chi2: config.alpha
+    case .psi: config.psiThreshold
+    case .cusum: w.cusum.threshold
+    case .pageHinkley: w.pageHinkley.lambda
+    }
+  }
+
+  /// Records a reading (and an alert event when it alerts) under the window's lock.
+  /// `at`: the prediction count the reading belongs to (a window's last prediction, or a
+  /// stream detector's last alarm).
+  func record(_ d: MonitorConfig.Detector, statistic: Double, p: Double?, alert: Bool, newAlerts: Int, at: Int, in w: inout Window) {
+    let t = threshold(d, w)
+    let level =
+      if let p { p >= 1 ? 0 : log(max(p, 1e-300)) / log(t) } else { t > 0 ? statistic / t : 0 }
+    var r =
+      w.readings[d]
+      ?? Reading(
+        detector: d.rawValue, statistic: 0, pValue: nil, threshold: t, level: 0, alert: false, alerts: 0, firstAlertPrediction: nil)
+    r.statistic = statistic
+    r.pValue = p
+    r.threshold = t
+    r.level = level
+    r.alert = alert
+    r.alerts += newAlerts
+    r.firstAlertPrediction = w.firstAlert[d]
+    w.readings[d] = r
+    if newAlerts > 0 {
+      w.alertLog.append(AlertEvent(detector: d.rawValue, prediction: at, time: Date()))
+      if w.alertLog.count > 100 { w.alertLog.removeFirst(w.alertLog.count - 50) }
+    }
   }
   let window: Mutex<Window>
   let queue = DispatchQueue(label: "byzsim.monitor")
@@ -141,6 +223,7 @@ public final class Monitor: Sendable {
         let statistic = d == .cusum ? w.cusum.statistic : w.pageHinkley.statistic
         let active = w.lastAlarm[d].map { w.predictions - $0 < config.window } ?? false
         stream.append((d, statistic, active))
+        record(d, statistic: statistic, p: nil, alert: active, newAlerts: alarms[d] ?? 0, at: w.lastAlarm[d] ?? w.predictions, in: &w)
       }
       if w.inputs.count == config.window && w.sinceRun >= config.every {
         w.sinceRun = 0
@@ -165,7 +248,7 @@ public final class Monitor: Sendable {
   /// Evaluates `snapshot` on the background queue, then any evaluation that fell due meanwhile.
   func schedule(_ snapshot: (inputs: [[Float]], labels: [Int], predictions: Int)) {
     queue.async { [self] in
-      runWindow(snapshot.inputs, snapshot.labels)
+      runWindow(snapshot.inputs, snapshot.labels, at: snapshot.predictions)
       evaluated.metric.set(Double(snapshot.predictions))
       let next: (inputs: [[Float]], labels: [Int], predictions: Int)? = window.withLock { w in
         guard w.pending else {
@@ -180,7 +263,7 @@ public final class Monitor: Sendable {
   }
 
   /// Runs the window detectors now (the background queue's work; tests call it directly).
-  func runWindow(_ inputs: [[Float]], _ labels: [Int]) {
+  func runWindow(_ inputs: [[Float]], _ labels: [Int], at predictions: Int) {
     let current = inputs.map { $0.map(Double.init) }
     let currentColumns = (0..<inputSize).map { j in inputs.map { Double($0[j]) } }
     var results: [(MonitorConfig.Detector, Double, Double?, Bool)] = []
@@ -203,7 +286,10 @@ public final class Monitor: Sendable {
       }
     }
     window.withLock { w in
-      for (d, _, _, alert) in results where alert && w.firstAlert[d] == nil { w.firstAlert[d] = w.predictions }
+      for (d, _, _, alert) in results where alert && w.firstAlert[d] == nil { w.firstAlert[d] = predictions }
+      for (d, statistic, p, alert) in results {
+        record(d, statistic: statistic, p: p, alert: alert, newAlerts: alert ? 1 : 0, at: predictions, in: &w)
+      }
     }
     defer { evaluations.metric.increment() }
     for (d, statistic, p, alert) in results {

@@ -50,6 +50,9 @@ public final class ServingCore: Sendable {
   let sequence = Synchronization.Atomic<UInt64>(0)
   /// The drift monitor (`[monitor]`), if the deployment asks for one.
   public let monitor: Monitor?
+  /// Predictions served by predicted class (for the dashboard; Prometheus has its own counters).
+  let classCounts: Mutex<[Int]>
+  let started = Date()
 
   public init(config: DeployConfig, host: ModelHost, log: RequestLog) throws {
     self.config = config
@@ -61,6 +64,7 @@ public final class ServingCore: Sendable {
         config: m, inputSize: model.inputSize, registry: metrics.registry,
         probabilities: { model.probabilities($0, count: $1) })
     }
+    classCounts = Mutex([Int](repeating: 0, count: model.classes))
     byToken = Dictionary(uniqueKeysWithValues: config.credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.tokenSHA256, $0) })
     byID = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.id, $0) })
   }
@@ -74,6 +78,8 @@ public final class ServingCore: Sendable {
   func route(_ path: String) -> Route? {
     switch path {
     case "/healthz": Route(method: "GET", role: nil, enabled: true)
+    case "/dashboard": Route(method: "GET", role: nil, enabled: true)
+    case "/v1/monitor": Route(method: "GET", role: .metrics, enabled: true)
     case "/v1/predict": Route(method: "POST", role: .predict, enabled: true)
     case "/v1/model": Route(method: "GET", role: .weights, enabled: config.weightsRoute)
     case "/v1/admin/reload": Route(method: "POST", role: .admin, enabled: config.adminRoute)
@@ -111,7 +117,13 @@ public final class ServingCore: Sendable {
       return Self.error(404, found == nil ? "no such route" : "\(request.path) is not enabled on this server")
     }
     guard request.method == route.method else { return Self.error(405, "\(request.path) takes \(route.method)") }
-    guard let role = route.role else { return ServingResponse(status: 200, contentType: "text/plain", body: Array("ok\n".utf8)) }
+    guard let role = route.role else {
+      // The open routes: health, and the dashboard's page (no data in it: the page fetches
+      // /v1/monitor with a metrics token).
+      return request.path == "/dashboard"
+        ? ServingResponse(status: 200, contentType: "text/html; charset=utf-8", body: Dashboard.page)
+        : ServingResponse(status: 200, contentType: "text/plain", body: Array("ok\n".utf8))
+    }
     guard let who = identify(request) else {
       return Self.error(401, request.token == nil ? "this route needs a bearer token" : "unknown token")
     }
@@ -123,7 +135,10 @@ public final class ServingCore: Sendable {
     case .predict: return predict(request.body, binary: request.binary, credential: who)
     case .weights: return weights(who)
     case .admin: return reload()
-    case .metrics: return ServingResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.text())
+    case .metrics:
+      return request.path == "/v1/monitor"
+        ? monitorState()
+        : ServingResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.text())
     }
   }
 
@@ -176,9 +191,40 @@ public final class ServingCore: Sendable {
       counts[label] += 1
     }
     metrics.predictions(byClass: counts)
+    classCounts.withLock { total in for (k, n) in counts.enumerated() { total[k] += n } }
     let array = "[\(outputs.joined(separator: ","))]"
     let text = "{\"model\":\"\(model.loaded.sha256)\",\"outputs\":\(array)}\n"
     return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: array)
+  }
+
+  /// The dashboard's data (`GET /v1/monitor`, metrics role): the served model, request and class
+  /// counts, and the monitor's readings and alerts.
+  func monitorState() -> ServingResponse {
+    struct State: Encodable {
+      let model: String
+      let modelSpec: String
+      let serverTime: Date
+      let uptimeSeconds: Double
+      let predictRequests: UInt64
+      let predictions: Int
+      let classCounts: [Int]
+      let monitor: Monitor.Snapshot?
+    }
+    let model = host.model
+    let counts = classCounts.withLock { $0 }
+    let state = State(
+      model: model.loaded.sha256, modelSpec: "\(model.loaded.spec) on \(model.loaded.input)", serverTime: Date(),
+      uptimeSeconds: Date().timeIntervalSince(started), predictRequests: sequence.load(ordering: .relaxed),
+      predictions: counts.reduce(0, +), classCounts: counts, monitor: monitor?.snapshot(classes: model.classes))
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    do {
+      return ServingResponse(status: 200, contentType: "application/json", body: Array(try encoder.encode(state)) + [0x0A])
+    } catch {
+      return Self.error(500, "the monitor's state cannot be encoded: \(error)")
+    }
   }
 
   /// The served model's file as it was verified (the path may hold something else by now).

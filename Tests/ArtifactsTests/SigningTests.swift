@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 @testable import Artifacts
 
@@ -42,8 +43,7 @@ import Testing
   /// An independent implementation — OpenSSL — reads the keys and verifies the DSSE signature
   /// over the pre-authentication encoding, and the payload is the in-toto statement.
   @Test func openSSLVerifiesTheEnvelope() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-sign-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let dir = Scratch.directory("byzsim-sign")
     let key = Curve25519.Signing.PrivateKey()
     let file: [UInt8] = Array(repeating: 7, count: 1000)
     let env =

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `byzsim` binary (the one next to the test bundle, or $BYZSIM_BIN).
 enum CLI {
@@ -51,9 +52,7 @@ enum CLI {
   }
 
   static func temporaryDirectory() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-cli-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    Scratch.directory("byzsim-cli")
   }
 
   /// A small separable IDX dataset written by hand: class k brightens column block k of a 10×10 image.

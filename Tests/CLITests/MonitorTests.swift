@@ -100,6 +100,35 @@ import FoundationNetworking
       }
     }
     #expect(firing.contains("ks"), "firing: \(firing)")
+
+    // The dashboard's data: metrics role only.
+    let state = try server.curl("GET", "/v1/monitor", token: ops)
+    #expect(state.status == 200, "\(state.body)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(state.body.utf8)) as? [String: Any])
+    let digest = try #require(json["model"] as? String)
+    #expect(json["predictions"] as? Int == 400 && (json["class_counts"] as? [Int])?.reduce(0, +) == 400)
+    #expect(try server.curl("GET", "/v1/monitor", token: bob).status == 403)
+    #expect(try server.curl("GET", "/v1/monitor").status == 401)
+    // The page in headless Chromium: its script fetched /v1/monitor with the fragment's token
+    // and drew the model, the class mix (400 predictions) and the alerting detectors.
+    let url = "http://127.0.0.1:\(server.port)/dashboard"
+    let dom = try Chromium.dumpDOM(url + "#token=" + ops, dir: dir)
+    #expect(dom.contains("data-ready=\"true\""), "\(dom)")
+    #expect(dom.contains(String(digest.prefix(16))))
+    for detector in ["ks", "chi2", "psi"] {
+      #expect(dom.contains("<tr data-detector=\"\(detector)\" data-alert=\"true\""), "\(detector) not alerting on the page")
+    }
+    #expect(dom.contains("ks at prediction"))
+    let drawn = dom.matches(of: /data-class="\d+" data-count="(\d+)"/).map { Int($0.output.1)! }
+    #expect(drawn.count == 10 && drawn.reduce(0, +) == 400, "\(drawn)")
+    // Saved in the scratch directory, or where $BYZSIM_ARTIFACTS says (to look at it after the run).
+    let shot = (ProcessInfo.processInfo.environment["BYZSIM_ARTIFACTS"] ?? dir) + "/dashboard.png"
+    try Chromium.screenshot(url + "#token=" + ops, to: shot, dir: dir)
+    let png = try Data(contentsOf: URL(fileURLWithPath: shot))
+    #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(png.count) bytes")
+    // Without the token the page says what is missing instead of drawing.
+    let refused = try Chromium.dumpDOM(url, dir: dir)
+    #expect(refused.contains("HTTP 401") && !refused.contains("data-ready"), "\(refused)")
   }
 
   @Test func aBadMonitorSectionIsAClearError() throws {

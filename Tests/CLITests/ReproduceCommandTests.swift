@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite(.serialized) struct ReproduceCommandTests {
@@ -20,7 +21,9 @@ import Testing
     let papers = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
       .appendingPathComponent("experiments/papers").path
     let claims = try String(contentsOfFile: papers + "/\(name).toml", encoding: .utf8).components(separatedBy: "[[claims]]").count - 1
-    let out = CLI.temporaryDirectory().appendingPathComponent("out").path
+    let scratch = CLI.temporaryDirectory()
+    defer { Scratch.remove(scratch) }
+    let out = scratch.appendingPathComponent("out").path
     let r = try CLI.run(["reproduce", name, "--quick", "--jobs", "2", "--papers", papers, "--output-dir", out])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stderr.contains("quick mode:"))

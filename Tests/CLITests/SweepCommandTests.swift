@@ -29,6 +29,17 @@ import Testing
     #expect(csv[1].hasPrefix("c001,\"\"\"mean\"\"\",2,") || csv[1].hasPrefix("c001,\"mean\",2,"))
     let fields = csv[2].split(separator: ",", omittingEmptySubsequences: false)
     #expect(Double(fields[3]) != nil && Double(fields[4]) != nil)  // accuracy mean and CI over 2 seeds
+    // Cells with the same seed share their shards: one inode, linked from both cells and the
+    // sweep's store; cells with different seeds do not.
+    func inode(_ p: String) throws -> (UInt64, Int) {
+      let a = try FileManager.default.attributesOfItem(atPath: sweepDir + "/" + p)
+      return ((a[.systemFileNumber] as! NSNumber).uint64Value, (a[.referenceCount] as! NSNumber).intValue)
+    }
+    let s1 = try inode("cells/c001-s1/shards/worker-0.bin"), s1b = try inode("cells/c002-s1/shards/worker-0.bin")
+    #expect(s1.0 == s1b.0 && s1.1 == 3)
+    #expect(try inode("cells/c001-s2/shards/worker-0.bin").0 != s1.0)
+    let stored = try FileManager.default.contentsOfDirectory(atPath: sweepDir + "/shards").filter { $0.hasSuffix(".bin") }
+    #expect(stored.count == 6, "\(stored)")  // 3 workers × 2 seeds
     // Resume: finished runs are kept; a damaged one is redone.
     let kept = sweepDir + "/cells/c001-s1/model.bin"
     let before = try FileManager.default.attributesOfItem(atPath: kept)[.modificationDate] as! Date

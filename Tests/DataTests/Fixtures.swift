@@ -1,11 +1,10 @@
 import Foundation
+import TestSupport
 
 /// Temporary directories and independent tools (gzip, sha256sum) for data tests.
 enum Fixtures {
   static func temporaryDirectory() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-test-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    Scratch.directory("byzsim-test")
   }
 
   /// IDX bytes written by hand: magic 00 00 08 rank, big-endian dims, payload.

@@ -1,12 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Experiments
 @testable import Runtime
 
 @Suite struct SweepSpecTests {
   static func files(_ sweep: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-sweep-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let dir = Scratch.directory("byzsim-sweep")
     try! """
     name = "base"
     rounds = 10

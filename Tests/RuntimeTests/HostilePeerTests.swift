@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 @testable import Learning
@@ -28,7 +29,7 @@ import Testing
       curve = false
       """
     let topology = try Topology.decode(text, file: "hostile.toml")
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-hostile-\(UUID().uuidString)").path
+    let root = Scratch.directory("byzsim-hostile").path
     let run = try Launcher.prepare(topology, runsRoot: root)
     let wiring = try Wiring.load(run: run, topology: topology, role: .launcher, threads: true)
     let context = try Context()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 import Federation
@@ -14,8 +15,7 @@ import Federation
   }
 
   @Test func checkpointRoundTripsAndRejectsDamage() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-cp-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let dir = Scratch.directory("byzsim-cp")
     let path = dir.appendingPathComponent("checkpoint.bin").path
     let cp = Checkpoint(nextRound: 7, parameters: [1, -2.5, .pi], engine: EngineState(velocity: [0.5, 0, -1], aggregator: [4, 2]))
     let e = Checkpoint.Expectation(runID: 42, rounds: 10, parameterCount: 3, velocityCount: 3, auditorCount: 0)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 import Federation
@@ -12,8 +13,7 @@ import Tensor
 @Suite(.serialized) struct TrustBoundaryTests {
   /// A 6×6 two-class IDX data set (plain, not gzip): class k lights up the left or right half.
   static func dataset(train: Int = 120, test: Int = 40, testSide: Int = 6) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-tb-data-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let dir = Scratch.directory("byzsim-tb-data")
     func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
     for (name, count, side) in [("train", train, 6), ("t10k", test, testSide)] {
       var images: [UInt8] = [0, 0, 8, 3] + be32(count) + be32(side) + be32(side)
@@ -51,7 +51,7 @@ import Tensor
   }
 
   static func prepare(_ t: Topology) throws -> RunDirectory {
-    try Launcher.prepare(t, runsRoot: FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-tb-\(UUID().uuidString)").path)
+    try Launcher.prepare(t, runsRoot: Scratch.directory("byzsim-tb").path)
   }
 
   static func mode(_ path: String) -> mode_t {

@@ -11,7 +11,7 @@ import Testing
   static func corpus() throws -> (dir: String, expected: [String: [String]]) { try shared.get() }
 
   static func makeCorpus() throws -> (dir: String, expected: [String: [String]]) {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-scan-corpus-\(UUID().uuidString)").path
+    let dir = Scratch.directory("byzsim-scan-corpus").path
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus/make_corpus.py").path
     try ReferencePython.run([script, dir])
     let json = try Data(contentsOf: URL(fileURLWithPath: dir + "/expected.json"))

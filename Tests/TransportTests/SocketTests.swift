@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Transport
 
@@ -10,7 +11,7 @@ import Testing
     let endpoint: String
     switch transport {
     case "inproc": endpoint = "inproc://roundtrip"
-    case "ipc": endpoint = "ipc://" + FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-\(UUID().uuidString).sock").path
+    case "ipc": endpoint = "ipc://" + Scratch.directory("byzsim-ipc").appendingPathComponent("s.sock").path
     default: endpoint = "tcp://127.0.0.1:*"
     }
     try router.bind(endpoint)

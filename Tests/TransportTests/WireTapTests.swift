@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Transport
 
@@ -34,7 +35,7 @@ import Testing
   /// CURVE it reads none, while the peers still talk.
   @Test(arguments: [false, true])
   func tapSeesPlaintextOnlyWithoutCurve(curve: Bool) throws {
-    let dir = FileManager.default.temporaryDirectory.path
+    let dir = Scratch.directory("byzsim-wiretap").path
     let real = "ipc://\(dir)/byzsim-real-\(UUID().uuidString.prefix(8)).sock"
     let parser = ParserBox()
     let tap = try WireTap(listen: "ipc://\(dir)/byzsim-tap-\(UUID().uuidString.prefix(8)).sock", upstream: real) { id, bytes in

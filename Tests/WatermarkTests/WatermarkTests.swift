@@ -34,7 +34,7 @@ struct WatermarkTests {
       let img = a.images[(i * 784)..<((i + 1) * 784)]
       #expect(img.min() == 0 && img.max() == 1)
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wm-\(UUID().uuidString)").path
+    let dir = Scratch.directory("wm").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try a.write(to: dir)
     #expect(try TriggerSet.read(from: dir, shape: shape, classes: 10) == a)
