@@ -85,7 +85,8 @@ let tests: [Target] = [
   .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),
   .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "ScanTests", dependencies: ["Scan", "TestSupport"]),
-  .testTarget(name: "ServingTests", dependencies: ["Serving", "Runtime", "Tensor"]),
+  .testTarget(
+    name: "ServingTests", dependencies: ["Serving", "Runtime", "Tensor", .product(name: "Prometheus", package: "swift-prometheus")]),
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML", "TestSupport"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),

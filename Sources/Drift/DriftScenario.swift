@@ -8,6 +8,15 @@ public struct DriftScenario: Sendable, Equatable {
   public enum Kind: String, Sendable, CaseIterable {
     case none, brightness, contrast, noise, rotation, occlusion
     case labelShift = "label-shift"
+    /// Images of class `source` morphed toward images of class `target` by `strength` (ramped
+    /// as any phase): a drift aimed at the model, not at the detectors.
+    case morph
+    /// The same morph with the strength chosen as the run goes by `SlowDriftAdversary`, to stay
+    /// under the detectors.
+    case slowDrift = "slow-drift"
+    /// Concept drift: the inputs stay as they are but the world relabels them — from this phase
+    /// on the true label of class `source` is `target`. Only labels fed back can show it.
+    case concept
   }
 
   public struct Phase: Sendable, Equatable {
@@ -21,13 +30,26 @@ public struct DriftScenario: Sendable, Equatable {
     public var ramp: Int
     /// label-shift: the classes the traffic is drawn from.
     public var classes: [Int]
+    /// morph and slow-drift: the class whose images are moved, and the class they are moved toward.
+    public var source: Int
+    public var target: Int
+    /// slow-drift: the strength's step per evaluation, and the level (1 = alert) kept under.
+    public var step: Double
+    public var margin: Double
 
-    public init(start: Int, kind: Kind, strength: Double = 0, ramp: Int = 0, classes: [Int] = []) {
+    public init(
+      start: Int, kind: Kind, strength: Double = 0, ramp: Int = 0, classes: [Int] = [], source: Int = 0, target: Int = 0,
+      step: Double = 0.02, margin: Double = 0.8
+    ) {
       self.start = start
       self.kind = kind
       self.strength = strength
       self.ramp = ramp
       self.classes = classes
+      self.source = source
+      self.target = target
+      self.step = step
+      self.margin = margin
     }
   }
 
@@ -38,6 +60,12 @@ public struct DriftScenario: Sendable, Equatable {
   /// The phase in force at request `i`.
   public func phase(at i: Int) -> Phase? { phases.last { $0.start <= i } }
 
+  /// Request `i`'s true label: `label`, unless a concept phase relabels its class.
+  public func truth(_ label: Int, at i: Int) -> Int {
+    guard let p = phase(at: i), p.kind == .concept, label == p.source else { return label }
+    return p.target
+  }
+
   /// The strength in force at request `i` (ramped).
   public func strength(at i: Int) -> Double {
     guard let p = phase(at: i) else { return 0 }
@@ -45,13 +73,14 @@ public struct DriftScenario: Sendable, Equatable {
     return p.strength * min(1, Double(i - p.start + 1) / Double(p.ramp))
   }
 
-  /// Request `i`'s image, shifted (pixels in [0, 1], HWC).
+  /// Request `i`'s image, shifted (pixels in [0, 1], HWC). The morph kinds need a target image
+  /// and are applied by the traffic source (`SlowDriftAdversary.morph`); here they leave it as is.
   public func apply(_ image: [Float], shape: ImageShape, at i: Int, rng: inout RandomStream) -> [Float] {
     guard let p = phase(at: i) else { return image }
     let s = strength(at: i)
     let h = shape.height, w = shape.width, c = shape.channels
     switch p.kind {
-    case .none, .labelShift:
+    case .none, .labelShift, .morph, .slowDrift, .concept:
       return image
     case .brightness:
       return image.map { min(1, max(0, $0 + Float(s))) }

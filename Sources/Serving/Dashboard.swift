@@ -2,8 +2,9 @@
 /// external script, style or font) that polls `GET /v1/monitor` every two seconds with the
 /// metrics token given in the page address's fragment (`/dashboard#token=…`: a fragment is
 /// never sent to the server, so the token stays out of request logs) and draws, in SVG, the
-/// request rate, the class mix (all predictions and the monitor's window), each detector's
-/// level against its alert line, the alerts, and the served model's digest.
+/// request rate, the class mix (all predictions and the monitor's window), the accuracy of the
+/// labels fed back, each detector's level against its alert line (the accuracy detectors of
+/// `[feedback]` too), the alerts, and the served model's digest.
 enum Dashboard {
   static let page: [UInt8] = Array(html.utf8)
 
@@ -25,7 +26,8 @@ enum Dashboard {
     <div class="row">
       <div class="panel"><h2>Model</h2><div>version <code id="model">–</code></div><div id="spec"></div><div>up <span id="uptime">–</span> s</div></div>
       <div class="panel"><h2>Requests</h2><div><span id="rate">–</span> predictions/s · <span id="predictions">0</span> served</div>
-        <svg id="rate-chart" width="360" height="90" role="img" aria-label="prediction rate, last two minutes"></svg></div>
+        <svg id="rate-chart" width="360" height="90" role="img" aria-label="prediction rate, last two minutes"></svg>
+        <div>labelled accuracy <span id="accuracy">–</span> · <span id="labels">0</span> labels fed back</div></div>
       <div class="panel"><h2>Class mix</h2><svg id="classes" width="360" height="130" role="img" aria-label="predicted classes"></svg>
         <div><span style="color:#4a7ab7">■</span> all predictions <span style="color:#e08a2c">■</span> monitor window</div></div>
     </div>
@@ -135,8 +137,10 @@ enum Dashboard {
       document.getElementById("rate").textContent = fmt(rate, 1);
       drawRate();
       drawClasses(s.class_counts, s.monitor ? s.monitor.window_class_counts : null);
-      document.getElementById("no-monitor").hidden = !!s.monitor;
-      drawDetectors(s.monitor ? s.monitor.readings : []);
+      document.getElementById("no-monitor").hidden = !!s.monitor || !!s.feedback;
+      document.getElementById("accuracy").textContent = s.feedback && s.feedback.accuracy !== undefined ? s.feedback.accuracy.toFixed(3) : "–";
+      document.getElementById("labels").textContent = s.feedback ? s.feedback.labels : 0;
+      drawDetectors((s.monitor ? s.monitor.readings : []).concat(s.feedback ? s.feedback.readings : []));
       drawAlerts(s.monitor ? s.monitor.alerts : []);
       document.body.dataset.ready = "true";
     }

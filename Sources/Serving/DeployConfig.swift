@@ -7,6 +7,8 @@ import TOML
 /// What a credential may do. Each credential carries exactly one role.
 public enum Role: String, Sendable, CaseIterable, Codable {
   case predict, weights, admin, metrics
+  /// Sends true labels for earlier predictions (`POST /v1/feedback`, with `[feedback]`).
+  case feedback
 }
 
 /// How much of the model's output a credential sees (the serving-stage defence against
@@ -122,6 +124,8 @@ public struct DeployConfig: Sendable {
   public var seed: UInt64 = 1
   /// Drift detectors run inside the server (`[monitor]`), if any.
   public var monitor: MonitorConfig?
+  /// Labels fed back for earlier predictions (`[feedback]`), if taken.
+  public var feedback: FeedbackConfig?
 
   public init(file: String = "(defaults)") { self.file = file }
 
@@ -155,6 +159,11 @@ public struct DeployConfig: Sendable {
       var m = try top.table("monitor")
       c.monitor = try MonitorConfig.decode(&m)
       try m.finish()
+    }
+    if top.table["feedback"] != nil {
+      var f = try top.table("feedback")
+      c.feedback = try FeedbackConfig.decode(&f)
+      try f.finish()
     }
     for var entry in try top.tableArray("credentials") {
       c.credentials.append(try Self.credential(&entry))

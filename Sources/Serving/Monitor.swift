@@ -19,10 +19,8 @@ import Synchronization
 /// window of predictions).
 public final class Monitor: Sendable {
   public let config: MonitorConfig
-  let referenceInputs: [[Double]]
-  /// The reference by feature (column-major), made once for the per-feature detectors.
-  let referenceColumns: [[Double]]
-  let referenceLabels: [Double]
+  /// The reference sample (row- and column-major) and the served model's labels for it.
+  let reference: WindowReference
   let inputSize: Int
 
   struct Window {
@@ -103,8 +101,7 @@ public final class Monitor: Sendable {
   /// stream detector's last alarm).
   func record(_ d: MonitorConfig.Detector, statistic: Double, p: Double?, alert: Bool, newAlerts: Int, at: Int, in w: inout Window) {
     let t = threshold(d, w)
-    let level =
-      if let p { p >= 1 ? 0 : log(max(p, 1e-300)) / log(t) } else { t > 0 ? statistic / t : 0 }
+    let level = WindowSettings.level(statistic: statistic, pValue: p, threshold: t)
     var r =
       w.readings[d]
       ?? Reading(
@@ -157,10 +154,8 @@ public final class Monitor: Sendable {
     guard table.rows.count >= 10 else { throw Invalid(description: "[monitor] reference: at least 10 rows, got \(table.rows.count)") }
     self.config = config
     self.inputSize = inputSize
-    referenceInputs = table.rows
-    referenceColumns = table.columnMajor
     let p = probabilities(table.rows.flatMap { $0.map(Float.init) }, table.rows.count)
-    referenceLabels = p.map { row in Double(row.indices.max { row[$0] < row[$1] }!) }
+    reference = WindowReference(rows: table.rows, labels: p.map { row in Double(row.indices.max { row[$0] < row[$1] }!) })
     let confidences = p.map { $0.max()! }
     let cusum = CUSUM.fromReference(confidences)
     let sigma = cusum.threshold / 5
@@ -265,25 +260,11 @@ public final class Monitor: Sendable {
   /// Runs the window detectors now (the background queue's work; tests call it directly).
   func runWindow(_ inputs: [[Float]], _ labels: [Int], at predictions: Int) {
     let current = inputs.map { $0.map(Double.init) }
-    let currentColumns = (0..<inputSize).map { j in inputs.map { Double($0[j]) } }
-    var results: [(MonitorConfig.Detector, Double, Double?, Bool)] = []
-    for d in config.detectors {
-      switch d {
-      case .ks:
-        let k = PerFeature.kolmogorovSmirnov(reference: referenceColumns, current: currentColumns)
-        results.append((d, k.statistic, k.adjustedPValue, k.adjustedPValue! < config.alpha))
-      case .mmd:
-        let r = MMD.test(referenceInputs, current, permutations: config.mmdPermutations, seed: 0)
-        results.append((d, r.statistic, r.pValue, r.pValue < config.alpha))
-      case .psi:
-        let largest = PerFeature.psi(reference: referenceColumns, current: currentColumns).statistic
-        results.append((d, largest, nil, largest > config.psiThreshold))
-      case .chi2:
-        let t = ChiSquare.test(reference: referenceLabels, current: labels.map(Double.init))
-        results.append((d, t.statistic, t.pValue, t.pValue < config.alpha))
-      case .cusum, .pageHinkley:
-        continue
-      }
+    let settings = WindowSettings(alpha: config.alpha, psiThreshold: config.psiThreshold, mmdPermutations: config.mmdPermutations)
+    let results: [(MonitorConfig.Detector, Double, Double?, Bool)] = config.detectors.compactMap { d in
+      guard let w = WindowDetector(rawValue: d.rawValue) else { return nil }  // cusum and page-hinkley run per prediction
+      let r = reference.evaluate(w, rows: current, labels: labels.map(Double.init), settings: settings)
+      return (d, r.statistic, r.pValue, r.alert)
     }
     window.withLock { w in
       for (d, _, _, alert) in results where alert && w.firstAlert[d] == nil { w.firstAlert[d] = predictions }

@@ -50,6 +50,8 @@ public final class ServingCore: Sendable {
   let sequence = Synchronization.Atomic<UInt64>(0)
   /// The drift monitor (`[monitor]`), if the deployment asks for one.
   public let monitor: Monitor?
+  /// True labels for earlier predictions (`[feedback]`), if taken.
+  public let feedback: Feedback?
   /// Predictions served by predicted class (for the dashboard; Prometheus has its own counters).
   let classCounts: Mutex<[Int]>
   let started = Date()
@@ -65,6 +67,8 @@ public final class ServingCore: Sendable {
         probabilities: { model.probabilities($0, count: $1) })
     }
     classCounts = Mutex([Int](repeating: 0, count: model.classes))
+    let registry = metrics.registry
+    feedback = config.feedback.map { Feedback(config: $0, inputSize: model.inputSize, classes: model.classes, registry: registry) }
     byToken = Dictionary(uniqueKeysWithValues: config.credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.tokenSHA256, $0) })
     byID = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.id, $0) })
   }
@@ -80,6 +84,7 @@ public final class ServingCore: Sendable {
     case "/healthz": Route(method: "GET", role: nil, enabled: true)
     case "/dashboard": Route(method: "GET", role: nil, enabled: true)
     case "/v1/monitor": Route(method: "GET", role: .metrics, enabled: true)
+    case "/v1/feedback": Route(method: "POST", role: .feedback, enabled: config.feedback != nil)
     case "/v1/predict": Route(method: "POST", role: .predict, enabled: true)
     case "/v1/model": Route(method: "GET", role: .weights, enabled: config.weightsRoute)
     case "/v1/admin/reload": Route(method: "POST", role: .admin, enabled: config.adminRoute)
@@ -135,6 +140,7 @@ public final class ServingCore: Sendable {
     case .predict: return predict(request.body, binary: request.binary, credential: who)
     case .weights: return weights(who)
     case .admin: return reload()
+    case .feedback: return label(request.body, credential: who)
     case .metrics:
       return request.path == "/v1/monitor"
         ? monitorState()
@@ -185,16 +191,32 @@ public final class ServingCore: Sendable {
     var rng = RandomStream(seed: config.seed, purpose: .noise, n)
     var counts = [Int](repeating: 0, count: model.classes)
     let outputs = probabilities.map { who.policy.shape($0, rng: &rng) }
+    var predicted: [Int] = []
+    predicted.reserveCapacity(feedback == nil ? 0 : probabilities.count)
     for p in probabilities {
       var label = 0
       for i in p.indices where p[i] > p[label] { label = i }
       counts[label] += 1
+      if feedback != nil { predicted.append(label) }
     }
+    feedback?.record(request: n, inputs: inputs.values, predicted: predicted)
     metrics.predictions(byClass: counts)
     classCounts.withLock { total in for (k, n) in counts.enumerated() { total[k] += n } }
     let array = "[\(outputs.joined(separator: ","))]"
-    let text = "{\"model\":\"\(model.loaded.sha256)\",\"outputs\":\(array)}\n"
+    let text = "{\"model\":\"\(model.loaded.sha256)\",\"request\":\(n),\"outputs\":\(array)}\n"
     return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: array)
+  }
+
+  /// `POST /v1/feedback`: true labels for an earlier request's inputs.
+  func label(_ body: [UInt8], credential who: Credential) -> ServingResponse {
+    let served = classCounts.withLock { $0.reduce(0, +) }
+    switch feedback!.label(body, credential: who.id, served: served) {
+    case .accepted(let correct, let n):
+      let text = "{\"accepted\":\(n),\"correct\":\(correct)}\n"
+      return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: "\(n)")
+    case .refused(let status, let reason):
+      return Self.error(status, reason)
+    }
   }
 
   /// The dashboard's data (`GET /v1/monitor`, metrics role): the served model, request and class
@@ -209,13 +231,15 @@ public final class ServingCore: Sendable {
       let predictions: Int
       let classCounts: [Int]
       let monitor: Monitor.Snapshot?
+      let feedback: Feedback.Snapshot?
     }
     let model = host.model
     let counts = classCounts.withLock { $0 }
     let state = State(
       model: model.loaded.sha256, modelSpec: "\(model.loaded.spec) on \(model.loaded.input)", serverTime: Date(),
       uptimeSeconds: Date().timeIntervalSince(started), predictRequests: sequence.load(ordering: .relaxed),
-      predictions: counts.reduce(0, +), classCounts: counts, monitor: monitor?.snapshot(classes: model.classes))
+      predictions: counts.reduce(0, +), classCounts: counts, monitor: monitor?.snapshot(classes: model.classes),
+      feedback: feedback?.snapshot())
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.dateEncodingStrategy = .iso8601

@@ -3,6 +3,7 @@ import Data
 import Drift
 import Foundation
 import Runtime
+import Serving
 import TOML
 import Tensor
 
@@ -21,20 +22,35 @@ struct TrafficCommand: AsyncParsableCommand {
         count = 2000        # requests, one image each
         rate = 200          # requests per second (0: as fast as answered)
         seed = 1
+        label_delay = 100   # with --feedback-token: each true label is sent this many requests later
         [[phase]]
         start = 0
         drift = "none"
         [[phase]]
         start = 1000        # from this request on
-        drift = "brightness"   # none, brightness, contrast, noise, rotation, occlusion, label-shift
-        strength = 0.3      # brightness: added; contrast: factor − 1; noise: σ; rotation: degrees; occlusion: side/28
+        drift = "brightness"   # none, brightness, contrast, noise, rotation, occlusion, label-shift, morph, slow-drift, concept
+        strength = 0.3      # brightness: added; contrast: factor − 1; noise: σ; rotation: degrees; occlusion: side/28;
+                            # morph: how far source images move toward target images (0–1)
         ramp = 0            # requests over which the strength grows (0: abrupt)
         classes = [0, 1]    # label-shift: the classes drawn
+        source = 0          # morph, slow-drift: the class whose images are moved …
+        target = 6          # … toward images of this class (concept: class source's true label becomes target)
+        step = 0.02         # slow-drift: strength change per monitor evaluation
+        margin = 0.8        # slow-drift: the level (1 = the alert line) its own tests keep under
+      slow-drift is the adaptive attacker (Drift.SlowDriftAdversary): it reads the detectors,
+      thresholds, window and cadence from --deployment's [monitor], labels a sample of its own
+      (test images 9000 on, max(window, 300) of them, sent before the scenario and counted in
+      the offset) through the server, and after every `every` requests raises the morph strength
+      by `step` while its own tests on the window it sent stay under `margin`, else lowers it.
+      Target images come from test images 9000 on; the replay starts at image 0.
       With --metrics-token, the server's byzsim_drift_first_alert_prediction series are read at the
       end: detection delay = first alert − the first drifting phase's start (a fresh server counts
       predictions from 0; an alert before the drift is a false alarm).
       --json keys: requests, errors, phases[{start, drift, strength, ramp, requests, accuracy}],
-      drift_start, detectors{NAME: {first_alert_prediction, detection_delay, false_alarm}}.
+      drift_start, offset (predictions made before the scenario), labels_sent, labels_refused, detectors{NAME: {first_alert_prediction,
+      detection_delay, false_alarm}}, and with a morph or slow-drift phase adversary{source, target,
+      source_requests, flipped (source images labelled target), final_strength, max_strength,
+      flipped_before_first_alert{NAME: n}, strength_at_first_alert{NAME: s}}.
       """)
 
   @Option(help: "The server's base URL, http://HOST:PORT.")
@@ -43,8 +59,12 @@ struct TrafficCommand: AsyncParsableCommand {
   var token: String?
   @Option(help: "A metrics token, to read the detectors' alerts at the end.")
   var metricsToken: String?
+  @Option(help: "A feedback token: send each request's true label, label_delay requests later (POST /v1/feedback).")
+  var feedbackToken: String?
   @Option(help: "The scenario file (TOML).")
   var scenario: String
+  @Option(help: "The server's deployment file: what a slow-drift attacker knows of its [monitor].", completion: .file())
+  var deployment: String?
   @Option(help: "The Fashion-MNIST directory.", completion: .directory)
   var data = FashionMNIST.defaultDirectory
   @Flag(help: "Print one JSON object.")
@@ -54,6 +74,7 @@ struct TrafficCommand: AsyncParsableCommand {
     var count = 1000
     var rate = 100.0
     var seed: UInt64 = 1
+    var labelDelay = 0
     var scenario = DriftScenario(phases: [])
   }
 
@@ -71,6 +92,7 @@ struct TrafficCommand: AsyncParsableCommand {
       plan.count = try top.int("count", default: 1000) { (1...10_000_000).contains($0) ? nil : "1 to 10000000 requests" }
       plan.rate = try top.double("rate", default: 100) { $0 >= 0 && $0 <= 100_000 ? nil : "0 to 100000 requests per second" }
       plan.seed = UInt64(try top.int("seed", default: 1) { $0 >= 0 ? nil : "a seed ≥ 0" })
+      plan.labelDelay = try top.int("label_delay", default: 0) { (0...10_000_000).contains($0) ? nil : "0 to 10000000 requests" }
       var phases: [DriftScenario.Phase] = []
       let kinds = DriftScenario.Kind.allCases.map(\.rawValue)
       for var p in try top.tableArray("phase") {
@@ -79,8 +101,16 @@ struct TrafficCommand: AsyncParsableCommand {
           start: try p.int("start", default: 0) { $0 >= 0 ? nil : "a request number ≥ 0" }, kind: DriftScenario.Kind(rawValue: kind)!,
           strength: try p.double("strength", default: 0) { $0.isFinite && abs($0) <= 360 ? nil : "a finite strength" },
           ramp: try p.int("ramp", default: 0) { $0 >= 0 ? nil : "requests ≥ 0" },
-          classes: try p.intArray("classes", default: []) { $0.allSatisfy { (0..<1000).contains($0) } ? nil : "class numbers from 0" })
+          classes: try p.intArray("classes", default: []) { $0.allSatisfy { (0..<1000).contains($0) } ? nil : "class numbers from 0" },
+          source: try p.int("source", default: 0) { (0..<10).contains($0) ? nil : "a Fashion-MNIST class, 0 to 9" },
+          target: try p.int("target", default: 0) { (0..<10).contains($0) ? nil : "a Fashion-MNIST class, 0 to 9" },
+          step: try p.double("step", default: 0.02) { $0 > 0 && $0 <= 1 ? nil : "a step in (0, 1]" },
+          margin: try p.double("margin", default: 0.8) { $0 > 0 && $0 <= 10 ? nil : "a level in (0, 10]" })
         if phase.kind == .labelShift && phase.classes.isEmpty { throw p.error("classes", "label-shift needs classes = [...]") }
+        if phase.kind == .morph || phase.kind == .slowDrift || phase.kind == .concept {
+          guard phase.source != phase.target else { throw p.error("target", "source and target must be different classes") }
+          if phase.kind == .morph && !(0...1).contains(phase.strength) { throw p.error("strength", "a morph strength in [0, 1]") }
+        }
         try p.finish()
         phases.append(phase)
       }
@@ -99,10 +129,20 @@ struct TrafficCommand: AsyncParsableCommand {
       throw UserError("--server must be http://HOST:PORT: got \(server)")
     }
     let d = test.shape.size
+    let image = { (k: Int) in Array(test.features[(k * d)..<((k + 1) * d)]) }
+    let attackerImages = 9000..<test.count
+    var adversary = try await makeAdversary(plan, base: base, image: image, pool: attackerImages)
+    let offset = adversary.map { $0.1 } ?? 0
     var rng = RandomStream(seed: plan.seed, purpose: .sampling, 0x5452)
     var cursor = 0
     var perPhase = [Int: (requests: Int, correct: Int)]()
     var errors = 0
+    // Per request of a morph or slow-drift phase: (prediction number, source image?, labelled target?, strength).
+    var morphs: [(prediction: Int, source: Bool, flipped: Bool, strength: Double)] = []
+    // True labels waiting to be sent: (request index when due, the server's request number, label).
+    var labelsDue: [(due: Int, request: UInt64, label: Int)] = []
+    var labelsSent = 0, labelsRefused = 0
+    let every = try deployment.flatMap { try DeployConfig.load(path: $0).monitor?.every } ?? 100
     let started = ContinuousClock.now
     let progress = ProgressLine()
     for i in 0..<plan.count {
@@ -119,26 +159,51 @@ struct TrafficCommand: AsyncParsableCommand {
         }
       }
       cursor += 1
-      let image = plan.scenario.apply(Array(test.features[(index * d)..<((index + 1) * d)]), shape: test.shape, at: i, rng: &rng)
-      let label = try await predict(base, image)
+      var input = plan.scenario.apply(image(index), shape: test.shape, at: i, rng: &rng)
+      var morphStrength: Double?
+      if let phase, phase.kind == .morph || phase.kind == .slowDrift {
+        let s = phase.kind == .morph ? plan.scenario.strength(at: i) : adversary?.0.strength ?? 0
+        morphStrength = s
+        if Int(test.labels[index]) == phase.source && s > 0 {
+          let targets = attackerImages.filter { Int(test.labels[$0]) == phase.target }
+          input = SlowDriftAdversary.morph(input, toward: image(targets[rng.nextInt(below: targets.count)]), strength: s)
+        }
+      }
+      let answer = try await predictRequest(base, input)
+      let label = answer?.label
+      let truth = plan.scenario.truth(Int(test.labels[index]), at: i)
+      if let answer, feedbackToken != nil { labelsDue.append((i + plan.labelDelay, answer.request, truth)) }
+      while let first = labelsDue.first, first.due <= i {
+        labelsDue.removeFirst()
+        if try await sendLabel(base, request: first.request, label: first.label) { labelsSent += 1 } else { labelsRefused += 1 }
+      }
       let key = phase?.start ?? 0
       var tally = perPhase[key] ?? (0, 0)
       tally.requests += 1
       if let label {
-        if label == Int(test.labels[index]) { tally.correct += 1 }
+        if label == truth { tally.correct += 1 }
+        adversary?.0.sent(input, label: label)
       } else {
         errors += 1
       }
       perPhase[key] = tally
+      if let phase, let s = morphStrength {
+        morphs.append((offset + i + 1, Int(test.labels[index]) == phase.source, label == phase.target, s))
+      }
+      if (offset + i + 1) % every == 0, phase?.kind == .slowDrift { adversary?.0.adjust() }
       if i % 50 == 0 || i == plan.count - 1 {
-        progress.update("traffic: \(i + 1)/\(plan.count) requests, \(errors) errors", force: i == plan.count - 1)
+        let s = adversary.map { String(format: ", slow-drift strength %.3f", $0.0.strength) } ?? ""
+        progress.update("traffic: \(i + 1)/\(plan.count) requests, \(errors) errors\(s)", force: i == plan.count - 1)
       }
     }
     progress.finish("traffic: \(plan.count) requests sent, \(errors) errors")
-    let driftStart = plan.scenario.phases.first { $0.kind != .none }?.start
+    let driftStart = plan.scenario.phases.first { $0.kind != .none }.map { $0.start + offset }
     var detectors: [(String, Int)] = []
     if let metricsToken { detectors = try await firstAlerts(base, token: metricsToken) }
     let phases = plan.scenario.phases.isEmpty ? [DriftScenario.Phase(start: 0, kind: .none)] : plan.scenario.phases
+    let morphPhase = phases.first { $0.kind == .morph || $0.kind == .slowDrift }
+    func flipped(before first: Int?) -> Int { morphs.count { m in m.source && m.flipped && (first.map { m.prediction <= $0 } ?? true) } }
+    func strength(at first: Int) -> Double { morphs.last { $0.prediction <= first }?.strength ?? 0 }
     if json {
       let phaseRows = phases.map { p -> String in
         let t = perPhase[p.start] ?? (0, 0)
@@ -151,10 +216,25 @@ struct TrafficCommand: AsyncParsableCommand {
         return "\"\(name)\":{\"first_alert_prediction\":\(first),\"detection_delay\":\(delay.map { $0 >= 0 ? "\($0)" : "null" } ?? "null"),"
           + "\"false_alarm\":\(delay.map { $0 < 0 } ?? true)}"
       }
+      var adversaryJSON = ""
+      if let p = morphPhase {
+        let before = detectors.map { "\"\($0.0)\":\(flipped(before: $0.1))" }.joined(separator: ",")
+        let at = detectors.map { "\"\($0.0)\":\(strength(at: $0.1))" }.joined(separator: ",")
+        adversaryJSON =
+          ",\"adversary\":{\"drift\":\"\(p.kind.rawValue)\",\"source\":\(p.source),\"target\":\(p.target),"
+          + "\"source_requests\":\(morphs.count { $0.source }),\"flipped\":\(flipped(before: nil)),"
+          + "\"final_strength\":\(morphs.last?.strength ?? 0),\"max_strength\":\(morphs.map(\.strength).max() ?? 0),"
+          + "\"flipped_before_first_alert\":{\(before)},\"strength_at_first_alert\":{\(at)}}"
+      }
       print(
         "{\"requests\":\(plan.count),\"errors\":\(errors),\"phases\":[\(phaseRows.joined(separator: ","))],"
-          + "\"drift_start\":\(driftStart.map { "\($0)" } ?? "null"),\"detectors\":{\(detectorRows.joined(separator: ","))}}")
+          + "\"drift_start\":\(driftStart.map { "\($0)" } ?? "null"),\"offset\":\(offset),\"labels_sent\":\(labelsSent),\"labels_refused\":\(labelsRefused),\"detectors\":{\(detectorRows.joined(separator: ","))}"
+          + adversaryJSON + "}")
     } else {
+      if feedbackToken != nil {
+        print("labels: \(labelsSent) sent \(plan.labelDelay) requests after their predictions, \(labelsRefused) refused")
+      }
+      if offset > 0 { print("slow-drift: \(offset) requests labelled the attacker's own sample first (prediction numbers include them)") }
       for p in phases {
         let t = perPhase[p.start] ?? (0, 0)
         print(
@@ -162,18 +242,81 @@ struct TrafficCommand: AsyncParsableCommand {
             format: "from request %d: %@ (strength %g, ramp %d): %d requests, accuracy %.4f", p.start, p.kind.rawValue, p.strength, p.ramp,
             t.requests, t.requests > 0 ? Double(t.correct) / Double(t.requests) : .nan))
       }
+      if let p = morphPhase {
+        print(
+          String(
+            format: "%@ %d → %d: %d of %d source images labelled %d; strength at the end %.3f, at most %.3f", p.kind.rawValue, p.source,
+            p.target, flipped(before: nil), morphs.count { $0.source }, p.target, morphs.last?.strength ?? 0,
+            morphs.map(\.strength).max() ?? 0))
+      }
       for (name, first) in detectors {
+        let damage =
+          morphPhase == nil ? "" : String(format: "; %d flipped before it, strength %.3f", flipped(before: first), strength(at: first))
         if let s = driftStart, first >= s {
-          print("\(name): first alert at prediction \(first), \(first - s) after the drift began")
+          print("\(name): first alert at prediction \(first), \(first - s) after the drift began\(damage)")
         } else {
-          print("\(name): first alert at prediction \(first)\(driftStart == nil ? "" : ", before the drift began (a false alarm)")")
+          print(
+            "\(name): first alert at prediction \(first)\(driftStart == nil ? "" : ", before the drift began (a false alarm)")\(damage)")
+        }
+      }
+      if morphPhase != nil {
+        for name in adversary?.0.detectors.map(\.rawValue) ?? [] where !detectors.contains(where: { $0.0 == name }) {
+          print("\(name): no alert; \(flipped(before: nil)) flipped")
         }
       }
     }
   }
 
+  /// The slow-drift attacker, if the scenario has one: it labels its own sample through the
+  /// server (returned as the number of those requests) and reads the monitor's settings.
+  func makeAdversary(_ plan: Plan, base: URL, image: (Int) -> [Float], pool: Range<Int>) async throws -> (SlowDriftAdversary, Int)? {
+    guard let phase = plan.scenario.phases.first(where: { $0.kind == .slowDrift }) else { return nil }
+    guard let deployment else {
+      throw UserError("a slow-drift phase needs --deployment FILE: the attacker reads the detectors and thresholds from its [monitor]")
+    }
+    let config = try DeployConfig.load(path: deployment)
+    guard let m = config.monitor else {
+      throw UserError("\(deployment) has no [monitor]: there is nothing for a slow-drift attacker to evade")
+    }
+    let detectors = m.detectors.compactMap { WindowDetector(rawValue: $0.rawValue) }
+    let n = min(pool.count, max(m.window, 300))
+    var rows: [[Double]] = [], labels: [Double] = []
+    for k in pool.prefix(n) {
+      let x = image(k)
+      guard let label = try await predict(base, x) else { throw UserError("the server refused to label the attacker's own sample") }
+      rows.append(x.map(Double.init))
+      labels.append(Double(label))
+    }
+    let adversary = SlowDriftAdversary(
+      reference: WindowReference(rows: rows, labels: labels), detectors: detectors,
+      settings: WindowSettings(alpha: m.alpha, psiThreshold: m.psiThreshold, mmdPermutations: m.mmdPermutations), window: m.window,
+      margin: phase.margin, step: phase.step)
+    return (adversary, n)
+  }
+
   /// One image's predicted label (nil: the server refused or failed).
-  func predict(_ base: URL, _ image: [Float]) async throws -> Int? {
+  func predict(_ base: URL, _ image: [Float]) async throws -> Int? { try await predictRequest(base, image)?.label }
+
+  /// Sends request `request`'s true label; false if the server refused it.
+  func sendLabel(_ base: URL, request: UInt64, label: Int) async throws -> Bool {
+    var r = URLRequest(url: base.appendingPathComponent("v1/feedback"))
+    r.httpMethod = "POST"
+    r.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    if let feedbackToken { r.setValue("Bearer \(feedbackToken)", forHTTPHeaderField: "Authorization") }
+    r.httpBody = Data("{\"request\":\(request),\"labels\":[\(label)]}".utf8)
+    let (data, response): (Data, URLResponse)
+    do { (data, response) = try await URLSession.shared.data(for: r) } catch {
+      throw UserError("cannot reach \(base): \(error.localizedDescription)")
+    }
+    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    if status == 401 || status == 403 || status == 404 && String(decoding: data, as: UTF8.self).contains("not enabled") {
+      throw UserError("\(base)/v1/feedback refused the feedback token (HTTP \(status)): \(String(decoding: data, as: UTF8.self))")
+    }
+    return status == 200
+  }
+
+  /// One image's predicted label and the server's request number (nil: refused or failed).
+  func predictRequest(_ base: URL, _ image: [Float]) async throws -> (label: Int, request: UInt64)? {
     var request = URLRequest(url: base.appendingPathComponent("v1/predict"))
     request.httpMethod = "POST"
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -185,9 +328,9 @@ struct TrafficCommand: AsyncParsableCommand {
     }
     guard (response as? HTTPURLResponse)?.statusCode == 200,
       let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let outputs = json["outputs"] as? [[String: Any]],
-      let label = outputs.first?["label"] as? Int
+      let label = outputs.first?["label"] as? Int, let request = (json["request"] as? NSNumber)?.uint64Value
     else { return nil }
-    return label
+    return (label, request)
   }
 
   /// (detector, predictions at its first alert) from the server's /metrics; 0 means never. The
