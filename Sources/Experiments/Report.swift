@@ -75,6 +75,8 @@ public enum Report {
               columnLabels: colLabels.map { $0.replacingOccurrences(of: "\"", with: "") }, values: values)
           ))
       }
+    } else if let monitoring = try MonitoringResults.load(dir) {
+      figures += monitoring.figures()
     } else if let c = try curve(dir) {
       let name = (dir as NSString).lastPathComponent
       figures.append(
@@ -85,7 +87,9 @@ public enum Report {
             series: [SVG.Series(label: name, x: c.rounds, y: c.accuracy)])
         ))
     } else {
-      throw RuntimeError("\(dir): neither a run directory (metrics.jsonl) nor a sweep directory (summary.csv, sweep.toml)")
+      throw RuntimeError(
+        "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) nor monitoring results (results.csv from experiments/monitoring/run.sh)"
+      )
     }
     var written: [String] = []
     for fig in figures {

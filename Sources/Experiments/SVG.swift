@@ -65,8 +65,12 @@ public enum SVG {
     return s + "</svg>\n"
   }
 
-  /// A heatmap of values in [0, 1] (nil cells grey), annotated with the values.
-  public static func heatmap(title: String, rowLabels: [String], columnLabels: [String], values: [[Double?]]) -> String {
+  /// A heatmap (nil cells grey), coloured from `range`'s lower end (white) to its upper (dark
+  /// blue), annotated with the values in `format`.
+  public static func heatmap(
+    title: String, rowLabels: [String], columnLabels: [String], values: [[Double?]], range: ClosedRange<Double> = 0...1,
+    format: String = "%.3f"
+  ) -> String {
     let cellW = 120.0, cellH = 34.0, left = 240.0, top = 70.0
     let width = left + cellW * Double(columnLabels.count) + 20, height = top + cellH * Double(rowLabels.count) + 20
     var s =
@@ -85,16 +89,17 @@ public enum SVG {
         // white (0) → dark blue (1)
         let fill: String
         if let v {
-          let t = min(max(v, 0), 1)
+          let t = range.upperBound > range.lowerBound ? min(max((v - range.lowerBound) / (range.upperBound - range.lowerBound), 0), 1) : 0
           fill = String(format: "rgb(%d,%d,%d)", Int(247 - t * 239), Int(251 - t * 203), Int(255 - t * 148))
         } else {
           fill = "#eee"
         }
         let x = left + cellW * Double(j), y = top + cellH * Double(i)
         s += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(cellW))\" height=\"\(f(cellH))\" fill=\"\(fill)\" stroke=\"white\"/>"
-        let textColor = (v ?? 0) > 0.55 ? "white" : "black"
+        let shade = v.map { range.upperBound > range.lowerBound ? ($0 - range.lowerBound) / (range.upperBound - range.lowerBound) : 0 } ?? 0
+        let textColor = shade > 0.55 ? "white" : "black"
         s +=
-          "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(v.map { String(format: "%.3f", $0) } ?? "–")</text>\n"
+          "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(v.map { String(format: format, $0) } ?? "–")</text>\n"
       }
     }
     return s + "</svg>\n"

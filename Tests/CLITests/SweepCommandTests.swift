@@ -70,4 +70,31 @@ import Testing
     let bad = try CLI.run(["report", dir.path])
     #expect(bad.status != 0 && bad.stderr.contains("neither a run directory"))
   }
+
+  /// `byzsim report` on experiments/monitoring's results.csv (written here by hand): the damage
+  /// heatmap shows flipped-before-alert / source images (30/200 = 0.150; never alerted: all 50/200
+  /// = 0.250), the delay heatmap the delays and the false alarm's prediction; a short line is an error.
+  @Test func monitoringResultsAreDrawn() throws {
+    let dir = CLI.temporaryDirectory().path
+    try """
+    detector,window,scenario,first_alert,detection_delay,false_alarm,source_requests,flipped,flipped_before_first_alert,strength_at_first_alert,accuracy_after
+    ks,100,none,1234,,True,,,,,0.8672
+    ks,100,morph,650,150,False,200,60,30,0.5,0.8365
+    ks,100,slow-drift,,,,200,50,50,0.4,0.8400
+
+    """.write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
+    let r = try CLI.run(["report", dir])
+    #expect(r.status == 0, "\(r.stderr)")
+    let damage = try String(contentsOfFile: dir + "/heatmap-damage.svg", encoding: .utf8)
+    #expect(damage.contains(">0.150<") && damage.contains(">0.250<") && damage.contains("ks · window 100"), "\(damage)")
+    let delay = try String(contentsOfFile: dir + "/heatmap-delay.svg", encoding: .utf8)
+    #expect(delay.contains(">1234<") && delay.contains(">150<") && delay.contains(">–<"), "\(delay)")
+    #expect(try XMLDocument(xmlString: delay).rootElement()?.name == "svg")
+    #expect(FileManager.default.fileExists(atPath: dir + "/report.html"))
+    try
+      "detector,window,scenario,first_alert,detection_delay,false_alarm,source_requests,flipped,flipped_before_first_alert,strength_at_first_alert,accuracy_after\nks,100\n"
+      .write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
+    let bad = try CLI.run(["report", dir])
+    #expect(bad.status != 0 && bad.stderr.contains("line 2 has 2 fields"), "\(bad.stderr)")
+  }
 }

@@ -1,0 +1,73 @@
+import Foundation
+import Runtime
+
+/// The results of `experiments/monitoring/run.sh` (`results.csv`: one row per detector × window ×
+/// traffic scenario, from `byzsim traffic --json`), drawn by `byzsim report`: when each detector
+/// first alerted, and how much damage each drifting scenario did before that.
+struct MonitoringResults {
+  static let header = [
+    "detector", "window", "scenario", "first_alert", "detection_delay", "false_alarm", "source_requests", "flipped",
+    "flipped_before_first_alert", "strength_at_first_alert", "accuracy_after",
+  ]
+  let rows: [[String: String]]
+
+  /// Nil unless `dir/results.csv` starts with the monitoring header.
+  static func load(_ dir: String) throws -> MonitoringResults? {
+    let file = dir + "/results.csv"
+    guard let data = FileManager.default.contents(atPath: file) else { return nil }
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+      $0.split(separator: ",", omittingEmptySubsequences: false)
+    }
+    guard let first = lines.first, first.map(String.init) == header else { return nil }
+    var rows: [[String: String]] = []
+    for (k, line) in lines.dropFirst().enumerated() {
+      guard line.count == header.count else {
+        throw RuntimeError("\(file): line \(k + 2) has \(line.count) fields; the header has \(header.count)")
+      }
+      rows.append(Dictionary(uniqueKeysWithValues: zip(header, line.map(String.init))))
+    }
+    guard !rows.isEmpty else { throw RuntimeError("\(file): no results below the header") }
+    return MonitoringResults(rows: rows)
+  }
+
+  func figures() -> [(file: String, caption: String, svg: String)] {
+    let keys = Report.unique(rows.map { "\($0["detector"]!) · window \($0["window"]!)" })
+    func row(_ key: String, _ scenario: String) -> [String: String]? {
+      rows.first { "\($0["detector"]!) · window \($0["window"]!)" == key && $0["scenario"] == scenario }
+    }
+    let drifting = Report.unique(rows.map { $0["scenario"]! }).filter { $0 != "none" }
+    // Damage: the share of the source class's images the model read as the target before the
+    // detector's first alert (all of them if it never alerted).
+    let damage: [[Double?]] = keys.map { k in
+      drifting.map { sc in
+        row(k, sc).flatMap { r in
+          guard let n = Double(r["source_requests"] ?? ""), n > 0, let f = Double(r["flipped_before_first_alert"] ?? "") else { return nil }
+          return f / n
+        }
+      }
+    }
+    // Delay: predictions from the drift's start to the first alert (blank: never alerted); the
+    // no-drift column gives the first false alarm's prediction instead.
+    let columns = (rows.contains { $0["scenario"] == "none" } ? ["none"] : []) + drifting
+    let delay: [[Double?]] = keys.map { k in
+      columns.map { sc in
+        row(k, sc).flatMap { r in sc == "none" ? Double(r["first_alert"] ?? "") : Double(r["detection_delay"] ?? "") }
+      }
+    }
+    let top = delay.joined().compactMap { $0 }.max() ?? 1
+    return [
+      (
+        "heatmap-damage.svg",
+        "Share of the source class's images read as the target before each detector's first alert (all of them when it never alerted)",
+        SVG.heatmap(title: "damage before the first alert", rowLabels: keys, columnLabels: drifting, values: damage)
+      ),
+      (
+        "heatmap-delay.svg",
+        "Predictions from the drift's start to each detector's first alert (–: never); the 'false alarm at' column is the prediction number of the first alert without drift",
+        SVG.heatmap(
+          title: "detection delay (predictions)", rowLabels: keys, columnLabels: columns.map { $0 == "none" ? "false alarm at" : $0 },
+          values: delay, range: 0...max(top, 1), format: "%.0f")
+      ),
+    ]
+  }
+}
