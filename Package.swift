@@ -41,7 +41,7 @@ let libraries: [Target] = [
   .target(
     name: "Serving",
     dependencies: [
-      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data", "Transport", "Drift",
+      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data", "Transport", "Drift", "Aggregation",
       .product(name: "Hummingbird", package: "hummingbird"),
       .product(name: "Prometheus", package: "swift-prometheus"),
       .product(name: "Crypto", package: "swift-crypto"),
@@ -86,7 +86,8 @@ let tests: [Target] = [
   .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "ScanTests", dependencies: ["Scan", "TestSupport"]),
   .testTarget(
-    name: "ServingTests", dependencies: ["Serving", "Runtime", "Tensor", .product(name: "Prometheus", package: "swift-prometheus")]),
+    name: "ServingTests",
+    dependencies: ["Serving", "Runtime", "Tensor", "Learning", "Artifacts", "TestSupport", .product(name: "Prometheus", package: "swift-prometheus")]),
   .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runtime", "TOML", "TestSupport"]),
   .testTarget(name: "AttacksTests", dependencies: ["Attacks", "Aggregation", "Data", "Tensor"]),
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),

@@ -17,6 +17,14 @@ public struct DriftScenario: Sendable, Equatable {
     /// Concept drift: the inputs stay as they are but the world relabels them — from this phase
     /// on the true label of class `source` is `target`. Only labels fed back can show it.
     case concept
+    /// Online-learning poisoning: the honest traffic is left alone, but for a `share` of its
+    /// requests an attacker sends one of its own — a `source` image morphed toward a `target`
+    /// image by `strength`, near the decision boundary — and labels it `target` through its own
+    /// feedback credential, to move the boundary of a model that retrains on feedback: label
+    /// flipping of near-boundary points (Biggio, Nelson & Laskov 2012 poison a learner through its
+    /// training data; Wang & Chaudhuri 2018 study such attacks on online learners); the morph
+    /// toward the target class as the way to reach the boundary is our choice.
+    case feedbackPoison = "feedback-poison"
   }
 
   public struct Phase: Sendable, Equatable {
@@ -36,11 +44,14 @@ public struct DriftScenario: Sendable, Equatable {
     /// slow-drift: the strength's step per evaluation, and the level (1 = alert) kept under.
     public var step: Double
     public var margin: Double
+    /// feedback-poison: attacker requests per honest request (a probability, per request).
+    public var share: Double
 
     public init(
       start: Int, kind: Kind, strength: Double = 0, ramp: Int = 0, classes: [Int] = [], source: Int = 0, target: Int = 0,
-      step: Double = 0.02, margin: Double = 0.8
+      step: Double = 0.02, margin: Double = 0.8, share: Double = 0.5
     ) {
+      self.share = share
       self.start = start
       self.kind = kind
       self.strength = strength
@@ -80,7 +91,7 @@ public struct DriftScenario: Sendable, Equatable {
     let s = strength(at: i)
     let h = shape.height, w = shape.width, c = shape.channels
     switch p.kind {
-    case .none, .labelShift, .morph, .slowDrift, .concept:
+    case .none, .labelShift, .morph, .slowDrift, .concept, .feedbackPoison:
       return image
     case .brightness:
       return image.map { min(1, max(0, $0 + Float(s))) }

@@ -462,7 +462,7 @@ public struct TableReader {
   }
 
   /// `key = "name"` or `key = { name = "...", param = number, ... }`.
-  mutating func rule(_ key: String, default def: RuleSpec, known: [String]) throws -> RuleSpec {
+  public mutating func rule(_ key: String, default def: RuleSpec, known: [String]) throws -> RuleSpec {
     guard let n = node(key) else { return def }
     return try Self.rule(n, key: key, reader: self, known: known)
   }
@@ -516,7 +516,7 @@ public struct TableReader {
   }
 
   /// `spec` with its plug-in's defaults filled in and every value checked; a refusal names `key`.
-  func resolve<P>(_ registry: PluginRegistry<P>, _ spec: RuleSpec, key: String) throws -> RuleSpec {
+  public func resolve<P>(_ registry: PluginRegistry<P>, _ spec: RuleSpec, key: String) throws -> RuleSpec {
     do {
       return RuleSpec(name: spec.name, params: try registry.resolve(spec.name, spec.params).values)
     } catch let e as PluginError {

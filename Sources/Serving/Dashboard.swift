@@ -24,7 +24,8 @@ enum Dashboard {
     <h1>byzsim serve</h1>
     <div id="status">loading…</div>
     <div class="row">
-      <div class="panel"><h2>Model</h2><div>version <code id="model">–</code></div><div id="spec"></div><div>up <span id="uptime">–</span> s</div></div>
+      <div class="panel"><h2>Model</h2><div>version <code id="model">–</code></div><div id="spec"></div><div>up <span id="uptime">–</span> s</div>
+        <div id="online" hidden>retrained online <span id="retrains">0</span> times</div></div>
       <div class="panel"><h2>Requests</h2><div><span id="rate">–</span> predictions/s · <span id="predictions">0</span> served</div>
         <svg id="rate-chart" width="360" height="90" role="img" aria-label="prediction rate, last two minutes"></svg>
         <div>labelled accuracy <span id="accuracy">–</span> · <span id="labels">0</span> labels fed back</div></div>
@@ -133,6 +134,8 @@ enum Dashboard {
       document.getElementById("model").title = s.model;
       document.getElementById("spec").textContent = s.model_spec;
       document.getElementById("uptime").textContent = s.uptime_seconds.toFixed(0);
+      document.getElementById("online").hidden = s.online_retrains === undefined;
+      document.getElementById("retrains").textContent = s.online_retrains === undefined ? 0 : s.online_retrains;
       document.getElementById("predictions").textContent = s.predictions;
       document.getElementById("rate").textContent = fmt(rate, 1);
       drawRate();

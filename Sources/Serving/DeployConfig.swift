@@ -126,6 +126,8 @@ public struct DeployConfig: Sendable {
   public var monitor: MonitorConfig?
   /// Labels fed back for earlier predictions (`[feedback]`), if taken.
   public var feedback: FeedbackConfig?
+  /// Retraining on those labels (`[online]`, which needs `[feedback]`).
+  public var online: OnlineConfig?
 
   public init(file: String = "(defaults)") { self.file = file }
 
@@ -164,6 +166,12 @@ public struct DeployConfig: Sendable {
       var f = try top.table("feedback")
       c.feedback = try FeedbackConfig.decode(&f)
       try f.finish()
+    }
+    if top.table["online"] != nil {
+      var o = try top.table("online")
+      c.online = try OnlineConfig.decode(&o)
+      try o.finish()
+      guard c.feedback != nil else { throw top.error("online", "online retraining learns from labels fed back: add a [feedback] section") }
     }
     for var entry in try top.tableArray("credentials") {
       c.credentials.append(try Self.credential(&entry))

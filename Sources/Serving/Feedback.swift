@@ -267,7 +267,17 @@ public final class Feedback: Sendable {
   /// The labelled inputs not yet taken (the retrainer's batch), oldest first.
   public func takeFresh() -> [Labelled] {
     state.withLock { s in
-      defer { s.fresh = [] }; return s.fresh
+      defer { s.fresh = [] }
+      return s.fresh
+    }
+  }
+
+  /// The fresh labelled inputs if there are at least `count` (taken at once), else nil.
+  func takeFresh(atLeast count: Int) -> [Labelled]? {
+    state.withLock { s in
+      guard s.fresh.count >= count else { return nil }
+      defer { s.fresh = [] }
+      return s.fresh
     }
   }
 

@@ -1,3 +1,5 @@
+import Artifacts
+import Data
 import Foundation
 import Learning
 import Runtime
@@ -61,5 +63,21 @@ public final class ModelHost: Sendable {
     }
     current.withLock { $0 = fresh }
     return fresh.loaded.sha256
+  }
+
+  /// Swaps in `parameters` for the served model's (online retraining): a new safetensors file in
+  /// memory — what `/v1/model` then serves — with `metadata` added; returns its SHA-256.
+  @discardableResult
+  public func replace(parameters: [Float], metadata extra: [String: String]) -> String {
+    var next = model.loaded
+    next.metadata.merge(extra) { $1 }
+    let tensors = ModelExport.tensors(parameters, spec: next.spec, input: next.input, classes: next.classes)
+    next.bytes = SafeTensorsFile(metadata: next.metadata, tensors: tensors).encoded()
+    next.parameters = parameters
+    next.origin = "retrained online from \(next.sha256.prefix(16))"
+    next.sha256 = Provenance.sha256Hex(next.bytes)
+    let fresh = ServedModel(next)
+    current.withLock { $0 = fresh }
+    return next.sha256
   }
 }

@@ -52,6 +52,8 @@ public final class ServingCore: Sendable {
   public let monitor: Monitor?
   /// True labels for earlier predictions (`[feedback]`), if taken.
   public let feedback: Feedback?
+  /// Retraining on them (`[online]`), if asked for.
+  public let online: OnlineLearner?
   /// Predictions served by predicted class (for the dashboard; Prometheus has its own counters).
   let classCounts: Mutex<[Int]>
   let started = Date()
@@ -69,6 +71,7 @@ public final class ServingCore: Sendable {
     classCounts = Mutex([Int](repeating: 0, count: model.classes))
     let registry = metrics.registry
     feedback = config.feedback.map { Feedback(config: $0, inputSize: model.inputSize, classes: model.classes, registry: registry) }
+    online = config.online.map { OnlineLearner(config: $0, seed: config.seed) }
     byToken = Dictionary(uniqueKeysWithValues: config.credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.tokenSHA256, $0) })
     byID = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.id, $0) })
   }
@@ -212,7 +215,21 @@ public final class ServingCore: Sendable {
     let served = classCounts.withLock { $0.reduce(0, +) }
     switch feedback!.label(body, credential: who.id, served: served) {
     case .accepted(let correct, let n):
-      let text = "{\"accepted\":\(n),\"correct\":\(correct)}\n"
+      var retrained = ""
+      if let online, let batch = feedback!.takeFresh(atLeast: online.config.every) {
+        let model = host.model.loaded
+        do {
+          let parameters = try online.retrain(model, on: batch)
+          let digest = host.replace(
+            parameters: parameters, metadata: ["byzsim.online_retrains": String(online.retrains), "byzsim.online_base": model.sha256])
+          retrained = ",\"retrained\":\"\(digest)\""
+        } catch {
+          // The labels were taken: the model stays and the failure is reported, not retried on them.
+          online.failed("\(error)")
+          return Self.error(500, "the labels were accepted but retraining failed, the model is unchanged: \(error)")
+        }
+      }
+      let text = "{\"accepted\":\(n),\"correct\":\(correct)\(retrained)}\n"
       return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: "\(n)")
     case .refused(let status, let reason):
       return Self.error(status, reason)
@@ -232,6 +249,7 @@ public final class ServingCore: Sendable {
       let classCounts: [Int]
       let monitor: Monitor.Snapshot?
       let feedback: Feedback.Snapshot?
+      let onlineRetrains: Int?
     }
     let model = host.model
     let counts = classCounts.withLock { $0 }
@@ -239,7 +257,7 @@ public final class ServingCore: Sendable {
       model: model.loaded.sha256, modelSpec: "\(model.loaded.spec) on \(model.loaded.input)", serverTime: Date(),
       uptimeSeconds: Date().timeIntervalSince(started), predictRequests: sequence.load(ordering: .relaxed),
       predictions: counts.reduce(0, +), classCounts: counts, monitor: monitor?.snapshot(classes: model.classes),
-      feedback: feedback?.snapshot())
+      feedback: feedback?.snapshot(), onlineRetrains: online?.retrains)
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.dateEncodingStrategy = .iso8601

@@ -28,7 +28,8 @@ struct TrafficCommand: AsyncParsableCommand {
         drift = "none"
         [[phase]]
         start = 1000        # from this request on
-        drift = "brightness"   # none, brightness, contrast, noise, rotation, occlusion, label-shift, morph, slow-drift, concept
+        drift = "brightness"   # none, brightness, contrast, noise, rotation, occlusion, label-shift, morph, slow-drift,
+                               # concept, feedback-poison
         strength = 0.3      # brightness: added; contrast: factor − 1; noise: σ; rotation: degrees; occlusion: side/28;
                             # morph: how far source images move toward target images (0–1)
         ramp = 0            # requests over which the strength grows (0: abrupt)
@@ -37,18 +38,23 @@ struct TrafficCommand: AsyncParsableCommand {
         target = 6          # … toward images of this class (concept: class source's true label becomes target)
         step = 0.02         # slow-drift: strength change per monitor evaluation
         margin = 0.8        # slow-drift: the level (1 = the alert line) its own tests keep under
+        share = 0.5         # feedback-poison: attacker requests per honest request (strength: its morph)
       slow-drift is the adaptive attacker (Drift.SlowDriftAdversary): it reads the detectors,
       thresholds, window and cadence from --deployment's [monitor], labels a sample of its own
       (test images 9000 on, max(window, 300) of them, sent before the scenario and counted in
       the offset) through the server, and after every `every` requests raises the morph strength
       by `step` while its own tests on the window it sent stay under `margin`, else lowers it.
       Target images come from test images 9000 on; the replay starts at image 0.
+      feedback-poison is the online-learning poisoner: for a share of the honest requests it sends
+      a source image from test images 9000 on, morphed toward a target image by strength (near
+      the boundary), and labels it target at once with --poison-token (a feedback credential of
+      its own), so a server with [online] retraining learns the wrong boundary.
       With --metrics-token, the server's byzsim_drift_first_alert_prediction series are read at the
       end: detection delay = first alert − the first drifting phase's start (a fresh server counts
       predictions from 0; an alert before the drift is a false alarm).
       --json keys: requests, errors, phases[{start, drift, strength, ramp, requests, accuracy}],
-      drift_start, offset (predictions made before the scenario), labels_sent, labels_refused, detectors{NAME: {first_alert_prediction,
-      detection_delay, false_alarm}}, and with a morph or slow-drift phase adversary{source, target,
+      drift_start, offset (predictions made before the scenario), labels_sent, labels_refused, poison_labels, detectors{NAME: {first_alert_prediction,
+      detection_delay, false_alarm}}, and with a morph, slow-drift or feedback-poison phase adversary{source, target,
       source_requests, flipped (source images labelled target), final_strength, max_strength,
       flipped_before_first_alert{NAME: n}, strength_at_first_alert{NAME: s}}.
       """)
@@ -61,6 +67,8 @@ struct TrafficCommand: AsyncParsableCommand {
   var metricsToken: String?
   @Option(help: "A feedback token: send each request's true label, label_delay requests later (POST /v1/feedback).")
   var feedbackToken: String?
+  @Option(help: "The feedback-poison attacker's own feedback token.")
+  var poisonToken: String?
   @Option(help: "The scenario file (TOML).")
   var scenario: String
   @Option(help: "The server's deployment file: what a slow-drift attacker knows of its [monitor].", completion: .file())
@@ -105,11 +113,14 @@ struct TrafficCommand: AsyncParsableCommand {
           source: try p.int("source", default: 0) { (0..<10).contains($0) ? nil : "a Fashion-MNIST class, 0 to 9" },
           target: try p.int("target", default: 0) { (0..<10).contains($0) ? nil : "a Fashion-MNIST class, 0 to 9" },
           step: try p.double("step", default: 0.02) { $0 > 0 && $0 <= 1 ? nil : "a step in (0, 1]" },
-          margin: try p.double("margin", default: 0.8) { $0 > 0 && $0 <= 10 ? nil : "a level in (0, 10]" })
+          margin: try p.double("margin", default: 0.8) { $0 > 0 && $0 <= 10 ? nil : "a level in (0, 10]" },
+          share: try p.double("share", default: 0.5) { $0 >= 0 && $0 <= 1 ? nil : "a share in [0, 1]" })
         if phase.kind == .labelShift && phase.classes.isEmpty { throw p.error("classes", "label-shift needs classes = [...]") }
-        if phase.kind == .morph || phase.kind == .slowDrift || phase.kind == .concept {
+        if [.morph, .slowDrift, .concept, .feedbackPoison].contains(phase.kind) {
           guard phase.source != phase.target else { throw p.error("target", "source and target must be different classes") }
-          if phase.kind == .morph && !(0...1).contains(phase.strength) { throw p.error("strength", "a morph strength in [0, 1]") }
+          if (phase.kind == .morph || phase.kind == .feedbackPoison) && !(0...1).contains(phase.strength) {
+            throw p.error("strength", "a morph strength in [0, 1]")
+          }
         }
         try p.finish()
         phases.append(phase)
@@ -142,6 +153,10 @@ struct TrafficCommand: AsyncParsableCommand {
     // True labels waiting to be sent: (request index when due, the server's request number, label).
     var labelsDue: [(due: Int, request: UInt64, label: Int)] = []
     var labelsSent = 0, labelsRefused = 0
+    var poisonSent = 0
+    if plan.scenario.phases.contains(where: { $0.kind == .feedbackPoison }) && poisonToken == nil {
+      throw UserError("a feedback-poison phase needs --poison-token: the attacker's own feedback credential")
+    }
     let every = try deployment.flatMap { try DeployConfig.load(path: $0).monitor?.every } ?? 100
     let started = ContinuousClock.now
     let progress = ProgressLine()
@@ -175,7 +190,11 @@ struct TrafficCommand: AsyncParsableCommand {
       if let answer, feedbackToken != nil { labelsDue.append((i + plan.labelDelay, answer.request, truth)) }
       while let first = labelsDue.first, first.due <= i {
         labelsDue.removeFirst()
-        if try await sendLabel(base, request: first.request, label: first.label) { labelsSent += 1 } else { labelsRefused += 1 }
+        if try await sendLabel(base, request: first.request, label: first.label, token: feedbackToken) {
+          labelsSent += 1
+        } else {
+          labelsRefused += 1
+        }
       }
       let key = phase?.start ?? 0
       var tally = perPhase[key] ?? (0, 0)
@@ -190,6 +209,21 @@ struct TrafficCommand: AsyncParsableCommand {
       if let phase, let s = morphStrength {
         morphs.append((offset + i + 1, Int(test.labels[index]) == phase.source, label == phase.target, s))
       }
+      if let phase, phase.kind == .feedbackPoison {
+        morphs.append((offset + i + 1, Int(test.labels[index]) == phase.source, label == phase.target, phase.strength))
+        if rng.nextDouble() < phase.share {
+          let sources = attackerImages.filter { Int(test.labels[$0]) == phase.source }
+          let targets = attackerImages.filter { Int(test.labels[$0]) == phase.target }
+          let crafted = SlowDriftAdversary.morph(
+            image(sources[rng.nextInt(below: sources.count)]), toward: image(targets[rng.nextInt(below: targets.count)]),
+            strength: phase.strength)
+          if let answer = try await predictRequest(base, crafted),
+            try await sendLabel(base, request: answer.request, label: phase.target, token: poisonToken)
+          {
+            poisonSent += 1
+          }
+        }
+      }
       if (offset + i + 1) % every == 0, phase?.kind == .slowDrift { adversary?.0.adjust() }
       if i % 50 == 0 || i == plan.count - 1 {
         let s = adversary.map { String(format: ", slow-drift strength %.3f", $0.0.strength) } ?? ""
@@ -201,7 +235,7 @@ struct TrafficCommand: AsyncParsableCommand {
     var detectors: [(String, Int)] = []
     if let metricsToken { detectors = try await firstAlerts(base, token: metricsToken) }
     let phases = plan.scenario.phases.isEmpty ? [DriftScenario.Phase(start: 0, kind: .none)] : plan.scenario.phases
-    let morphPhase = phases.first { $0.kind == .morph || $0.kind == .slowDrift }
+    let morphPhase = phases.first { $0.kind == .morph || $0.kind == .slowDrift || $0.kind == .feedbackPoison }
     func flipped(before first: Int?) -> Int { morphs.count { m in m.source && m.flipped && (first.map { m.prediction <= $0 } ?? true) } }
     func strength(at first: Int) -> Double { morphs.last { $0.prediction <= first }?.strength ?? 0 }
     if json {
@@ -228,7 +262,7 @@ struct TrafficCommand: AsyncParsableCommand {
       }
       print(
         "{\"requests\":\(plan.count),\"errors\":\(errors),\"phases\":[\(phaseRows.joined(separator: ","))],"
-          + "\"drift_start\":\(driftStart.map { "\($0)" } ?? "null"),\"offset\":\(offset),\"labels_sent\":\(labelsSent),\"labels_refused\":\(labelsRefused),\"detectors\":{\(detectorRows.joined(separator: ","))}"
+          + "\"drift_start\":\(driftStart.map { "\($0)" } ?? "null"),\"offset\":\(offset),\"labels_sent\":\(labelsSent),\"labels_refused\":\(labelsRefused),\"poison_labels\":\(poisonSent),\"detectors\":{\(detectorRows.joined(separator: ","))}"
           + adversaryJSON + "}")
     } else {
       if feedbackToken != nil {
@@ -298,11 +332,11 @@ struct TrafficCommand: AsyncParsableCommand {
   func predict(_ base: URL, _ image: [Float]) async throws -> Int? { try await predictRequest(base, image)?.label }
 
   /// Sends request `request`'s true label; false if the server refused it.
-  func sendLabel(_ base: URL, request: UInt64, label: Int) async throws -> Bool {
+  func sendLabel(_ base: URL, request: UInt64, label: Int, token: String?) async throws -> Bool {
     var r = URLRequest(url: base.appendingPathComponent("v1/feedback"))
     r.httpMethod = "POST"
     r.setValue("application/json", forHTTPHeaderField: "Content-Type")
-    if let feedbackToken { r.setValue("Bearer \(feedbackToken)", forHTTPHeaderField: "Authorization") }
+    if let token { r.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
     r.httpBody = Data("{\"request\":\(request),\"labels\":[\(label)]}".utf8)
     let (data, response): (Data, URLResponse)
     do { (data, response) = try await URLSession.shared.data(for: r) } catch {

@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import TestSupport
 import Testing
 
 /// `byzsim traffic` against `byzsim serve` with a monitor: a brightness shift from request 200
@@ -160,5 +161,134 @@ import Testing
     let monitor = try #require(try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any])
     let feedback = try #require(monitor["feedback"] as? [String: Any])
     #expect(feedback["labels"] as? Int == 1461 && (feedback["readings"] as? [[String: Any]])?.count == 2, "\(feedback)")
+  }
+}
+
+/// Online retraining on feedback, and poisoning through it: a server with `[online]` (every 100
+/// labels, per-credential chunks, the mean) retrains as labels arrive; the retrained model is the
+/// one served (`/v1/model` answers a new safetensors file that Python's safetensors reads, with
+/// the same tensors and the retraining count in its metadata); and an attacker labelling
+/// near-boundary T-shirts as shirts through its own feedback credential makes the model read
+/// more honest T-shirts as shirts than the same traffic without it.
+@Suite(.serialized) struct OnlinePoisoningTests {
+  func deployment(_ dir: String, aggregator: String) throws -> (config: String, model: String) {
+    func hash(_ t: String) throws -> String {
+      try CLI.run(["serve", "--hash-token", t]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let (config, model, _) = try ServeTests.deployment(
+      extra: """
+        weights_route = true
+        [feedback]
+        window = 200
+        block = 50
+        [online]
+        every = 100
+        chunk = 25
+        aggregator = \(aggregator)
+        [[credentials]]
+        id = "labeller"
+        role = "feedback"
+        token_sha256 = "\(try hash("labeller-token-0123456789"))"
+        [[credentials]]
+        id = "mallory"
+        role = "feedback"
+        token_sha256 = "\(try hash("mallory-token-0123456789"))"
+        [[credentials]]
+        id = "weights"
+        role = "weights"
+        token_sha256 = "\(try hash("weights-token-0123456789"))"
+        """)
+    return (config, model)
+  }
+
+  func traffic(_ server: ServerProcess, _ dir: String, share: Double) throws -> [String: Any] {
+    try """
+    count = 800
+    rate = 0
+    label_delay = 20
+    [[phase]]
+    start = 0
+    drift = "none"
+    [[phase]]
+    start = 200
+    drift = "feedback-poison"
+    source = 0
+    target = 6
+    strength = 0.5
+    share = \(share)
+    """.write(toFile: dir + "/poison.toml", atomically: true, encoding: .utf8)
+    let r = try CLI.run([
+      "traffic", "--server", "http://127.0.0.1:\(server.port)", "--token", ServeTests.tokens["bob"]!, "--feedback-token",
+      "labeller-token-0123456789", "--poison-token", "mallory-token-0123456789", "--scenario", dir + "/poison.toml", "--json",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    return try #require(r.json)
+  }
+
+  @Test func retrainingServesTheNewModelAndPoisonedLabelsMoveIt() throws {
+    let dir = CLI.temporaryDirectory().path
+    let (config, model) = try deployment(dir, aggregator: "\"mean\"")
+    var flipped: [Double: Int] = [:]
+    for share in [0.0, 0.6] {
+      let server = try ServerProcess([model, "--config", config])
+      defer { server.stop() }
+      let out = try traffic(server, dir, share: share)
+      let adversary = try #require(out["adversary"] as? [String: Any])
+      flipped[share] = adversary["flipped"] as? Int
+      let poison = try #require(out["poison_labels"] as? Int)
+      #expect(share == 0 ? poison == 0 : poison > 200, "\(out)")
+      let state = try server.curl("GET", "/v1/monitor", token: ServeTests.tokens["ops"]!).body
+      let monitor = try #require(try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any])
+      let retrains = try #require(monitor["online_retrains"] as? Int)
+      #expect(retrains >= 7, "\(monitor)")  // 780 honest labels (+ the attacker's), a retraining every 100
+      if share == 0 {
+        // The served file is the retrained one, and it is a well-formed safetensors file.
+        let served = dir + "/served.safetensors"
+        let p = Process(), status = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        p.arguments = [
+          "-s", "-o", served, "-w", "%{http_code}", "-H", "Authorization: Bearer weights-token-0123456789",
+          "http://127.0.0.1:\(server.port)/v1/model",
+        ]
+        p.standardOutput = status
+        try p.run()
+        p.waitUntilExit()
+        #expect(String(decoding: status.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "200")
+        let original = try Data(contentsOf: URL(fileURLWithPath: model))
+        let now = try Data(contentsOf: URL(fileURLWithPath: served))
+        #expect(now != original)
+        let check = try ReferencePython.run([
+          "-c",
+          """
+          import sys
+          from safetensors import safe_open
+          a, b = safe_open(sys.argv[1], "numpy"), safe_open(sys.argv[2], "numpy")
+          assert sorted(a.keys()) == sorted(b.keys())
+          assert all(a.get_tensor(k).shape == b.get_tensor(k).shape for k in a.keys())
+          assert any((a.get_tensor(k) != b.get_tensor(k)).any() for k in a.keys())
+          print(b.metadata()["byzsim.online_retrains"])
+          """, model, served,
+        ])
+        #expect(Int(check.trimmingCharacters(in: .whitespacesAndNewlines)) == retrains)
+      }
+    }
+    let clean = try #require(flipped[0]), poisoned = try #require(flipped[0.6])
+    #expect(poisoned > clean + 10, "T-shirts read as shirts: \(clean) without the attacker, \(poisoned) with it")
+  }
+
+  @Test func anOnlineSectionNeedsFeedbackAndAKnownRule() throws {
+    let base = try ServeTests.deployment()
+    let text = try String(contentsOfFile: base.config, encoding: .utf8)
+    for (extra, message) in [
+      ("[online]\nevery = 10\n", "add a [feedback] section"),
+      ("[feedback]\n[online]\naggregator = \"meen\"\n", "did you mean \"mean\""),
+      ("[feedback]\n[online]\nevery = 0\n", "1 to 10000000 labels"),
+      ("[feedback]\nwindow = 60\nblock = 50\n", "at least two blocks"),
+    ] {
+      let file = base.dir + "/bad.toml"
+      try (text + "\n" + extra).write(toFile: file, atomically: true, encoding: .utf8)
+      let r = try CLI.run(["serve", base.model, "--config", file, "--port", "0"])
+      #expect(r.status != 0 && r.stderr.contains(message), "\(extra): \(r.stderr)")
+    }
   }
 }
