@@ -41,7 +41,7 @@ let libraries: [Target] = [
   .target(
     name: "Serving",
     dependencies: [
-      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data", "Transport", "Drift", "Aggregation",
+      "Runtime", "Learning", "Tensor", "TOML", "Artifacts", "Data", "Transport", "Drift", "Aggregation", "Audit",
       .product(name: "Hummingbird", package: "hummingbird"),
       .product(name: "Prometheus", package: "swift-prometheus"),
       .product(name: "Crypto", package: "swift-crypto"),

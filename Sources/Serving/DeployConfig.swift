@@ -92,6 +92,14 @@ public struct MonitorConfig: Sendable, Equatable {
       guard !names.isEmpty else { throw t.error("detectors", "name at least one detector") }
       m.detectors = names.map { Detector(rawValue: $0)! }
     }
+    // The permutation test's smallest p is 1 / (permutations + 1): too few permutations and MMD
+    // can never alert, silently.
+    if m.detectors.contains(.mmd) && 1 / Double(m.mmdPermutations + 1) >= m.alpha {
+      throw t.error(
+        "mmd_permutations",
+        "\(m.mmdPermutations) permutations cannot give p < alpha = \(m.alpha) (the smallest p is 1/\(m.mmdPermutations + 1)): use at least \(Int((1 / m.alpha).rounded(.up)))"
+      )
+    }
     return m
   }
 }

@@ -1,5 +1,6 @@
 import Aggregation
 import Artifacts
+import Audit
 import Data
 import Foundation
 import Learning
@@ -20,6 +21,9 @@ public struct OnlineConfig: Sendable, Equatable {
   /// The rule that combines the chunks' updates (the project's aggregators; "mean" is plain
   /// fine-tuning on the whole batch, chunk by chunk).
   public var aggregator = RuleSpec(name: "mean")
+  /// Auditors over the chunks' updates (the training core's): a feedback source they flag
+  /// (its CUSUM of robust z-scores over retrainings above h) has its chunks left out.
+  public var auditors: [String] = []
 
   public init() {}
 
@@ -32,6 +36,10 @@ public struct OnlineConfig: Sendable, Equatable {
     o.chunk = try t.int("chunk", default: o.chunk) { (1...10_000_000).contains($0) ? nil : "1 to 10000000 labels" }
     o.aggregator = try t.resolve(
       AggregationRegistry.aggregators, try t.rule("aggregator", default: o.aggregator, known: Registry.aggregators), key: "aggregator")
+    if t.table["auditors"] != nil {
+      let known = AuditorRegistry.names
+      o.auditors = try t.stringArray("auditors") { known.contains($0) ? nil : "auditors among \(known.joined(separator: ", "))" }
+    }
     return o
   }
 }
@@ -42,7 +50,11 @@ public struct OnlineConfig: Sendable, Equatable {
 /// `batch`, seeded), and the chunks' updates (trained − served) are combined by the configured
 /// aggregator and added to the served parameters — the federated round of the training core,
 /// with feedback sources as participants, so a robust rule (median, trimmed mean, …) can
-/// outvote a source that feeds poisoned labels. It runs inside the `POST /v1/feedback` that
+/// outvote a source that feeds poisoned labels. With `auditors`, each chunk's update is scored
+/// by them (robust z per retraining, against the chunks' coordinate-wise median), a source's z is
+/// the mean over its chunks, and the training core's verdict CUSUM (k = 1, h = 10) over
+/// retrainings flags a source — whose chunks are then left out until it is cleared. It runs
+/// inside the `POST /v1/feedback` that
 /// completes a batch, so the same requests in the same order give the same models.
 public final class OnlineLearner: Sendable {
   public let config: OnlineConfig
@@ -50,6 +62,10 @@ public final class OnlineLearner: Sendable {
   struct State {
     var retrains = 0
     var lastError: String?
+    var verdicts = Audit.CUSUM()
+    /// Feedback sources by first appearance (their ids for the verdicts).
+    var sources: [String: Int] = [:]
+    var excludedLabels = 0
   }
   let state = Mutex(State())
 
@@ -59,6 +75,13 @@ public final class OnlineLearner: Sendable {
   }
 
   public var retrains: Int { state.withLock { $0.retrains } }
+
+  /// The feedback sources the auditors flag now, and the labels left out so far.
+  public var flagged: (sources: [String], excludedLabels: Int) {
+    state.withLock { s in
+      (s.sources.filter { s.verdicts.flagged.contains($0.value) }.map(\.key).sorted(), s.excludedLabels)
+    }
+  }
 
   /// The parameters after one retraining of `model` on `labelled`.
   func retrain(_ model: LoadedModel, on labelled: [Feedback.Labelled]) throws -> [Float] {
@@ -88,17 +111,57 @@ public final class OnlineLearner: Sendable {
       rows += zip(network.parameters, model.parameters).map { $0 - $1 }
       samples.append(chunk.count)
     }
+    var keep = Array(chunks.indices)
+    if !config.auditors.isEmpty && chunks.count > 1 {
+      keep = try audit(chunks, rows: rows, d: d, round: round)
+      guard !keep.isEmpty else {
+        throw RuntimeError("[online] the auditors flag every feedback source this round: nothing is learned, the model is kept")
+      }
+    }
+    let kept = keep.count == chunks.count ? rows : keep.flatMap { rows[($0 * d)..<(($0 + 1) * d)] }
     var rule = try AggregationRegistry.aggregator(config.aggregator.name, config.aggregator.params)
-    if let why = rule.problem(n: chunks.count) {
-      throw RuntimeError("[online] \(config.aggregator): \(why) (\(chunks.count) chunk(s) of feedback this round)")
+    if let why = rule.problem(n: keep.count) {
+      throw RuntimeError("[online] \(config.aggregator): \(why) (\(keep.count) chunk(s) of feedback this round)")
     }
     let update = try rule.aggregate(
-      UpdateMatrix(rows: chunks.count, cols: d, data: rows, samples: samples), context: RoundContext(round: round, seed: seed))
+      UpdateMatrix(rows: keep.count, cols: d, data: kept, samples: keep.map { samples[$0] }),
+      context: RoundContext(round: round, seed: seed))
     guard update.vector.allSatisfy(\.isFinite) else {
       throw RuntimeError("[online] the aggregated update is not finite; the model is kept")
     }
     state.withLock { $0.retrains += 1 }
     return zip(model.parameters, update.vector).map { $0 + $1 }
+  }
+
+  /// Scores the chunks, updates the sources' verdicts, and returns the chunks to keep.
+  func audit(_ chunks: [[Feedback.Labelled]], rows: [Float], d: Int, round: Int) throws -> [Int] {
+    let ids: [Int] = state.withLock { s in
+      chunks.map { c in
+        let name = c[0].credential
+        if let id = s.sources[name] { return id }
+        s.sources[name] = s.sources.count
+        return s.sources.count - 1
+      }
+    }
+    let x = UpdateMatrix(rows: chunks.count, cols: d, data: rows, ids: ids)
+    var median = try AggregationRegistry.aggregator("median", [:])
+    let center = try median.aggregate(x, context: RoundContext(round: round, seed: seed)).vector
+    var perChunk = [Double](repeating: 0, count: chunks.count)
+    for name in config.auditors {
+      guard var auditor = AuditorRegistry.make(name) else { throw RuntimeError("[online] unknown auditor \(name)") }
+      let z = RobustZ.normalize(auditor.scores(x, aggregate: center))
+      for i in perChunk.indices { perChunk[i] += min(10, max(-5, z[i])) / Double(config.auditors.count) }
+    }
+    var bySource: [Int: (Double, Int)] = [:]
+    for (i, id) in ids.enumerated() {
+      bySource[id, default: (0, 0)] = (bySource[id, default: (0, 0)].0 + perChunk[i], bySource[id, default: (0, 0)].1 + 1)
+    }
+    return state.withLock { s in
+      s.verdicts.update(bySource.mapValues { $0.0 / Double($0.1) })
+      let keep = ids.indices.filter { !s.verdicts.flagged.contains(ids[$0]) }
+      s.excludedLabels += ids.indices.filter { s.verdicts.flagged.contains(ids[$0]) }.reduce(0) { $0 + chunks[$1].count }
+      return keep
+    }
   }
 
   func failed(_ message: String) { state.withLock { $0.lastError = message } }

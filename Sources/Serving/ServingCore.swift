@@ -250,6 +250,8 @@ public final class ServingCore: Sendable {
       let monitor: Monitor.Snapshot?
       let feedback: Feedback.Snapshot?
       let onlineRetrains: Int?
+      let onlineFlaggedSources: [String]?
+      let onlineExcludedLabels: Int?
     }
     let model = host.model
     let counts = classCounts.withLock { $0 }
@@ -257,7 +259,8 @@ public final class ServingCore: Sendable {
       model: model.loaded.sha256, modelSpec: "\(model.loaded.spec) on \(model.loaded.input)", serverTime: Date(),
       uptimeSeconds: Date().timeIntervalSince(started), predictRequests: sequence.load(ordering: .relaxed),
       predictions: counts.reduce(0, +), classCounts: counts, monitor: monitor?.snapshot(classes: model.classes),
-      feedback: feedback?.snapshot(), onlineRetrains: online?.retrains)
+      feedback: feedback?.snapshot(), onlineRetrains: online?.retrains, onlineFlaggedSources: online?.flagged.sources,
+      onlineExcludedLabels: online?.flagged.excludedLabels)
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.dateEncodingStrategy = .iso8601

@@ -141,6 +141,8 @@ import FoundationNetworking
       ("[monitor]\nreference = \"\(dir)/narrow.csv\"\ndetectors = [\"ks\", \"vibes\"]", "detectors"),
       ("[monitor]\nreference = \"\(dir)/narrow.csv\"\nwindow = 3", "window"),
       ("[monitor]\nreference = \"\(dir)/narrow.csv\"\ncolour = 1", "colour"),
+      // 20 permutations: the smallest p is 1/21 > 0.01, so MMD could never alert.
+      ("[monitor]\nreference = \"\(dir)/narrow.csv\"\nalpha = 0.01\nmmd_permutations = 20\ndetectors = [\"mmd\"]", "use at least 100"),
     ] {
       // One trained model for every case: each case's file is the base file with its section.
       let text = try String(contentsOfFile: base.config, encoding: .utf8)

@@ -96,5 +96,16 @@ import Testing
       .write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
     let bad = try CLI.run(["report", dir])
     #expect(bad.status != 0 && bad.stderr.contains("line 2 has 2 fields"), "\(bad.stderr)")
+    // online.sh's table: flipped / source images per defence and attacker share (142/247 = 0.575).
+    let online = CLI.temporaryDirectory().path
+    try """
+    defence,share,poison_labels,retrains,source_requests,flipped,accuracy_after,flagged_sources,excluded_labels
+    mean,0,0,14,247,24,0.8680,-,0
+    mean,0.5,1269,21,247,142,0.8216,-,0
+
+    """.write(toFile: online + "/online.csv", atomically: true, encoding: .utf8)
+    #expect(try CLI.run(["report", online]).status == 0)
+    let poisoning = try String(contentsOfFile: online + "/heatmap-online-poisoning.svg", encoding: .utf8)
+    #expect(poisoning.contains(">0.575<") && poisoning.contains(">0.097<") && poisoning.contains("attacker share 0.5"), "\(poisoning)")
   }
 }

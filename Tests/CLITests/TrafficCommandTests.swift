@@ -276,6 +276,21 @@ import Testing
     #expect(poisoned > clean + 10, "T-shirts read as shirts: \(clean) without the attacker, \(poisoned) with it")
   }
 
+  /// The same attack against a server whose retraining is audited (cosine, norm z-score and
+  /// sign agreement over the chunks' updates): the attacker's source is flagged and its labels
+  /// are left out, while the honest labeller is not flagged.
+  @Test func auditorsFlagThePoisonersFeedback() throws {
+    let dir = CLI.temporaryDirectory().path
+    let (config, model) = try deployment(dir, aggregator: "\"mean\"\nauditors = [\"cosine\", \"norm_zscore\", \"sign_agreement\"]")
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    _ = try traffic(server, dir, share: 0.6)
+    let state = try server.curl("GET", "/v1/monitor", token: ServeTests.tokens["ops"]!).body
+    let monitor = try #require(try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any])
+    #expect(monitor["online_flagged_sources"] as? [String] == ["mallory"], "\(monitor)")
+    #expect((monitor["online_excluded_labels"] as? Int ?? 0) > 100, "\(monitor)")
+  }
+
   @Test func anOnlineSectionNeedsFeedbackAndAKnownRule() throws {
     let base = try ServeTests.deployment()
     let text = try String(contentsOfFile: base.config, encoding: .utf8)
@@ -284,6 +299,7 @@ import Testing
       ("[feedback]\n[online]\naggregator = \"meen\"\n", "did you mean \"mean\""),
       ("[feedback]\n[online]\nevery = 0\n", "1 to 10000000 labels"),
       ("[feedback]\nwindow = 60\nblock = 50\n", "at least two blocks"),
+      ("[feedback]\n[online]\nauditors = [\"vibes\"]\n", "auditors among"),
     ] {
       let file = base.dir + "/bad.toml"
       try (text + "\n" + extra).write(toFile: file, atomically: true, encoding: .utf8)

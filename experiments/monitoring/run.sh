@@ -2,6 +2,7 @@
 # experiments/monitoring: detection delay and damage before the first alert, per detector and
 # window length, for no drift, an abrupt morph, a blind ramp and the slow-drift attacker.
 # Usage: experiments/monitoring/run.sh [OUT_DIR]   (after `make release`; about 9 minutes on 2 cores)
+# SCENARIOS and SCENARIO_DIR choose other scenario files (speed.sh does).
 # Writes OUT_DIR/results.csv (one row per detector × window × scenario), the traffic JSON, and
 # `byzsim report`'s heatmaps of damage before the first alert and of detection delay.
 set -euo pipefail
@@ -48,16 +49,16 @@ reference = "$out/reference.csv"
 window = $window
 every = $every
 alpha = 0.01
-mmd_permutations = 20
+mmd_permutations = 200
 detectors = ["$detector"]
 TOML
-    for scenario in none morph ramp slow-drift; do
+    for scenario in ${SCENARIOS:-none morph ramp slow-drift}; do
       "$B" serve "$out/model.safetensors" --config "$out/deploy-$detector-$window.toml" --allow-unsigned --port 0 > "$out/serve.out" 2>&1 &
       pid=$!
       for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$out/serve.out" && break; sleep 0.1; done
       port=$(grep -o "http://127.0.0.1:[0-9]*" "$out/serve.out" | head -1 | sed 's/.*://')
       json="$out/$detector-$window-$scenario.json"
-      "$B" traffic --server "http://127.0.0.1:$port" --token $bob --metrics-token $ops --scenario "$here/$scenario.toml" \
+      "$B" traffic --server "http://127.0.0.1:$port" --token $bob --metrics-token $ops --scenario "${SCENARIO_DIR:-$here}/$scenario.toml" \
         --deployment "$out/deploy-$detector-$window.toml" --json > "$json" 2> "$out/traffic.log"
       kill $pid; wait $pid 2> /dev/null || true
       python3 - "$json" "$detector" "$window" "$scenario" >> "$out/results.csv" <<'PY'
