@@ -137,6 +137,11 @@ struct TrafficCommand: AsyncParsableCommand {
     let plan = try Self.plan(scenario)
     let test = try FashionMNIST.load(.test, directory: data).dataset
     guard let base = URL(string: server), server.hasPrefix("http") else {
+      if server.hasPrefix("tcp://") || server.hasPrefix("ipc://") {
+        throw UserError(
+          "byzsim traffic speaks HTTP only: replaying through the ZeroMQ door (\(server)) is not implemented yet; give the same server's http://HOST:PORT"
+        )
+      }
       throw UserError("--server must be http://HOST:PORT: got \(server)")
     }
     let d = test.shape.size

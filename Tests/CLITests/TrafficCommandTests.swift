@@ -52,6 +52,9 @@ import Testing
       let r = try CLI.run(["traffic", "--server", "http://127.0.0.1:1", "--scenario", dir + "/s.toml"])
       #expect(r.status != 0 && r.stderr.contains(message), "\(text): \(r.stderr)")
     }
+    try "count = 10".write(toFile: dir + "/ok.toml", atomically: true, encoding: .utf8)
+    let zmq = try CLI.run(["traffic", "--server", "tcp://127.0.0.1:5555", "--scenario", dir + "/ok.toml"])
+    #expect(zmq.status != 0 && zmq.stderr.contains("HTTP only"), "\(zmq.stderr)")
   }
 }
 
