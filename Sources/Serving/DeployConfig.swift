@@ -136,6 +136,8 @@ public struct DeployConfig: Sendable {
   public var feedback: FeedbackConfig?
   /// Retraining on those labels (`[online]`, which needs `[feedback]`).
   public var online: OnlineConfig?
+  /// Each caller's queries against the data (`[query_audit]`), if audited.
+  public var queryAudit: QueryAuditConfig?
 
   public init(file: String = "(defaults)") { self.file = file }
 
@@ -174,6 +176,11 @@ public struct DeployConfig: Sendable {
       var f = try top.table("feedback")
       c.feedback = try FeedbackConfig.decode(&f)
       try f.finish()
+    }
+    if top.table["query_audit"] != nil {
+      var q = try top.table("query_audit")
+      c.queryAudit = try QueryAuditConfig.decode(&q)
+      try q.finish()
     }
     if top.table["online"] != nil {
       var o = try top.table("online")

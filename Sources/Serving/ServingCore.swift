@@ -54,6 +54,8 @@ public final class ServingCore: Sendable {
   public let feedback: Feedback?
   /// Retraining on them (`[online]`), if asked for.
   public let online: OnlineLearner?
+  /// Each caller's queries against the data (`[query_audit]`), if audited.
+  public let queryAuditor: QueryAuditor?
   /// Predictions served by predicted class (for the dashboard; Prometheus has its own counters).
   let classCounts: Mutex<[Int]>
   let started = Date()
@@ -72,6 +74,7 @@ public final class ServingCore: Sendable {
     let registry = metrics.registry
     feedback = config.feedback.map { Feedback(config: $0, inputSize: model.inputSize, classes: model.classes, registry: registry) }
     online = config.online.map { OnlineLearner(config: $0, seed: config.seed) }
+    queryAuditor = try config.queryAudit.map { try QueryAuditor(config: $0, inputSize: model.inputSize, registry: registry) }
     byToken = Dictionary(uniqueKeysWithValues: config.credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.tokenSHA256, $0) })
     byID = Dictionary(uniqueKeysWithValues: config.credentials.map { ($0.id, $0) })
   }
@@ -187,8 +190,13 @@ public final class ServingCore: Sendable {
     } catch {
       return Self.error(400, "\(error)")
     }
+    if let queryAuditor, queryAuditor.refuses(who.id) {
+      return Self.error(
+        403, "credential \(who.id) is refused: the query auditor found its queries unlike the data ([query_audit] action = refuse)")
+    }
     if let refused = charge(who, predictions: inputs.count) { return refused }
     let probabilities = model.probabilities(inputs.values, count: inputs.count)
+    queryAuditor?.observe(who.id, inputs: inputs.values)
     monitor?.observe(inputs.values, probabilities: probabilities)
     let n = sequence.add(1, ordering: .relaxed).newValue
     var rng = RandomStream(seed: config.seed, purpose: .noise, n)
@@ -252,6 +260,7 @@ public final class ServingCore: Sendable {
       let onlineRetrains: Int?
       let onlineFlaggedSources: [String]?
       let onlineExcludedLabels: Int?
+      let queryAudit: [QueryAuditor.Entry]?
     }
     let model = host.model
     let counts = classCounts.withLock { $0 }
@@ -260,7 +269,7 @@ public final class ServingCore: Sendable {
       uptimeSeconds: Date().timeIntervalSince(started), predictRequests: sequence.load(ordering: .relaxed),
       predictions: counts.reduce(0, +), classCounts: counts, monitor: monitor?.snapshot(classes: model.classes),
       feedback: feedback?.snapshot(), onlineRetrains: online?.retrains, onlineFlaggedSources: online?.flagged.sources,
-      onlineExcludedLabels: online?.flagged.excludedLabels)
+      onlineExcludedLabels: online?.flagged.excludedLabels, queryAudit: queryAuditor?.snapshot())
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.dateEncodingStrategy = .iso8601

@@ -131,6 +131,65 @@ import FoundationNetworking
     #expect(refused.contains("HTTP 401") && !refused.contains("data-ready"), "\(refused)")
   }
 
+  /// The query auditor (`[query_audit]`, action refuse): a caller sending held-out images stays
+  /// unflagged; one sending uniform noise — what a random-query extraction sends — is flagged
+  /// after its first window and refused from then on, while the other is still served.
+  @Test func theQueryAuditorRefusesACallerWhoseQueriesAreUnlikeTheData() async throws {
+    let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
+    let image = { (i: Int) in Array(test.features[(i * 784)..<((i + 1) * 784)]) }
+    let dir = CLI.temporaryDirectory().path
+    let reference = (0..<300).map { image($0).map { String(format: "%.4f", $0) }.joined(separator: ",") }.joined(separator: "\n")
+    try reference.write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    let eve = "eve-token-0123456789abc"
+    let hash = try CLI.run(["serve", "--hash-token", eve]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let (config, model, _) = try ServeTests.deployment(
+      extra: """
+        [query_audit]
+        reference = "\(dir)/reference.csv"
+        window = 100
+        every = 50
+        action = "refuse"
+        [[credentials]]
+        id = "eve"
+        role = "predict"
+        token_sha256 = "\(hash)"
+        output = "label"
+        """)
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    let bob = ServeTests.tokens["bob"]!, ops = ServeTests.tokens["ops"]!
+    for start in stride(from: 300, to: 500, by: 50) {
+      #expect(try server.curl("POST", "/v1/predict", token: bob, body: body((start..<(start + 50)).map(image))).status == 200)
+    }
+    var state: UInt64 = 42  // a seeded LCG: the same noise every run
+    func uniform() -> Float {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(state >> 40) / Float(1 << 24)
+    }
+    for _ in 0..<2 {
+      let noise = (0..<50).map { _ in (0..<784).map { _ in uniform() } }
+      #expect(try server.curl("POST", "/v1/predict", token: eve, body: body(noise)).status == 200)
+    }
+    func entries() throws -> [[String: Any]] {
+      let state = try server.curl("GET", "/v1/monitor", token: ops).body
+      let json = try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any]
+      return json?["query_audit"] as? [[String: Any]] ?? []
+    }
+    var audit = try entries()
+    for _ in 0..<100 where !audit.contains(where: { $0["credential"] as? String == "eve" && $0["flagged"] as? Bool == true }) {
+      try await Task.sleep(for: .milliseconds(100))
+      audit = try entries()
+    }
+    let eveEntry = try #require(audit.first { $0["credential"] as? String == "eve" })
+    let bobEntry = try #require(audit.first { $0["credential"] as? String == "bob" })
+    #expect(eveEntry["flagged"] as? Bool == true && eveEntry["flagged_at_query"] as? Int == 100, "\(audit)")
+    #expect(bobEntry["flagged"] as? Bool == false && (bobEntry["p_value"] as? Double ?? 0) > 0.01, "\(audit)")
+    let refused = try server.curl("POST", "/v1/predict", token: eve, body: body([image(600)]))
+    #expect(refused.status == 403 && refused.body.contains("query auditor"), "\(refused.body)")
+    #expect(try server.curl("POST", "/v1/predict", token: bob, body: body([image(600)])).status == 200)
+    #expect(try server.curl("GET", "/metrics", token: ops).body.contains("byzsim_query_audit_flagged{credential=\"eve\"} 1"))
+  }
+
   @Test func aBadMonitorSectionIsAClearError() throws {
     let dir = CLI.temporaryDirectory().path
     try "1,2\n3,4\n".write(toFile: dir + "/narrow.csv", atomically: true, encoding: .utf8)
@@ -141,6 +200,9 @@ import FoundationNetworking
       ("[monitor]\nreference = \"\(dir)/narrow.csv\"\ndetectors = [\"ks\", \"vibes\"]", "detectors"),
       ("[monitor]\nreference = \"\(dir)/narrow.csv\"\nwindow = 3", "window"),
       ("[monitor]\nreference = \"\(dir)/narrow.csv\"\ncolour = 1", "colour"),
+      ("[query_audit]\nreference = \"\(dir)/narrow.csv\"\ndetector = \"psi\"", "ks or mmd"),
+      ("[query_audit]\nreference = \"\(dir)/narrow.csv\"\naction = \"ban\"", "flag or refuse"),
+      ("[query_audit]\nreference = \"\(dir)/narrow.csv\"", "the model takes 784"),
       // 20 permutations: the smallest p is 1/21 > 0.01, so MMD could never alert.
       ("[monitor]\nreference = \"\(dir)/narrow.csv\"\nalpha = 0.01\nmmd_permutations = 20\ndetectors = [\"mmd\"]", "use at least 100"),
     ] {
