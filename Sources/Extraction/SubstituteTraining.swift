@@ -36,18 +36,23 @@ public struct SubstituteTraining {
     self.seed = seed
   }
 
-  /// `oracle` answers a batch of inputs with labels (the target behind its policy); `pool`
-  /// is the attacker's unlabelled in-distribution data. Returns the substitute and the number
-  /// of queries spent.
-  public func run(oracle: ([Float], Int) -> [Int32], pool: Dataset, progress: (String) -> Void = { _ in }) -> (Network, Int) {
+  /// `oracle` answers a batch of inputs with labels (the target behind its policy) — the first
+  /// ones only, if the target stops answering (a spent budget, a refusal), after which no more
+  /// is asked; `pool` is the attacker's unlabelled in-distribution data. Returns the substitute
+  /// (nil if nothing was answered) and the number of queries answered.
+  public func run(oracle: ([Float], Int) -> [Int32], pool: Dataset, progress: (String) -> Void = { _ in }) -> (Network?, Int) {
     let d = pool.shape.size
     var rng = RandomStream(seed: seed, purpose: .attack, 0x4558_5452)
     var x: [Float] = []
     var y: [Int32] = []
+    var exhausted = false
     func ask(_ batch: [Float]) {
       let n = batch.count / d
-      x += batch
-      y += oracle(batch, n)
+      let answers = oracle(batch, n)
+      precondition(answers.count <= n, "the oracle answered more inputs than it was asked")
+      x += batch.prefix(answers.count * d)
+      y += answers
+      if answers.count < n { exhausted = true }
     }
     switch strategy {
     case .random:
@@ -59,7 +64,7 @@ public struct SubstituteTraining {
       let chosen = rng.sample(min(seedSize, budget, pool.count), from: pool.count)
       ask(chosen.flatMap { i in pool.features[(i * d)..<((i + 1) * d)] })
       var round = 0
-      while y.count < budget {
+      while y.count < budget && !exhausted && !y.isEmpty {
         round += 1
         progress("Jacobian augmentation round \(round): \(y.count) labelled images")
         let substitute = train(x, y, shape: pool.shape, classes: pool.classes)
@@ -87,6 +92,7 @@ public struct SubstituteTraining {
         ask(spawned)
       }
     }
+    guard !y.isEmpty else { return (nil, 0) }
     progress("training the substitute on \(y.count) labelled images")
     return (train(x, y, shape: pool.shape, classes: pool.classes), y.count)
   }

@@ -56,6 +56,30 @@ extension OutputPolicy {
     }
   }
 
+  /// A server's answer for one input (one element of `outputs`) as the probability vector
+  /// `observed` gives for the same policy — so an attack run against `byzsim serve` sees exactly
+  /// what the same attack simulated on the model file sees. Nil if it is not such an answer.
+  public static func observed(answer: [String: Any], classes: Int) -> [Double]? {
+    guard let label = answer["label"] as? Int, (0..<classes).contains(label) else { return nil }
+    if let p = answer["probabilities"] as? [Any] {
+      let values = p.compactMap { ($0 as? NSNumber)?.doubleValue }
+      return values.count == classes ? values : nil
+    }
+    if let top = answer["top"] as? [[String: Any]] {
+      var shown: [Int: Double] = [:]
+      for item in top {
+        guard let c = item["class"] as? Int, (0..<classes).contains(c), let p = (item["probability"] as? NSNumber)?.doubleValue else {
+          return nil
+        }
+        shown[c] = p
+      }
+      let mass = shown.values.reduce(0, +)
+      let rest = classes > shown.count ? max(0, 1 - mass) / Double(classes - shown.count) : 0
+      return (0..<classes).map { shown[$0] ?? rest }
+    }
+    return (0..<classes).map { $0 == label ? 1 : 0 }
+  }
+
   /// `value` rounded half away from zero to `decimals` places, printed without float noise.
   static func round(_ value: Double, _ decimals: Int) -> String {
     var scale = 1.0

@@ -13,8 +13,9 @@ import Synchronization
 /// permutation test); below `alpha` the credential is flagged — PRADA's idea (Juuti et al. 2019:
 /// a thief's queries are distributed unlike a user's), with the drift monitor's tests instead of
 /// PRADA's distance statistic. With `action = "refuse"` a flagged credential's predictions are
-/// refused (403) from then on; with "flag" they are only counted. The tests run on a background
-/// queue; a credential's flag is published as `byzsim_query_audit_flagged{credential}`.
+/// refused (403) from then on — its test runs in the request that completes the window, so the
+/// next request is already refused; with "flag" they are only counted, and the tests run on a
+/// background queue. A credential's flag is published as `byzsim_query_audit_flagged{credential}`.
 public struct QueryAuditConfig: Sendable, Equatable {
   public enum Action: String, Sendable, CaseIterable { case flag, refuse }
   public var reference: String
@@ -111,24 +112,32 @@ public final class QueryAuditor: Sendable {
       return take
     }
     guard let snapshot else { return }
-    queue.async { [self] in
-      let r = reference.evaluate(
-        config.detector, rows: snapshot, labels: [Double](repeating: 0, count: snapshot.count),
-        settings: WindowSettings(alpha: config.alpha, mmdPermutations: config.mmdPermutations))
-      let flagged = callers.withLock { all -> Bool in
-        var c = all[credential]!
-        c.running = false
-        c.statistic = r.statistic
-        c.pValue = r.pValue
-        if r.alert && !c.flagged {
-          c.flagged = true
-          c.flaggedAt = c.queries
-        }
-        all[credential] = c
-        return c.flagged
-      }
-      gauge(credential).gauge.set(flagged ? 1.0 : 0.0)
+    // Refusing is a control, not a report: its test runs in the request that completes the
+    // window, so the flag holds from the very next request (no race with a fast caller).
+    if config.action == .refuse {
+      evaluate(credential, snapshot)
+    } else {
+      queue.async { [self] in evaluate(credential, snapshot) }
     }
+  }
+
+  func evaluate(_ credential: String, _ snapshot: [[Double]]) {
+    let r = reference.evaluate(
+      config.detector, rows: snapshot, labels: [Double](repeating: 0, count: snapshot.count),
+      settings: WindowSettings(alpha: config.alpha, mmdPermutations: config.mmdPermutations))
+    let flagged = callers.withLock { all -> Bool in
+      var c = all[credential]!
+      c.running = false
+      c.statistic = r.statistic
+      c.pValue = r.pValue
+      if r.alert && !c.flagged {
+        c.flagged = true
+        c.flaggedAt = c.queries
+      }
+      all[credential] = c
+      return c.flagged
+    }
+    gauge(credential).gauge.set(flagged ? 1.0 : 0.0)
   }
 
   func gauge(_ credential: String) -> Gauge1 {

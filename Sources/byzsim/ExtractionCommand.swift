@@ -24,12 +24,27 @@ struct ExtractionCommand: ParsableCommand {
       of a softmax regression; needs probabilities (label-only answers give no equation).
       learning: random, indist (unlabelled training images the attacker holds: the last 10,000
       of the training split) or jacobian (Papernot et al. 2017) queries, labelled by the target.
+      Against a running server (http://HOST:PORT as the target, --token T), the queries go through
+      its real output policy, budget and rate limit: a rate limit is waited out, a budget is spent
+      to its last prediction and ends the attack (which then uses what it got), a refusal (the
+      query auditor) ends it too. --evaluate-with FILE (the served model's file) is the
+      experimenter's: it only measures fidelity and is never queried.
+        byzsim attack extraction http://127.0.0.1:8080 --token T --evaluate-with model.safetensors --method learning
       --json keys: method, strategy, queries, fidelity, accuracy, target_accuracy, output, and
-      for equations on a logreg target parameter_error (largest |Δ| of the recovered w_k − w_0, b_k − b_0).
+      for equations on a logreg target parameter_error (largest |Δ| of the recovered w_k − w_0, b_k − b_0);
+      against a server also target, answered, stopped (null, "budget" or "refused"),
+      rate_limited, waited_seconds.
       """)
 
-  @Argument(help: "The target: a model.safetensors or a run directory.", completion: .file(extensions: ["safetensors"]))
+  @Argument(
+    help: "The target: a model.safetensors, a run directory, or a server's http://HOST:PORT.",
+    completion: .file(extensions: ["safetensors"]))
   var model: String
+  @Option(help: "A server target: the predict token.")
+  var token: String?
+  @Option(
+    help: "A server target: the served model's file, to measure fidelity (never queried).", completion: .file(extensions: ["safetensors"]))
+  var evaluateWith: String?
   @Option(help: "equations or learning.")
   var method: String
   @Option(help: "learning: random, indist, jacobian.")
@@ -56,14 +71,27 @@ struct ExtractionCommand: ParsableCommand {
   }
 
   func run() throws {
-    let (loaded, victim) = try target.load(model)
+    let remote = model.hasPrefix("http://") || model.hasPrefix("https://")
+    if remote && evaluateWith == nil {
+      throw UserError("a server target needs --evaluate-with FILE (the served model's file) to measure fidelity; it is never queried")
+    }
+    let (loaded, victim) = try target.load(remote ? evaluateWith! : model)
     let test = try target.dataset(.test, for: loaded)
     let policy = shown.policy
     let output = shown.output
     var answers = RandomStream(seed: seed, purpose: .noise, 0x5845)
     let d = loaded.input.size
+    let server = remote ? try ServerOracle(model, token: token, classes: loaded.classes) : nil
+    var failure: (any Error)?
     func ask(_ x: [Float], _ n: Int) -> [[Double]] {
-      x.withUnsafeBufferPointer { victim.probabilities($0.baseAddress!, count: n) }.map { policy.observed($0, rng: &answers) }
+      if let server {
+        guard failure == nil else { return [] }
+        do { return try server.ask(x, n, inputSize: d) } catch {
+          failure = error
+          return []
+        }
+      }
+      return x.withUnsafeBufferPointer { victim.probabilities($0.baseAddress!, count: n) }.map { policy.observed($0, rng: &answers) }
     }
     let targetLabels = test.features.withUnsafeBufferPointer { victim.predict($0.baseAddress!, count: test.count) }
     let targetAccuracy = Fidelity.agreement(targetLabels, test.labels)
@@ -77,6 +105,12 @@ struct ExtractionCommand: ParsableCommand {
       let inputs = (0..<queries).map { _ in (0..<d).map { _ in rng.nextFloat() } }
       progress.update("equation solving: \(queries) queries", force: true)
       let replies = ask(inputs.flatMap { $0 }, queries)
+      if let failure { throw failure }
+      guard replies.count == queries else {
+        progress.finish("equation solving: \(replies.count) of \(queries) queries answered")
+        throw UserError(
+          "the server answered \(replies.count) of the \(queries) queries (\(server?.stopped ?? "?")): equation solving needs them all")
+      }
       let extracted: EquationSolving.Model
       do {
         extracted = try EquationSolving.solve(inputs: inputs, answers: replies, classes: loaded.classes)
@@ -112,7 +146,7 @@ struct ExtractionCommand: ParsableCommand {
           epochs: epochs, batchSize: 32, schedule: LearningRateSchedule(base: substitute == .logreg ? 0.1 : 0.02), momentum: 0.9, seed: seed
         ),
         seed: seed)
-      let (copy, spent) = attack.run(
+      let (trained, spent) = attack.run(
         oracle: { x, n in
           ask(x, n).map { p in
             var best = 0
@@ -120,6 +154,11 @@ struct ExtractionCommand: ParsableCommand {
             return Int32(best)
           }
         }, pool: pool, progress: { progress.update($0, force: true) })
+      if let failure { throw failure }
+      guard let copy = trained else {
+        progress.finish("extraction: no query answered")
+        throw UserError("the target answered none of the queries (\(server?.stopped ?? "no answer")): nothing to train a copy on")
+      }
       queries = spent
       copyLabels = test.features.withUnsafeBufferPointer { copy.predict($0.baseAddress!, count: test.count) }
       try save(copy.parameters, spec: ModelSpec(kind: substitute), model: loaded)
@@ -130,9 +169,16 @@ struct ExtractionCommand: ParsableCommand {
     progress.finish("extraction: \(queries) queries, fidelity \(String(format: "%.4f", fidelity))")
     fields += [
       ("queries", "\(queries)"), ("fidelity", "\(fidelity)"), ("accuracy", "\(accuracy)"), ("target_accuracy", "\(targetAccuracy)"),
-      ("output", "\"\(output.rawValue)\""),
+      ("output", remote ? "\"server\"" : "\"\(output.rawValue)\""),
     ]
     if let out { fields.append(("out", SafeTensorsFile.json(out))) }
+    if let server {
+      fields += [
+        ("target", SafeTensorsFile.json(model)), ("answered", "\(server.answered)"),
+        ("stopped", server.stopped.map { "\"\($0)\"" } ?? "null"), ("rate_limited", "\(server.rateLimited)"),
+        ("waited_seconds", "\(server.waitedSeconds)"),
+      ]
+    }
     if json {
       print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
     } else {

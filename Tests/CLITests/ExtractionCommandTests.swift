@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Testing
 import TestSupport
@@ -45,5 +46,75 @@ import TestSupport
     }
     // In-distribution queries teach the copy the target; uniform noise barely does.
     #expect(fidelity["indist"]! > 0.7 && fidelity["indist"]! > fidelity["random"]! + 0.2, "\(fidelity)")
+  }
+
+  /// Through a real server: the query auditor stops equation solving's random queries after one
+  /// window (a clear error: 128 of the 785 answers it needs), a budget caps a learning attack (it
+  /// uses the 300 it gets), the auditor refuses a noise-sending thief too, and what the server
+  /// answers is exactly what the same attack simulated on the file sees (the same fidelity).
+  @Test func throughAServerTheBudgetAndTheAuditorBind() throws {
+    let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
+    let dir = CLI.temporaryDirectory().path
+    let reference = (0..<300).map { i in
+      test.features[(i * 784)..<((i + 1) * 784)].map { String(format: "%.4f", $0) }.joined(separator: ",")
+    }
+    try reference.joined(separator: "\n").write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    func hash(_ t: String) throws -> String {
+      try CLI.run(["serve", "--hash-token", t]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let (config, model, _) = try ServeTests.deployment(
+      extra: """
+        [query_audit]
+        reference = "\(dir)/reference.csv"
+        window = 100
+        every = 50
+        action = "refuse"
+        [[credentials]]
+        id = "thief"
+        role = "predict"
+        token_sha256 = "\(try hash("thief-token-0123456789"))"
+        budget = 300
+        [[credentials]]
+        id = "rich"
+        role = "predict"
+        token_sha256 = "\(try hash("rich-token-01234567890"))"
+        """)
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    let url = "http://127.0.0.1:\(server.port)"
+    let base = ["attack", "extraction", url, "--evaluate-with", model, "--json"]
+    // Equation solving's uniform random queries (sent 64 to a request): the window of 100 fills
+    // in the second request, whose test flags the thief; the third is refused — 128 answers of
+    // the 785 it needs (and before its budget of 300).
+    let equations = try CLI.run(base + ["--token", "thief-token-0123456789", "--method", "equations"])
+    #expect(
+      equations.status != 0 && equations.stderr.contains("answered 128 of the 785 queries (refused)"), "\(equations.stderr)")
+    // In-distribution queries pass the auditor and meet the budget (a fresh server: the thief is flagged on this one).
+    let second = try ServerProcess([model, "--config", config])
+    defer { second.stop() }
+    let learning = try CLI.run([
+      "attack", "extraction", "http://127.0.0.1:\(second.port)", "--evaluate-with", model, "--json", "--token", "thief-token-0123456789",
+      "--method", "learning", "--strategy", "indist", "--budget", "500",
+    ])
+    #expect(learning.status == 0, "\(learning.stderr)")
+    #expect(learning.json?["answered"] as? Int == 300 && learning.json?["queries"] as? Int == 300, "\(learning.stdout)")
+    #expect(learning.json?["stopped"] as? String == "budget" && learning.json?["output"] as? String == "server")
+    // Same answers as the simulation: in-distribution queries from the unflagged, unlimited
+    // credential under the full policy give the copy the file-simulated attack gives.
+    let through = try CLI.run([
+      "attack", "extraction", "http://127.0.0.1:\(second.port)", "--evaluate-with", model, "--json", "--token", "rich-token-01234567890",
+      "--method", "learning", "--strategy", "indist", "--budget", "200",
+    ])
+    let simulated = try CLI.run([
+      "attack", "extraction", model, "--json", "--method", "learning", "--strategy", "indist", "--budget", "200",
+    ])
+    #expect(through.status == 0 && simulated.status == 0, "\(through.stderr) \(simulated.stderr)")
+    #expect(through.json?["fidelity"] as? Double == simulated.json?["fidelity"] as? Double, "\(through.stdout) vs \(simulated.stdout)")
+    // (After that, the same credential:) the auditor: uniform-noise queries from an unlimited credential are refused after a window.
+    let noise = try CLI.run(
+      base + ["--token", "rich-token-01234567890", "--method", "learning", "--strategy", "random", "--budget", "1000"])
+    #expect(noise.status == 0, "\(noise.stderr)")
+    let answered = try #require(noise.json?["answered"] as? Int)
+    #expect(noise.json?["stopped"] as? String == "refused" && answered >= 100 && answered < 1000, "\(noise.stdout)")
   }
 }

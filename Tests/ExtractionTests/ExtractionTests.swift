@@ -45,7 +45,7 @@ struct ExtractionTests {
   /// A substitute trained on an oracle's labels agrees with it: the oracle here is a fixed
   /// linear rule (the first two pixels sum above 1 → class 1), so fidelity is measured against
   /// known answers.
-  @Test func substituteTrainingLearnsTheOracle() {
+  @Test func substituteTrainingLearnsTheOracle() throws {
     let shape = ImageShape(height: 2, width: 2, channels: 1)
     var rng = RandomStream(seed: 4)
     let n = 600
@@ -60,7 +60,8 @@ struct ExtractionTests {
       let attack = SubstituteTraining(
         strategy: strategy, budget: 400, spec: ModelSpec(kind: .logreg),
         training: TrainingConfiguration(epochs: 100, batchSize: 32, schedule: LearningRateSchedule(base: 0.5), seed: 1), seed: 2)
-      let (copy, spent) = attack.run(oracle: rule, pool: pool)
+      let (trained, spent) = attack.run(oracle: rule, pool: pool)
+      let copy = try #require(trained)
       #expect(spent == 400)
       let predicted = features.withUnsafeBufferPointer { copy.predict($0.baseAddress!, count: n) }
       #expect(Fidelity.agreement(predicted, rule(features, n)) > floor, "\(strategy)")
