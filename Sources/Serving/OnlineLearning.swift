@@ -68,6 +68,8 @@ public final class OnlineLearner: Sendable {
     var excludedLabels = 0
   }
   let state = Mutex(State())
+  /// Held for a whole retraining and model swap (`ServingCore`).
+  let serial = Mutex(())
 
   public init(config: OnlineConfig, seed: UInt64) {
     self.config = config

@@ -225,11 +225,15 @@ public final class ServingCore: Sendable {
     case .accepted(let correct, let n):
       var retrained = ""
       if let online, let batch = feedback!.takeFresh(atLeast: online.config.every) {
-        let model = host.model.loaded
         do {
-          let parameters = try online.retrain(model, on: batch)
-          let digest = host.replace(
-            parameters: parameters, metadata: ["byzsim.online_retrains": String(online.retrains), "byzsim.online_base": model.sha256])
+          // One retraining at a time: two batches completed at once would both start from the
+          // same model, and the second swap would drop the first's update.
+          let digest = try online.serial.withLock { _ in
+            let model = host.model.loaded
+            let parameters = try online.retrain(model, on: batch)
+            return host.replace(
+              parameters: parameters, metadata: ["byzsim.online_retrains": String(online.retrains), "byzsim.online_base": model.sha256])
+          }
           retrained = ",\"retrained\":\"\(digest)\""
         } catch {
           // The labels were taken: the model stays and the failure is reported, not retried on them.
