@@ -55,10 +55,7 @@ import TestSupport
   @Test func throughAServerTheBudgetAndTheAuditorBind() throws {
     let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
     let dir = CLI.temporaryDirectory().path
-    let reference = (0..<300).map { i in
-      test.features[(i * 784)..<((i + 1) * 784)].map { String(format: "%.4f", $0) }.joined(separator: ",")
-    }
-    try reference.joined(separator: "\n").write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    try ServeTests.writeReference(test, images: 0..<300, to: dir + "/reference.csv")
     func hash(_ t: String) throws -> String {
       try CLI.run(["serve", "--hash-token", t]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

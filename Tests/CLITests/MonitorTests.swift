@@ -31,8 +31,7 @@ import FoundationNetworking
     let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
     let image = { (i: Int) in Array(test.features[(i * 784)..<((i + 1) * 784)]) }
     let dir = CLI.temporaryDirectory().path
-    let reference = (0..<300).map { image($0).map { String(format: "%.4f", $0) }.joined(separator: ",") }.joined(separator: "\n")
-    try reference.write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    try ServeTests.writeReference(test, images: 0..<300, to: dir + "/reference.csv")
     let (config, model, _) = try ServeTests.deployment(
       extra: """
         [monitor]
@@ -138,8 +137,7 @@ import FoundationNetworking
     let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
     let image = { (i: Int) in Array(test.features[(i * 784)..<((i + 1) * 784)]) }
     let dir = CLI.temporaryDirectory().path
-    let reference = (0..<300).map { image($0).map { String(format: "%.4f", $0) }.joined(separator: ",") }.joined(separator: "\n")
-    try reference.write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    try ServeTests.writeReference(test, images: 0..<300, to: dir + "/reference.csv")
     let eve = "eve-token-0123456789abc"
     let hash = try CLI.run(["serve", "--hash-token", eve]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     let (config, model, _) = try ServeTests.deployment(

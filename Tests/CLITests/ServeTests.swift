@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Testing
 import Transport
@@ -141,6 +142,13 @@ struct ServeTestError: Error, CustomStringConvertible {
       """
     try text.write(toFile: dir + "/deploy.toml", atomically: true, encoding: .utf8)
     return (dir + "/deploy.toml", run + "/model.safetensors", dir)
+  }
+
+  /// A monitor's or query auditor's reference sample: `images` of `set` as CSV rows (4 decimals).
+  static func writeReference(_ set: Dataset, images: Range<Int>, to path: String) throws {
+    let d = set.shape.size
+    let rows = images.map { i in set.features[(i * d)..<((i + 1) * d)].map { String(format: "%.4f", $0) }.joined(separator: ",") }
+    try rows.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
   }
 
   static func input(_ value: Double = 0.2, count: Int = 1) -> String {

@@ -10,10 +10,7 @@ import Testing
     let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
     let dir = CLI.temporaryDirectory().path
     // The reference: test images 5,000–5,299 (the traffic replays images from 0).
-    let reference = (5000..<5300).map { i in
-      test.features[(i * 784)..<((i + 1) * 784)].map { String(format: "%.4f", $0) }.joined(separator: ",")
-    }
-    try reference.joined(separator: "\n").write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    try ServeTests.writeReference(test, images: 5000..<5300, to: dir + "/reference.csv")
     let (config, model, _) = try ServeTests.deployment(
       extra: "[monitor]\nreference = \"\(dir)/reference.csv\"\nwindow = 100\nevery = 50\ndetectors = [\"ks\", \"chi2\"]")
     let server = try ServerProcess([model, "--config", config])
@@ -65,10 +62,7 @@ import Testing
   @Test func theAttackerSteersItsStrengthAndReportsItsDamage() throws {
     let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
     let dir = CLI.temporaryDirectory().path
-    let reference = (5000..<5300).map { i in
-      test.features[(i * 784)..<((i + 1) * 784)].map { String(format: "%.4f", $0) }.joined(separator: ",")
-    }
-    try reference.joined(separator: "\n").write(toFile: dir + "/reference.csv", atomically: true, encoding: .utf8)
+    try ServeTests.writeReference(test, images: 5000..<5300, to: dir + "/reference.csv")
     let (config, model, _) = try ServeTests.deployment(
       extra: "[monitor]\nreference = \"\(dir)/reference.csv\"\nwindow = 100\nevery = 25\nalpha = 0.01\ndetectors = [\"ks\"]")
     let server = try ServerProcess([model, "--config", config])
