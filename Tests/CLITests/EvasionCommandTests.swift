@@ -94,4 +94,34 @@ import TestSupport
     let r = try CLI.run(["attack", "evasion", pickle, "--method", "fgsm", "--eps", "0.1"])
     #expect(r.status != 0 && r.stderr.lowercased().contains("pickle"), "\(r.stderr)")
   }
+
+  /// Transfer: examples crafted on a surrogate and measured on the target. With the target as
+  /// its own surrogate the figures are the white-box ones exactly — from the file and through a
+  /// real server (whose label answers are the model's argmax) alike; a different model as the
+  /// surrogate (an MLP NumPy trained) still costs the target accuracy; a server without a
+  /// surrogate is a clear error.
+  @Test func transferFromASurrogateToAFileAndAServer() throws {
+    let (config, model, dir) = try ServeTests.deployment()
+    let server = try ServerProcess([model, "--config", config])
+    defer { server.stop() }
+    let url = "http://127.0.0.1:\(server.port)"
+    let args = ["--method", "pgd", "--eps", "0.1", "--steps", "5", "--count", "200", "--json"]
+    let white = try CLI.run(["attack", "evasion", model] + args)
+    #expect(white.status == 0, "\(white.stderr)")
+    let clean = try #require(white.json?["clean_accuracy"] as? Double), robust = try #require(white.json?["robust_accuracy"] as? Double)
+    let itself = try CLI.run(["attack", "evasion", model, "--surrogate", model] + args)
+    #expect(itself.json?["robust_accuracy"] as? Double == robust && itself.json?["surrogate_robust_accuracy"] as? Double == robust)
+    let served = try CLI.run(["attack", "evasion", url, "--token", ServeTests.tokens["bob"]!, "--surrogate", model] + args)
+    #expect(served.status == 0, "\(served.stderr)")
+    #expect(served.json?["clean_accuracy"] as? Double == clean && served.json?["robust_accuracy"] as? Double == robust, "\(served.stdout)")
+    #expect(served.json?["answered"] as? Int == 400)
+    let other = dir + "/other.safetensors"
+    _ = try ReferencePython.run(["-c", Self.script, other, "10"])
+    let transfer = try CLI.run(["attack", "evasion", model, "--surrogate", other, "--allow-unsigned"] + args)
+    #expect(transfer.status == 0, "\(transfer.stderr)")
+    let moved = try #require(transfer.json?["robust_accuracy"] as? Double)
+    #expect(moved < clean - 0.05 && transfer.json?["clean_accuracy"] as? Double == clean, "\(transfer.stdout)")
+    let blind = try CLI.run(["attack", "evasion", url, "--token", ServeTests.tokens["bob"]!, "--method", "fgsm", "--eps", "0.1"])
+    #expect(blind.status != 0 && blind.stderr.contains("--surrogate"), "\(blind.stderr)")
+  }
 }
