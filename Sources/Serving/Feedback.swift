@@ -166,30 +166,32 @@ public final class Feedback: Sendable {
       return .refused(status: 400, reason: "every label must be a class from 0 to \(classes - 1)")
     }
     let request = parsed.request, labels = parsed.labels
-    let result: Outcome = state.withLock { s in
+    let (result, alarmed): (Outcome, [String]) = state.withLock { s in
       guard var kept = s.kept[request] else {
-        return .refused(status: 404, reason: "request \(request) is unknown or no longer kept ([feedback] keep = \(config.keep))")
+        return (.refused(status: 404, reason: "request \(request) is unknown or no longer kept ([feedback] keep = \(config.keep))"), [])
       }
-      guard kept.labels == nil else { return .refused(status: 409, reason: "request \(request) is labelled already") }
+      guard kept.labels == nil else { return (.refused(status: 409, reason: "request \(request) is labelled already"), []) }
       guard labels.count == kept.predicted.count else {
-        return .refused(status: 400, reason: "request \(request) had \(kept.predicted.count) input(s); got \(labels.count) label(s)")
+        return (.refused(status: 400, reason: "request \(request) had \(kept.predicted.count) input(s); got \(labels.count) label(s)"), [])
       }
       kept.labels = labels
       s.kept[request] = kept
       var correct = 0
+      var alarmed: [String] = []
       for (k, (label, predicted)) in zip(labels, kept.predicted).enumerated() {
         let ok = label == predicted
         if ok { correct += 1 }
-        observe(ok, served: served, in: &s)
+        alarmed += observe(ok, served: served, in: &s)
         s.fresh.append(
           Labelled(input: Array(kept.inputs[(k * inputSize)..<((k + 1) * inputSize)]), label: label, credential: who))
       }
       s.labels += labels.count
-      return .accepted(correct: correct, of: labels.count)
+      return (.accepted(correct: correct, of: labels.count), alarmed)
     }
     switch result {
     case .accepted(_, let n):
       series.labels.increment(by: Int64(n))
+      for d in alarmed { series.alerts[d]!.increment() }
       publish()
     case .refused(let status, _):
       series.rejected[status == 404 ? "unknown-request" : status == 409 ? "already-labelled" : "bad-body"]!.increment()
@@ -197,7 +199,8 @@ public final class Feedback: Sendable {
     return result
   }
 
-  func observe(_ correct: Bool, served: Int, in s: inout State) {
+  /// One outcome; returns the detectors that alarmed on it.
+  func observe(_ correct: Bool, served: Int, in s: inout State) -> [String] {
     let x = correct ? 1.0 : 0.0
     if s.outcomes.count < config.window {
       s.outcomes.append(correct)
@@ -219,18 +222,20 @@ public final class Feedback: Sendable {
         s.pageHinkley = PageHinkley(delta: sigma / 2, lambda: 5 * sigma, increase: false)
         s.threshold = ["accuracy-cusum": 5 * sigma, "accuracy-page-hinkley": 5 * sigma]
       }
-      return
+      return []
     }
     s.blockSum += x
     s.blockCount += 1
-    guard s.blockCount == config.block else { return }
+    guard s.blockCount == config.block else { return [] }
     let mean = s.blockSum / Double(config.block)
     s.blockSum = 0
     s.blockCount = 0
+    var alarmed: [String] = []
     for (name, alarm) in [("accuracy-cusum", cusum.add(min(mean, cusum.target))), ("accuracy-page-hinkley", ph.add(mean))] {
       s.statistic[name] = name == "accuracy-cusum" ? cusum.statistic : ph.statistic
       if alarm {
         s.alerts[name, default: 0] += 1
+        alarmed.append(name)
         s.lastAlarm[name] = s.labels + 1
         if s.firstAlert[name] == nil { s.firstAlert[name] = served }
         if name == "accuracy-cusum" { cusum.reset() } else { ph.reset() }
@@ -238,12 +243,13 @@ public final class Feedback: Sendable {
     }
     s.cusum = cusum
     s.pageHinkley = ph
+    return alarmed
   }
 
   func publish() {
-    let (accuracy, statistic, alerts, first, active) = state.withLock { s in
+    let (accuracy, statistic, first, active) = state.withLock { s in
       (
-        s.outcomes.isEmpty ? 0 : Double(s.outcomes.count { $0 }) / Double(s.outcomes.count), s.statistic, s.alerts, s.firstAlert,
+        s.outcomes.isEmpty ? 0 : Double(s.outcomes.count { $0 }) / Double(s.outcomes.count), s.statistic, s.firstAlert,
         Set(Self.detectors.filter { alerting($0, s) })
       )
     }
@@ -253,13 +259,7 @@ public final class Feedback: Sendable {
       series.firstAlert[d]!.set(Double(first[d] ?? 0))
       series.alert[d]!.set(active.contains(d) ? 1.0 : 0.0)
     }
-    let published = published.withLock { p in
-      defer { p = alerts }
-      return p
-    }
-    for (d, n) in alerts where n > published[d, default: 0] { series.alerts[d]!.increment(by: Int64(n - published[d, default: 0])) }
   }
-  private let published = Mutex<[String: Int]>([:])
 
   /// An alarm's alert holds for a window of labels.
   func alerting(_ d: String, _ s: State) -> Bool { s.lastAlarm[d].map { s.labels - $0 < config.window } ?? false }

@@ -274,8 +274,7 @@ public final class ServingCore: Sendable {
       predictions: counts.reduce(0, +), classCounts: counts, monitor: monitor?.snapshot(classes: model.classes),
       feedback: feedback?.snapshot(), onlineRetrains: online?.retrains, onlineFlaggedSources: online?.flagged.sources,
       onlineExcludedLabels: online?.flagged.excludedLabels, queryAudit: queryAuditor?.snapshot())
-    let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let encoder = JSONEncoder.snake()
     encoder.dateEncodingStrategy = .iso8601
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     do {

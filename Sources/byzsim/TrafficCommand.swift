@@ -147,6 +147,8 @@ struct TrafficCommand: AsyncParsableCommand {
     let d = test.shape.size
     let image = { (k: Int) in Array(test.features[(k * d)..<((k + 1) * d)]) }
     let attackerImages = 9000..<test.count
+    // The attacker's own images by class (morph sources and targets), found once.
+    let attackerByClass = Dictionary(grouping: attackerImages) { Int(test.labels[$0]) }
     var adversary = try await makeAdversary(plan, base: base, image: image, pool: attackerImages)
     let offset = adversary.map { $0.1 } ?? 0
     var rng = RandomStream(seed: plan.seed, purpose: .sampling, 0x5452)
@@ -185,7 +187,7 @@ struct TrafficCommand: AsyncParsableCommand {
         let s = phase.kind == .morph ? plan.scenario.strength(at: i) : adversary?.0.strength ?? 0
         morphStrength = s
         if Int(test.labels[index]) == phase.source && s > 0 {
-          let targets = attackerImages.filter { Int(test.labels[$0]) == phase.target }
+          let targets = attackerByClass[phase.target] ?? []
           input = SlowDriftAdversary.morph(input, toward: image(targets[rng.nextInt(below: targets.count)]), strength: s)
         }
       }
@@ -217,8 +219,7 @@ struct TrafficCommand: AsyncParsableCommand {
       if let phase, phase.kind == .feedbackPoison {
         morphs.append((offset + i + 1, Int(test.labels[index]) == phase.source, label == phase.target, phase.strength))
         if rng.nextDouble() < phase.share {
-          let sources = attackerImages.filter { Int(test.labels[$0]) == phase.source }
-          let targets = attackerImages.filter { Int(test.labels[$0]) == phase.target }
+          let sources = attackerByClass[phase.source] ?? [], targets = attackerByClass[phase.target] ?? []
           let crafted = SlowDriftAdversary.morph(
             image(sources[rng.nextInt(below: sources.count)]), toward: image(targets[rng.nextInt(below: targets.count)]),
             strength: phase.strength)

@@ -15,7 +15,8 @@ B=${BYZSIM:-$root/.build/release/byzsim}
 out=${1:-$root/runs/online-$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 export OPENBLAS_NUM_THREADS=1
-"$B" train --model mlp --epochs 3 --seed 1 --out "$out/model.safetensors" > "$out/train.log" 2>&1
+. "$here/lib.sh"
+train_model
 bob=experiment-bob-token-0123456789
 labeller=experiment-labeller-token-0123
 mallory=experiment-mallory-token-01234
@@ -75,15 +76,12 @@ aggregator = $aggregator
 auditors = $auditors
 TOML
   for share in 0 0.5; do
-    "$B" serve "$out/model.safetensors" --config "$out/deploy-$name.toml" --allow-unsigned --port 0 > "$out/serve.out" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$out/serve.out" && break; sleep 0.1; done
-    port=$(grep -o "http://127.0.0.1:[0-9]*" "$out/serve.out" | head -1 | sed 's/.*://')
+    start_server "$out/deploy-$name.toml"
     json="$out/$name-$share.json"
     "$B" traffic --server "http://127.0.0.1:$port" --token $bob --feedback-token $labeller --poison-token $mallory \
       --scenario "$out/poison-$share.toml" --json > "$json" 2> "$out/traffic.log"
     state=$(curl -s -H "Authorization: Bearer $bob-ops" "http://127.0.0.1:$port/v1/monitor" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["online_retrains"], "+".join(d["online_flagged_sources"]) or "-", d["online_excluded_labels"])')
-    kill $pid; wait $pid 2> /dev/null || true
+    stop_server
     python3 - "$json" "$name" "$share" $state >> "$out/online.csv" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); a = r["adversary"]

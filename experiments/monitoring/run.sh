@@ -13,8 +13,8 @@ out=${1:-$root/runs/monitoring-$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 export OPENBLAS_NUM_THREADS=1
 echo "monitoring experiment → $out" >&2
-# The served model: an MLP trained centrally for 3 epochs (seeded).
-"$B" train --model mlp --epochs 3 --seed 1 --out "$out/model.safetensors" > "$out/train.log" 2>&1
+. "$here/lib.sh"
+train_model
 # The monitor's reference: test images 5,000–5,499 (traffic replays from 0, the attacker's sample is 9,000 on).
 python3 - "$out/reference.csv" <<'PY'
 import gzip, struct, sys
@@ -53,14 +53,11 @@ mmd_permutations = 200
 detectors = ["$detector"]
 TOML
     for scenario in ${SCENARIOS:-none morph ramp slow-drift}; do
-      "$B" serve "$out/model.safetensors" --config "$out/deploy-$detector-$window.toml" --allow-unsigned --port 0 > "$out/serve.out" 2>&1 &
-      pid=$!
-      for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$out/serve.out" && break; sleep 0.1; done
-      port=$(grep -o "http://127.0.0.1:[0-9]*" "$out/serve.out" | head -1 | sed 's/.*://')
+      start_server "$out/deploy-$detector-$window.toml"
       json="$out/$detector-$window-$scenario.json"
       "$B" traffic --server "http://127.0.0.1:$port" --token $bob --metrics-token $ops --scenario "${SCENARIO_DIR:-$here}/$scenario.toml" \
         --deployment "$out/deploy-$detector-$window.toml" --json > "$json" 2> "$out/traffic.log"
-      kill $pid; wait $pid 2> /dev/null || true
+      stop_server
       python3 - "$json" "$detector" "$window" "$scenario" >> "$out/results.csv" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); d = sys.argv[2]
