@@ -101,7 +101,7 @@ let tests: [Target] = [
   .testTarget(name: "WatermarkTests", dependencies: ["Watermark", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Learning", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
-  .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Transport", "TestSupport"]),
+  .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Runtime", "Transport", "TestSupport"]),
 ]
 
 let package = Package(

@@ -286,29 +286,15 @@ public enum CovertReport {
     return [:]
   }
 
-  /// The capacity-abuse receiver: query the final model on the synthetic inputs, read the bits
-  /// back from the predicted labels (and the same queries to the initial model, for chance).
+  /// The capacity-abuse receiver on the final model file, every synthetic input answered.
   static func capacityAbuse(
     _ spec: RuleSpec, model: [Float], shard: CompactDataset, worker w: Int, topology: Topology
   ) throws -> [String: Double] {
-    let secret = shard.pixels
-    let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
+    let receiver = try CapacityAbuseReceiver(spec, shard: shard, worker: w, topology: topology)
     let net = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
-    let initialPredictions = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer {
-      net.predict($0.baseAddress!, count: c.inputs)
-    }
     net.parameters = model
-    let predicted = c.syntheticPixels().map { Float($0) / 255 }.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: c.inputs) }
-    let bits = CovertSetup.capacitySecretBits(c, secret: secret)
-    let labels = c.labels(encoding: bits)
-    let correctBits = zip(bits, c.bits(decoding: predicted)).filter { $0 == $1 }.count
-    let correctLabels = zip(labels, predicted).filter { $0 == $1 }.count
-    return [
-      "inputs": Double(c.inputs), "bits": Double(bits.count), "bit_accuracy": Double(correctBits) / Double(max(1, bits.count)),
-      "label_accuracy": Double(correctLabels) / Double(c.inputs),
-      "initial_label_accuracy": Double(zip(labels, initialPredictions).filter { $0 == $1 }.count) / Double(c.inputs),
-      "bits_recovered": Double(correctLabels * c.bitsPerLabel), "chance_label_accuracy": 1 / Double(1 << c.bitsPerLabel),
-    ]
+    let predicted = receiver.inputs.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: receiver.count) }
+    return receiver.measure(predicted)
   }
 
   static func mantissa(_ run: RunDirectory, worker: Int, spec: RuleSpec, secret: [UInt8], parameterCount: Int) throws -> [String: Double] {
@@ -336,5 +322,91 @@ public enum CovertReport {
       "fraction_recovered": sentBytes > 0 ? Double(correct) / Double(sentBytes) : 0,
       "secret_bytes": Double(secret.count), "secret_fraction_recovered": Double(covered.count) / Double(max(1, secret.count)),
     ]
+  }
+}
+
+/// The receiver of one run's capacity-abuse channel (Song et al. 2017, §5): it regenerates the
+/// synthetic inputs from the seed it shares with the sending worker, has them answered — by the
+/// final model file, or by `byzsim serve` through its output policy, budget, rate limit and query
+/// auditor (`byzsim attack leak`) — and reads the bits back from the predicted labels. It is
+/// measured against the ground truth the run holds: the worker's shard.
+public struct CapacityAbuseReceiver: Sendable {
+  public let worker: Int
+  let channel: CapacityAbuse
+  /// The whitened secret bits the worker's labels carry.
+  let bits: [UInt8]
+  /// What the same inputs get from the seeded, never-trained model: the no-channel baseline.
+  let initialPredictions: [Int32]
+
+  /// The receiver of `worker` (default: the run's only capacity-abuse worker) in `run`.
+  public init(run: RunDirectory, worker: Int? = nil) throws {
+    let topology = try run.loadTopology()
+    let candidates = topology.covertWorkers(.capacityAbuse)
+    guard !candidates.isEmpty else { throw RuntimeError("\(run.path): no worker of this run sends a capacity_abuse channel") }
+    let w: Int
+    if let worker {
+      guard candidates.contains(worker) else {
+        throw RuntimeError("\(run.path): worker \(worker) sends no capacity_abuse channel (workers that do: \(candidates))")
+      }
+      w = worker
+    } else {
+      guard candidates.count == 1 else { throw RuntimeError("\(run.path): workers \(candidates) send capacity_abuse channels; choose one") }
+      w = candidates[0]
+    }
+    let shard = try ShardFile.decodeCompact(try Files.read(run.shardFile(w)), path: run.shardFile(w))
+    try self.init(topology.group(of: w).group.covert!, shard: shard, worker: w, topology: topology)
+  }
+
+  init(_ spec: RuleSpec, shard: CompactDataset, worker w: Int, topology: Topology) throws {
+    worker = w
+    channel = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
+    bits = CovertSetup.capacitySecretBits(channel, secret: shard.pixels)
+    let net = topology.model.makeNetwork(input: shard.shape, classes: shard.classes, seed: topology.seed)
+    let x = channel.syntheticPixels().map { Float($0) / 255 }
+    let n = channel.inputs
+    initialPredictions = x.withUnsafeBufferPointer { net.predict($0.baseAddress!, count: n) }
+  }
+
+  /// How many synthetic inputs there are, and the values of each (pixels in [0, 1]).
+  public var count: Int { channel.inputs }
+  public var inputSize: Int { channel.pixelsPerInput }
+  public var classes: Int { channel.classes }
+  /// The synthetic inputs, one after another.
+  public var inputs: [Float] { channel.syntheticPixels().map { Float($0) / 255 } }
+
+  /// The receiver's figures for the labels of the first `predicted.count` inputs (the rest went
+  /// unanswered): "inputs", "answered", "bits" (capacity), "bit_accuracy" (of the answered
+  /// inputs' bits), "label_accuracy" and "bits_recovered" (labels read right, over all inputs,
+  /// and the bits they carry), "leaked_bits" (Shannon information the answered labels carry,
+  /// estimated as a 2^k-ary symmetric channel with the measured label accuracy),
+  /// "initial_label_accuracy" and "chance_label_accuracy" (the baselines).
+  public func measure(_ predicted: [Int32]) -> [String: Double] {
+    let answered = min(predicted.count, count), k = channel.bitsPerLabel
+    let labels = channel.labels(encoding: bits)
+    let decoded = channel.bits(decoding: Array(predicted.prefix(answered)))
+    let correctBits = zip(bits, decoded).filter { $0 == $1 }.count
+    let correctLabels = zip(labels, predicted.prefix(answered)).filter { $0 == $1 }.count
+    let a = answered > 0 ? Double(correctLabels) / Double(answered) : 0
+    let symbols = Double(1 << k)
+    return [
+      "inputs": Double(count), "answered": Double(answered), "bits": Double(bits.count),
+      "bit_accuracy": answered > 0 ? Double(correctBits) / Double(min(bits.count, answered * k)) : 0,
+      "label_accuracy": Double(correctLabels) / Double(count), "bits_recovered": Double(correctLabels * k),
+      "leaked_bits": Double(answered) * Self.information(accuracy: a, bitsPerLabel: k),
+      "initial_label_accuracy": Double(zip(labels, initialPredictions).filter { $0 == $1 }.count) / Double(count),
+      "chance_label_accuracy": 1 / symbols,
+    ]
+  }
+
+  /// Bits one label carries through a 2^k-ary symmetric channel that is right with probability
+  /// `a`: k + a·log₂a + (1 − a)·log₂((1 − a)/(2^k − 1)); 0 at or below chance (a = 2^−k), where
+  /// a receiver that reads labels as they come learns nothing.
+  public static func information(accuracy a: Double, bitsPerLabel k: Int) -> Double {
+    let symbols = Double(1 << k)
+    guard a > 1 / symbols else { return 0 }
+    var bits = Double(k)
+    if a > 0 { bits += a * log2(a) }
+    if a < 1 { bits += (1 - a) * log2((1 - a) / (symbols - 1)) }
+    return max(0, bits)
   }
 }

@@ -10,7 +10,9 @@ struct AttackCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "attack",
     abstract: "Attack a trained model (a safetensors file).",
-    subcommands: [EvasionCommand.self, MembershipCommand.self, ExtractionCommand.self, InversionCommand.self, LeakageCommand.self])
+    subcommands: [
+      EvasionCommand.self, MembershipCommand.self, ExtractionCommand.self, InversionCommand.self, LeakageCommand.self, LeakCommand.self,
+    ])
 }
 
 extension EvasionAttack.Method: ExpressibleByArgument {}

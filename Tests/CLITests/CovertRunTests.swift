@@ -1,4 +1,6 @@
+import Data
 import Foundation
+import Runtime
 import Testing
 
 /// Covert channels in real runs: the mantissa channel read by a wiretap on the wire (and
@@ -87,6 +89,79 @@ import Testing
     let v = try measures(cv)
     #expect(v["images"] == 10)
     #expect(try #require(v["pixel_error"]) < (try #require(v["initial_pixel_error"])) - 20)
+  }
+
+  /// The backdoored model leaks through `byzsim serve` (`byzsim attack leak`): the receiver
+  /// reads from the file what the run's own receiver read; through a server under the label
+  /// policy (labels are all it needs) it reads exactly the same; a budget of 40 predictions caps
+  /// it at 40 labels; a query auditor that refuses flags the uniform-noise trigger queries after
+  /// one window (the first request of 64 is answered, the second refused).
+  @Test func capacityAbuseLeaksThroughTheServerUntilABudgetOrTheAuditorStopsIt() throws {
+    let (json, run) = try self.run(
+      Self.topology("{ name = \"capacity_abuse\", inputs = 150, mix = 0.5 }", rounds: 60, lr: "0.2"), threads: true)
+    let inRun = try measures(json)
+    let file = try CLI.run(["attack", "leak", "--run", run, "--json"])
+    #expect(file.status == 0, "\(file.stderr)")
+    for key in ["bits_recovered", "label_accuracy", "leaked_bits", "initial_label_accuracy"] {
+      #expect(
+        file.json?[key] as? Double == inRun[key] || (file.json?[key] as? Int).map(Double.init) == inRun[key], "\(key): \(file.stdout)")
+    }
+    let recovered = try #require(file.json?["bits_recovered"] as? Int)
+    #expect(recovered > 150, "the channel carries more than chance (3 bits × 150 × 1/8 ≈ 56): \(file.stdout)")
+    let dir = CLI.temporaryDirectory().path
+    let test = try FashionMNIST.load(.test, directory: FashionMNIST.defaultDirectory).dataset
+    try ServeTests.writeReference(test, images: 0..<300, to: dir + "/reference.csv")
+    func hash(_ t: String) throws -> String {
+      try CLI.run(["serve", "--hash-token", t]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    func config(_ name: String, audit: Bool) throws -> String {
+      let text = """
+        [[credentials]]
+        id = "receiver"
+        role = "predict"
+        token_sha256 = "\(try hash("receiver-token-0123456789"))"
+        output = "label"
+        [[credentials]]
+        id = "capped"
+        role = "predict"
+        token_sha256 = "\(try hash("capped-token-01234567890"))"
+        output = "label"
+        budget = 40
+        """ + (audit ? "\n[query_audit]\nreference = \"\(dir)/reference.csv\"\nwindow = 50\nevery = 25\naction = \"refuse\"\n" : "")
+      try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+      return dir + "/" + name
+    }
+    let model = run + "/model.safetensors"
+    let open = try ServerProcess([model, "--config", try config("open.toml", audit: false)])
+    defer { open.stop() }
+    let url = "http://127.0.0.1:\(open.port)"
+    let label = try CLI.run(["attack", "leak", url, "--token", "receiver-token-0123456789", "--run", run, "--json"])
+    #expect(label.status == 0, "\(label.stderr)")
+    #expect(label.json?["answered"] as? Int == 150 && label.json?["bits_recovered"] as? Int == recovered, "\(label.stdout)")
+    #expect(label.json?["output"] as? String == "server" && label.json?["stopped"] is NSNull)
+    let capped = try CLI.run(["attack", "leak", url, "--token", "capped-token-01234567890", "--run", run, "--json"])
+    #expect(capped.json?["answered"] as? Int == 40 && capped.json?["stopped"] as? String == "budget", "\(capped.stdout)")
+    #expect(try #require(capped.json?["bits_recovered"] as? Int) <= 120)
+    let audited = try ServerProcess([model, "--config", try config("audited.toml", audit: true)])
+    defer { audited.stop() }
+    let refused = try CLI.run([
+      "attack", "leak", "http://127.0.0.1:\(audited.port)", "--token", "receiver-token-0123456789", "--run", run, "--json",
+    ])
+    #expect(refused.status == 0, "\(refused.stderr)")
+    #expect(refused.json?["answered"] as? Int == 64 && refused.json?["stopped"] as? String == "refused", "\(refused.stdout)")
+    // A run without the channel, and a worker that does not send it, are clear errors.
+    let wrong = try CLI.run(["attack", "leak", "--run", run, "--worker", "0"])
+    #expect(wrong.status != 0 && wrong.stderr.contains("worker 0 sends no capacity_abuse channel"), "\(wrong.stderr)")
+  }
+
+  /// Leaked bits: a 2^k-ary symmetric channel's information per label (by hand: k = 3,
+  /// a = 0.77 → 3 + 0.77·log₂0.77 + 0.23·log₂(0.23/7) = 1.5762970643802134).
+  @Test func leakedBitsAreTheSymmetricChannelsInformation() {
+    #expect(CapacityAbuseReceiver.information(accuracy: 1, bitsPerLabel: 3) == 3)
+    #expect(abs(CapacityAbuseReceiver.information(accuracy: 0.77, bitsPerLabel: 3) - 1.5762970643802134) < 1e-12)
+    #expect(abs(CapacityAbuseReceiver.information(accuracy: 0.5, bitsPerLabel: 3) - 0.5963225389711979) < 1e-12)
+    #expect(abs(CapacityAbuseReceiver.information(accuracy: 0.125, bitsPerLabel: 3)) < 1e-12)
+    #expect(CapacityAbuseReceiver.information(accuracy: 0.05, bitsPerLabel: 3) == 0)
   }
 
   @Test func topologyChecksCovertKeys() throws {
