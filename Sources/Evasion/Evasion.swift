@@ -216,5 +216,12 @@ extension EvasionAttack {
     }
   }
 
+  /// Replaces the batch `x` (n inputs, labels `y`) by its adversarial examples against
+  /// `network`: the inner maximisation of one adversarial-training step, for callers that keep
+  /// their own batches (federated workers); `rng` gives the random starts.
+  public func perturb(_ network: Network, _ x: inout [Float], _ y: [Int32], n: Int, rng: inout RandomStream) {
+    x = attackBatch(network, x, y, n: n, rng: &rng)
+  }
+
   final class Counter: @unchecked Sendable { var value: UInt64 = 0 }
 }

@@ -1,5 +1,6 @@
 import Covert
 import Data
+import Evasion
 import Learning
 import Tensor
 
@@ -15,6 +16,8 @@ final class LocalTraining {
   let stream: UInt64
   /// A covert parameter encoding whose gradient joins every local step's (Song et al. 2017).
   var encoding: (any ParameterEncoding)?
+  /// PGD adversarial training: every local batch is replaced by its adversarial examples.
+  let adversarial: EvasionAttack?
 
   init(data: CompactDataset, topology: Topology, stream: UInt64, localSteps: Int? = nil, encoding: (any ParameterEncoding)? = nil) {
     self.data = data
@@ -24,6 +27,9 @@ final class LocalTraining {
     seed = topology.seed
     self.stream = stream
     self.encoding = encoding
+    adversarial = t.adversarial.map {
+      EvasionAttack(method: .pgd, norm: EvasionAttack.Norm(rawValue: $0.norm) ?? .linf, eps: $0.eps, steps: $0.steps)
+    }
     network = topology.model.makeNetwork(input: data.shape, classes: data.classes, seed: topology.seed)
   }
 
@@ -33,20 +39,25 @@ final class LocalTraining {
     var rng = RandomStream(seed: seed, purpose: .sampling, stream, UInt64(round))
     let batch = min(training.batchSize, data.count)
     network.parameters = model
-    func gradient(on indices: [Int]) {
-      let x = data.materialize(indices)
+    func gradient(on indices: [Int], step: Int) {
+      var x = data.materialize(indices)
+      if let adversarial {
+        // Random starts from (seed, stream, round, step): a resumed run draws the same ones.
+        var starts = RandomStream(seed: seed, purpose: .attack, 0x4D41_4452, stream, UInt64(round), UInt64(step))
+        adversarial.perturb(network, &x.features, x.labels, n: batch, rng: &starts)
+      }
       x.features.withUnsafeBufferPointer { f in
         x.labels.withUnsafeBufferPointer { l in _ = network.lossAndGradient(f.baseAddress!, labels: l.baseAddress!, batch: batch) }
       }
       if let encoding { network.addToGradients { p, g in encoding.addGradient(p, to: g) } }
     }
     if training.localSteps == 1 {
-      gradient(on: rng.sample(batch, from: data.count))
+      gradient(on: rng.sample(batch, from: data.count), step: 0)
       return (network.gradients, batch)
     }
     var local = SGD(parameterCount: network.parameterCount, momentum: training.momentum, weightDecay: training.weightDecay)
-    for _ in 0..<training.localSteps {
-      gradient(on: rng.sample(batch, from: data.count))
+    for step in 0..<training.localSteps {
+      gradient(on: rng.sample(batch, from: data.count), step: step)
       local.step(&network.parameters, gradient: network.gradients, learningRate: training.learningRate)
     }
     var delta = network.parameters

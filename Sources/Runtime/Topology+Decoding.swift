@@ -160,6 +160,12 @@ extension Topology {
     training.localSteps = try t.int("local_steps", default: 1) {
       (1...Limits.localSteps).contains($0) ? nil : "1 (FedSGD) to \(Limits.localSteps) (FedAvg)"
     }
+    let eps = try t.double("adversarial_eps", default: 0) {
+      $0 >= 0 && $0 <= 1 ? nil : "a perturbation budget in [0, 1] (0: plain training)"
+    }
+    let steps = try t.int("adversarial_steps", default: 7) { (1...100).contains($0) ? nil : "PGD steps from 1 to 100" }
+    let norm = try t.string("adversarial_norm", default: "linf") { $0 == "linf" || $0 == "l2" ? nil : "linf or l2" }
+    if eps > 0 { training.adversarial = AdversarialTraining(eps: Float(eps), steps: steps, norm: norm) }
     try t.finish()
     return training
   }

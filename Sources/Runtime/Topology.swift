@@ -110,6 +110,17 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
   /// learning rate and momentum) steps the global model. k > 1: FedAvg — workers run k local
   /// SGD steps (local momentum reset each round) and send the model delta.
   public var localSteps: Int = 1
+  /// Federated adversarial training (Madry et al. 2018 in every participant's local steps):
+  /// each local batch is replaced by its PGD examples before the gradient. Nil: plain training.
+  public var adversarial: AdversarialTraining?
+}
+
+/// PGD adversarial training's settings (`adversarial_eps`, `adversarial_steps`,
+/// `adversarial_norm` in `[training]`): the step size is 2.5·ε/steps, with a random start.
+public struct AdversarialTraining: Sendable, Codable, Equatable {
+  public var eps: Float
+  public var steps: Int = 7
+  public var norm: String = "linf"
 }
 
 public struct CoordinatorSettings: Sendable, Codable, Equatable {
