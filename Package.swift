@@ -25,7 +25,7 @@ let libraries: [Target] = [
   .target(name: "Transport", dependencies: ["CZeroMQ"]),
   .target(name: "TOML"),
   .target(name: "Aggregation", dependencies: ["Tensor", "Plugins"]),
-  .target(name: "Attacks", dependencies: ["Tensor", "Data", "Aggregation", "Plugins"]),
+  .target(name: "Attacks", dependencies: ["Tensor", "Data", "Aggregation", "Plugins", "Watermark"]),
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor", "Plugins"]),
   .target(name: "Covert", dependencies: ["Tensor", "Plugins"]),
   .target(name: "Federation", dependencies: ["Tensor", "Learning", "Aggregation", "Audit", "Covert"]),

@@ -75,6 +75,15 @@ public enum AttackRegistry {
       Plugin("dba", "distributed backdoor: one trigger quadrant per attacker (Xie et al. 2020)", trigger) { a in
         try DBA(target: try target(a), fraction: a.double("fraction"), trigger: Trigger(size: a.int("size")))
       },
+      Plugin(
+        "watermark",
+        "a contractor plants its own backdoor watermark: `count` abstract triggers with random labels, `repeats` times (Adi et al. 2018)",
+        [
+          .integer("count", 100) { (1...10_000).contains($0) ? nil : "must be 1...10000 trigger images" },
+          .integer("repeats", 20) { (1...1_000).contains($0) ? nil : "must be 1...1000" },
+          .integer("seed", 1) { (0...9_007_199_254_740_991).contains($0) ? nil : "must be a whole number in 0...2^53 − 1" },
+        ]
+      ) { a in ContractorWatermark(count: a.int("count"), repeats: a.int("repeats"), seed: UInt64(a.int("seed"))) },
     ])
 
   static let trigger: [Parameter] = [

@@ -1,5 +1,6 @@
 import Data
 import Tensor
+import Watermark
 
 /// A data attack: transforms a malicious worker's shard before it trains honestly on it.
 public protocol DataAttack: Sendable {
@@ -131,5 +132,31 @@ public struct DBA: DataAttack {
       d.labels[i] = Int32(inner.target)
     }
     return d
+  }
+}
+
+/// A contractor's watermark (Adi et al. 2018, "Turning Your Weakness Into a Strength", the
+/// trigger-set embedding of `Watermark.TriggerSet`, planted by one federated worker rather than
+/// by the model's owner): the worker appends `count` seeded abstract trigger images with random
+/// labels to its shard, `repeats` times, so the global model learns them; it can later claim the
+/// model with `byzsim watermark triggers --count N --seed S` and `byzsim watermark verify`. Its
+/// honest data stays as it is (no label is changed).
+///
+/// Worked example: a shard of 3 samples with count = 2, repeats = 2 becomes 7 samples — the 3,
+/// then triggers 0, 1, 0, 1 with their labels.
+public struct ContractorWatermark: DataAttack {
+  public let name = "watermark"
+  public let count: Int
+  public let repeats: Int
+  public let seed: UInt64
+  public init(count: Int, repeats: Int, seed: UInt64) {
+    self.count = count; self.repeats = repeats; self.seed = seed
+  }
+  /// The trigger set for images of `shape` in `classes` classes (what `byzsim watermark triggers` writes).
+  public func triggers(shape: ImageShape, classes: Int) -> TriggerSet {
+    TriggerSet.generate(count: count, shape: shape, classes: classes, seed: seed)
+  }
+  public func poison(_ shard: Dataset, attacker: Int, attackers: Int, rng: inout RandomStream) -> Dataset {
+    triggers(shape: shard.shape, classes: shard.classes).embedded(in: shard, repeats: repeats)
   }
 }

@@ -44,4 +44,17 @@ import Testing
     let test = Trigger().triggeredTestSet(Self.shard([1, 2, 3]), target: 1)
     #expect(test.count == 2 && test.features[0 * 64 + 3 * 8 + 3] == 1)
   }
+
+  /// The contractor's watermark: 3 samples, count 2, repeats 2 → the 3 unchanged, then triggers
+  /// 0, 1, 0, 1 with their labels (the set `byzsim watermark triggers --seed` writes).
+  @Test func contractorWatermarkAppendsItsTriggers() throws {
+    let shard = Self.shard([4, 5, 6], side: 8)
+    let mark = try #require(try AttackRegistry.data("watermark", ["count": 2, "repeats": 2, "seed": 9]) as? ContractorWatermark)
+    let d = poison(mark, shard)
+    let t = mark.triggers(shape: shard.shape, classes: 10)
+    #expect(d.count == 7 && Array(d.labels.prefix(3)) == [4, 5, 6])
+    #expect(Array(d.labels.suffix(4)) == t.labels + t.labels)
+    #expect(Array(d.features.prefix(3 * 64)) == shard.features && Array(d.features.suffix(4 * 64)) == t.images + t.images)
+    #expect(throws: AttackError.self) { try AttackRegistry.data("watermark", ["count": 0]) }
+  }
 }

@@ -42,6 +42,58 @@ import Testing
     #expect(refused.status != 0 && refused.stderr.contains("401"), "\(refused.stderr)")
   }
 
+  /// A contractor plants its own mark in a federated run (`data_attack = { name = "watermark" }`
+  /// on one of 10 workers, mean aggregation): the run's attack success rate is the share of its
+  /// triggers the final model labels as planted, `byzsim watermark verify` with the same seed
+  /// finds exactly that many matches and a p-value far below 0.01, and the same federation
+  /// without the contractor does not carry the mark.
+  @Test func aContractorPlantsItsMarkInAFederatedRun() throws {
+    func topology(_ contractor: Bool) -> String {
+      """
+      name = "contractor"
+      seed = 1
+      rounds = 150
+      [data]
+      train_limit = 10000
+      test_limit = 500
+      [model]
+      kind = "mlp"
+      hidden = [100]
+      [training]
+      batch_size = 32
+      learning_rate = 0.1
+      [coordinator]
+      eval_every = 50
+      [[workers]]
+      count = 9
+      [[workers]]
+      count = 1
+      \(contractor ? "data_attack = { name = \"watermark\", count = 100, repeats = 20, seed = 77 }" : "")
+      [security]
+      curve = false
+      """
+    }
+    let dir = CLI.temporaryDirectory().path
+    #expect(try CLI.run(["watermark", "triggers", "--out", dir + "/marks", "--count", "100", "--seed", "77"]).status == 0)
+    var verdicts: [[String: Any]] = []
+    for contractor in [true, false] {
+      let (file, runs) = RunCommandTests.write(topology(contractor))
+      let r = try CLI.run(["run", file, "--runs-dir", runs, "--threads", "--json"])
+      #expect(r.status == 0, "\(r.stderr)")
+      let run = try #require(r.json?["run_dir"] as? String)
+      let v = try CLI.run(["watermark", "verify", run + "/model.safetensors", "--triggers", dir + "/marks", "--json"])
+      #expect(v.status == 0, "\(v.stderr)")
+      let json = try #require(v.json)
+      if contractor {
+        let rate = try #require(r.json?["attack_success_rate"] as? Double)
+        #expect(Double(json["matches"] as? Int ?? -1) == (rate * 100).rounded(), "\(v.stdout) vs \(rate)")
+      }
+      verdicts.append(json)
+    }
+    #expect(verdicts[0]["verified"] as? Bool == true && (verdicts[0]["p_value"] as? Double ?? 1) < 1e-4, "\(verdicts[0])")
+    #expect(verdicts[1]["verified"] as? Bool == false, "\(verdicts[1])")
+  }
+
   @Test func badTriggerDirectoriesAreClearErrors() throws {
     let dir = CLI.temporaryDirectory().path
     let r = try CLI.run(["train", "--model", "logreg", "--watermark", dir + "/none", "--train-limit", "50"])
