@@ -29,7 +29,7 @@ let libraries: [Target] = [
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor", "Plugins"]),
   .target(name: "Covert", dependencies: ["Tensor", "Plugins"]),
   .target(name: "Federation", dependencies: ["Tensor", "Learning", "Aggregation", "Audit", "Covert"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts", "Scan", "Evasion"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts", "Scan", "Evasion", "Watermark"]),
   .target(name: "Artifacts", dependencies: ["Learning", "Tensor", .product(name: "Crypto", package: "swift-crypto")]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
@@ -37,7 +37,7 @@ let libraries: [Target] = [
   .target(name: "Drift", dependencies: ["Tensor"]),
   .target(name: "Evasion", dependencies: ["Learning", "Tensor"]),
   .target(name: "Extraction", dependencies: ["Learning", "Data", "Tensor"]),
-  .target(name: "Watermark", dependencies: ["Data", "Tensor"]),
+  .target(name: "Watermark", dependencies: ["Data", "Tensor", "Learning"]),
   .target(
     name: "Serving",
     dependencies: [
@@ -98,7 +98,7 @@ let tests: [Target] = [
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "TestSupport"]),
   .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "TestSupport"]),
   .testTarget(name: "EvasionTests", dependencies: ["Evasion", "Learning", "Tensor"]),
-  .testTarget(name: "WatermarkTests", dependencies: ["Watermark", "Data", "Tensor", "TestSupport"]),
+  .testTarget(name: "WatermarkTests", dependencies: ["Watermark", "Data", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Learning", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Runtime", "Transport", "TestSupport"]),

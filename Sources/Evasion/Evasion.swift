@@ -48,7 +48,9 @@ public struct EvasionAttack: Sendable {
     if !(eps >= 0) || !eps.isFinite { return "ε must be a finite number ≥ 0: got \(eps)" }
     if method == .fgsm && norm != .linf { return "FGSM is an L∞ attack; use --method pgd for L2" }
     if steps < 1 || steps > 10_000 { return "steps must be in 1...10000: got \(steps)" }
-    if !(alpha > 0) || !alpha.isFinite { return "the step size α must be a positive number: got \(alpha)" }
+    if !(alpha >= 0) || !alpha.isFinite || (eps > 0 && alpha == 0) {
+      return "the step size α must be a positive number: got \(alpha)"
+    }
     if restarts < 1 || restarts > 100 { return "restarts must be in 1...100: got \(restarts)" }
     return nil
   }

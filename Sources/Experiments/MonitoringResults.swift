@@ -20,28 +20,10 @@ struct MonitoringResults {
 
   /// Nil unless `dir` holds a results.csv or an online.csv with its header.
   static func load(_ dir: String) throws -> MonitoringResults? {
-    let rows = try table(dir + "/results.csv", header: header)
-    let online = try table(dir + "/online.csv", header: onlineHeader)
+    let rows = try ResultsCSV.rows(dir + "/results.csv", header: header)
+    let online = try ResultsCSV.rows(dir + "/online.csv", header: onlineHeader)
     guard rows != nil || online != nil else { return nil }
     return MonitoringResults(rows: rows ?? [], online: online ?? [])
-  }
-
-  /// The rows of a CSV file with exactly `header` (nil: no such file, or another header).
-  static func table(_ file: String, header: [String]) throws -> [[String: String]]? {
-    guard let data = FileManager.default.contents(atPath: file) else { return nil }
-    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map {
-      $0.split(separator: ",", omittingEmptySubsequences: false)
-    }
-    guard let first = lines.first, first.map(String.init) == header else { return nil }
-    var rows: [[String: String]] = []
-    for (k, line) in lines.dropFirst().enumerated() {
-      guard line.count == header.count else {
-        throw RuntimeError("\(file): line \(k + 2) has \(line.count) fields; the header has \(header.count)")
-      }
-      rows.append(Dictionary(uniqueKeysWithValues: zip(header, line.map(String.init))))
-    }
-    guard !rows.isEmpty else { throw RuntimeError("\(file): no results below the header") }
-    return rows
   }
 
   func figures() -> [(file: String, caption: String, svg: String)] {

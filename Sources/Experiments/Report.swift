@@ -77,6 +77,8 @@ public enum Report {
       }
     } else if let monitoring = try MonitoringResults.load(dir) {
       figures += monitoring.figures()
+    } else if let inference = try InferenceResults.load(dir) {
+      figures += inference.figures()
     } else if let c = try curve(dir) {
       let name = (dir as NSString).lastPathComponent
       figures.append(
@@ -88,7 +90,7 @@ public enum Report {
         ))
     } else {
       throw RuntimeError(
-        "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) nor monitoring results (results.csv from experiments/monitoring/run.sh)"
+        "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) monitoring results (results.csv from experiments/monitoring/run.sh) nor inference results (evasion.csv, extraction.csv, watermark.csv or leakage.csv from experiments/inference/)"
       )
     }
     var written: [String] = []

@@ -23,16 +23,29 @@ public enum SVG {
 
   static func f(_ v: Double) -> String { String(format: "%.2f", v) }
 
+  /// How a line plot's x axis is drawn: `rounds` (linear, six whole-number ticks), or `values`
+  /// (ticks at the data's distinct x values, printed with `format`; `log` spaces them
+  /// logarithmically, for query budgets) — with a marker at every point.
+  public enum XAxis: Sendable {
+    case rounds
+    case values(format: String, log: Bool)
+  }
+
   /// A line plot; y is clamped to [yMin, yMax].
   public static func linePlot(
     title: String, xLabel: String, yLabel: String, series: [Series],
-    yMin: Double = 0, yMax: Double = 1, width: Double = 900, height: Double = 420
+    yMin: Double = 0, yMax: Double = 1, width: Double = 900, height: Double = 420, xAxis: XAxis = .rounds
   ) -> String {
     let left = 60.0, right = 340.0, top = 40.0, bottom = 50.0
     let pw = width - left - right, ph = height - top - bottom
-    let xs = series.flatMap(\.x)
-    let x0 = xs.min() ?? 0, x1 = max(xs.max() ?? 1, x0 + 1)
-    func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
+    var log = false
+    if case .values(_, let l) = xAxis { log = l && series.allSatisfy { $0.x.allSatisfy { $0 > 0 } } }
+    func t(_ x: Double) -> Double { log ? log10(x) : x }
+    let xs = series.flatMap(\.x).map(t)
+    let x0 = xs.min() ?? 0
+    let x1: Double
+    if case .rounds = xAxis { x1 = max(xs.max() ?? 1, x0 + 1) } else { x1 = max(xs.max() ?? 1, x0 + 1e-9) }
+    func px(_ x: Double) -> Double { left + (t(x) - x0) / (x1 - x0) * pw }
     func py(_ y: Double) -> Double { top + ph - (min(max(y, yMin), yMax) - yMin) / (yMax - yMin) * ph }
     var s =
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -42,8 +55,16 @@ public enum SVG {
       let y = yMin + (yMax - yMin) * Double(k) / 5
       s += "<line x1=\"\(f(left))\" y1=\"\(f(py(y)))\" x2=\"\(f(left + pw))\" y2=\"\(f(py(y)))\" stroke=\"#ddd\"/>"
       s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(y) + 4))\" text-anchor=\"end\">\(String(format: "%.2f", y))</text>\n"
-      let x = x0 + (x1 - x0) * Double(k) / 5
-      s += "<text x=\"\(f(px(x)))\" y=\"\(f(top + ph + 18))\" text-anchor=\"middle\">\(Int(x.rounded()))</text>\n"
+      if case .rounds = xAxis {
+        let x = x0 + (x1 - x0) * Double(k) / 5
+        s += "<text x=\"\(f(px(x)))\" y=\"\(f(top + ph + 18))\" text-anchor=\"middle\">\(Int(x.rounded()))</text>\n"
+      }
+    }
+    if case .values(let format, _) = xAxis {
+      for x in Set(series.flatMap(\.x)).sorted() {
+        s += "<line x1=\"\(f(px(x)))\" y1=\"\(f(top + ph))\" x2=\"\(f(px(x)))\" y2=\"\(f(top + ph + 4))\" stroke=\"#333\"/>"
+        s += "<text x=\"\(f(px(x)))\" y=\"\(f(top + ph + 18))\" text-anchor=\"middle\">\(String(format: format, x))</text>\n"
+      }
     }
     s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#333\"/>\n"
     s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
@@ -57,6 +78,10 @@ public enum SVG {
       }
       let pts = zip(ser.x, ser.y).map { "\(f(px($0))),\(f(py($1)))" }.joined(separator: " ")
       s += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+      if case .values = xAxis {
+        for (x, y) in zip(ser.x, ser.y) { s += "<circle cx=\"\(f(px(x)))\" cy=\"\(f(py(y)))\" r=\"3.5\" fill=\"\(color)\"/>" }
+        s += "\n"
+      }
       let ly = top + 14 + Double(i) * 18
       s +=
         "<line x1=\"\(f(left + pw + 12))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + pw + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"3\"/>"
@@ -101,6 +126,41 @@ public enum SVG {
         s +=
           "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(v.map { String(format: format, $0) } ?? "–")</text>\n"
       }
+    }
+    return s + "</svg>\n"
+  }
+
+  /// Horizontal bars, one per label, on a scale from 0 to `maximum`, each annotated with its
+  /// value in `format`; `marks` draws labelled vertical reference lines (chance, a threshold).
+  public static func bars(
+    title: String, labels: [String], values: [Double], maximum: Double, format: String = "%.0f", axisLabel: String,
+    marks: [(value: Double, label: String)] = []
+  ) -> String {
+    let left = 300.0, barH = 26.0, top = 50.0, plotW = 480.0
+    let width = left + plotW + 80, height = top + barH * Double(labels.count) + 60
+    func px(_ v: Double) -> Double { left + min(max(v, 0), maximum) / max(maximum, 1e-12) * plotW }
+    var s =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    s += "<text x=\"10\" y=\"22\" font-size=\"15\">\(escape(title))</text>\n"
+    for (i, (label, v)) in zip(labels, values).enumerated() {
+      let y = top + barH * Double(i)
+      s += "<text x=\"\(f(left - 8))\" y=\"\(f(y + barH * 0.65))\" text-anchor=\"end\">\(escape(String(label.prefix(40))))</text>"
+      s += "<rect x=\"\(f(left))\" y=\"\(f(y + 4))\" width=\"\(f(px(v) - left))\" height=\"\(f(barH - 8))\" fill=\"\(palette[0])\"/>"
+      s += "<text x=\"\(f(px(v) + 6))\" y=\"\(f(y + barH * 0.65))\">\(String(format: format, v))</text>\n"
+    }
+    let bottom = top + barH * Double(labels.count)
+    s += "<line x1=\"\(f(left))\" y1=\"\(f(bottom))\" x2=\"\(f(left + plotW))\" y2=\"\(f(bottom))\" stroke=\"#333\"/>\n"
+    for k in 0...4 {
+      let v = maximum * Double(k) / 4
+      s += "<text x=\"\(f(px(v)))\" y=\"\(f(bottom + 16))\" text-anchor=\"middle\">\(String(format: format, v))</text>"
+    }
+    s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(bottom + 40))\" text-anchor=\"middle\">\(escape(axisLabel))</text>\n"
+    for (k, mark) in marks.enumerated() {
+      s +=
+        "<line x1=\"\(f(px(mark.value)))\" y1=\"\(f(top - 4))\" x2=\"\(f(px(mark.value)))\" y2=\"\(f(bottom))\" stroke=\"\(palette[3])\" stroke-dasharray=\"4 3\"/>"
+      s +=
+        "<text x=\"\(f(px(mark.value) + 3))\" y=\"\(f(top - 8 - Double(k % 2) * 12))\" fill=\"\(palette[3])\">\(escape(mark.label))</text>\n"
     }
     return s + "</svg>\n"
   }

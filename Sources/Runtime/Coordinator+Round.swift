@@ -12,6 +12,11 @@ extension Coordinator {
     let participants = Participants.select(
       live: workers.indices.filter { workers[$0].alive },
       fraction: topology.coordinator.sampleFraction, seed: topology.seed, round: round)
+    if round == 0, let waffle {
+      // WAFFLE's pretraining: the initial model learns the triggers before anyone sees it.
+      let (steps, accuracy) = waffle.retrain(network, round: -1)
+      run.logEvent("watermark: pretrained \(steps) steps, trigger accuracy \(accuracy)")
+    }
     broadcast(round, to: participants, socket: socket, leak: leak)
     let collector = try collect(round, participants: participants, socket: socket, leak: leak)
     let t1 = ContinuousClock.now
@@ -20,6 +25,12 @@ extension Coordinator {
       root?.update(model: model, round: round).vector
     }
     for line in record.events { run.logEvent(line) }
+    var watermarkAccuracy: Double?
+    if let waffle {
+      let (steps, accuracy) = waffle.retrain(network, round: round)
+      watermarkAccuracy = accuracy
+      if steps > 0 { run.logEvent("round \(round): watermark retrained \(steps) steps, trigger accuracy \(accuracy)") }
+    }
     let t2 = ContinuousClock.now
     var evaluation: Evaluation?, successRate: Double?
     if (round + 1) % topology.coordinator.evalEvery == 0 || round == topology.rounds - 1 {
@@ -33,7 +44,7 @@ extension Coordinator {
       round: round, participants: participants, aggregated: record.aggregated, workersAlive: workers.filter(\.alive).count,
       testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: record.norms,
       rejected: roundRejections.named, attackSuccessRate: successRate, weights: record.weights, audit: record.audit,
-      skipped: record.skipped,
+      skipped: record.skipped, watermarkAccuracy: watermarkAccuracy,
       timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
   }
 

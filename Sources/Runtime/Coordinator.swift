@@ -5,6 +5,7 @@ import Foundation
 import Learning
 import Tensor
 import Transport
+import Watermark
 
 /// The coordinator: sockets, liveness and files around the pure round engine. It waits for the
 /// workers, then per round broadcasts the model, collects updates until every live participant
@@ -21,6 +22,8 @@ public final class Coordinator {
   var engine: RoundEngine
   /// FLTrust: the coordinator's clean root dataset and its training procedure.
   let root: LocalTraining?
+  /// The owner's watermark, retrained into the global model after every aggregation (WAFFLE).
+  let waffle: ServerRetraining?
   let decoder: FrameDecoder
   var workers: [WorkerState]
   var rejections = RejectionCounts()
@@ -89,6 +92,13 @@ public final class Coordinator {
     decoder = FrameDecoder(runID: wiring.runID, modelSize: network.parameterCount, workerCount: topology.workerCount)
     workers = Array(repeating: WorkerState(), count: topology.workerCount)
     attackTest = try Self.attackTestSet(topology, test: test)
+    let (shape, classes) = (inputs.test.shape, inputs.test.classes)
+    waffle = topology.coordinator.watermark.map { w in
+      ServerRetraining(
+        triggers: TriggerSet.generate(count: w.triggers, shape: shape, classes: classes, seed: w.seed),
+        threshold: w.threshold, maxSteps: w.maxSteps, batchSize: training.batchSize, learningRate: training.learningRate,
+        seed: topology.seed)
+    }
     if resume { try restoreCheckpoint() }
   }
 
@@ -181,7 +191,7 @@ public final class Coordinator {
       msPerRound: progress.roundTimes.isEmpty ? 0 : progress.roundTimes.reduce(0, +) / Double(progress.roundTimes.count),
       workersAlive: workers.filter(\.alive).count, rejectedFrames: rejections.named,
       attackSuccessRate: attackTest.map { progress.successRate ?? network.evaluate($0).accuracy },
-      resumedFromRound: resumedFrom, seconds: (ContinuousClock.now - started).seconds)
+      watermarkAccuracy: waffle?.accuracy(network), resumedFromRound: resumedFrom, seconds: (ContinuousClock.now - started).seconds)
   }
 
   /// What the loop carries between rounds: the last evaluation and the round times.

@@ -24,6 +24,9 @@ public struct RoundMetrics: Codable, Equatable, Sendable {
   @Nullable public var audit: Audit?
   /// Why the round did not change the model, if it did not.
   @Nullable public var skipped: String?
+  /// The owner's watermark (`coordinator.watermark_triggers`): the share of its triggers the
+  /// round's model gives their labels after the server's retraining; null without one.
+  @Nullable public var watermarkAccuracy: Double? = nil
 
   public typealias Audit = AuditRecord
   public var timing: Timing
@@ -49,6 +52,8 @@ public struct RunSummary: Codable, Sendable {
   public var workersAlive: Int
   public var rejectedFrames: [String: Int]
   @Nullable public var attackSuccessRate: Double?
+  /// The owner's watermark on the final model (trigger accuracy); null without one.
+  @Nullable public var watermarkAccuracy: Double? = nil
   @Nullable public var resumedFromRound: Int?
   public var seconds: Double
   /// Detection quality against the ground truth (audited runs; filled in by the launcher).

@@ -194,6 +194,15 @@ extension Topology {
         ? nil : "a norm in (0, \(UpdateScreen.maxNormBound)] (the aggregators are exact up to that bound)"
     }
     coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
+    let triggers = try c.int("watermark_triggers", default: 0) {
+      (0...10_000).contains($0) ? nil : "0 (no watermark) to 10000 trigger images"
+    }
+    let markSeed = try c.int("watermark_seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0 (keep it secret)" }
+    let threshold = try c.double("watermark_threshold", default: 0.98) { $0 > 0 && $0 <= 1 ? nil : "a trigger accuracy in (0, 1]" }
+    let maxSteps = try c.int("watermark_max_steps", default: 100) { (1...100_000).contains($0) ? nil : "1 to 100000 SGD steps a round" }
+    if triggers > 0 {
+      coord.watermark = ServerWatermarkSettings(triggers: triggers, seed: UInt64(markSeed), threshold: threshold, maxSteps: maxSteps)
+    }
     coord.auditors = try c.stringArray("auditors") {
       AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\""
     }

@@ -115,6 +115,15 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
   public var adversarial: AdversarialTraining?
 }
 
+/// The coordinator's watermark (`watermark_triggers`, `watermark_seed`, `watermark_threshold`,
+/// `watermark_max_steps` in `[coordinator]`): see `Watermark.ServerRetraining`.
+public struct ServerWatermarkSettings: Sendable, Codable, Equatable {
+  public var triggers: Int
+  public var seed: UInt64
+  public var threshold: Double = 0.98
+  public var maxSteps: Int = 100
+}
+
 /// PGD adversarial training's settings (`adversarial_eps`, `adversarial_steps`,
 /// `adversarial_norm` in `[training]`): the step size is 2.5·ε/steps, with a random start.
 public struct AdversarialTraining: Sendable, Codable, Equatable {
@@ -141,6 +150,8 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var maxUpdateNorm: Double = 1e6
   /// FLTrust: clean training samples the coordinator keeps (removed from the workers' data).
   public var rootDatasetSize: Int = 0
+  /// The owner's watermark, embedded by the coordinator (WAFFLE): nil for none.
+  public var watermark: ServerWatermarkSettings?
   /// Auditors scoring every update every round (names from `AuditorRegistry`); empty: no audit.
   public var auditors: [String] = []
   /// Mantissa sanitisation: every accepted update is rounded to this many mantissa bits before

@@ -93,7 +93,7 @@ public final class QueryAuditor: Sendable {
   /// One request's inputs from `credential`.
   func observe(_ credential: String, inputs: [Float]) {
     let n = inputs.count / inputSize
-    let snapshot: [[Double]]? = callers.withLock { all in
+    let snapshot: (rows: [[Double]], at: Int)? = callers.withLock { all in
       var c = all[credential] ?? Caller()
       for i in 0..<n {
         let row = inputs[(i * inputSize)..<((i + 1) * inputSize)].map(Double.init)
@@ -102,11 +102,11 @@ public final class QueryAuditor: Sendable {
         c.queries += 1
         c.sinceRun += 1
       }
-      var take: [[Double]]?
+      var take: (rows: [[Double]], at: Int)?
       if c.inputs.count == config.window && c.sinceRun >= config.every && !c.running {
         c.sinceRun = 0
         c.running = true
-        take = c.inputs
+        take = (c.inputs, c.queries)
       }
       all[credential] = c
       return take
@@ -115,13 +115,15 @@ public final class QueryAuditor: Sendable {
     // Refusing is a control, not a report: its test runs in the request that completes the
     // window, so the flag holds from the very next request (no race with a fast caller).
     if config.action == .refuse {
-      evaluate(credential, snapshot)
+      evaluate(credential, snapshot.rows, at: snapshot.at)
     } else {
-      queue.async { [self] in evaluate(credential, snapshot) }
+      queue.async { [self] in evaluate(credential, snapshot.rows, at: snapshot.at) }
     }
   }
 
-  func evaluate(_ credential: String, _ snapshot: [[Double]]) {
+  /// Tests the window `snapshot`, taken when the credential had made `at` queries (the figure a
+  /// flag records, however late a queued test runs).
+  func evaluate(_ credential: String, _ snapshot: [[Double]], at: Int) {
     let r = reference.evaluate(
       config.detector, rows: snapshot, labels: [Double](repeating: 0, count: snapshot.count),
       settings: WindowSettings(alpha: config.alpha, mmdPermutations: config.mmdPermutations))
@@ -132,7 +134,7 @@ public final class QueryAuditor: Sendable {
       c.pValue = r.pValue
       if r.alert && !c.flagged {
         c.flagged = true
-        c.flaggedAt = c.queries
+        c.flaggedAt = at
       }
       all[credential] = c
       return c.flagged

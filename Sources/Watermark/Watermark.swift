@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import Learning
 import Tensor
 
 /// Backdoor watermarks (Adi et al. 2018, "Turning Your Weakness Into a Strength: Watermarking
@@ -125,5 +126,62 @@ public enum WatermarkTest {
       total += exp(logTerm)
     }
     return min(1, total)
+  }
+}
+
+/// The federation owner's watermark, embedded at the server: WAFFLE (Tekgul, Xia, Marchal &
+/// Asokan, "WAFFLE: Watermarking in Federated Learning", SRDS 2021). The coordinator holds the
+/// trigger set; it trains the initial model on it before the first round (their PRETRAIN) and,
+/// after every aggregation, retrains the new global model on it until the trigger accuracy
+/// reaches `threshold` (their RETRAIN) — the workers never see the triggers.
+///
+/// Variant: WAFFLE retrains in epochs over the watermark set with a cap on epochs and uses its
+/// own "WafflePattern" images; here retraining takes plain SGD steps on mini-batches of the
+/// trigger set (the federation's batch size and learning rate, no momentum) until the accuracy
+/// on the whole set reaches `threshold` or `maxSteps` steps were taken, and the triggers are
+/// `TriggerSet`'s abstract patterns (Adi et al.'s kind), so `byzsim watermark verify` checks them.
+public struct ServerRetraining: Sendable {
+  public let triggers: TriggerSet
+  public let threshold: Double
+  public let maxSteps: Int
+  public let batchSize: Int
+  public let learningRate: Float
+  public let seed: UInt64
+
+  public init(triggers: TriggerSet, threshold: Double, maxSteps: Int, batchSize: Int, learningRate: Float, seed: UInt64) {
+    self.triggers = triggers; self.threshold = threshold; self.maxSteps = maxSteps
+    self.batchSize = batchSize; self.learningRate = learningRate; self.seed = seed
+  }
+
+  /// The share of the triggers `network` gives their labels.
+  public func accuracy(_ network: Network) -> Double {
+    let predicted = triggers.images.withUnsafeBufferPointer { network.predict($0.baseAddress!, count: triggers.count) }
+    return Double(zip(predicted, triggers.labels).filter { $0 == $1 }.count) / Double(triggers.count)
+  }
+
+  /// Retrains `network` in place until its trigger accuracy reaches the threshold (or the step
+  /// cap); `round` (−1 for the pretraining) seeds the batches. Returns the steps taken and the
+  /// trigger accuracy reached.
+  public func retrain(_ network: Network, round: Int) -> (steps: Int, accuracy: Double) {
+    var rng = RandomStream(seed: seed, purpose: .attack, 0x5741_4646, UInt64(bitPattern: Int64(round)))
+    let d = triggers.shape.size, batch = min(batchSize, triggers.count)
+    var accuracy = self.accuracy(network), steps = 0
+    var x = [Float](repeating: 0, count: batch * d), y = [Int32](repeating: 0, count: batch)
+    while accuracy < threshold && steps < maxSteps {
+      for (k, i) in rng.sample(batch, from: triggers.count).enumerated() {
+        for j in 0..<d { x[k * d + j] = triggers.images[i * d + j] }
+        y[k] = triggers.labels[i]
+      }
+      x.withUnsafeBufferPointer { xp in
+        y.withUnsafeBufferPointer { yp in _ = network.lossAndGradient(xp.baseAddress!, labels: yp.baseAddress!, batch: batch) }
+      }
+      let rate = learningRate
+      network.parameters.withUnsafeMutableBufferPointer { p in
+        network.gradients.withUnsafeBufferPointer { g in for i in 0..<p.count { p[i] -= rate * g[i] } }
+      }
+      steps += 1
+      accuracy = self.accuracy(network)
+    }
+    return (steps, accuracy)
   }
 }

@@ -116,6 +116,8 @@ import Testing
     }
     func config(_ name: String, audit: Bool) throws -> String {
       let text = """
+        [server]
+        request_log = "\(dir)/requests-\(name).jsonl"
         [[credentials]]
         id = "receiver"
         role = "predict"

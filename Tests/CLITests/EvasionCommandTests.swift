@@ -77,6 +77,10 @@ import TestSupport
       "attack", "evasion", model, "--allow-unsigned", "--method", "pgd", "--eps", "0.05", "--count", "200", "--restarts", "3", "--json",
     ])
     #expect((three.json?["robust_accuracy"] as? Double ?? 1) <= (one.json?["robust_accuracy"] as? Double ?? 0))
+    // ε = 0 (the first point of a robust-accuracy curve): nothing moves; robust = clean.
+    let zero = try CLI.run(["attack", "evasion", model, "--allow-unsigned", "--method", "pgd", "--eps", "0", "--count", "200", "--json"])
+    #expect(zero.status == 0, "\(zero.stderr)")
+    #expect(zero.json?["robust_accuracy"] as? Double == zero.json?["clean_accuracy"] as? Double && zero.json?["alpha"] as? Double == 0)
   }
 
   @Test func badArgumentsAreClearErrors() throws {
@@ -84,6 +88,7 @@ import TestSupport
       (["--method", "fgsm", "--eps", "0.1", "--norm", "l2"], "FGSM"),
       (["--method", "pgd", "--eps", "-1"], "ε"),
       (["--method", "pgd", "--eps", "0.1", "--steps", "0"], "steps"),
+      (["--method", "pgd", "--eps", "0.1", "--alpha", "0"], "step size α"),
       (["--method", "bim", "--eps", "0.1"], "method"),
     ] {
       let r = try CLI.run(["attack", "evasion", "/nonexistent.safetensors"] + args)

@@ -108,4 +108,67 @@ import Testing
     let poisoning = try String(contentsOfFile: online + "/heatmap-online-poisoning.svg", encoding: .utf8)
     #expect(poisoning.contains(">0.575<") && poisoning.contains(">0.097<") && poisoning.contains("attacker share 0.5"), "\(poisoning)")
   }
+
+  /// `byzsim report` on experiments/inference's four tables (written here by hand): the robust
+  /// accuracy plot has a tick and a marker per ε and a line per model, the fidelity plot a
+  /// log-spaced budget axis, equation solving a cell per policy (– where it failed), the
+  /// watermark bars the matches with their p-values, the leakage heatmap the leaked bits per
+  /// policy · auditor and budget; headless Chromium loads the report.
+  @Test func inferenceResultsAreDrawn() throws {
+    let dir = CLI.temporaryDirectory().path
+    let tables = [
+      "evasion.csv": """
+      model,method,eps,clean_accuracy,robust_accuracy
+      standard,pgd,0,0.806,0.806
+      standard,pgd,0.05,0.806,0.491
+      standard,pgd,0.1,0.806,0.163
+      adversarial training ε 0.1,pgd,0,0.735,0.735
+      adversarial training ε 0.1,pgd,0.05,0.735,0.655
+      adversarial training ε 0.1,pgd,0.1,0.735,0.557
+      """,
+      "extraction.csv": """
+      target,policy,method,strategy,budget,answered,stopped,fidelity,accuracy
+      logreg,full,equations,-,785,785,,1.0,0.8203
+      logreg,label,equations,-,785,,failed,,
+      mlp,full,learning,indist,100,100,budget,0.6065,0.5581
+      mlp,full,learning,indist,1000,1000,budget,0.8329,0.759
+      """,
+      "watermark.csv": """
+      model,matches,triggers,p_value,verified,test_accuracy
+      owner's model,99,100,9.01e-98,true,0.8448
+      trained without the mark,10,100,0.5487,false,0.8536
+      """,
+      "leakage.csv": """
+      policy,budget,audit,answered,stopped,flagged_at,bits,bits_recovered,leaked_bits,label_accuracy
+      label,none,none,100,,,300,231,157.6297,0.77
+      label,25,none,25,budget,,300,60,42.915,0.2
+      label,none,refuse,64,refused,64,300,141,90.8275,0.47
+      """,
+    ]
+    for (name, text) in tables { try (text + "\n").write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+    let r = try CLI.run(["report", dir])
+    #expect(r.status == 0, "\(r.stderr)")
+    func svg(_ name: String) throws -> String {
+      let text = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
+      #expect(try XMLDocument(xmlString: text).rootElement()?.name == "svg")
+      return text
+    }
+    let evasion = try svg("inference-evasion-pgd.svg")
+    #expect(evasion.contains(">0.05<") && evasion.contains(">0.1<") && evasion.contains("adversarial training ε 0.1"))
+    #expect(evasion.components(separatedBy: "<circle").count - 1 == 6 && evasion.components(separatedBy: "<polyline").count - 1 == 2)
+    let fidelity = try svg("inference-extraction-fidelity.svg")
+    #expect(fidelity.contains(">100<") && fidelity.contains(">1000<") && fidelity.contains("mlp · full · indist"))
+    let equations = try svg("inference-extraction-equations.svg")
+    #expect(equations.contains(">1.000<") && equations.contains(">–<"), "\(equations)")
+    let marks = try svg("inference-watermark.svg")
+    #expect(marks.contains(">99<") && marks.contains("owner's model · p=9e-98") && marks.contains(">chance<"), "\(marks)")
+    let leak = try svg("inference-leakage.svg")
+    #expect(leak.contains(">158<") && leak.contains(">43<") && leak.contains(">91<") && leak.contains("label · auditor refuse"), "\(leak)")
+    let page = try Chromium.dumpDOM("file://" + dir + "/report.html", dir: CLI.temporaryDirectory().path)
+    #expect(page.contains("watermark survival") && page.contains("leaked bits"), "\(page.prefix(500))")
+    try "model,method,eps,clean_accuracy,robust_accuracy\nstandard,pgd\n".write(
+      toFile: dir + "/evasion.csv", atomically: true, encoding: .utf8)
+    let bad = try CLI.run(["report", dir])
+    #expect(bad.status != 0 && bad.stderr.contains("evasion.csv: line 2 has 2 fields"), "\(bad.stderr)")
+  }
 }

@@ -94,6 +94,65 @@ import Testing
     #expect(verdicts[1]["verified"] as? Bool == false, "\(verdicts[1])")
   }
 
+  /// The federation's owner marks the model at the coordinator (WAFFLE: pretraining on the
+  /// triggers, then retraining after every aggregation): the summary's watermark_accuracy is the
+  /// share of triggers the final model labels as planted, `byzsim watermark verify` with the same
+  /// seed finds exactly that many, every metrics line carries the round's trigger accuracy, the
+  /// events log the retraining; without the keys nothing is marked; bad keys are refused.
+  @Test func theOwnerMarksAFederatedModelAtTheCoordinator() throws {
+    func topology(_ extra: String) -> String {
+      """
+      name = "waffle"
+      seed = 1
+      rounds = 100
+      [data]
+      train_limit = 10000
+      test_limit = 500
+      [model]
+      kind = "mlp"
+      hidden = [100]
+      [training]
+      batch_size = 32
+      learning_rate = 0.1
+      [coordinator]
+      eval_every = 50
+      \(extra)
+      [[workers]]
+      count = 10
+      [security]
+      curve = false
+      """
+    }
+    let dir = CLI.temporaryDirectory().path
+    #expect(try CLI.run(["watermark", "triggers", "--out", dir + "/marks", "--count", "100", "--seed", "9"]).status == 0)
+    let (file, runs) = RunCommandTests.write(topology("watermark_triggers = 100\nwatermark_seed = 9"))
+    let r = try CLI.run(["run", file, "--runs-dir", runs, "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let run = try #require(r.json?["run_dir"] as? String)
+    let accuracy = try #require(r.json?["watermark_accuracy"] as? Double)
+    #expect(accuracy >= 0.98, "\(r.stdout)")
+    let v = try CLI.run(["watermark", "verify", run + "/model.safetensors", "--triggers", dir + "/marks", "--json"])
+    #expect(v.json?["matches"] as? Int == Int((accuracy * 100).rounded()) && v.json?["verified"] as? Bool == true, "\(v.stdout)")
+    let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 100 && lines.allSatisfy { $0.contains("\"watermark_accuracy\":0.") || $0.contains("\"watermark_accuracy\":1") })
+    let events = try String(contentsOfFile: run + "/events.log", encoding: .utf8)
+    #expect(events.contains("watermark: pretrained") && events.contains("round 0: watermark retrained"), "\(events.prefix(800))")
+    let (plainFile, plainRuns) = RunCommandTests.write(topology(""))
+    let plain = try CLI.run(["run", plainFile, "--runs-dir", plainRuns, "--json", "--threads"])
+    #expect(plain.status == 0 && plain.json?["watermark_accuracy"] is NSNull, "\(plain.stdout)")
+    let plainRun = try #require(plain.json?["run_dir"] as? String)
+    let unmarked = try CLI.run(["watermark", "verify", plainRun + "/model.safetensors", "--triggers", dir + "/marks", "--json"])
+    #expect(unmarked.json?["verified"] as? Bool == false, "\(unmarked.stdout)")
+    for (extra, message) in [
+      ("watermark_triggers = 100\nwatermark_threshold = 0", "watermark_threshold"),
+      ("watermark_triggers = -1", "watermark_triggers"), ("watermark_triggers = 10\nwatermark_max_steps = 0", "watermark_max_steps"),
+    ] {
+      let (bad, _) = RunCommandTests.write(topology(extra))
+      let b = try CLI.run(["validate", bad])
+      #expect(b.status != 0 && b.stderr.contains(message), "\(extra): \(b.stderr)")
+    }
+  }
+
   @Test func badTriggerDirectoriesAreClearErrors() throws {
     let dir = CLI.temporaryDirectory().path
     let r = try CLI.run(["train", "--model", "logreg", "--watermark", dir + "/none", "--train-limit", "50"])

@@ -1,4 +1,5 @@
 import Foundation
+import Learning
 import Testing
 import TestSupport
 
@@ -46,5 +47,23 @@ struct WatermarkTests {
       toFile: dir + "/images.csv", atomically: true, encoding: .utf8)
     try "1\n".write(toFile: dir + "/labels.csv", atomically: true, encoding: .utf8)
     #expect(throws: TriggerSet.Invalid.self) { try TriggerSet.read(from: dir, shape: shape, classes: 10) }
+  }
+
+  /// WAFFLE's retraining at the server: it stops as soon as the trigger accuracy reaches the
+  /// threshold (no step when it already has), never takes more than max_steps, and is a function
+  /// of the model and the round (the same batches twice).
+  @Test func serverRetrainingStopsAtTheThresholdOrTheCap() throws {
+    let shape = ImageShape(height: 28, width: 28, channels: 1)
+    let triggers = TriggerSet.generate(count: 40, shape: shape, classes: 10, seed: 3)
+    func fresh() -> Network { ModelSpec(kind: .mlp, hidden: [32]).makeNetwork(input: shape, classes: 10, seed: 1) }
+    let capped = ServerRetraining(triggers: triggers, threshold: 1, maxSteps: 3, batchSize: 8, learningRate: 0.1, seed: 1)
+    let a = fresh()
+    #expect(capped.retrain(a, round: 0).steps == 3)
+    let full = ServerRetraining(triggers: triggers, threshold: 0.9, maxSteps: 5_000, batchSize: 8, learningRate: 0.1, seed: 1)
+    let b = fresh(), c = fresh()
+    let (steps, accuracy) = full.retrain(b, round: 4)
+    #expect(accuracy >= 0.9 && steps > 0 && steps < 5_000 && full.accuracy(b) == accuracy)
+    #expect(full.retrain(b, round: 5).steps == 0)
+    #expect(full.retrain(c, round: 4).steps == steps && c.parameters == b.parameters)
   }
 }
