@@ -38,6 +38,7 @@ let libraries: [Target] = [
   .target(name: "Evasion", dependencies: ["Learning", "Tensor"]),
   .target(name: "Extraction", dependencies: ["Learning", "Data", "Tensor"]),
   .target(name: "Watermark", dependencies: ["Data", "Tensor", "Learning"]),
+  .target(name: "Ingestion", dependencies: ["Data", "Tensor", "Learning", "Aggregation"]),
   .target(
     name: "Serving",
     dependencies: [
@@ -60,7 +61,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion", "Extraction", "Watermark",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion", "Extraction", "Watermark", "Ingestion",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -101,6 +102,7 @@ let tests: [Target] = [
   .testTarget(name: "WatermarkTests", dependencies: ["Watermark", "Data", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Learning", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
+  .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Data", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Runtime", "Transport", "TestSupport"]),
 ]
 

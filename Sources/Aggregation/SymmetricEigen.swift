@@ -1,10 +1,10 @@
 /// Eigen-decomposition of a small symmetric matrix (n×n, row-major, Double) by cyclic Jacobi
 /// rotations: deterministic and accurate, for the n-space forms of CAF and DnC (n ≤ a few hundred).
-enum SymmetricEigen {
+public enum SymmetricEigen {
   /// The largest eigenvalue and a unit eigenvector for it (Jacobi for small n; power iteration
   /// from a fixed start above 24 rows — the matrices here are positive semi-definite Gram
   /// matrices, so the dominant eigenvalue is the largest).
-  static func top(_ a: [Double], _ n: Int) -> (value: Double, vector: [Double]) {
+  public static func top(_ a: [Double], _ n: Int) -> (value: Double, vector: [Double]) {
     if n > 24 { return power(a, n) }
     let (values, vectors) = decompose(a, n)
     var best = 0
@@ -36,7 +36,7 @@ enum SymmetricEigen {
   }
 
   /// Eigenvalues and eigenvectors (as columns of the returned row-major matrix).
-  static func decompose(_ input: [Double], _ n: Int) -> ([Double], [Double]) {
+  public static func decompose(_ input: [Double], _ n: Int) -> ([Double], [Double]) {
     var a = input
     var v = [Double](repeating: 0, count: n * n)
     for i in 0..<n { v[i * n + i] = 1 }

@@ -70,6 +70,33 @@ public final class Network {
     }
   }
 
+  /// The penultimate representation of `count` samples (count × the last layer's input size):
+  /// what the final layer sees — the last hidden layer's activations, or the inputs themselves
+  /// for a one-layer model. Computed in chunks of `batchSize`.
+  public func representations(_ x: UnsafePointer<Float>, count: Int, batchSize: Int = 256) -> [Float] {
+    let last = layers.count - 1, width = layers[last].inputSize
+    var out = [Float](repeating: 0, count: count * width)
+    guard last > 0 else {
+      for i in 0..<(count * width) { out[i] = x[i] }
+      return out
+    }
+    var start = 0
+    while start < count {
+      let n = min(batchSize, count - start)
+      parameters.withUnsafeBufferPointer { p in
+        var input = x + start * inputSize
+        for i in 0..<last {
+          let y = activations[i].reserve(n * layers[i].outputSize)
+          layers[i].forward(input, y, batch: n, parameters: p.baseAddress! + parameterOffsets[i])
+          input = UnsafePointer(y)
+        }
+        for k in 0..<(n * width) { out[start * width + k] = input[k] }
+      }
+      start += n
+    }
+    return out
+  }
+
   /// Forward + backward on one batch: fills `gradients` with d(mean loss)/d(parameters)
   /// and returns the mean softmax cross-entropy loss.
   ///
