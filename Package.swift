@@ -68,7 +68,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim-bench",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts", "Scan",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts", "Scan", "Ingestion",
       .product(name: "Crypto", package: "swift-crypto"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),

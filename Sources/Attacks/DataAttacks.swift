@@ -160,3 +160,29 @@ public struct ContractorWatermark: DataAttack {
     triggers(shape: shard.shape, classes: shard.classes).embedded(in: shard, repeats: repeats)
   }
 }
+
+/// Where a targeted data attack's success is measured: the share of this set the model gives
+/// its labels. Backdoor and DBA: the whole trigger on the test images whose label is not the
+/// target, labelled the target; targeted flip: the source class's test images, labelled the
+/// target; a contractor's watermark: its trigger set with its labels. Nil for untargeted attacks.
+public enum AttackSuccess {
+  public static func testSet(for attack: any DataAttack, test: Dataset) -> Dataset? {
+    if let w = attack as? ContractorWatermark {
+      let t = w.triggers(shape: test.shape, classes: test.classes)
+      return Dataset(features: t.images, labels: t.labels, shape: test.shape, classes: test.classes)
+    }
+    var d: Dataset
+    let target: Int
+    if let b = attack as? Backdoor {
+      d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target
+    } else if let b = attack as? DBA {
+      d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target
+    } else if let t = attack as? TargetedFlip {
+      d = test.subset((0..<test.count).filter { Int(test.labels[$0]) == t.source }); target = t.target
+    } else {
+      return nil
+    }
+    d.labels = [Int32](repeating: Int32(target), count: d.count)
+    return d
+  }
+}

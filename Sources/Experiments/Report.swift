@@ -79,6 +79,8 @@ public enum Report {
       figures += monitoring.figures()
     } else if let inference = try InferenceResults.load(dir) {
       figures += inference.figures()
+    } else if let ingestion = try IngestionResults.load(dir) {
+      figures += ingestion.figures()
     } else if let c = try curve(dir) {
       let name = (dir as NSString).lastPathComponent
       figures.append(
@@ -90,7 +92,7 @@ public enum Report {
         ))
     } else {
       throw RuntimeError(
-        "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) monitoring results (results.csv from experiments/monitoring/run.sh) nor inference results (evasion.csv, extraction.csv, watermark.csv or leakage.csv from experiments/inference/)"
+        "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) monitoring results (results.csv from experiments/monitoring/run.sh) inference results (evasion.csv, extraction.csv, watermark.csv or leakage.csv from experiments/inference/) nor ingestion results (ingestion.csv from experiments/ingestion/)"
       )
     }
     var written: [String] = []

@@ -130,24 +130,7 @@ public final class Coordinator {
     for g in topology.workers {
       guard let spec = g.dataAttack else { continue }
       let attack = try AttackRegistry.data(spec.name, spec.params, classes: test.classes)
-      if let w = attack as? ContractorWatermark {
-        // Success: the share of the trigger set the model gives its (random) labels.
-        let t = w.triggers(shape: test.shape, classes: test.classes)
-        return Dataset(features: t.images, labels: t.labels, shape: test.shape, classes: test.classes)
-      }
-      var d: Dataset
-      let target: Int
-      if let b = attack as? Backdoor {
-        d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target
-      } else if let b = attack as? DBA {
-        d = b.trigger.triggeredTestSet(test, target: b.target); target = b.target
-      } else if let t = attack as? TargetedFlip {
-        d = test.subset((0..<test.count).filter { Int(test.labels[$0]) == t.source }); target = t.target
-      } else {
-        continue
-      }
-      d.labels = [Int32](repeating: Int32(target), count: d.count)
-      return d
+      if let d = AttackSuccess.testSet(for: attack, test: test) { return d }
     }
     return nil
   }

@@ -8,5 +8,8 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "byzsim-bench",
     abstract: "ByzSim performance figures (release builds only; not run by the tests).",
-    subcommands: [TrainBench.self, WireBench.self, AggregateBench.self, ArtifactsBench.self, ScanBench.self, ServeBench.self, DPBench.self])
+    subcommands: [
+      TrainBench.self, WireBench.self, AggregateBench.self, ArtifactsBench.self, ScanBench.self, ServeBench.self, DPBench.self,
+      IngestionBench.self,
+    ])
 }

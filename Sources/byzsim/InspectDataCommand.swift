@@ -28,9 +28,15 @@ struct InspectDataCommand: ParsableCommand {
         input       duplicates with conflicting labels, values out of [0, 1], per-class outliers
                     (robust z > 3.5 of the distance to the class mean); no training
       Without --poison the data is inspected as it is (every flag is a false positive).
+      --evaluate also trains --eval-epochs on the clean set, the poisoned set and the poisoned set
+      without each detector's flags, and reports test accuracy and the attack's success (backdoor
+      and DBA: triggered non-target test images read as the target; targeted flip: the source
+      class read as the target; null for untargeted attacks).
       --json prints {"samples", "poisoned", "poison", "rate", "model", "epochs",
       "detectors": {NAME: {"flagged", "true_positives", "precision", "recall", "f1", "seconds"}},
-      "input_checks": {"duplicates", "near_duplicates", "conflicting", "out_of_range", "outliers"}}.
+      "input_checks": {"duplicates", "near_duplicates", "conflicting", "out_of_range", "outliers"},
+      and with --evaluate "evaluation": {"clean"|"poisoned"|"sanitized_NAME":
+      {"removed", "test_accuracy", "attack_success"}}}.
         byzsim inspect-data --poison backdoor --param target=0 --rate 0.05 --json
       """)
 
@@ -56,6 +62,10 @@ struct InspectDataCommand: ParsableCommand {
   var seed: UInt64 = 1
   @Option(help: "The Fashion-MNIST directory.", completion: .directory)
   var data = FashionMNIST.defaultDirectory
+  @Flag(help: "Also train on the clean, the poisoned and each sanitised set; report test accuracy and attack success.")
+  var evaluate = false
+  @Option(help: "With --evaluate: epochs of those trainings.")
+  var evalEpochs = 5
   @Flag(help: "Print one JSON object.")
   var json = false
 
@@ -68,6 +78,7 @@ struct InspectDataCommand: ParsableCommand {
     guard (10...60_000).contains(trainLimit) else { throw ValidationError("--train-limit must be 10 to 60000") }
     guard (1...100).contains(epochs) else { throw ValidationError("--epochs must be 1 to 100") }
     guard (2...20).contains(folds) else { throw ValidationError("--folds must be 2 to 20") }
+    guard (1...100).contains(evalEpochs) else { throw ValidationError("--eval-epochs must be 1 to 100") }
     if let epsilon, !(epsilon > 0 && epsilon <= 1) { throw ValidationError("--epsilon must be in (0, 1]") }
     for d in chosen where !Self.known.contains(d) {
       throw ValidationError("unknown detector '\(d)': choose from \(Self.known.joined(separator: ", "))")
@@ -92,6 +103,8 @@ struct InspectDataCommand: ParsableCommand {
     let all = try FashionMNIST.load(.train, directory: data).dataset
     let clean = all.subset(Array(0..<min(trainLimit, all.count)))
     var poisoned = clean
+    var successSet: Dataset?
+    let test = evaluate ? try FashionMNIST.load(.test, directory: data).dataset : nil
     if let poison {
       var p = try attackParameters()
       if ["backdoor", "dba"].contains(poison), p["fraction"] == nil { p["fraction"] = 1 }
@@ -106,6 +119,7 @@ struct InspectDataCommand: ParsableCommand {
       guard changed.count == chosen.count else {
         throw UserError("--poison \(poison) adds samples; inspect-data measures attacks that change samples in place")
       }
+      if let test { successSet = AttackSuccess.testSet(for: attack, test: test) }
       let d = clean.shape.size
       for (k, i) in chosen.enumerated() {
         poisoned.labels[i] = changed.labels[k]
@@ -129,6 +143,7 @@ struct InspectDataCommand: ParsableCommand {
       return representations!
     }
     var results: [(String, DetectionScore, Double)] = []
+    var removals: [(String, Set<Int>)] = []
     var checks: InputChecks.Report?
     for name in chosen {
       let start = ContinuousClock.now
@@ -141,6 +156,7 @@ struct InspectDataCommand: ParsableCommand {
         flagged = SpectralSignatures.flag(
           representations: r.values, d: r.width, labels: poisoned.labels, classes: poisoned.classes, epsilon: epsilon ?? rate)
         results.append((name, DetectionScore(flagged: flagged, truth: truth), (ContinuousClock.now - t).seconds))
+        removals.append((name, flagged))
         continue
       case "clustering":
         let r = trained()
@@ -148,6 +164,7 @@ struct InspectDataCommand: ParsableCommand {
         progress.update("activation clustering: per class, PCA and 2-means", force: true)
         flagged = ActivationClustering().flag(representations: r.values, d: r.width, labels: poisoned.labels, classes: poisoned.classes)
         results.append((name, DetectionScore(flagged: flagged, truth: truth), (ContinuousClock.now - t).seconds))
+        removals.append((name, flagged))
         continue
       case "confident":
         let p = ConfidentLearning.crossValidatedProbabilities(
@@ -161,6 +178,34 @@ struct InspectDataCommand: ParsableCommand {
         flagged = report.flagged
       }
       results.append((name, DetectionScore(flagged: flagged, truth: truth), seconds))
+      removals.append((name, flagged))
+    }
+    // What sanitising buys: the same training on the clean set, the poisoned set, and the
+    // poisoned set without each detector's flags.
+    var evaluations: [(String, Int, Double, Double?)] = []
+    if let test {
+      func outcome(_ set: Dataset, _ label: String) -> (Double, Double?) {
+        progress.update("evaluating: training on \(label) (\(set.count) samples, \(evalEpochs) epochs)", force: true)
+        let network = ModelSpec(kind: model).makeNetwork(input: set.shape, classes: set.classes, seed: seed)
+        let trainer = Trainer(
+          network: network,
+          configuration: TrainingConfiguration(
+            epochs: evalEpochs, batchSize: defaults.batchSize, schedule: LearningRateSchedule(base: defaults.learningRate),
+            momentum: defaults.momentum, seed: seed))
+        for e in 0..<evalEpochs { _ = trainer.trainEpoch(set, epoch: e) }
+        return (network.evaluate(test).accuracy, successSet.map { network.evaluate($0).accuracy })
+      }
+      let c = outcome(clean, "the clean set")
+      evaluations.append(("clean", 0, c.0, c.1))
+      if poison != nil {
+        let p = outcome(poisoned, "the poisoned set")
+        evaluations.append(("poisoned", 0, p.0, p.1))
+      }
+      for (name, flagged) in removals {
+        let kept = (0..<poisoned.count).filter { !flagged.contains($0) }
+        let s = outcome(poisoned.subset(kept), "the set \(name) sanitised")
+        evaluations.append(("sanitized_" + name, flagged.count, s.0, s.1))
+      }
     }
     progress.finish("inspect-data: \(poisoned.count) samples, \(truth.count) poisoned, \(results.count) detectors run")
     if json {
@@ -173,6 +218,13 @@ struct InspectDataCommand: ParsableCommand {
         "\"rate\":\(poison == nil ? "null" : "\(rate)")", "\"model\":\"\(model.rawValue)\"", "\"epochs\":\(epochs)",
         "\"detectors\":{" + detectorFields.joined(separator: ",") + "}",
       ]
+      if !evaluations.isEmpty {
+        fields.append(
+          "\"evaluation\":{"
+            + evaluations.map { name, removed, accuracy, success in
+              "\"\(name)\":{\"removed\":\(removed),\"test_accuracy\":\(number(accuracy)),\"attack_success\":\(success.map(number) ?? "null")}"
+            }.joined(separator: ",") + "}")
+      }
       if let c = checks {
         fields.append(
           "\"input_checks\":{\"duplicates\":\(c.duplicates.count),\"near_duplicates\":\(c.nearDuplicates.count),\"conflicting\":\(c.conflicting.count),\"out_of_range\":\(c.outOfRange.count),\"outliers\":\(c.outliers.count)}"
@@ -187,6 +239,13 @@ struct InspectDataCommand: ParsableCommand {
           String(
             format: "%@ %7d  %8d  %9.4f  %6.4f  %6.4f  %7.2f", name.padding(toLength: 11, withPad: " ", startingAt: 0), s.flagged,
             s.truePositives, s.precision, s.recall, s.f1, sec))
+      }
+      for (name, removed, accuracy, success) in evaluations {
+        print(
+          String(
+            format: "trained on %@: test accuracy %.4f%@",
+            name.replacingOccurrences(of: "_", with: " ") + (removed > 0 ? " (\(removed) removed)" : ""),
+            accuracy, success.map { String(format: ", attack success %.4f", $0) } ?? ""))
       }
       if let c = checks {
         print(

@@ -28,10 +28,19 @@ import Testing
 
   /// BadNets triggers at 5% (all relabelled to class 0): activation clustering splits the
   /// triggered images off class 0; the input checks, which see no label and no model, do not.
+  /// With --evaluate: the poisoned training set plants the backdoor, the clean one does not, and
+  /// removing the clustering's flags takes most of the attack's success away.
   @Test func backdoorsAreClustered() throws {
     let json = try inspect([
-      "--poison", "backdoor", "--param", "target=0", "--rate", "0.05", "--epochs", "6", "--detectors", "clustering,input",
+      "--poison", "backdoor", "--param", "target=0", "--rate", "0.05", "--epochs", "6", "--detectors", "clustering,input", "--evaluate",
     ])
+    let evaluation = try #require(json["evaluation"] as? [String: [String: Any]])
+    func success(_ set: String) -> Double { evaluation[set]?["attack_success"] as? Double ?? -1 }
+    #expect(success("clean") < 0.1 && success("poisoned") > 0.5, "\(evaluation)")
+    #expect(success("sanitized_clustering") < success("poisoned") - 0.2, "\(evaluation)")
+    #expect(
+      evaluation["sanitized_clustering"]?["removed"] as? Int == (json["detectors"] as? [String: [String: Any]])?["clustering"]?["flagged"]
+        as? Int)
     let c = try score(json, "clustering")
     #expect(c.recall > 0.5 && c.precision > 0.2, "\(json)")
     #expect(try score(json, "input").recall < 0.1)

@@ -171,4 +171,28 @@ import Testing
     let bad = try CLI.run(["report", dir])
     #expect(bad.status != 0 && bad.stderr.contains("evasion.csv: line 2 has 2 fields"), "\(bad.stderr)")
   }
+
+  /// `byzsim report` on experiments/ingestion's ingestion.csv (by hand): F1 per detector and
+  /// attack · rate, accuracy per training set, attack success only for targeted attacks.
+  @Test func ingestionResultsAreDrawn() throws {
+    let dir = CLI.temporaryDirectory().path
+    try """
+    attack,rate,set,flagged,precision,recall,f1,test_accuracy,attack_success
+    backdoor,0.05,clean,,,,,0.825,0.002
+    backdoor,0.05,poisoned,,,,,0.803,0.982
+    backdoor,0.05,clustering,1412,0.341,0.964,0.504,0.811,0.021
+    label_flip,0.1,clean,,,,,0.825,
+    label_flip,0.1,poisoned,,,,,0.824,
+    label_flip,0.1,clustering,768,0.908,0.697,0.788,0.823,
+
+    """.write(toFile: dir + "/ingestion.csv", atomically: true, encoding: .utf8)
+    let r = try CLI.run(["report", dir])
+    #expect(r.status == 0, "\(r.stderr)")
+    let f1 = try String(contentsOfFile: dir + "/heatmap-ingestion-f1.svg", encoding: .utf8)
+    #expect(f1.contains(">0.504<") && f1.contains(">0.788<") && f1.contains("backdoor 0.05") && f1.contains(">clustering<"), "\(f1)")
+    let success = try String(contentsOfFile: dir + "/heatmap-ingestion-attack-success.svg", encoding: .utf8)
+    #expect(success.contains(">0.982<") && success.contains(">0.021<") && !success.contains("label_flip"), "\(success)")
+    let accuracy = try String(contentsOfFile: dir + "/heatmap-ingestion-accuracy.svg", encoding: .utf8)
+    #expect(accuracy.contains("sanitised by clustering") && accuracy.contains(">0.823<"))
+  }
 }
