@@ -3,6 +3,7 @@ import Attacks
 import Covert
 import Data
 import Foundation
+import Ingestion
 import Learning
 import Tensor
 import Transport
@@ -33,8 +34,10 @@ extension Launcher {
     if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
     try checkShapes(topology, train: train, test: test)
     let initDigest = try initFrom?.adopt(into: run, spec: topology.model, input: train.dataset.shape, classes: train.dataset.classes)
-    let rootDigest = try writeRootShard(&train.dataset, topology: topology, run: run)
-    let shards = try writeShards(train.dataset, topology: topology, run: run)
+    var sanitizing = SanitizeReport(topology.data.sanitize)
+    let rootDigest = try writeRootShard(&train.dataset, topology: topology, run: run, sanitizing: &sanitizing)
+    let shards = try writeShards(train.dataset, topology: topology, run: run, sanitizing: &sanitizing)
+    if topology.data.sanitize != nil { try run.writeJSON(sanitizing, to: run.sanitizeFile) }
     if !topology.covertWorkers().isEmpty {
       try FileManager.default.createDirectory(atPath: run.covertDirectory, withIntermediateDirectories: true)
     }
@@ -59,12 +62,15 @@ extension Launcher {
 
   /// FLTrust's root dataset: a seeded random sample, removed from what the workers share.
   /// Returns its file's SHA-256 (nil without a root dataset).
-  static func writeRootShard(_ train: inout Dataset, topology: Topology, run: RunDirectory) throws -> String? {
+  static func writeRootShard(
+    _ train: inout Dataset, topology: Topology, run: RunDirectory, sanitizing: inout SanitizeReport
+  ) throws -> String? {
     let r = topology.coordinator.rootDatasetSize
     guard r > 0 else { return nil }
     var rng = RandomStream(seed: topology.seed, purpose: .partition, 0x2007)
     let order = rng.permutation(train.count)
-    let bytes = ShardFile.encode(train.subset(Array(order[0..<r]).sorted()))
+    let root = train.subset(Array(order[0..<r]).sorted())
+    let bytes = ShardFile.encode(try sanitizing.apply(root, original: root, shard: "root", worker: nil, topology: topology))
     try Files.writeAtomically(bytes, to: run.rootShardFile)
     train = train.subset(Array(order[r...]).sorted())
     return Provenance.sha256Hex(bytes)
@@ -79,7 +85,8 @@ extension Launcher {
 
   /// Partitions the training set and writes one shard per worker (and a data attacker's or a
   /// capacity-abuse worker's attack-round shard beside it).
-  static func writeShards(_ train: Dataset, topology: Topology, run: RunDirectory) throws -> ShardRecords {
+  static func writeShards(_ train: Dataset, topology: Topology, run: RunDirectory, sanitizing: inout SanitizeReport) throws -> ShardRecords
+  {
     let assignment = try topology.data.partition.assign(
       labels: train.labels, classes: train.classes, workers: topology.workerCount, seed: topology.seed)
     var records = ShardRecords()
@@ -87,11 +94,18 @@ extension Launcher {
       guard !indices.isEmpty else {
         throw RuntimeError("the \(topology.data.partition) partition left worker \(w) without a sample; raise alpha or use fewer workers")
       }
-      let shard = train.subset(indices)
-      if let poisoned = try attackShard(shard, worker: w, topology: topology) {
-        try Files.writeAtomically(poisoned, to: run.poisonedShardFile(w))
-        records.poisoned[String(w)] = Provenance.sha256Hex(poisoned)
+      let ingested = train.subset(indices)
+      if let poisoned = try attackShard(ingested, worker: w, topology: topology) {
+        // Poisoned data reaches the worker's ingestion pipeline (a capacity-abuse worker's own
+        // synthetic inputs do not pass through one).
+        let shard =
+          topology.group(of: w).group.dataAttack == nil
+          ? poisoned : try sanitizing.apply(poisoned, original: ingested, shard: "attack", worker: w, topology: topology)
+        let bytes = ShardFile.encode(shard)
+        try Files.writeAtomically(bytes, to: run.poisonedShardFile(w))
+        records.poisoned[String(w)] = Provenance.sha256Hex(bytes)
       }
+      let shard = try sanitizing.apply(ingested, original: ingested, shard: "clean", worker: w, topology: topology)
       let bytes = ShardFile.encode(shard)
       try Files.writeAtomically(bytes, to: run.shardFile(w))
       records.digests.append(Provenance.sha256Hex(bytes))
@@ -102,17 +116,16 @@ extension Launcher {
 
   /// The shard worker `w` trains on in its attack rounds, if its group has one: data attacks
   /// poison a copy at ingestion; capacity abuse adds synthetic inputs whose labels carry secret bits.
-  static func attackShard(_ shard: Dataset, worker w: Int, topology: Topology) throws -> [UInt8]? {
+  static func attackShard(_ shard: Dataset, worker w: Int, topology: Topology) throws -> Dataset? {
     let (group, _, member) = topology.group(of: w)
     if let spec = group.dataAttack {
       let attack = try AttackRegistry.data(spec.name, spec.params, classes: shard.classes)
       var rng = RandomStream(seed: topology.seed, purpose: .attack, UInt64(w))
-      return ShardFile.encode(attack.poison(shard, attacker: member, attackers: group.count, rng: &rng))
+      return attack.poison(shard, attacker: member, attackers: group.count, rng: &rng)
     }
     if let spec = group.covert, group.covertChannel == .capacityAbuse {
       let c = try CovertSetup.capacityAbuse(spec, topology: topology, worker: w, shape: shard.shape, classes: shard.classes)
-      return ShardFile.encode(
-        CovertSetup.capacityAbuseShard(shard, c, mix: CovertRegistry.parameter("mix", of: spec.name, in: spec.params)))
+      return CovertSetup.capacityAbuseShard(shard, c, mix: CovertRegistry.parameter("mix", of: spec.name, in: spec.params))
     }
     return nil
   }
@@ -226,5 +239,61 @@ extension Launcher {
   static func binaryDigest() -> String? {
     guard let d = FileManager.default.contents(atPath: executablePath) else { return nil }
     return Provenance.sha256Hex([UInt8](d))
+  }
+}
+
+/// sanitize.json: what `[data] sanitize` removed from each shard at prepare time, and how that
+/// compares with what the shard's data attack changed. Written once by `prepare`; like
+/// truth.json it is for evaluation only — no role reads it.
+struct SanitizeReport: Codable {
+  struct Entry: Codable {
+    /// Null for FLTrust's root dataset.
+    @Nullable var worker: Int?
+    /// "clean" (the shard as partitioned), "attack" (a data attacker's poisoned copy), "root".
+    var shard: String
+    var samples: Int
+    var removed: Int
+    /// Samples the attack changed (0 for clean shards: every removal is a false positive).
+    var poisoned: Int
+    var poisonedRemoved: Int
+    var precision: Double
+    var recall: Double
+    var f1: Double
+  }
+
+  var settings: SanitizeSettings?
+  var shards: [Entry] = []
+
+  init(_ settings: SanitizeSettings?) { self.settings = settings }
+
+  /// `data` without the samples the detectors flag (unchanged without `[data] sanitize`),
+  /// recorded against the samples that differ from `original`.
+  mutating func apply(_ data: Dataset, original: Dataset, shard: String, worker: Int?, topology: Topology) throws -> Dataset {
+    guard let settings else { return data }
+    let kind = ModelKind(rawValue: settings.model) ?? .mlp
+    let defaults = TrainingDefaults.for(kind)
+    let seed = topology.seed &+ UInt64(worker.map { $0 + 1 } ?? 0)
+    let sanitizer = Sanitizer(
+      names: settings.detectors, epsilon: settings.epsilon, model: ModelSpec(kind: kind),
+      configuration: TrainingConfiguration(
+        epochs: settings.epochs, batchSize: defaults.batchSize, schedule: LearningRateSchedule(base: defaults.learningRate),
+        momentum: defaults.momentum, seed: seed),
+      folds: settings.folds)
+    let (kept, removed) = sanitizer.kept(data)
+    guard !kept.isEmpty else {
+      throw RuntimeError("[data] sanitize removed every sample of \(worker.map { "worker \($0)'s \(shard) shard" } ?? "the root dataset")")
+    }
+    let truth = PoisonTruth.indices(clean: original, poisoned: data)
+    let score = DetectionScore(flagged: removed, truth: truth)
+    shards.append(
+      Entry(
+        worker: worker, shard: shard, samples: data.count, removed: removed.count, poisoned: truth.count,
+        poisonedRemoved: score.truePositives, precision: score.precision, recall: score.recall, f1: score.f1))
+    let who = worker.map { "worker \($0)'s \(shard) shard" } ?? "the root dataset"
+    FileHandle.standardError.write(
+      Data(
+        "sanitize: \(who): removed \(removed.count) of \(data.count)\(truth.isEmpty ? "" : " (\(score.truePositives) of its \(truth.count) poisoned)")\n"
+          .utf8))
+    return data.subset(kept)
   }
 }

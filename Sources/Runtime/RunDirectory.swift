@@ -24,6 +24,8 @@ public struct RunDirectory: Sendable {
   public var eventsFile: String { file("events.log") }
   /// Ground truth (which workers are malicious): written by the launcher, read only by evaluation.
   public var truthFile: String { file("truth.json") }
+  /// What `[data] sanitize` removed from each shard, scored against the poisoning (evaluation only).
+  public var sanitizeFile: String { file("sanitize.json") }
   /// The ipc:// endpoint of the adversary hub.
   public var hubEndpoint: String { "ipc://" + file("hub.sock") }
   public var logsDirectory: String { file("logs") }

@@ -4,6 +4,7 @@ import Audit
 import Covert
 import Data
 import Foundation
+import Ingestion
 import Learning
 import Plugins
 import TOML
@@ -129,6 +130,19 @@ extension Topology {
     data.partition = try d.partition("partition")
     data.trainLimit = try d.optionalInt("train_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
     data.testLimit = try d.optionalInt("test_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
+    if d.table["sanitize"] != nil {
+      var s = try d.table("sanitize")
+      let names = Sanitizer.detectors
+      let detectors = try s.stringArray("detectors") { names.contains($0) ? nil : "one of \(names.joined(separator: ", "))" }
+      guard !detectors.isEmpty else { throw s.error("detectors", "name at least one detector: \(names.joined(separator: ", "))") }
+      var settings = SanitizeSettings(detectors: detectors)
+      settings.epsilon = try s.double("epsilon", default: settings.epsilon) { $0 > 0 && $0 <= 1 ? nil : "an assumed poison rate in (0, 1]" }
+      settings.epochs = try s.int("epochs", default: settings.epochs) { (1...100).contains($0) ? nil : "1 to 100 epochs" }
+      settings.folds = try s.int("folds", default: settings.folds) { (2...20).contains($0) ? nil : "2 to 20 folds" }
+      settings.model = try s.string("model", default: settings.model) { ModelKind(rawValue: $0) == nil ? "logreg, mlp or cnn" : nil }
+      try s.finish()
+      data.sanitize = settings
+    }
     try d.finish()
     return data
   }

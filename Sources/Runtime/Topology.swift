@@ -99,6 +99,18 @@ public struct DataSettings: Sendable, Codable, Equatable {
   /// Use only the first N training / test samples (quick runs and tests).
   public var trainLimit: Int?
   public var testLimit: Int?
+  /// Ingestion-stage sanitising of every shard (and FLTrust's root) before anyone trains on it.
+  public var sanitize: SanitizeSettings?
+}
+
+/// `[data] sanitize = { detectors = [...], epsilon, epochs, folds, model }`: the detectors of
+/// `byzsim inspect-data`, run on each shard at prepare time; the union of their flags is dropped.
+public struct SanitizeSettings: Sendable, Codable, Equatable {
+  public var detectors: [String]
+  public var epsilon: Double = 0.05
+  public var epochs: Int = 2
+  public var folds: Int = 4
+  public var model: String = "mlp"
 }
 
 public struct TrainingSettings: Sendable, Codable, Equatable {

@@ -69,7 +69,7 @@ struct InspectDataCommand: ParsableCommand {
   @Flag(help: "Print one JSON object.")
   var json = false
 
-  static let known = ["spectral", "clustering", "confident", "input"]
+  static let known = Sanitizer.detectors
 
   var chosen: [String] { detectors.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
@@ -131,55 +131,15 @@ struct InspectDataCommand: ParsableCommand {
     let configuration = TrainingConfiguration(
       epochs: epochs, batchSize: defaults.batchSize, schedule: LearningRateSchedule(base: defaults.learningRate),
       momentum: defaults.momentum, seed: seed)
-    var representations: (values: [Float], width: Int)?
-    func trained() -> (values: [Float], width: Int) {
-      if let representations { return representations }
-      progress.update("training the \(model.rawValue) whose representations the detectors read (\(epochs) epochs)", force: true)
-      let network = ModelSpec(kind: model).makeNetwork(input: poisoned.shape, classes: poisoned.classes, seed: seed)
-      let trainer = Trainer(network: network, configuration: configuration)
-      for e in 0..<epochs { _ = trainer.trainEpoch(poisoned, epoch: e) }
-      let r = poisoned.features.withUnsafeBufferPointer { network.representations($0.baseAddress!, count: poisoned.count) }
-      representations = (r, network.layers.last!.inputSize)
-      return representations!
-    }
+    let sanitizer = Sanitizer(
+      names: chosen, epsilon: epsilon ?? rate, model: ModelSpec(kind: model), configuration: configuration, folds: folds)
     var results: [(String, DetectionScore, Double)] = []
     var removals: [(String, Set<Int>)] = []
-    var checks: InputChecks.Report?
-    for name in chosen {
-      let start = ContinuousClock.now
-      var seconds: Double { (ContinuousClock.now - start).seconds }
-      let flagged: Set<Int>
-      switch name {
-      case "spectral":
-        let r = trained()
-        let t = ContinuousClock.now
-        flagged = SpectralSignatures.flag(
-          representations: r.values, d: r.width, labels: poisoned.labels, classes: poisoned.classes, epsilon: epsilon ?? rate)
-        results.append((name, DetectionScore(flagged: flagged, truth: truth), (ContinuousClock.now - t).seconds))
-        removals.append((name, flagged))
-        continue
-      case "clustering":
-        let r = trained()
-        let t = ContinuousClock.now
-        progress.update("activation clustering: per class, PCA and 2-means", force: true)
-        flagged = ActivationClustering().flag(representations: r.values, d: r.width, labels: poisoned.labels, classes: poisoned.classes)
-        results.append((name, DetectionScore(flagged: flagged, truth: truth), (ContinuousClock.now - t).seconds))
-        removals.append((name, flagged))
-        continue
-      case "confident":
-        let p = ConfidentLearning.crossValidatedProbabilities(
-          poisoned, spec: ModelSpec(kind: model), folds: folds, configuration: configuration,
-          progress: { progress.update($0, force: true) })
-        flagged = Set(ConfidentLearning.find(probabilities: p, labels: poisoned.labels, classes: poisoned.classes).issues)
-      default:
-        progress.update("input checks", force: true)
-        let report = InputChecks().run(poisoned)
-        checks = report
-        flagged = report.flagged
-      }
+    for (name, flagged, seconds) in sanitizer.flags(poisoned, progress: { progress.update($0, force: true) }) {
       results.append((name, DetectionScore(flagged: flagged, truth: truth), seconds))
       removals.append((name, flagged))
     }
+    let checks = chosen.contains("input") ? InputChecks().run(poisoned) : nil
     // What sanitising buys: the same training on the clean set, the poisoned set, and the
     // poisoned set without each detector's flags.
     var evaluations: [(String, Int, Double, Double?)] = []

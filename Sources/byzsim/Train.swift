@@ -1,6 +1,7 @@
 import ArgumentParser
 import Data
 import Foundation
+import Ingestion
 import Evasion
 import Learning
 import Privacy
@@ -93,6 +94,13 @@ struct Train: ParsableCommand {
   var trainStart = 0
   @Option(help: "Embed the watermark of this trigger directory (byzsim watermark triggers).")
   var watermark: String?
+  @Option(
+    help:
+      "Sanitise the training set at ingestion: drop what these detectors flag (comma-separated: spectral, clustering, confident, input; see byzsim inspect-data)."
+  )
+  var sanitize: String?
+  @Option(help: "With --sanitize: spectral signatures' assumed poison rate.")
+  var sanitizeEpsilon = 0.05
   @Option(help: "Times the trigger set joins the training data.")
   var watermarkRepeat = 20
   @OptionGroup var data: DataOptions
@@ -166,6 +174,26 @@ struct Train: ParsableCommand {
       try ProvenanceManifest(files: files).jsonData().write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
+    var sanitizedRemoved: Int?
+    if let sanitize {
+      let names = sanitize.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      for n in names where !Sanitizer.detectors.contains(n) {
+        throw ValidationError("--sanitize: unknown detector '\(n)': choose from \(Sanitizer.detectors.joined(separator: ", "))")
+      }
+      guard sanitizeEpsilon > 0 && sanitizeEpsilon <= 1 else { throw ValidationError("--sanitize-epsilon must be in (0, 1]") }
+      let d = TrainingDefaults.for(.mlp)
+      let sanitizer = Sanitizer(
+        names: names, epsilon: sanitizeEpsilon, model: ModelSpec(kind: .mlp),
+        configuration: TrainingConfiguration(
+          epochs: 2, batchSize: d.batchSize, schedule: LearningRateSchedule(base: d.learningRate), momentum: d.momentum, seed: seed),
+        folds: 4)
+      let progress = ProgressLine()
+      let (kept, removed) = sanitizer.kept(train.dataset, progress: { progress.update($0, force: true) })
+      guard !kept.isEmpty else { throw UserError("--sanitize removed every training sample") }
+      progress.finish("sanitize (\(names.joined(separator: ", "))): removed \(removed.count) of \(train.dataset.count) training samples")
+      train = .init(dataset: train.dataset.subset(kept), files: train.files)
+      sanitizedRemoved = removed.count
+    }
     if let dir = watermark {
       guard (1...10_000).contains(watermarkRepeat) else { throw ValidationError("--watermark-repeat must be 1 to 10000") }
       do {
@@ -266,7 +294,7 @@ struct Train: ParsableCommand {
       testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, finalTrainLoss: lastLoss,
       seconds: trainSeconds, samplesPerSecond: Double(samples) / trainSeconds,
       blasThreads: BLAS.threads, dataFiles: files, dp: privacy?.report, robustAccuracy: robust,
-      adversarialEps: adversarialEps > 0 ? adversarialEps : nil, modelFile: out)
+      adversarialEps: adversarialEps > 0 ? adversarialEps : nil, modelFile: out, sanitizedRemoved: sanitizedRemoved)
     if json {
       print(try result.jsonLine())
     } else {
@@ -349,6 +377,8 @@ struct TrainResult: Encodable {
   let robustAccuracy: Double?
   let adversarialEps: Float?
   let modelFile: String?
+  /// With --sanitize: training samples the detectors dropped.
+  let sanitizedRemoved: Int?
 
   func jsonLine() throws -> String {
     String(decoding: try JSONEncoder.snake().encode(self), as: UTF8.self)

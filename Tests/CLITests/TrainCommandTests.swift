@@ -57,6 +57,22 @@ import Testing
     #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/byzsim-data"))
   }
 
+  /// `--sanitize`: the ingestion detectors drop what they flag before training; the JSON says
+  /// how many, and the model trains on the rest.
+  @Test func sanitizeDropsFlaggedSamplesBeforeTraining() throws {
+    let r = try CLI.run([
+      "train", "--model", "logreg", "--train-limit", "3000", "--epochs", "1", "--sanitize", "input,clustering", "--json",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    let removed = try #require(r.json?["sanitized_removed"] as? Int)
+    #expect(removed > 0 && removed < 1500 && r.json?["train_samples"] as? Int == 3000 - removed, "\(r.stdout)")
+    #expect(r.stderr.contains("removed \(removed) of 3000 training samples"))
+    let plain = try CLI.run(["train", "--model", "logreg", "--train-limit", "3000", "--epochs", "1", "--json"])
+    #expect(plain.json?["sanitized_removed"] == nil && plain.json?["train_samples"] as? Int == 3000)
+    let bad = try CLI.run(["train", "--model", "logreg", "--train-limit", "100", "--sanitize", "magic"])
+    #expect(bad.status != 0 && bad.stderr.contains("unknown detector 'magic'"), "\(bad.stderr)")
+  }
+
   @Test func infoReportsNativeLibraries() throws {
     let r = try CLI.run(["info"])
     #expect(r.status == 0)
