@@ -3,6 +3,7 @@ import Data
 import Federation
 import Foundation
 import Learning
+import Privacy
 import Tensor
 import Transport
 import Watermark
@@ -135,6 +136,38 @@ public final class Coordinator {
     return nil
   }
 
+  /// The run's DP guarantees (nil without DP). DP-SGD in the workers: every worker composes
+  /// rounds × local_steps private steps at rate batch / its shard size (counted as if it took
+  /// part in every round, an upper bound under sampling); the worst worker's ε is reported.
+  func privacyGuarantees() throws -> [PrivacyGuarantee]? {
+    var out: [PrivacyGuarantee] = []
+    if let dp = topology.training.dp {
+      let steps = topology.rounds * topology.training.localSteps
+      var worst: PrivacyGuarantee?
+      for n in Set(shardSamples) {
+        let q = DPSGDConfiguration.sampleRate(batchSize: topology.training.batchSize, count: n)
+        let (e, order) = try RDPAccountant.epsilon(sampleRate: q, sigma: dp.noiseMultiplier, steps: steps, delta: dp.delta)
+        if worst == nil || !e.isFinite || e > (worst!.epsilon ?? .infinity) {
+          worst = PrivacyGuarantee(
+            mechanism: "dp-sgd", epsilon: e.isFinite ? e : nil, delta: dp.delta, order: order, sampleRate: q, steps: steps,
+            noiseMultiplier: dp.noiseMultiplier, clip: Double(dp.clip))
+        }
+      }
+      if let worst { out.append(worst) }
+    }
+    // DP-FedAvg: one mechanism per round at participation rate expected / workers (accounted
+    // as Poisson sampling, as TensorFlow Privacy's DP-FedAvg accounting does).
+    if let dp = topology.coordinator.dp {
+      let q = Double(topology.expectedParticipants) / Double(topology.workerCount)
+      let (e, order) = try RDPAccountant.epsilon(sampleRate: q, sigma: dp.noiseMultiplier, steps: topology.rounds, delta: dp.delta)
+      out.append(
+        PrivacyGuarantee(
+          mechanism: "dp-fedavg", epsilon: e.isFinite ? e : nil, delta: dp.delta, order: order, sampleRate: q, steps: topology.rounds,
+          noiseMultiplier: dp.noiseMultiplier, clip: Double(dp.clip)))
+    }
+    return out.isEmpty ? nil : out
+  }
+
   /// Keeps only the metrics lines of rounds before `round` (those after are recomputed).
   func truncateMetrics(before round: Int) throws {
     guard let data = FileManager.default.contents(atPath: run.metricsFile) else { return }
@@ -174,7 +207,8 @@ public final class Coordinator {
       msPerRound: progress.roundTimes.isEmpty ? 0 : progress.roundTimes.reduce(0, +) / Double(progress.roundTimes.count),
       workersAlive: workers.filter(\.alive).count, rejectedFrames: rejections.named,
       attackSuccessRate: attackTest.map { progress.successRate ?? network.evaluate($0).accuracy },
-      watermarkAccuracy: waffle?.accuracy(network), resumedFromRound: resumedFrom, seconds: (ContinuousClock.now - started).seconds)
+      watermarkAccuracy: waffle?.accuracy(network), dp: try privacyGuarantees(), resumedFromRound: resumedFrom,
+      seconds: (ContinuousClock.now - started).seconds)
   }
 
   /// What the loop carries between rounds: the last evaluation and the round times.

@@ -18,6 +18,8 @@ final class LocalTraining {
   var encoding: (any ParameterEncoding)?
   /// PGD adversarial training: every local batch is replaced by its adversarial examples.
   let adversarial: EvasionAttack?
+  /// DP-SGD: every local step is a private one (Poisson sampling, clipping, noise).
+  let privacy: DPSGDConfiguration?
 
   init(data: CompactDataset, topology: Topology, stream: UInt64, localSteps: Int? = nil, encoding: (any ParameterEncoding)? = nil) {
     self.data = data
@@ -27,6 +29,7 @@ final class LocalTraining {
     seed = topology.seed
     self.stream = stream
     self.encoding = encoding
+    privacy = t.dp.map { DPSGDConfiguration(clip: $0.clip, noiseMultiplier: $0.noiseMultiplier) }
     adversarial = t.adversarial.map {
       EvasionAttack(method: .pgd, norm: EvasionAttack.Norm(rawValue: $0.norm) ?? .linf, eps: $0.eps, steps: $0.steps)
     }
@@ -39,7 +42,12 @@ final class LocalTraining {
     var rng = RandomStream(seed: seed, purpose: .sampling, stream, UInt64(round))
     let batch = min(training.batchSize, data.count)
     network.parameters = model
-    func gradient(on indices: [Int], step: Int) {
+    func gradient(on drawn: [Int], step: Int) {
+      if let privacy {
+        privateGradient(privacy, round: round, step: step)
+        return
+      }
+      let indices = drawn
       var x = data.materialize(indices)
       if let adversarial {
         // Random starts from (seed, stream, round, step): a resumed run draws the same ones.
@@ -63,5 +71,30 @@ final class LocalTraining {
     var delta = network.parameters
     for i in delta.indices { delta[i] -= model[i] }
     return (delta, batch * training.localSteps)
+  }
+
+  /// One DP-SGD step's gradient in `network.gradients`: the shard Poisson-sampled at rate
+  /// batch / shard size (the draw from seed, stream, round and step), per-sample gradients
+  /// clipped, Gaussian noise σ·C added to their sum, divided by the expected batch.
+  func privateGradient(_ privacy: DPSGDConfiguration, round: Int, step: Int) {
+    let q = DPSGDConfiguration.sampleRate(batchSize: training.batchSize, count: data.count)
+    var draw = RandomStream(seed: seed, purpose: .privacySampling, stream, UInt64(round), UInt64(step))
+    let indices = draw.bernoulliIndices(count: data.count, probability: q)
+    if indices.isEmpty {
+      network.addToGradients { _, g in for j in g.indices { g[j] = 0 } }
+    } else {
+      let x = data.materialize(indices)
+      x.features.withUnsafeBufferPointer { f in
+        x.labels.withUnsafeBufferPointer { l in
+          _ = network.clippedGradientSum(f.baseAddress!, labels: l.baseAddress!, batch: indices.count, clip: privacy.clip)
+        }
+      }
+    }
+    var noise = RandomStream(seed: seed, purpose: .privacyNoise, stream, UInt64(round), UInt64(step))
+    let scale = Float(privacy.noiseMultiplier) * privacy.clip, inverse = Float(1 / (q * Double(data.count)))
+    network.addToGradients { _, g in
+      noise.addNormals(g, scale: scale)
+      for j in g.indices { g[j] *= inverse }
+    }
   }
 }

@@ -54,6 +54,8 @@ public struct RunSummary: Codable, Sendable {
   @Nullable public var attackSuccessRate: Double?
   /// The owner's watermark on the final model (trigger accuracy); null without one.
   @Nullable public var watermarkAccuracy: Double? = nil
+  /// The privacy the run's DP mechanisms guarantee (RDP accountant); null without DP.
+  @Nullable public var dp: [PrivacyGuarantee]? = nil
   @Nullable public var resumedFromRound: Int?
   public var seconds: Double
   /// Detection quality against the ground truth (audited runs; filled in by the launcher).
@@ -61,4 +63,21 @@ public struct RunSummary: Codable, Sendable {
   /// Each covert worker's channel as its receiver measured it (nil: no covert channel).
   @Nullable public var covert: [CovertResult]?
 
+}
+
+/// One DP mechanism of a run and the (ε, δ) the RDP accountant gives it (Balle et al. 2020
+/// conversion, Opacus's orders) — `byzsim dp epsilon` with the same figures prints the same ε.
+public struct PrivacyGuarantee: Codable, Equatable, Sendable {
+  /// "dp-sgd" (each worker's training samples) or "dp-fedavg" (each worker's whole data).
+  public var mechanism: String
+  /// Null when the accountant finds no finite bound (noise too small for any order).
+  @Nullable public var epsilon: Double?
+  public var delta: Double
+  @Nullable public var order: Double?
+  /// The subsampling rate of one step (DP-SGD: the worst worker's batch / shard size; DP-FedAvg:
+  /// the participation fraction) and the steps composed.
+  public var sampleRate: Double
+  public var steps: Int
+  public var noiseMultiplier: Double
+  public var clip: Double
 }

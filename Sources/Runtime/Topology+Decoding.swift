@@ -88,6 +88,14 @@ extension Topology {
   /// What spans tables: the aggregation chain against the round's updates, FLTrust's root data,
   /// the partition against the samples, the model against the image shape.
   static func checkAcrossTables(_ t: Topology, file: String, coordinator c: TableReader, data d: TableReader, model m: TableReader) throws {
+    // DP-FedAvg bounds each update's influence on the *mean* by clip / participants; a robust
+    // rule's output has another sensitivity, and pre-aggregators change the rows first.
+    if t.coordinator.dp != nil, t.coordinator.aggregator.name != "mean" || !t.coordinator.preaggregators.isEmpty {
+      throw c.error(
+        "dp_noise_multiplier",
+        "DP-FedAvg adds noise calibrated to the clipped mean's sensitivity (clip / participants); \(t.coordinator.aggregator.name)\(t.coordinator.preaggregators.isEmpty ? "" : " with pre-aggregators") has another sensitivity, so its guarantee would not hold: use aggregator = \"mean\" without preaggregators"
+      )
+    }
     // The aggregation chain: names and parameters, then what it needs from a round.
     var pre: [any PreAggregator] = []
     do {
@@ -180,8 +188,35 @@ extension Topology {
     let steps = try t.int("adversarial_steps", default: 7) { (1...100).contains($0) ? nil : "PGD steps from 1 to 100" }
     let norm = try t.string("adversarial_norm", default: "linf") { $0 == "linf" || $0 == "l2" ? nil : "linf or l2" }
     if eps > 0 { training.adversarial = AdversarialTraining(eps: Float(eps), steps: steps, norm: norm) }
+    training.dp = try decodeDP(&t, mechanism: "DP-SGD", clipped: "per-sample")
+    if training.dp != nil, training.adversarial != nil {
+      throw t.error("dp_noise_multiplier", "DP-SGD and adversarial training cannot be combined (yet): choose one")
+    }
     try t.finish()
     return training
+  }
+
+  /// `dp_noise_multiplier` (0: none), `dp_clip`, `dp_delta`: the same keys in `[training]`
+  /// (DP-SGD in the workers) and `[coordinator]` (DP-FedAvg).
+  static func decodeDP(_ t: inout TableReader, mechanism: String, clipped: String) throws -> WorkerDP? {
+    let noise = try t.double("dp_noise_multiplier", default: 0) {
+      $0 >= 0 && $0 <= 1000 ? nil : "a noise multiplier in [0, 1000] (0: no \(mechanism))"
+    }
+    let clip = try t.double("dp_clip", default: 1) { $0 > 0 && $0 <= 1e6 ? nil : "a \(clipped) clipping norm > 0" }
+    let delta = try t.double("dp_delta", default: 1e-5) { $0 > 0 && $0 < 1 ? nil : "a δ in (0, 1)" }
+    return noise > 0 ? WorkerDP(clip: Float(clip), noiseMultiplier: noise, delta: delta) : nil
+  }
+
+  /// The owner's watermark at the coordinator (`watermark_*`; WAFFLE), nil without triggers.
+  static func decodeServerWatermark(_ c: inout TableReader) throws -> ServerWatermarkSettings? {
+    let triggers = try c.int("watermark_triggers", default: 0) {
+      (0...10_000).contains($0) ? nil : "0 (no watermark) to 10000 trigger images"
+    }
+    let markSeed = try c.int("watermark_seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0 (keep it secret)" }
+    let threshold = try c.double("watermark_threshold", default: 0.98) { $0 > 0 && $0 <= 1 ? nil : "a trigger accuracy in (0, 1]" }
+    let maxSteps = try c.int("watermark_max_steps", default: 100) { (1...100_000).contains($0) ? nil : "1 to 100000 SGD steps a round" }
+    guard triggers > 0 else { return nil }
+    return ServerWatermarkSettings(triggers: triggers, seed: UInt64(markSeed), threshold: threshold, maxSteps: maxSteps)
   }
 
   static func decodeCoordinator(_ c: inout TableReader) throws -> CoordinatorSettings {
@@ -208,15 +243,8 @@ extension Topology {
         ? nil : "a norm in (0, \(UpdateScreen.maxNormBound)] (the aggregators are exact up to that bound)"
     }
     coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
-    let triggers = try c.int("watermark_triggers", default: 0) {
-      (0...10_000).contains($0) ? nil : "0 (no watermark) to 10000 trigger images"
-    }
-    let markSeed = try c.int("watermark_seed", default: 1) { $0 >= 0 ? nil : "a seed >= 0 (keep it secret)" }
-    let threshold = try c.double("watermark_threshold", default: 0.98) { $0 > 0 && $0 <= 1 ? nil : "a trigger accuracy in (0, 1]" }
-    let maxSteps = try c.int("watermark_max_steps", default: 100) { (1...100_000).contains($0) ? nil : "1 to 100000 SGD steps a round" }
-    if triggers > 0 {
-      coord.watermark = ServerWatermarkSettings(triggers: triggers, seed: UInt64(markSeed), threshold: threshold, maxSteps: maxSteps)
-    }
+    coord.dp = try decodeDP(&c, mechanism: "DP-FedAvg", clipped: "per-update")
+    coord.watermark = try decodeServerWatermark(&c)
     coord.auditors = try c.stringArray("auditors") {
       AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\""
     }

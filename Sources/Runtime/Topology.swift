@@ -38,7 +38,10 @@ public struct Topology: Sendable, Codable, Equatable {
     return RoundEngine(
       settings: .init(
         localSteps: training.localSteps, learningRate: training.learningRate, serverLearningRate: coordinator.serverLearningRate,
-        excludeFlagged: audit.mode == .exclude, sanitizeMantissaBits: coordinator.sanitizeMantissaBits, seed: seed),
+        excludeFlagged: audit.mode == .exclude, sanitizeMantissaBits: coordinator.sanitizeMantissaBits, seed: seed,
+        dpFedAvg: coordinator.dp.map {
+          .init(clip: $0.clip, noiseMultiplier: $0.noiseMultiplier, expectedParticipants: Double(expectedParticipants))
+        }),
       pipeline: try makePipeline(),
       auditors: coordinator.auditors.compactMap { AuditorRegistry.make($0, f: declaredF) },
       cusum: CUSUM(k: audit.k, h: audit.h),
@@ -125,6 +128,18 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
   /// Federated adversarial training (Madry et al. 2018 in every participant's local steps):
   /// each local batch is replaced by its PGD examples before the gradient. Nil: plain training.
   public var adversarial: AdversarialTraining?
+  /// DP-SGD in every participant's local steps (sample-level privacy of each worker's shard).
+  public var dp: WorkerDP?
+}
+
+/// DP-SGD in the workers (`dp_clip`, `dp_noise_multiplier`, `dp_delta` in `[training]`): each
+/// local step Poisson-samples the shard at rate batch / shard size, clips per-sample gradients to
+/// `clip`, adds N(0, (noiseMultiplier·clip)²) to their sum and divides by the expected batch —
+/// `byzsim train --dp`'s step (Abadi et al. 2016 as Opacus implements it). ε is reported for `delta`.
+public struct WorkerDP: Sendable, Codable, Equatable {
+  public var clip: Float
+  public var noiseMultiplier: Double
+  public var delta: Double = 1e-5
 }
 
 /// The coordinator's watermark (`watermark_triggers`, `watermark_seed`, `watermark_threshold`,
@@ -164,6 +179,8 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var rootDatasetSize: Int = 0
   /// The owner's watermark, embedded by the coordinator (WAFFLE): nil for none.
   public var watermark: ServerWatermarkSettings?
+  /// DP-FedAvg (user-level DP) at the coordinator: nil for none.
+  public var dp: WorkerDP?
   /// Auditors scoring every update every round (names from `AuditorRegistry`); empty: no audit.
   public var auditors: [String] = []
   /// Mantissa sanitisation: every accepted update is rounded to this many mantissa bits before

@@ -144,4 +144,22 @@ import Testing
     #expect(Participants.select(live: live, fraction: 1, seed: 3, round: 4) == live)
     #expect(Participants.select(live: live, fraction: 0.26, seed: 3, round: 4).count == 3)  // round(2.6)
   }
+
+  /// DP-FedAvg's clipped noisy mean (McMahan et al. 2018). By hand: rows (3, 4) and (0, 1), clip
+  /// 1, two expected participants, no noise → (3, 4) clipped to (0.6, 0.8); mean (0.3, 0.9).
+  /// With noise z = 2 over 20,000 coordinates of zero rows, the sample standard deviation is
+  /// z · clip / participants = 2 · 1 / 4 = 0.5 (within 2%), and the same round gives the same noise.
+  @Test func dpFedAvgClipsAveragesAndAddsCalibratedNoise() {
+    let x = UpdateMatrix([[3, 4], [0, 1]], samples: [1, 1], ids: [0, 1])
+    let mean = RoundEngine.privateMean(x, rows: [0, 1], .init(clip: 1, noiseMultiplier: 0, expectedParticipants: 2), seed: 1, round: 0)
+    #expect(abs(mean[0] - 0.3) < 1e-6 && abs(mean[1] - 0.9) < 1e-6, "\(mean)")
+    let zeros = UpdateMatrix([[Float](repeating: 0, count: 20_000)], samples: [1], ids: [0])
+    let dp = RoundEngine.DPFedAvg(clip: 1, noiseMultiplier: 2, expectedParticipants: 4)
+    let noisy = RoundEngine.privateMean(zeros, rows: [0], dp, seed: 7, round: 3)
+    let m = noisy.reduce(0.0) { $0 + Double($1) } / Double(noisy.count)
+    let sd = (noisy.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(noisy.count - 1)).squareRoot()
+    #expect(abs(sd - 0.5) < 0.01 && abs(m) < 0.02, "sd \(sd), mean \(m)")
+    #expect(RoundEngine.privateMean(zeros, rows: [0], dp, seed: 7, round: 3) == noisy)
+    #expect(RoundEngine.privateMean(zeros, rows: [0], dp, seed: 7, round: 4) != noisy)
+  }
 }
