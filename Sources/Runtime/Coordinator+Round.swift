@@ -19,6 +19,7 @@ extension Coordinator {
     }
     broadcast(round, to: participants, socket: socket, leak: leak)
     let collector = try collect(round, participants: participants, socket: socket, leak: leak)
+    if let every = topology.coordinator.curiousEvery, round % every == 0 { try peek(round, collector.updates) }
     let t1 = ContinuousClock.now
     // The engine steps the model in place (no copy of the parameters per round).
     let record = engine.run(round: round, updates: collector.updates, model: &network.parameters) { model in

@@ -38,6 +38,14 @@ final class LocalTraining {
 
   var parameterCount: Int { network.parameterCount }
 
+  /// The samples of round `round`'s first local batch (what a FedSGD update is the gradient of;
+  /// under DP-SGD, its Poisson batch).
+  func firstBatch(round: Int) -> [Int] {
+    if privacy != nil { return poissonBatch(round: round, step: 0) }
+    var rng = RandomStream(seed: seed, purpose: .sampling, stream, UInt64(round))
+    return rng.sample(min(training.batchSize, data.count), from: data.count)
+  }
+
   func update(model: [Float], round: Int) -> (vector: [Float], samples: Int) {
     var rng = RandomStream(seed: seed, purpose: .sampling, stream, UInt64(round))
     let batch = min(training.batchSize, data.count)
@@ -78,8 +86,7 @@ final class LocalTraining {
   /// clipped, Gaussian noise σ·C added to their sum, divided by the expected batch.
   func privateGradient(_ privacy: DPSGDConfiguration, round: Int, step: Int) {
     let q = DPSGDConfiguration.sampleRate(batchSize: training.batchSize, count: data.count)
-    var draw = RandomStream(seed: seed, purpose: .privacySampling, stream, UInt64(round), UInt64(step))
-    let indices = draw.bernoulliIndices(count: data.count, probability: q)
+    let indices = poissonBatch(round: round, step: step)
     if indices.isEmpty {
       network.addToGradients { _, g in for j in g.indices { g[j] = 0 } }
     } else {
@@ -96,5 +103,13 @@ final class LocalTraining {
       noise.addNormals(g, scale: scale)
       for j in g.indices { g[j] *= inverse }
     }
+  }
+
+  /// DP-SGD's batch of a local step: every sample with probability batch / shard size, drawn
+  /// from (seed, stream, round, step).
+  func poissonBatch(round: Int, step: Int) -> [Int] {
+    let q = DPSGDConfiguration.sampleRate(batchSize: training.batchSize, count: data.count)
+    var draw = RandomStream(seed: seed, purpose: .privacySampling, stream, UInt64(round), UInt64(step))
+    return draw.bernoulliIndices(count: data.count, probability: q)
   }
 }

@@ -62,6 +62,8 @@ public struct RunSummary: Codable, Sendable {
   @Nullable public var detection: DetectionSummary?
   /// Each covert worker's channel as its receiver measured it (nil: no covert channel).
   @Nullable public var covert: [CovertResult]?
+  /// What a curious coordinator read out of the updates, scored against the real batches.
+  @Nullable public var gradientLeakage: GradientLeakageSummary? = nil
 
 }
 

@@ -8,6 +8,7 @@ public enum RunEvaluation {
     s.mode = mode
     s.detection = try DetectionReport.evaluate(run)
     s.covert = try CovertReport.evaluate(run)
+    s.gradientLeakage = try CuriousReport.evaluate(run)
     try run.writeJSON(s, to: run.summaryFile)
     return s
   }

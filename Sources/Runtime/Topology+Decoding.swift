@@ -96,6 +96,13 @@ extension Topology {
         "DP-FedAvg adds noise calibrated to the clipped mean's sensitivity (clip / participants); \(t.coordinator.aggregator.name)\(t.coordinator.preaggregators.isEmpty ? "" : " with pre-aggregators") has another sensitivity, so its guarantee would not hold: use aggregator = \"mean\" without preaggregators"
       )
     }
+    // Gradient leakage reads a FedSGD gradient whose first layer is dense.
+    if t.coordinator.curiousEvery != nil, t.training.localSteps != 1 || t.model.kind == .cnn {
+      throw c.error(
+        "curious",
+        "the curious coordinator reads FedSGD gradients (local_steps = 1) of a model whose first layer is dense (logreg or mlp); this topology has local_steps = \(t.training.localSteps) and a \(t.model.kind.rawValue)"
+      )
+    }
     // The aggregation chain: names and parameters, then what it needs from a round.
     var pre: [any PreAggregator] = []
     do {
@@ -245,6 +252,11 @@ extension Topology {
     coord.rootDatasetSize = try c.int("root_dataset_size", default: 0) { $0 >= 0 && $0 <= 10_000 ? nil : "between 0 and 10000 samples" }
     coord.dp = try decodeDP(&c, mechanism: "DP-FedAvg", clipped: "per-update")
     coord.watermark = try decodeServerWatermark(&c)
+    if c.table["curious"] != nil {
+      var t = try c.table("curious")
+      coord.curiousEvery = try t.int("every", default: 10) { (1...Limits.rounds).contains($0) ? nil : "every 1 to \(Limits.rounds) rounds" }
+      try t.finish()
+    }
     coord.auditors = try c.stringArray("auditors") {
       AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\""
     }

@@ -181,6 +181,9 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var watermark: ServerWatermarkSettings?
   /// DP-FedAvg (user-level DP) at the coordinator: nil for none.
   public var dp: WorkerDP?
+  /// An honest-but-curious coordinator reading workers' batches out of their FedSGD updates
+  /// every `curious` rounds (gradient leakage); nil: it does not look.
+  public var curiousEvery: Int?
   /// Auditors scoring every update every round (names from `AuditorRegistry`); empty: no audit.
   public var auditors: [String] = []
   /// Mantissa sanitisation: every accepted update is rounded to this many mantissa bits before
