@@ -77,6 +77,8 @@ public enum Report {
       }
     } else if let monitoring = try MonitoringResults.load(dir) {
       figures += monitoring.figures()
+    } else if let privacy = try PrivacyResults.load(dir) {
+      figures += privacy.figures()
     } else if let inference = try InferenceResults.load(dir) {
       figures += inference.figures()
     } else if let ingestion = try IngestionResults.load(dir) {
@@ -92,7 +94,7 @@ public enum Report {
         ))
     } else {
       throw RuntimeError(
-        "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) monitoring results (results.csv from experiments/monitoring/run.sh) inference results (evasion.csv, extraction.csv, watermark.csv or leakage.csv from experiments/inference/) nor ingestion results (ingestion.csv from experiments/ingestion/)"
+        "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) monitoring results (results.csv from experiments/monitoring/run.sh) inference results (evasion.csv, extraction.csv, watermark.csv or leakage.csv from experiments/inference/), ingestion results (ingestion.csv from experiments/ingestion/) nor privacy results (membership.csv, inversion.csv or leakage.csv from experiments/privacy/)"
       )
     }
     var written: [String] = []

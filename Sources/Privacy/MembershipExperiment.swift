@@ -31,6 +31,9 @@ public struct MembershipExperiment {
   public var seed: UInt64
   public var labelOnlyQueries = 16
   public var labelOnlyNoise = 0.1
+  /// DP-SGD for every model — the target and, as LiRA assumes the attacker knows the training
+  /// procedure, the shadows; nil: plain SGD.
+  public var privacy: DPSGDConfiguration?
 
   public init(spec: ModelSpec, members: Int, shadows: Int, shokriShadows: Int = 4, training: TrainingConfiguration, seed: UInt64) {
     self.spec = spec
@@ -81,7 +84,13 @@ public struct MembershipExperiment {
       let network = spec.makeNetwork(input: data.shape, classes: data.classes, seed: seed &+ stream &* 7919)
       var config = training
       config.seed = seed &+ stream
-      Trainer(network: network, configuration: config).fit(data.subset(inside.indices.filter { inside[$0] }))
+      let trainer = Trainer(network: network, configuration: config)
+      let members = data.subset(inside.indices.filter { inside[$0] })
+      if let privacy {
+        for e in 0..<config.epochs { trainer.trainPrivateEpoch(members, epoch: e, privacy: privacy) }
+      } else {
+        trainer.fit(members)
+      }
       return network
     }
     progress("target model")

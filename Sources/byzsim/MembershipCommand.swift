@@ -24,6 +24,9 @@ struct MembershipCommand: ParsableCommand {
       the ROC curves on log–log axes.
       An overfitted target: small --members, many --epochs, e.g.
         byzsim attack membership --members 500 --epochs 60 --shadows 16 --svg roc.svg
+      --dp trains every model (the target and the shadows, as LiRA assumes the attacker knows the
+      training procedure) with DP-SGD (--noise-multiplier, --clip); --json then adds "dp":
+      {"epsilon", "delta", "noise_multiplier", "clip"} for the target.
       --json keys: members, shadows, output, target_train_accuracy, target_test_accuracy, and
       attacks.NAME.{auc, tpr_at_fpr_0.001, tpr_at_fpr_0.01, balanced_accuracy}.
       """)
@@ -51,6 +54,14 @@ struct MembershipCommand: ParsableCommand {
   @OptionGroup var shown: OutputPolicyOptions
   @Option(help: "Write the ROC curves (log–log SVG) here.")
   var svg: String?
+  @Flag(help: "Train every model (target and shadows) with DP-SGD.")
+  var dp = false
+  @Option(help: "With --dp: the noise multiplier σ.")
+  var noiseMultiplier = 1.0
+  @Option(help: "With --dp: the per-sample clipping norm C.")
+  var clip: Float = 1
+  @Option(help: "With --dp: the δ the target's ε is reported for.")
+  var delta = 1e-5
   @Flag(help: "Print one JSON object.")
   var json = false
   @OptionGroup var data: DataOptions
@@ -65,8 +76,18 @@ struct MembershipCommand: ParsableCommand {
     let test = try FashionMNIST.load(.test, directory: data.dataDir).dataset
     let config = TrainingConfiguration(
       epochs: epochs, batchSize: batchSize, schedule: LearningRateSchedule(base: lr), momentum: momentum, seed: seed)
-    let experiment = MembershipExperiment(
+    var experiment = MembershipExperiment(
       spec: spec, members: members, shadows: shadows, shokriShadows: shokriShadows, training: config, seed: seed)
+    var spent: (epsilon: Double, order: Double?)?
+    if dp {
+      let privacy = DPSGDConfiguration(clip: clip, noiseMultiplier: noiseMultiplier)
+      if let problem = privacy.problem { throw ValidationError("--dp: \(problem)") }
+      guard delta > 0 && delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
+      experiment.privacy = privacy
+      let q = DPSGDConfiguration.sampleRate(batchSize: batchSize, count: members)
+      let steps = epochs * DPSGDConfiguration.stepsPerEpoch(batchSize: batchSize, count: members)
+      spent = try RDPAccountant.epsilon(sampleRate: q, sigma: noiseMultiplier, steps: steps, delta: delta)
+    }
     if let problem = experiment.problem(available: train.count) { throw UserError(problem) }
     let policy = shown.policy
     let output = shown.output
@@ -94,12 +115,15 @@ struct MembershipCommand: ParsableCommand {
       print(
         "{\"members\":\(members),\"shadows\":\(shadows),\"output\":\"\(output.rawValue)\","
           + "\"target_train_accuracy\":\(report.targetTrainAccuracy),\"target_test_accuracy\":\(report.targetTestAccuracy),"
-          + "\"attacks\":{\(attacks.joined(separator: ","))}}")
+          + "\"attacks\":{\(attacks.joined(separator: ","))},"
+          + "\"dp\":\(spent.map { "{\"epsilon\":\($0.epsilon.isFinite ? "\($0.epsilon)" : "null"),\"delta\":\(delta),\"noise_multiplier\":\(noiseMultiplier),\"clip\":\(clip)}" } ?? "null")}"
+      )
     } else {
       print(
         String(
           format: "target %@: train accuracy %.4f, test accuracy %.4f (N = %d, output %@)", spec.description, report.targetTrainAccuracy,
           report.targetTestAccuracy, members, output.rawValue))
+      if let spent { print(String(format: "DP-SGD: σ %g, C %g: ε = %.4g at δ = %g", noiseMultiplier, Double(clip), spent.epsilon, delta)) }
       print("attack               AUC     TPR@0.1%FPR  TPR@1%FPR  balanced acc")
       for a in report.attacks {
         print(

@@ -35,6 +35,23 @@ import TestSupport
     #expect(blind["confidence"]?["auc"] == 0.5)
   }
 
+  /// `--dp`: every model trains with DP-SGD; the JSON's ε is the accountant's for the target's
+  /// schedule (q = 32/300, 10 epochs of ⌊300/32⌋ = 9 steps) — what `byzsim dp epsilon` prints —
+  /// and without --dp the key is null.
+  @Test func dpTrainingReportsItsEpsilon() throws {
+    let common = ["attack", "membership", "--members", "300", "--shadows", "4", "--shokri-shadows", "2", "--epochs", "10", "--json"]
+    let r = try CLI.run(common + ["--dp", "--noise-multiplier", "1.5"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let dp = try #require(r.json?["dp"] as? [String: Any])
+    let reference = try CLI.run([
+      "dp", "epsilon", "--sigma", "1.5", "--sample-rate", "\(32.0 / 300.0)", "--steps", "90", "--delta", "1e-5", "--json",
+    ])
+    let e = try #require(reference.json?["epsilon"] as? Double)
+    #expect(abs((dp["epsilon"] as? Double ?? 0) - e) < 1e-9 && dp["noise_multiplier"] as? Double == 1.5, "\(dp) vs \(e)")
+    let plain = try CLI.run(common)
+    #expect(plain.json?["dp"] is NSNull)
+  }
+
   @Test func impossibleSettingsAreClearErrors() throws {
     for (args, message) in [
       (["--members", "20000"], "images are needed"), (["--shadows", "1"], "shadow"), (["--decimals", "12"], "decimals"),

@@ -195,4 +195,31 @@ import Testing
     let accuracy = try String(contentsOfFile: dir + "/heatmap-ingestion-accuracy.svg", encoding: .utf8)
     #expect(accuracy.contains("sanitised by clustering") && accuracy.contains(">0.823<"))
   }
+
+  /// `byzsim report` on experiments/privacy's tables (by hand): membership AUC against σ with
+  /// each column's ε, and per output policy; gradient-leakage PSNR per setting and batch size.
+  @Test func privacyResultsAreDrawn() throws {
+    let dir = CLI.temporaryDirectory().path
+    try """
+    sigma,epsilon,policy,target_test_accuracy,attack,auc,tpr_at_fpr_0.01
+    none,,full,0.784,lira-online,0.638,0.05
+    1,6.9736,full,0.647,lira-online,0.531,0.02
+    none,,label,0.784,lira-online,0.597,0.03
+
+    """.write(toFile: dir + "/membership.csv", atomically: true, encoding: .utf8)
+    try """
+    setting,batch_size,psnr_median,exact,label_recall
+    plain,1,159.86,20,1.0
+    dp,1,7.79,0,0.55
+
+    """.write(toFile: dir + "/leakage.csv", atomically: true, encoding: .utf8)
+    let r = try CLI.run(["report", dir])
+    #expect(r.status == 0, "\(r.stderr)")
+    let dp = try String(contentsOfFile: dir + "/heatmap-membership-dp.svg", encoding: .utf8)
+    #expect(dp.contains(">0.638<") && dp.contains(">0.531<") && dp.contains("σ 1 (ε 6.97)") && dp.contains("no DP"), "\(dp)")
+    let policy = try String(contentsOfFile: dir + "/heatmap-membership-policy.svg", encoding: .utf8)
+    #expect(policy.contains(">0.597<") && policy.contains(">label<"))
+    let leak = try String(contentsOfFile: dir + "/heatmap-gradient-leakage.svg", encoding: .utf8)
+    #expect(leak.contains(">159.9<") && leak.contains(">7.8<") && leak.contains("batch 1"), "\(leak)")
+  }
 }
