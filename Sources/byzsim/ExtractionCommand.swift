@@ -173,11 +173,7 @@ struct ExtractionCommand: ParsableCommand {
     ]
     if let out { fields.append(("out", SafeTensorsFile.json(out))) }
     if let server {
-      fields += [
-        ("target", SafeTensorsFile.json(model)), ("answered", "\(server.answered)"),
-        ("stopped", server.stopped.map { "\"\($0)\"" } ?? "null"), ("rate_limited", "\(server.rateLimited)"),
-        ("waited_seconds", "\(server.waitedSeconds)"),
-      ]
+      fields += [("target", SafeTensorsFile.json(model)), ("answered", "\(server.answered)")] + server.jsonFields
     }
     if json {
       print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")

@@ -89,12 +89,7 @@ struct LeakCommand: ParsableCommand {
       let v = m[key]!
       fields.append((key, ["inputs", "answered", "bits", "bits_recovered"].contains(key) ? "\(Int(v))" : "\(v)"))
     }
-    if let server {
-      fields += [
-        ("stopped", server.stopped.map { "\"\($0)\"" } ?? "null"), ("rate_limited", "\(server.rateLimited)"),
-        ("waited_seconds", "\(server.waitedSeconds)"),
-      ]
-    }
+    if let server { fields += server.jsonFields }
     if json {
       print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
     } else {

@@ -83,6 +83,15 @@ final class ServerOracle {
     return out
   }
 
+  /// How the server treated the queries, as `--json` fields: "stopped" (null, "budget",
+  /// "refused"), "rate_limited" (429s waited out) and "waited_seconds".
+  var jsonFields: [(String, String)] {
+    [
+      ("stopped", stopped.map { "\"\($0)\"" } ?? "null"), ("rate_limited", "\(rateLimited)"),
+      ("waited_seconds", "\(waitedSeconds)"),
+    ]
+  }
+
   func post(_ inputs: [Float], d: Int) throws -> (Int, Data, Int?) {
     var request = URLRequest(url: base.appendingPathComponent("v1/predict"))
     request.httpMethod = "POST"

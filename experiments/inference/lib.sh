@@ -5,23 +5,8 @@ export OPENBLAS_NUM_THREADS=1
 hash() { "$B" serve --hash-token "$1"; }
 
 # start_server MODEL CONFIG: byzsim serve on a free loopback port; sets $pid and $port.
-start_server() {
-  "$B" serve "$1" --config "$2" --allow-unsigned --port 0 > "$out/serve.out" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$out/serve.out" && break; sleep 0.1; done
-  port=$(grep -o "http://127.0.0.1:[0-9]*" "$out/serve.out" | head -1 | sed 's/.*://')
-  if [ -z "$port" ]; then
-    echo "byzsim serve did not start with $2:" >&2
-    cat "$out/serve.out" >&2
-    kill "$pid" 2> /dev/null || true
-    exit 1
-  fi
-}
-
-stop_server() {
-  kill "$pid"
-  wait "$pid" 2> /dev/null || true
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/serve.sh"
+start_server() { serve_model "$1" "$2"; }
 
 # json FILE KEY: one top-level value of a JSON object (null if absent).
 json() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else json.dumps(v) if isinstance(v, bool) else v)' "$1" "$2"; }
