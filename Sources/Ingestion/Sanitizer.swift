@@ -21,8 +21,11 @@ public struct Sanitizer: Sendable {
   }
 
   /// Each detector's flags on `data`, in `names` order, with the seconds it took (not counting
-  /// the shared model's training). `progress` hears of long steps.
-  public func flags(_ data: Dataset, progress: (String) -> Void = { _ in }) -> [(name: String, flagged: Set<Int>, seconds: Double)] {
+  /// the shared model's training), and the input checks' full report when they ran. `progress`
+  /// hears of long steps.
+  public func flags(
+    _ data: Dataset, progress: (String) -> Void = { _ in }
+  ) -> (detectors: [(name: String, flagged: Set<Int>, seconds: Double)], inputChecks: InputChecks.Report?) {
     var representations: (values: [Float], width: Int)?
     func trained() -> (values: [Float], width: Int) {
       if let representations { return representations }
@@ -35,6 +38,7 @@ public struct Sanitizer: Sendable {
       return representations!
     }
     var out: [(name: String, flagged: Set<Int>, seconds: Double)] = []
+    var report: InputChecks.Report?
     for name in names {
       if name == "spectral" || name == "clustering" { _ = trained() }
       let start = ContinuousClock.now
@@ -54,19 +58,20 @@ public struct Sanitizer: Sendable {
         flagged = Set(ConfidentLearning.find(probabilities: p, labels: data.labels, classes: data.classes).issues)
       case "input":
         progress("input checks")
-        flagged = InputChecks().run(data).flagged
+        report = InputChecks().run(data)
+        flagged = report!.flagged
       default:
         preconditionFailure("unknown detector \(name): callers check names against Sanitizer.detectors")
       }
       let d = ContinuousClock.now - start
       out.append((name, flagged, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18))
     }
-    return out
+    return (out, report)
   }
 
   /// The samples of `data` no detector flagged (indices, ascending), and the union of the flags.
   public func kept(_ data: Dataset, progress: (String) -> Void = { _ in }) -> (kept: [Int], removed: Set<Int>) {
-    let removed = flags(data, progress: progress).reduce(into: Set<Int>()) { $0.formUnion($1.flagged) }
+    let removed = flags(data, progress: progress).detectors.reduce(into: Set<Int>()) { $0.formUnion($1.flagged) }
     return ((0..<data.count).filter { !removed.contains($0) }, removed)
   }
 }

@@ -135,11 +135,11 @@ struct InspectDataCommand: ParsableCommand {
       names: chosen, epsilon: epsilon ?? rate, model: ModelSpec(kind: model), configuration: configuration, folds: folds)
     var results: [(String, DetectionScore, Double)] = []
     var removals: [(String, Set<Int>)] = []
-    for (name, flagged, seconds) in sanitizer.flags(poisoned, progress: { progress.update($0, force: true) }) {
+    let (detected, checks) = sanitizer.flags(poisoned, progress: { progress.update($0, force: true) })
+    for (name, flagged, seconds) in detected {
       results.append((name, DetectionScore(flagged: flagged, truth: truth), seconds))
       removals.append((name, flagged))
     }
-    let checks = chosen.contains("input") ? InputChecks().run(poisoned) : nil
     // What sanitising buys: the same training on the clean set, the poisoned set, and the
     // poisoned set without each detector's flags.
     var evaluations: [(String, Int, Double, Double?)] = []

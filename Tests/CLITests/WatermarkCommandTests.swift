@@ -42,17 +42,14 @@ import Testing
     #expect(refused.status != 0 && refused.stderr.contains("401"), "\(refused.stderr)")
   }
 
-  /// A contractor plants its own mark in a federated run (`data_attack = { name = "watermark" }`
-  /// on one of 10 workers, mean aggregation): the run's attack success rate is the share of its
-  /// triggers the final model labels as planted, `byzsim watermark verify` with the same seed
-  /// finds exactly that many matches and a p-value far below 0.01, and the same federation
-  /// without the contractor does not carry the mark.
-  @Test func aContractorPlantsItsMarkInAFederatedRun() throws {
-    func topology(_ contractor: Bool) -> String {
-      """
-      name = "contractor"
+  /// A federation of 10 workers (an MLP on 10,000 images, mean aggregation); `contractor` (nil:
+  /// one group of 10) gives the tenth worker a group of its own with these keys.
+  static func federation(rounds: Int, coordinator: String = "", contractor: String? = nil) -> String {
+    let workers = contractor.map { "[[workers]]\ncount = 9\n[[workers]]\ncount = 1\n\($0)" } ?? "[[workers]]\ncount = 10"
+    return """
+      name = "federation"
       seed = 1
-      rounds = 150
+      rounds = \(rounds)
       [data]
       train_limit = 10000
       test_limit = 500
@@ -64,14 +61,22 @@ import Testing
       learning_rate = 0.1
       [coordinator]
       eval_every = 50
-      [[workers]]
-      count = 9
-      [[workers]]
-      count = 1
-      \(contractor ? "data_attack = { name = \"watermark\", count = 100, repeats = 20, seed = 77 }" : "")
+      \(coordinator)
+      \(workers)
       [security]
       curve = false
       """
+  }
+
+  /// A contractor plants its own mark in a federated run (`data_attack = { name = "watermark" }`
+  /// on one of 10 workers, mean aggregation): the run's attack success rate is the share of its
+  /// triggers the final model labels as planted, `byzsim watermark verify` with the same seed
+  /// finds exactly that many matches and a p-value far below 0.01, and the same federation
+  /// without the contractor does not carry the mark.
+  @Test func aContractorPlantsItsMarkInAFederatedRun() throws {
+    func topology(_ contractor: Bool) -> String {
+      Self.federation(
+        rounds: 150, contractor: contractor ? "data_attack = { name = \"watermark\", count = 100, repeats = 20, seed = 77 }" : "")
     }
     let dir = CLI.temporaryDirectory().path
     #expect(try CLI.run(["watermark", "triggers", "--out", dir + "/marks", "--count", "100", "--seed", "77"]).status == 0)
@@ -100,29 +105,7 @@ import Testing
   /// seed finds exactly that many, every metrics line carries the round's trigger accuracy, the
   /// events log the retraining; without the keys nothing is marked; bad keys are refused.
   @Test func theOwnerMarksAFederatedModelAtTheCoordinator() throws {
-    func topology(_ extra: String) -> String {
-      """
-      name = "waffle"
-      seed = 1
-      rounds = 100
-      [data]
-      train_limit = 10000
-      test_limit = 500
-      [model]
-      kind = "mlp"
-      hidden = [100]
-      [training]
-      batch_size = 32
-      learning_rate = 0.1
-      [coordinator]
-      eval_every = 50
-      \(extra)
-      [[workers]]
-      count = 10
-      [security]
-      curve = false
-      """
-    }
+    func topology(_ extra: String) -> String { Self.federation(rounds: 100, coordinator: extra) }
     let dir = CLI.temporaryDirectory().path
     #expect(try CLI.run(["watermark", "triggers", "--out", dir + "/marks", "--count", "100", "--seed", "9"]).status == 0)
     let (file, runs) = RunCommandTests.write(topology("watermark_triggers = 100\nwatermark_seed = 9"))
