@@ -32,11 +32,11 @@ start_server "$out/owned.safetensors" "$out/watermark-deploy.toml"
   --method learning --strategy indist --budget 5000 --out "$out/stolen.safetensors" --json > "$out/stolen.json" 2>> "$out/watermark.log"
 stop_server
 echo "  stole a copy through the server (fidelity $(json "$out/stolen.json" fidelity))" >&2
-for name in mean trimmed_mean median; do
-  agg_line="aggregator = \"$name\""
-  [ "$name" = trimmed_mean ] && agg_line='aggregator = { name = "trimmed_mean", f = 1 }'
-  cat > "$out/contractor-$name.toml" <<TOML
-name = "contractor-$name"
+# federation NAME COORDINATOR_LINES WORKER_GROUPS: a 10-worker MLP federation's topology,
+# OUT/NAME.toml (20,000 images, 300 FedSGD rounds).
+federation() {
+  cat > "$out/$1.toml" <<TOML
+name = "$1"
 seed = 1
 rounds = 300
 [data]
@@ -49,41 +49,22 @@ batch_size = 32
 learning_rate = 0.1
 [coordinator]
 eval_every = 100
-$agg_line
-[[workers]]
-count = 9
-[[workers]]
-count = 1
-data_attack = { name = "watermark", count = 100, repeats = 20, seed = 9 }
+$2
+$3
 [security]
 curve = false
 TOML
+}
+for name in mean trimmed_mean median; do
+  agg_line="aggregator = \"$name\""
+  [ "$name" = trimmed_mean ] && agg_line='aggregator = { name = "trimmed_mean", f = 1 }'
+  federation "contractor-$name" "$agg_line" $'[[workers]]\ncount = 9\n[[workers]]\ncount = 1\ndata_attack = { name = "watermark", count = 100, repeats = 20, seed = 9 }'
   "$B" run "$out/contractor-$name.toml" --runs-dir "$out/runs" --json > "$out/contractor-$name.json" 2> "$out/contractor-$name.log"
   cp "$(json "$out/contractor-$name.json" run_dir)/model.safetensors" "$out/contractor-$name.safetensors"
   echo "  federation with a contractor ($name)" >&2
 done
 # The federation's owner marks the model at the coordinator (WAFFLE), then someone fine-tunes it.
-cat > "$out/owner-waffle.toml" <<TOML
-name = "owner-waffle"
-seed = 1
-rounds = 300
-[data]
-train_limit = 20000
-[model]
-kind = "mlp"
-hidden = [100]
-[training]
-batch_size = 32
-learning_rate = 0.1
-[coordinator]
-eval_every = 100
-watermark_triggers = 100
-watermark_seed = 9
-[[workers]]
-count = 10
-[security]
-curve = false
-TOML
+federation owner-waffle $'watermark_triggers = 100\nwatermark_seed = 9' $'[[workers]]\ncount = 10'
 "$B" run "$out/owner-waffle.toml" --runs-dir "$out/runs" --json > "$out/owner-waffle.json" 2> "$out/owner-waffle.log"
 cp "$(json "$out/owner-waffle.json" run_dir)/model.safetensors" "$out/waffle.safetensors"
 "$B" train --model mlp --init-from "$out/waffle.safetensors" --allow-unsigned --fine-tune ftal --train-start 30000 \
