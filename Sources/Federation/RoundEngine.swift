@@ -122,6 +122,15 @@ public struct RoundEngine {
     return record
   }
 
+  /// A secure-aggregation round: the coordinator knows only `mean`, the sample-weighted mean of
+  /// `contributors`' updates (nil with `failure` when the protocol could not finish). No audit or
+  /// selection can run on it; the mean is applied as the mean aggregator's output would be.
+  public mutating func run(round: Int, mean: [Float]?, contributors: [Int], failure: String?, model: inout [Float]) -> Record {
+    guard let mean else { return skip(Record(), failure ?? "no valid update this round", round: round) }
+    apply(mean, to: &model)
+    return Record(aggregated: contributors)
+  }
+
   func skip(_ r: Record, _ why: String, round: Int) -> Record {
     var r = r
     r.skipped = why

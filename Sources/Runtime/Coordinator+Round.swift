@@ -18,13 +18,7 @@ extension Coordinator {
       run.logEvent("watermark: pretrained \(steps) steps, trigger accuracy \(accuracy)")
     }
     broadcast(round, to: participants, socket: socket, leak: leak)
-    let collector = try collect(round, participants: participants, socket: socket, leak: leak)
-    if let every = topology.coordinator.curiousEvery, round % every == 0 { try peek(round, collector.updates) }
-    let t1 = ContinuousClock.now
-    // The engine steps the model in place (no copy of the parameters per round).
-    let record = engine.run(round: round, updates: collector.updates, model: &network.parameters) { model in
-      root?.update(model: model, round: round).vector
-    }
+    let (record, t1) = try exchange(round, participants: participants, socket: socket, leak: leak)
     for line in record.events { run.logEvent(line) }
     var watermarkAccuracy: Double?
     if let waffle {
@@ -47,6 +41,31 @@ extension Coordinator {
       rejected: roundRejections.named, attackSuccessRate: successRate, weights: record.weights, audit: record.audit,
       skipped: record.skipped, watermarkAccuracy: watermarkAccuracy,
       timing: .init(roundMs: ms(t0, ContinuousClock.now), collectMs: ms(t0, t1), aggregateMs: ms(t1, t2), evalMs: ms(t2, t3)))
+  }
+
+  /// Gathers the round's updates (each one, or under secure aggregation only their sum) and runs
+  /// the engine on them; the curious coordinator reads what it was shown. Returns the engine's
+  /// record and when collection ended.
+  func exchange(_ round: Int, participants: [Int], socket: Socket, leak: Socket?) throws -> (RoundEngine.Record, ContinuousClock.Instant) {
+    let curious = topology.coordinator.curiousEvery.map { round % $0 == 0 } ?? false
+    if topology.coordinator.secureAggregation != nil {
+      currentBroadcast = nil
+      let secure = try collectSecure(round, participants: participants, socket: socket)
+      if curious { try peek(round, secure.seen) }
+      let t1 = ContinuousClock.now
+      var record = engine.run(
+        round: round, mean: secure.mean, contributors: secure.survivors, failure: secure.failure, model: &network.parameters)
+      record.events.insert(contentsOf: secure.events, at: 0)
+      return (record, t1)
+    }
+    let collector = try collect(round, participants: participants, socket: socket, leak: leak)
+    if curious { try peek(round, collector.updates) }
+    let t1 = ContinuousClock.now
+    // The engine steps the model in place (no copy of the parameters per round).
+    let record = engine.run(round: round, updates: collector.updates, model: &network.parameters) { model in
+      root?.update(model: model, round: round).vector
+    }
+    return (record, t1)
   }
 
   /// Sends round `round`'s model to its participants (and, in omniscient runs, the roster to
@@ -76,8 +95,10 @@ extension Coordinator {
     let deadline = ContinuousClock.now + .milliseconds(topology.coordinator.roundDeadlineMs)
     while ContinuousClock.now < deadline, !collector.waiting(alive: { workers[$0].alive }).isEmpty {
       try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: round) {
-        h, payload in
-        let w = Int(h.sender)
+        h, frame in
+        // Secure-aggregation messages outside a secure round are not ours.
+        guard h.type == .update else { return reject(.unexpectedType) }
+        let payload = frame.payload, w = Int(h.sender)
         if let refusal = collector.offer(sender: w, forRound: Int(h.round), samples: Int(h.aux), payload: payload) {
           if refusal == .sampleCountMismatch {
             refusals.record(

@@ -61,11 +61,11 @@ extension Coordinator {
   }
 
   /// Receives and dispatches messages until some arrived or `deadline` passed: joins and heartbeats are handled here;
-  /// updates go to `onUpdate`; everything invalid is counted with its reason. Also sends
+  /// updates and secure-aggregation messages go to `onUpdate`; everything invalid is counted with its reason. Also sends
   /// heartbeats and marks silent workers dead.
   func pump(
     _ socket: Socket, until deadline: ContinuousClock.Instant, round: Int,
-    onUpdate: (FrameHeader, [Float]) -> Void
+    onUpdate: (FrameHeader, Frame) -> Void
   ) throws {
     while true {
       let now = ContinuousClock.now
@@ -104,7 +104,7 @@ extension Coordinator {
     return died
   }
 
-  func handle(_ message: [Message], socket: Socket, round: Int, onUpdate: (FrameHeader, [Float]) -> Void) {
+  func handle(_ message: [Message], socket: Socket, round: Int, onUpdate: (FrameHeader, Frame) -> Void) {
     guard message.count >= 2 else { return reject(.frameCount) }
     let routingID = message[0].bytes
     let frame: Frame
@@ -151,10 +151,10 @@ extension Coordinator {
         workers[w].alive = true
         run.logEvent("worker \(w) alive again at round \(round)")
       }
-    case .update:
+    case .update, .secAggAdvertise, .secAggShares, .secAggMasked, .secAggReveal:
       guard workers[w].routingID != nil else { return reject(.unknownSender) }
       workers[w].lastSeen = ContinuousClock.now
-      onUpdate(h, frame.payload)
+      onUpdate(h, frame)
     default:
       reject(.unexpectedType)
     }

@@ -53,9 +53,17 @@ public struct Wiring: Sendable {
   /// This role's own key pair (CURVE on, and a role that has one).
   public var ownKeys: CurveKeyPair?
 
+  /// Secure aggregation's messages, in runs that use it: the workers whose keys and shares a
+  /// roster or a set of shares may carry (0: not a secure run).
+  public var secureAggregationWorkers = 0
+
   /// The largest message part a network-facing socket accepts: a model or update payload plus
   /// a little slack (a CURVE box adds 33 bytes), so nobody pushes more before authentication.
-  public var maxMessageSize: Int { max(4 * modelSize, FrameHeader.size) + 1024 }
+  /// Secure runs also take a masked input (8 bytes a parameter) and the protocol's key messages.
+  public var maxMessageSize: Int {
+    let secure = secureAggregationWorkers > 0 ? max(8 * modelSize, 4096 + 256 * secureAggregationWorkers) : 0
+    return max(4 * modelSize, secure, FrameHeader.size) + 1024
+  }
 
   /// The wiring recorded in a run directory for `role` (`threads` forces an inproc endpoint).
   public static func load(run: RunDirectory, topology: Topology, role: Role, threads: Bool) throws -> Wiring {
@@ -78,6 +86,7 @@ public struct Wiring: Sendable {
       endpoint: endpoint, workerEndpoint: workerEndpoint, curve: false, runID: try manifest.runID(path: run.manifestFile),
       modelSize: manifest.modelParameters)
     w.hubEndpoint = hubAddress
+    if topology.coordinator.secureAggregation != nil { w.secureAggregationWorkers = topology.workerCount }
     guard topology.security.curve, !endpoint.hasPrefix("inproc://") else { return w }
     let keys: PublicKeys
     do {

@@ -85,6 +85,35 @@ extension Topology {
     return topology
   }
 
+  /// Secure aggregation hides every individual update from the coordinator: whatever needs to
+  /// look at one (a robust rule, an auditor, the norm screen, DP-FedAvg's clipping, the omniscient
+  /// leak) is refused with that reason.
+  static func checkSecureAggregation(_ t: Topology, coordinator c: TableReader) throws {
+    guard let sa = t.coordinator.secureAggregation else { return }
+    let key = "secure_aggregation"
+    func refuse(_ what: String) throws -> Never {
+      throw c.error(key, "secure aggregation shows the coordinator only the sum of the round's updates, so \(what)")
+    }
+    if t.coordinator.aggregator.name != "mean" || !t.coordinator.preaggregators.isEmpty {
+      try refuse(
+        "a robust aggregator cannot inspect the masked updates: \(t.coordinator.aggregator)\(t.coordinator.preaggregators.isEmpty ? "" : " with pre-aggregators") needs each update, only aggregator = \"mean\" (the sample-weighted sum) works; choose one protection or the other"
+      )
+    }
+    if !t.coordinator.auditors.isEmpty { try refuse("auditors have no update to score: remove auditors") }
+    if t.coordinator.dp != nil {
+      try refuse("DP-FedAvg cannot clip each update: put dp_* in [training] (DP-SGD in the workers) instead")
+    }
+    if t.coordinator.sanitizeMantissaBits != nil { try refuse("sanitize_mantissa_bits has no update to round: remove it") }
+    if t.coordinator.maxUpdateNorm != 1e6 { try refuse("max_update_norm cannot be checked: remove it") }
+    if t.leaksHonestUpdates {
+      try refuse("an omniscient attacker's leak of honest updates has nothing to read: use knowledge = \"partial\" or no update attack")
+    }
+    if let th = sa.threshold, th > t.expectedParticipants {
+      throw c.error(key, "threshold \(th) is more than the \(t.expectedParticipants) workers expected per round: no round could finish")
+    }
+    if t.expectedParticipants < 2 { throw c.error(key, "secure aggregation needs at least 2 participants per round") }
+  }
+
   /// What spans tables: the aggregation chain against the round's updates, FLTrust's root data,
   /// the partition against the samples, the model against the image shape.
   static func checkAcrossTables(_ t: Topology, file: String, coordinator c: TableReader, data d: TableReader, model m: TableReader) throws {
@@ -96,6 +125,7 @@ extension Topology {
         "DP-FedAvg adds noise calibrated to the clipped mean's sensitivity (clip / participants); \(t.coordinator.aggregator.name)\(t.coordinator.preaggregators.isEmpty ? "" : " with pre-aggregators") has another sensitivity, so its guarantee would not hold: use aggregator = \"mean\" without preaggregators"
       )
     }
+    try checkSecureAggregation(t, coordinator: c)
     // Gradient leakage reads a FedSGD gradient whose first layer is dense.
     if t.coordinator.curiousEvery != nil, t.training.localSteps != 1 || t.model.kind == .cnn {
       throw c.error(
@@ -226,6 +256,16 @@ extension Topology {
     return ServerWatermarkSettings(triggers: triggers, seed: UInt64(markSeed), threshold: threshold, maxSteps: maxSteps)
   }
 
+  /// `secure_aggregation = true | false | { threshold = T }`.
+  static func decodeSecureAggregation(_ c: inout TableReader) throws -> SecureAggregationSettings? {
+    guard let n = c.table["secure_aggregation"] else { return nil }
+    if case .boolean = n.value { return try c.bool("secure_aggregation", default: false) ? SecureAggregationSettings() : nil }
+    var t = try c.table("secure_aggregation")
+    let threshold = try t.optionalInt("threshold") { (2...Limits.workers).contains($0) ? nil : "2 to \(Limits.workers) shares" }
+    try t.finish()
+    return SecureAggregationSettings(threshold: threshold)
+  }
+
   static func decodeCoordinator(_ c: inout TableReader) throws -> CoordinatorSettings {
     var coord = CoordinatorSettings()
     coord.endpoint = try c.string("endpoint", default: coord.endpoint) { e in
@@ -257,6 +297,7 @@ extension Topology {
       coord.curiousEvery = try t.int("every", default: 10) { (1...Limits.rounds).contains($0) ? nil : "every 1 to \(Limits.rounds) rounds" }
       try t.finish()
     }
+    coord.secureAggregation = try decodeSecureAggregation(&c)
     coord.auditors = try c.stringArray("auditors") {
       AuditorRegistry.names.contains($0) || $0 == "all" ? nil : "one of \(AuditorRegistry.names.joined(separator: ", ")) or \"all\""
     }

@@ -184,6 +184,9 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   /// An honest-but-curious coordinator reading workers' batches out of their FedSGD updates
   /// every `curious` rounds (gradient leakage); nil: it does not look.
   public var curiousEvery: Int?
+  /// Secure aggregation (Bonawitz et al. 2017): the coordinator sees only the sum of each
+  /// round's updates; nil: it sees every update.
+  public var secureAggregation: SecureAggregationSettings?
   /// Auditors scoring every update every round (names from `AuditorRegistry`); empty: no audit.
   public var auditors: [String] = []
   /// Mantissa sanitisation: every accepted update is rounded to this many mantissa bits before
@@ -195,6 +198,13 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var heartbeatMs: Int = 250
   /// A worker silent for this long is marked dead.
   public var livenessMs: Int = 3_000
+}
+
+/// `secure_aggregation = true` or `secure_aggregation = { threshold = T }` in `[coordinator]`.
+public struct SecureAggregationSettings: Sendable, Codable, Equatable {
+  /// Shares needed to rebuild a secret; nil: more than half of the round's participants.
+  public var threshold: Int?
+  public init(threshold: Int? = nil) { self.threshold = threshold }
 }
 
 /// A rule name with numeric parameters, e.g. { name = "krum", f = 2 }.

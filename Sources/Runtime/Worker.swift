@@ -2,6 +2,7 @@ import Covert
 import Data
 import Foundation
 import Learning
+import SecureAggregation
 import Tensor
 import Transport
 
@@ -24,6 +25,8 @@ public final class Worker {
   /// A mantissa channel's sender.
   let mantissa: MantissaSender?
   var secretKey: CurveKeyPair?
+  /// This round's secure-aggregation instance and the input it will mask (secure runs only).
+  var secure: (client: SecureAggregationClient, input: [UInt64])?
 
   public init(id: Int, run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, secretKey: CurveKeyPair? = nil) throws {
     guard id >= 0, id < topology.workerCount else {
@@ -83,6 +86,8 @@ public final class Worker {
         case .model:
           try answer(model: frame.payload, round: frame.header.round, link: link, hub: hub, decoder: decoder)
           lastSent = ContinuousClock.now
+        case .secAggRoster, .secAggForward, .secAggSurvivors:
+          secureStep(frame, link: link)
         case .shutdown:
           return
         default:
@@ -105,12 +110,21 @@ public final class Worker {
     let runID: UInt64
     init(socket: Socket, sender: UInt32, runID: UInt64) { self.socket = socket; self.sender = sender; self.runID = runID }
 
+    func sendBytes(_ type: FrameType, round: UInt32, _ bytes: [UInt8], aux: UInt32 = 0) throws {
+      let h = FrameHeader(type: type, dtype: .bytes, runID: runID, round: round, sender: sender, count: UInt32(bytes.count), aux: aux)
+      try deliver([.bytes(h.encoded()), .bytes(bytes)])
+    }
+
     func send(_ type: FrameType, round: UInt32 = 0, payload: FloatBuffer? = nil, aux: UInt32 = 0) throws {
       let h = FrameHeader(
         type: type, dtype: payload == nil ? .none : .float32, runID: runID, round: round,
         sender: sender, count: UInt32(payload?.count ?? 0), aux: aux)
       var frames: [OutgoingFrame] = [.bytes(h.encoded())]
       if let payload { frames.append(.floats(payload)) }
+      try deliver(frames)
+    }
+
+    func deliver(_ frames: [OutgoingFrame]) throws {
       do {
         try socket.send(frames)
       } catch let e as ZMQError where e.isWouldBlock {
@@ -159,12 +173,42 @@ public final class Worker {
       try hub.send([.bytes(h.encoded()), .floats(FloatBuffer(update.vector))])
       let wait = max(500, topology.coordinator.roundDeadlineMs / 2)
       if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: wait, heartbeat: { try link.send(.heartbeat) }) {
-        try link.send(.update, round: round, payload: FloatBuffer(crafted), aux: UInt32(update.samples))
+        try submit(crafted, samples: update.samples, round: round, link: link)
       }
     } else {
       var vector = update.vector
       if let mantissa, topology.isActiveAttacker(id, round: Int(round)) { mantissa.embed(&vector, round: Int(round)) }
-      try link.send(.update, round: round, payload: FloatBuffer(vector), aux: UInt32(update.samples))
+      try submit(vector, samples: update.samples, round: round, link: link)
+    }
+  }
+
+  /// Sends `vector` as this round's update — or, under secure aggregation, starts the round's
+  /// protocol instance with it: its fixed-point encoding (weighted by `samples`) waits to be masked.
+  func submit(_ vector: [Float], samples: Int, round: UInt32, link: Link) throws {
+    guard topology.coordinator.secureAggregation != nil else {
+      return try link.send(.update, round: round, payload: FloatBuffer(vector), aux: UInt32(samples))
+    }
+    let client = SecureAggregationClient(id: Int(link.sender), round: Int(round))
+    secure = (client, FixedPoint.encode(vector, weight: Double(samples), participants: topology.workerCount))
+    try link.sendBytes(.secAggAdvertise, round: round, client.advertisement, aux: UInt32(samples))
+  }
+
+  /// One step of the round's secure aggregation, answering the coordinator's message. A message
+  /// the protocol refuses ends this worker's part in the round (it drops out; nothing is revealed).
+  func secureStep(_ frame: Frame, link: Link) {
+    guard let (client, input) = secure, client.round == Int(frame.header.round) else { return }
+    let round = frame.header.round
+    do {
+      switch frame.header.type {
+      case .secAggRoster: try link.sendBytes(.secAggShares, round: round, try client.shareKeys(roster: frame.bytes))
+      case .secAggForward: try link.sendBytes(.secAggMasked, round: round, try client.maskedInput(forwarded: frame.bytes, input: input))
+      default:
+        try link.sendBytes(.secAggReveal, round: round, try client.unmask(survivors: frame.bytes))
+        secure = nil
+      }
+    } catch {
+      FileHandle.standardError.write(Data("worker \(id): round \(round): secure aggregation: \(error); dropping out of the round\n".utf8))
+      secure = nil
     }
   }
 

@@ -7,7 +7,7 @@
 ///      0      4     magic "BZS1"
 ///      4      2     protocol version (1)
 ///      6      1     type (FrameType)
-///      7      1     dtype (0 none, 1 float32)
+///      7      1     dtype (0 none, 1 float32, 2 bytes: secure aggregation)
 ///      8      8     run id (the run's random nonce, drawn by `prepare`)
 ///     16      4     round
 ///     20      4     sender id (worker id; 0xFFFF_FFFF for the coordinator)
@@ -59,14 +59,34 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
   case drop = 7
   /// coordinator → adversary hub (omniscient runs): the round's participant ids (payload: count floats).
   case roster = 8
+  // Secure aggregation (one instance per round, after the model; payloads are the
+  // `SecureAggregation` module's messages, bytes):
+  /// worker → coordinator: the round's two public keys (aux: samples behind the update to come).
+  case secAggAdvertise = 9
+  /// coordinator → worker: the roster U1 with everyone's public keys and the threshold.
+  case secAggRoster = 10
+  /// worker → coordinator: its encrypted key shares, one per other participant.
+  case secAggShares = 11
+  /// coordinator → worker: the shares addressed to it from U2.
+  case secAggForward = 12
+  /// worker → coordinator: its masked input (d little-endian UInt64s).
+  case secAggMasked = 13
+  /// coordinator → worker: the survivors U3.
+  case secAggSurvivors = 14
+  /// worker → coordinator: its shares of the survivors' self-mask seeds and the dropped' keys.
+  case secAggReveal = 15
 
   /// Whether this type carries a Float32 payload frame.
   public var hasPayload: Bool { self == .model || self == .update || self == .roster }
+  /// Whether this type carries a byte payload frame (secure aggregation).
+  public var hasBytes: Bool { rawValue >= FrameType.secAggAdvertise.rawValue && rawValue <= FrameType.secAggReveal.rawValue }
 }
 
 public enum DType: UInt8, Sendable {
   case none = 0
   case float32 = 1
+  /// Opaque bytes; `count` is the byte count.
+  case bytes = 2
 }
 
 /// Why a received message was dropped. Raw values are the stable names used in
@@ -93,6 +113,8 @@ public enum RejectReason: String, Error, Sendable, CaseIterable, Codable, Coding
   case unexpectedType = "unexpected_type"
   /// An update or hello whose sample count differs from what the coordinator assigned.
   case sampleCountMismatch = "sample_count_mismatch"
+  /// A secure-aggregation message the protocol refuses (wrong phase, shape, sender or round).
+  case secureAggregation = "secure_aggregation"
 }
 
 /// A decoded, validated message.
@@ -100,6 +122,8 @@ public struct Frame: Sendable {
   public let header: FrameHeader
   /// The payload for models and updates (count floats), empty otherwise.
   public let payload: [Float]
+  /// The payload of secure-aggregation messages, empty otherwise.
+  public var bytes: [UInt8] = []
 }
 
 /// Validates and decodes messages. Every check the header allows is made before a byte of
@@ -139,6 +163,16 @@ public struct FrameDecoder: Sendable {
     }
     guard header.runID == runID else { return .failure(.wrongRunID) }
     guard header.sender == FrameHeader.coordinatorID || Int(header.sender) < workerCount else { return .failure(.unknownSender) }
+    if header.type.hasBytes {
+      guard header.dtype == .bytes else { return .failure(.badDType) }
+      guard frames.count == 2 else { return .failure(.frameCount) }
+      // A masked input is exactly d UInt64s; every other message is small (keys, shares, ids).
+      let bound = header.type == .secAggMasked ? modelSize * 8 : 4096 + workerCount * 256
+      guard header.type != .secAggMasked || Int(header.count) == bound else { return .failure(.wrongLength) }
+      guard Int(header.count) <= bound else { return .failure(.wrongLength) }
+      guard frames[1].count == Int(header.count) else { return .failure(.payloadLength) }
+      return .success(Frame(header: header, payload: [], bytes: Array(frames[1])))
+    }
     if header.type.hasPayload {
       guard header.dtype == .float32 else { return .failure(.badDType) }
       guard frames.count == 2 else { return .failure(.frameCount) }
