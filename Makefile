@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_RELEASE := .build/release
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps venv build release run test bench compare-scanners format clean
+.PHONY: all deps venv build release run test bench compare-scanners compare-dp format clean
 
 all: release
 
@@ -46,6 +46,12 @@ compare-scanners: release
 	python3 -m venv .venv-compare
 	.venv-compare/bin/pip install --disable-pip-version-check -q -r scripts/requirements-compare.txt
 	.venv-compare/bin/python scripts/compare-scanners.py $(CURDIR)/$(BIN_RELEASE)/byzsim
+
+## compare-dp: byzsim-bench dp beside Opacus on PyTorch CPU (a separate .venv-opacus, several GB; not needed by the tests)
+compare-dp: release
+	python3 -m venv .venv-opacus
+	.venv-opacus/bin/pip install --disable-pip-version-check -q -r scripts/requirements-opacus.txt
+	$(BIN_RELEASE)/byzsim-bench dp --models mlp --opacus .venv-opacus/bin/python
 
 ## format: apply the house formatting (swift-format with .swift-format: 2 spaces, 140 columns)
 format:
