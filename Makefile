@@ -40,6 +40,7 @@ bench: release
 	$(BIN_RELEASE)/byzsim-bench scan
 	$(BIN_RELEASE)/byzsim-bench serve
 	$(BIN_RELEASE)/byzsim-bench dp
+	$(BIN_RELEASE)/byzsim-bench secagg
 
 ## compare-scanners: byzsim scan beside fickling and modelscan on the scanner test corpus (a Markdown table)
 compare-scanners: release

@@ -35,7 +35,9 @@ let libraries: [Target] = [
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
   .target(name: "Privacy", dependencies: ["Learning", "Data", "Tensor"]),
   .target(name: "Drift", dependencies: ["Tensor"]),
-  .target(name: "SecureAggregation", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+  .target(
+    name: "SecureAggregation",
+    dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
   .target(name: "Evasion", dependencies: ["Learning", "Tensor"]),
   .target(name: "Extraction", dependencies: ["Learning", "Data", "Tensor"]),
   .target(name: "Watermark", dependencies: ["Data", "Tensor", "Learning"]),
@@ -69,7 +71,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim-bench",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts", "Scan", "Ingestion",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts", "Scan", "Ingestion", "SecureAggregation",
       .product(name: "Crypto", package: "swift-crypto"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),

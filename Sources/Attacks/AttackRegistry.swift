@@ -47,7 +47,7 @@ public enum AttackRegistry {
       ) { Mimic(target: $0.optionalInt("target")) },
       Plugin("nan", "NaN updates (must be rejected)") { _ in NonFinite(infinity: false) },
       Plugin("inf", "+Inf updates (must be rejected)") { _ in NonFinite(infinity: true) },
-      Plugin("drop", "submit nothing") { _ in SilentDrop() },
+      Plugin("drop", "submit nothing (under secure aggregation: share keys, then withhold the masked input)") { _ in SilentDrop() },
     ])
 
   public static let data = PluginRegistry<any DataAttack>(

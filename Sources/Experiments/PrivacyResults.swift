@@ -1,24 +1,46 @@
 import Foundation
+import Runtime
 
 /// The results of `experiments/privacy/run.sh` drawn by `byzsim report`: `membership.csv`
 /// (each membership-inference attack's AUC per DP-SGD noise and per output policy),
 /// `inversion.csv` (MI-Face per gradient source and policy) and `leakage.csv` (gradient
-/// leakage per batch size, plain, with DP-SGD noise and with secure aggregation).
+/// leakage per batch size and method, plain, with local steps, DP-SGD noise and secure aggregation)
+/// and `secure-aggregation.csv` (runs with and without secure aggregation: accuracy, time, and
+/// what the curious coordinator read).
 struct PrivacyResults {
   static let membershipHeader = ["sigma", "epsilon", "policy", "target_test_accuracy", "attack", "auc", "tpr_at_fpr_0.01"]
   static let inversionHeader = ["setting", "evaluator_accuracy", "mean_distance_to_class_mean", "blank_distance_to_class_mean"]
   static let leakageHeader = ["setting", "batch_size", "psnr_median", "exact", "label_recall"]
+  static let secureHeader = [
+    "setting", "aggregator", "secure_aggregation", "attackers", "test_accuracy", "ms_per_round", "leakage_exact", "leakage_psnr_median",
+  ]
   var membership: [[String: String]] = []
   var inversion: [[String: String]] = []
   var leakage: [[String: String]] = []
+  var secure: [[String: String]] = []
 
   /// Nil unless `dir` holds one of the three tables with its header.
   static func load(_ dir: String) throws -> PrivacyResults? {
     let m = try ResultsCSV.rows(dir + "/membership.csv", header: membershipHeader)
     let i = try ResultsCSV.rows(dir + "/inversion.csv", header: inversionHeader)
     let l = try ResultsCSV.rows(dir + "/leakage.csv", header: leakageHeader)
-    guard m != nil || i != nil || l != nil else { return nil }
-    return PrivacyResults(membership: m ?? [], inversion: i ?? [], leakage: l ?? [])
+    let s = try ResultsCSV.rows(dir + "/secure-aggregation.csv", header: secureHeader)
+    guard m != nil || i != nil || l != nil || s != nil else { return nil }
+    return PrivacyResults(membership: m ?? [], inversion: i ?? [], leakage: l ?? [], secure: s ?? [])
+  }
+
+  /// The reconstructions `byzsim attack gradient-leakage --svg` drew for the experiment
+  /// (leakage-closed-form.svg, leakage-inverting.svg, leakage-dlg.svg), those present.
+  static func reconstructions(_ dir: String) throws -> [(file: String, caption: String, svg: String)] {
+    try ["closed-form", "inverting", "dlg"].compactMap { method -> (file: String, caption: String, svg: String)? in
+      let file = "leakage-\(method).svg"
+      guard FileManager.default.fileExists(atPath: dir + "/" + file) else { return nil }
+      let svg: String
+      do { svg = try String(contentsOfFile: dir + "/" + file, encoding: .utf8) } catch {
+        throw RuntimeError("cannot read \(dir)/\(file): \((error as NSError).localizedDescription)")
+      }
+      return (file, "Gradient leakage (\(method)): each batch size's first batch, then what the coordinator read, with its PSNR", svg)
+    }
   }
 
   func figures() -> [(file: String, caption: String, svg: String)] {
@@ -83,6 +105,19 @@ struct PrivacyResults {
               sizes.map { b in leakage.first { $0["setting"] == s && $0["batch_size"] == b }.flatMap { Double($0["psnr_median"]!) } }
             },
             range: 0...100, format: "%.1f")
+        ))
+    }
+    if !secure.isEmpty {
+      let labels = secure.map { r in
+        "\(r["setting"]!) (\(r["aggregator"]!)\(r["secure_aggregation"] == "true" ? ", secure" : ""))"
+      }
+      figures.append(
+        (
+          "bars-secure-aggregation.svg",
+          "Runs with and without secure aggregation: test accuracy after 30 rounds (attacked: 2 of 10 workers send −10× their update; secure aggregation allows only the mean)",
+          SVG.bars(
+            title: "secure aggregation: accuracy", labels: labels, values: secure.map { Double($0["test_accuracy"]!) ?? 0 },
+            maximum: 1, format: "%.3f", axisLabel: "test accuracy")
         ))
     }
     return figures

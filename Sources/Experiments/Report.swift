@@ -26,6 +26,8 @@ public enum Report {
   public static func generate(_ dir: String) throws -> [String] {
     let fm = FileManager.default
     var figures: [(file: String, caption: String, svg: String)] = []
+    // Figures another command already wrote into `dir` (its files; shown, never rewritten here).
+    var shown: [(file: String, caption: String, svg: String)] = []
     if fm.fileExists(atPath: dir + "/summary.csv"), fm.fileExists(atPath: dir + "/sweep.toml") {
       let spec = try SweepRunner.load(directory: dir)
       let runner = SweepRunner(spec: spec, directory: dir, binary: "", jobs: 1, processes: false)
@@ -79,6 +81,7 @@ public enum Report {
       figures += monitoring.figures()
     } else if let privacy = try PrivacyResults.load(dir) {
       figures += privacy.figures()
+      shown += try PrivacyResults.reconstructions(dir)
     } else if let inference = try InferenceResults.load(dir) {
       figures += inference.figures()
     } else if let ingestion = try IngestionResults.load(dir) {
@@ -106,7 +109,7 @@ public enum Report {
     var html =
       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>\(SVG.escape(title))</title></head><body style=\"font-family:sans-serif\">\n<h1>\(SVG.escape(title))</h1>\n"
     var md = "# \(title)\n\n"
-    for fig in figures {
+    for fig in figures + shown {
       html += "<figure>\n\(fig.svg)<figcaption>\(SVG.escape(fig.caption))</figcaption></figure>\n"
       md += "![\(fig.caption)](\(fig.file))\n\n*\(fig.caption)*\n\n"
     }

@@ -13,8 +13,7 @@ import Tensor
 ///   by ∂ℓ/∂b_k is x for one sample (Phong et al. 2018, "Privacy-Preserving Deep Learning via
 ///   Additively Homomorphic Encryption", §3.2; Geiping et al. 2020 prove it for any such layer);
 ///   for a batch it is a weighted mix of the inputs, taken at the row with the largest |∂ℓ/∂b_k|.
-///   ByzSim has no second-order gradients, so DLG's and inverting-gradients' optimisation
-///   (gradient matching) is not implemented; this closed form is their limit for dense models.
+///   Gradient matching (DLG, inverting gradients) is `GradientInversion`.
 public enum GradientLeakage {
   public struct Reading: Sendable {
     public let labels: Set<Int>

@@ -26,7 +26,7 @@ public final class Worker {
   let mantissa: MantissaSender?
   var secretKey: CurveKeyPair?
   /// This round's secure-aggregation instance and the input it will mask (secure runs only).
-  var secure: (client: SecureAggregationClient, input: [UInt64])?
+  var secure: (client: SecureAggregationClient, input: [UInt64]?)?
 
   public init(id: Int, run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, secretKey: CurveKeyPair? = nil) throws {
     guard id >= 0, id < topology.workerCount else {
@@ -174,6 +174,10 @@ public final class Worker {
       let wait = max(500, topology.coordinator.roundDeadlineMs / 2)
       if let crafted = try awaitHub(hub, round: round, decoder: decoder, timeoutMs: wait, heartbeat: { try link.send(.heartbeat) }) {
         try submit(crafted, samples: update.samples, round: round, link: link)
+      } else if topology.coordinator.secureAggregation != nil {
+        // Under secure aggregation a drop is the protocol's worst case: share keys, then withhold
+        // the masked input, so the coordinator must rebuild this worker's pairwise masks.
+        try startSecure(nil, samples: update.samples, round: round, link: link)
       }
     } else {
       var vector = update.vector
@@ -188,8 +192,15 @@ public final class Worker {
     guard topology.coordinator.secureAggregation != nil else {
       return try link.send(.update, round: round, payload: FloatBuffer(vector), aux: UInt32(samples))
     }
+    try startSecure(
+      FixedPoint.encode(vector, weight: Double(samples), participants: topology.workerCount), samples: samples, round: round, link: link)
+  }
+
+  /// Starts the round's secure-aggregation instance: advertises fresh keys; `input` (nil: none
+  /// will be sent) waits to be masked.
+  func startSecure(_ input: [UInt64]?, samples: Int, round: UInt32, link: Link) throws {
     let client = SecureAggregationClient(id: Int(link.sender), round: Int(round))
-    secure = (client, FixedPoint.encode(vector, weight: Double(samples), participants: topology.workerCount))
+    secure = (client, input)
     try link.sendBytes(.secAggAdvertise, round: round, client.advertisement, aux: UInt32(samples))
   }
 
@@ -201,7 +212,12 @@ public final class Worker {
     do {
       switch frame.header.type {
       case .secAggRoster: try link.sendBytes(.secAggShares, round: round, try client.shareKeys(roster: frame.bytes))
-      case .secAggForward: try link.sendBytes(.secAggMasked, round: round, try client.maskedInput(forwarded: frame.bytes, input: input))
+      case .secAggForward:
+        guard let input else {
+          secure = nil
+          return  // a dropping attacker withholds its masked input
+        }
+        try link.sendBytes(.secAggMasked, round: round, try client.maskedInput(forwarded: frame.bytes, input: input))
       default:
         try link.sendBytes(.secAggReveal, round: round, try client.unmask(survivors: frame.bytes))
         secure = nil

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import _CryptoExtras
 
 /// The cryptographic pieces of secure aggregation, each one standard construction so anyone can
 /// recompute them (the tests do, with Python's `cryptography`):
@@ -7,9 +8,9 @@ import Foundation
 /// - key agreement: X25519 (RFC 7748);
 /// - a pairwise seed and a share-encryption key: HKDF-SHA256 (RFC 5869) of the X25519 shared
 ///   secret, empty salt, info `byzsim-secagg/1 mask round R` or `… shares round R`, 32 bytes;
-/// - the pseudorandom generator: the AES-256-CTR keystream of a 32-byte seed, taken as the
-///   ciphertext of AES-256-GCM over zero bytes with a zero 96-bit nonce (so counter blocks
-///   start at 2), read as little-endian UInt64s;
+/// - the pseudorandom generator: the AES-256-CTR keystream of a 32-byte seed from the counter
+///   block 0⁹⁶ ‖ 2 (equal to AES-256-GCM's ciphertext of zero bytes under a zero 96-bit nonce,
+///   which is how the tests recompute it), read as little-endian UInt64s;
 /// - share encryption: AES-256-GCM with a random nonce, the sender and recipient ids and the
 ///   round as associated data.
 public enum SecAggCrypto {
@@ -28,26 +29,34 @@ public enum SecAggCrypto {
     return key.withUnsafeBytes { Array($0) }
   }
 
-  /// `count` pseudorandom ring elements from a 32-byte seed.
+  /// `count` pseudorandom ring elements from a 32-byte seed: the AES-256-CTR keystream from the
+  /// counter block 0⁹⁶ ‖ 2 — byte for byte AES-GCM's ciphertext of zeros under a zero nonce.
   public static func prg(seed: [UInt8], count: Int) -> [UInt64] {
-    precondition(seed.count == 32, "a PRG seed is 32 bytes")
-    if count == 0 { return [] }
-    let zeros = Data(count: count * 8)
-    // A zero nonce is safe here: every seed keys the generator once.
-    let nonce = try! AES.GCM.Nonce(data: Data(count: 12))  // 12 bytes is always a valid nonce
-    let sealed = try! AES.GCM.seal(zeros, using: SymmetricKey(data: seed), nonce: nonce)  // cannot fail for 32-byte keys
-    return sealed.ciphertext.withUnsafeBytes { raw in
-      (0..<count).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
-    }
+    var out = [UInt64](repeating: 0, count: count)
+    addMask(&out, seed: seed, sign: 1)
+    return out
   }
 
   /// Adds (sign +1) or subtracts (−1) `prg(seed)` into `vector`, in the ring Z/2⁶⁴.
   public static func addMask(_ vector: inout [UInt64], seed: [UInt8], sign: Int) {
-    let m = prg(seed: seed, count: vector.count)
-    if sign > 0 {
-      for i in vector.indices { vector[i] &+= m[i] }
-    } else {
-      for i in vector.indices { vector[i] &-= m[i] }
+    precondition(seed.count == 32, "a PRG seed is 32 bytes")
+    if vector.isEmpty { return }
+    let stream: Data
+    do {
+      let nonce = try AES._CTR.Nonce(nonceBytes: [UInt8](repeating: 0, count: 15) + [2])
+      stream = try AES._CTR.encrypt(Data(count: vector.count * 8), using: SymmetricKey(data: seed), nonce: nonce)
+    } catch {
+      // A 32-byte key and a 16-byte counter block are always valid.
+      preconditionFailure("AES-CTR refused a 32-byte key: \(error)")
+    }
+    stream.withUnsafeBytes { raw in
+      vector.withUnsafeMutableBufferPointer { v in
+        if sign > 0 {
+          for i in v.indices { v[i] &+= UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+        } else {
+          for i in v.indices { v[i] &-= UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+        }
+      }
     }
   }
 

@@ -105,15 +105,23 @@ public enum SecureAggregation {
 
   /// A masked input: d × u64.
   public static func encodeVector(_ v: [UInt64]) -> [UInt8] {
-    var w = ByteWriter()
-    w.bytes.reserveCapacity(v.count * 8)
-    for x in v { w.u64(x) }
-    return w.bytes
+    #if _endian(big)
+    let v = v.map { $0.littleEndian }
+    #endif
+    return v.withUnsafeBytes { Array($0) }
   }
 
   public static func decodeVector(_ b: [UInt8], count: Int) throws -> [UInt64] {
     guard b.count == count * 8 else { throw SecureAggregationError("a masked input of \(b.count) bytes, expected \(count * 8)") }
-    return b.withUnsafeBytes { raw in (0..<count).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
+    let v = [UInt64](unsafeUninitializedCapacity: count) { buf, n in
+      b.withUnsafeBytes { UnsafeMutableRawBufferPointer(buf).copyMemory(from: $0) }
+      n = count
+    }
+    #if _endian(big)
+    return v.map { UInt64(littleEndian: $0) }
+    #else
+    return v
+    #endif
   }
 
   /// What a participant reveals in Unmasking, by the participant it is about.

@@ -10,6 +10,7 @@ struct Bench: ParsableCommand {
     abstract: "ByzSim performance figures (release builds only; not run by the tests).",
     subcommands: [
       TrainBench.self, WireBench.self, AggregateBench.self, ArtifactsBench.self, ScanBench.self, ServeBench.self, DPBench.self,
+      SecureAggregationBench.self,
       IngestionBench.self,
     ])
 }

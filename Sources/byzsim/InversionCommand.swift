@@ -134,7 +134,8 @@ struct InversionCommand: ParsableCommand {
     let accuracy = Double(correct) / Double(results.count)
     if let svg {
       do {
-        try Self.svg(results.map { ($0.label, $0.result.image) }, shape: loaded.input).write(toFile: svg, atomically: true, encoding: .utf8)
+        try Self.svg(results.map { ("class \($0.label)", $0.result.image) }, shape: loaded.input).write(
+          toFile: svg, atomically: true, encoding: .utf8)
       } catch {
         throw UserError("cannot write \(svg): \((error as NSError).localizedDescription)")
       }
@@ -150,13 +151,13 @@ struct InversionCommand: ParsableCommand {
   }
 
   /// The reconstructions side by side, one grey square per pixel (first channel).
-  static func svg(_ images: [(label: Int, image: [Float])], shape: ImageShape) -> String {
+  static func svg(_ images: [(caption: String, image: [Float])], shape: ImageShape, title: String = "MI-Face reconstructions") -> String {
     let scale = 4, gap = 8, w = shape.width, h = shape.height, c = shape.channels
     var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(images.count * (w * scale + gap))\" height=\"\(h * scale + 24)\" "
-    out += "font-family=\"sans-serif\" font-size=\"11\">\n<title>MI-Face reconstructions</title>\n"
+    out += "font-family=\"sans-serif\" font-size=\"11\">\n<title>\(title)</title>\n"
     for (k, item) in images.enumerated() {
       let x0 = k * (w * scale + gap)
-      out += "<text x=\"\(x0)\" y=\"\(h * scale + 16)\">class \(item.label)</text>\n"
+      out += "<text x=\"\(x0)\" y=\"\(h * scale + 16)\">\(item.caption)</text>\n"
       for y in 0..<h {
         for x in 0..<w {
           let v = Int((min(1, max(0, item.image[(y * w + x) * c])) * 255).rounded())

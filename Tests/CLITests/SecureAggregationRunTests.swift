@@ -72,6 +72,32 @@ import Testing
     #expect(secure["rejected_frames"] as? [String: Int] ?? [:] == [:], "\(secure)")
   }
 
+  /// A worker that shares its keys and then withholds its masked input (the drop attack under
+  /// secure aggregation) every round: the coordinator rebuilds its masking key from the others'
+  /// shares and removes its pairwise masks, and the model is the plain run's where it sends nothing.
+  @Test func aWorkerThatDropsAfterSharingIsRecovered() throws {
+    func topology(_ secure: String) -> String {
+      Self.topology(secure: secure)
+        .replacingOccurrences(of: "curious = { every = 5 }", with: "")
+        .replacingOccurrences(of: "rounds = 30", with: "rounds = 5")
+        .replacingOccurrences(of: "batch_size = 1", with: "batch_size = 8")
+        // The dropper never answers in time: each round waits out this deadline once.
+        .replacingOccurrences(of: "eval_every = 30", with: "eval_every = 30\nround_deadline_ms = 1500")
+        + "\n[[workers]]\ncount = 1\nbehavior = \"drop\"\n"
+    }
+    let plain = try run(topology(""))
+    let secure = try run(topology("secure_aggregation = true"))
+    let dirs = [plain, secure].map { $0["run_dir"] as! String }
+    #expect(try maxDifference(dirs[0], dirs[1]) < 1e-6)
+    let events = try String(contentsOfFile: dirs[1] + "/events.log", encoding: .utf8)
+    #expect(
+      events.contains(
+        "round 4: secure aggregation: 5 advertised, 5 shared, 4 masked, 4 revealed (threshold 3); masks of dropped worker(s) 4 removed"),
+      "\(events)")
+    let m = try RunCommandTests.metrics(dirs[1])
+    #expect(m.count == 5 && m.allSatisfy { $0["aggregated"] as? [Int] == [0, 1, 2, 3] }, "\(m)")
+  }
+
   /// Whatever needs an individual update is refused, with the reason.
   @Test func whatNeedsEachUpdateIsRefused() throws {
     let cases = [

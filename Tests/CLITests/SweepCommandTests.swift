@@ -197,7 +197,8 @@ import Testing
   }
 
   /// `byzsim report` on experiments/privacy's tables (by hand): membership AUC against σ with
-  /// each column's ε, and per output policy; gradient-leakage PSNR per setting and batch size.
+  /// each column's ε, and per output policy; gradient-leakage PSNR per setting and batch size;
+  /// the secure-aggregation runs' accuracy as bars.
   @Test func privacyResultsAreDrawn() throws {
     let dir = CLI.temporaryDirectory().path
     try """
@@ -213,6 +214,14 @@ import Testing
     dp,1,7.79,0,0.55
 
     """.write(toFile: dir + "/leakage.csv", atomically: true, encoding: .utf8)
+    try """
+    setting,aggregator,secure_aggregation,attackers,test_accuracy,ms_per_round,leakage_exact,leakage_psnr_median
+    attacked-mean-secure,mean,true,2,0.1,20.5,,
+    attacked-median,median,false,2,0.712,12.1,,
+
+    """.write(toFile: dir + "/secure-aggregation.csv", atomically: true, encoding: .utf8)
+    let drawn = "<svg xmlns=\"http://www.w3.org/2000/svg\"><title>read by dlg</title></svg>\n"
+    try drawn.write(toFile: dir + "/leakage-dlg.svg", atomically: true, encoding: .utf8)
     let r = try CLI.run(["report", dir])
     #expect(r.status == 0, "\(r.stderr)")
     let dp = try String(contentsOfFile: dir + "/heatmap-membership-dp.svg", encoding: .utf8)
@@ -221,5 +230,11 @@ import Testing
     #expect(policy.contains(">0.597<") && policy.contains(">label<"))
     let leak = try String(contentsOfFile: dir + "/heatmap-gradient-leakage.svg", encoding: .utf8)
     #expect(leak.contains(">159.9<") && leak.contains(">7.8<") && leak.contains("batch 1"), "\(leak)")
+    let bars = try String(contentsOfFile: dir + "/bars-secure-aggregation.svg", encoding: .utf8)
+    #expect(bars.contains("attacked-mean-secure (mean, secure)") && bars.contains(">0.712<") && bars.contains(">0.100<"), "\(bars)")
+    // The command's reconstructions are shown in the report, and left as they were.
+    let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+    #expect(html.contains("read by dlg") && html.contains("Gradient leakage (dlg)"))
+    #expect(try String(contentsOfFile: dir + "/leakage-dlg.svg", encoding: .utf8) == drawn)
   }
 }

@@ -51,11 +51,27 @@ import Tensor
       ([header(.update, dtype: .float32, count: 4), Array(good.dropLast())], .payloadLength),
       ([header(.heartbeat), good], .frameCount),
       ([header(.heartbeat, count: 3)], .reservedField),
+      // Secure aggregation's byte payloads: bytes only, the count is the byte count, a masked
+      // input is exactly 8 bytes per parameter, key messages are bounded by the worker count.
+      ([header(.secAggAdvertise, dtype: .float32, count: 64), [UInt8](repeating: 0, count: 64)], .badDType),
+      ([header(.secAggAdvertise, dtype: .bytes, count: 64)], .frameCount),
+      ([header(.secAggAdvertise, dtype: .bytes, count: 64), [UInt8](repeating: 0, count: 63)], .payloadLength),
+      ([header(.secAggMasked, dtype: .bytes, count: 24), [UInt8](repeating: 0, count: 24)], .wrongLength),
+      ([header(.secAggShares, dtype: .bytes, count: 1 << 20), [UInt8](repeating: 0, count: 1 << 20)], .wrongLength),
     ]
     for (frames, reason) in cases {
       guard case let .failure(r) = decoder.decode(frames) else { Issue.record("accepted: \(reason)"); continue }
       #expect(r == reason)
     }
+  }
+
+  @Test func secureAggregationPayloadsAreBytes() throws {
+    let masked = [UInt8](repeating: 5, count: 32)
+    guard case let .success(f) = decoder.decode([header(.secAggMasked, dtype: .bytes, count: 32, aux: 0), masked]) else {
+      Issue.record("a masked input of 4 × 8 bytes refused")
+      return
+    }
+    #expect(f.bytes == masked && f.payload.isEmpty)
   }
 
   /// 100,000 random and mutated messages: no crash, every message either decodes to a frame
