@@ -78,6 +78,23 @@ public struct FileFormatError: Error, Equatable, CustomStringConvertible {
 }
 
 enum Files {
+  /// Appends `data` to `path` (created if missing) in one write(2) with O_APPEND.
+  static func append(_ data: Data, to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw FileFormatError(path: path, message: "cannot open to append (\(errnoText()))") }
+    defer { close(fd) }
+    let ok = data.withUnsafeBytes { buf -> Bool in
+      var written = 0
+      while written < buf.count {
+        let n = write(fd, buf.baseAddress! + written, buf.count - written)
+        if n < 0 { if errno == EINTR { continue }; return false }
+        written += n
+      }
+      return true
+    }
+    guard ok else { throw FileFormatError(path: path, message: "cannot append (\(errnoText()))") }
+  }
+
   /// Writes `data` so that a crash at any instant leaves either the old file or the new one:
   /// temp file in the same directory, fsync, rename over the target, fsync the directory.
   /// `mode` applies from the file's creation (a secret is never readable by others, even briefly).

@@ -128,22 +128,10 @@ extension Coordinator {
     // A hello and a heartbeat carry no round: anything else in that field is not ours.
     if h.type == .hello || h.type == .heartbeat, h.round != 0 { return reject(.reservedField) }
     switch h.type {
+    case .attest:
+      admitAttestation(w, frame.bytes, routingID: routingID, socket: socket)
     case .hello:
-      // A hello states the worker's shard size: it must be the one `prepare` assigned.
-      guard Int(h.aux) == shardSamples[w] else {
-        refusals.record(
-          peer: "worker \(w)",
-          what: "worker \(w) said hello with \(h.aux) samples, assigned \(shardSamples[w]): refused (sample_count_mismatch)")
-        return reject(.sampleCountMismatch)
-      }
-      let rejoin = workers[w].routingID != nil
-      workers[w].routingID = routingID
-      if !workers[w].alive { run.logEvent("worker \(w) \(rejoin ? "rejoined" : "joined") at round \(round)") }
-      workers[w].alive = true
-      workers[w].lastSeen = ContinuousClock.now
-      let welcome = FrameHeader(type: .welcome, runID: wiring.runID, round: UInt32(round), sender: FrameHeader.coordinatorID)
-      sendTo(socket, w, [.bytes(welcome.encoded())])
-      if let b = currentBroadcast, b.participants.contains(w) { sendTo(socket, w, b.frames) }
+      hello(w, samples: Int(h.aux), routingID: routingID, socket: socket, round: round)
     case .heartbeat:
       guard workers[w].routingID != nil else { return reject(.unknownSender) }
       workers[w].lastSeen = ContinuousClock.now
@@ -158,5 +146,39 @@ extension Coordinator {
     default:
       reject(.unexpectedType)
     }
+  }
+
+  /// A worker's start-up measurement: refused ones are told to leave (not part of this run).
+  func admitAttestation(_ w: Int, _ bytes: [UInt8], routingID: [UInt8], socket: Socket) {
+    guard wiring.attesting else { return reject(.unexpectedType) }
+    guard !attest(w, bytes) else { return }
+    reject(.attestationMismatch)
+    let bye = FrameHeader(type: .shutdown, runID: wiring.runID, round: 0, sender: FrameHeader.coordinatorID).encoded()
+    do { try socket.send([.bytes(routingID), .bytes(bye)], dontWait: true) } catch {}  // it may be gone already
+  }
+
+  /// A worker joins (or rejoins): attested if the run attests, with the shard size `prepare` assigned.
+  func hello(_ w: Int, samples: Int, routingID: [UInt8], socket: Socket, round: Int) {
+    if wiring.attesting, topology.security.attestationMode == .enforce, !workers[w].attested {
+      if !workers[w].refused {
+        refusals.record(peer: "worker \(w)", what: "worker \(w) said hello without a start-up measurement: refused (attestation_mismatch)")
+      }
+      return reject(.attestationMismatch)
+    }
+    workers[w].attested = false  // each hello uses up one attestation: a new process sends its own
+    guard samples == shardSamples[w] else {
+      refusals.record(
+        peer: "worker \(w)",
+        what: "worker \(w) said hello with \(samples) samples, assigned \(shardSamples[w]): refused (sample_count_mismatch)")
+      return reject(.sampleCountMismatch)
+    }
+    let rejoin = workers[w].routingID != nil
+    workers[w].routingID = routingID
+    if !workers[w].alive { run.logEvent("worker \(w) \(rejoin ? "rejoined" : "joined") at round \(round)") }
+    workers[w].alive = true
+    workers[w].lastSeen = ContinuousClock.now
+    let welcome = FrameHeader(type: .welcome, runID: wiring.runID, round: UInt32(round), sender: FrameHeader.coordinatorID)
+    sendTo(socket, w, [.bytes(welcome.encoded())])
+    if let b = currentBroadcast, b.participants.contains(w) { sendTo(socket, w, b.frames) }
   }
 }

@@ -65,6 +65,10 @@ public final class Coordinator {
   struct WorkerState {
     var routingID: [UInt8]?
     var alive = false
+    /// Its measurement was checked and admitted (attesting runs only).
+    var attested = false
+    /// Refused at start-up (attestation): not waited for.
+    var refused = false
     var lastSeen = ContinuousClock.now
   }
 
@@ -221,13 +225,18 @@ public final class Coordinator {
   /// Waits for every worker to join (a deterministic start), or for the startup timeout.
   func awaitWorkers(_ socket: Socket, timeout: Duration) throws {
     let deadline = ContinuousClock.now + timeout
-    while workers.contains(where: { !$0.alive }), ContinuousClock.now < deadline {
+    while workers.contains(where: { !$0.alive && !$0.refused }), ContinuousClock.now < deadline {
       try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: firstRound) {
         _, _ in
       }
     }
     if let why = abortReason?() { throw RuntimeError(why) }
     let joined = workers.filter(\.alive).count
+    if joined == 0, workers.allSatisfy(\.refused) {
+      throw RuntimeError(
+        "every worker was refused at start-up: their measurements depart from the expected one (see \(run.file("events.log")) and attestations.jsonl)"
+      )
+    }
     guard joined > 0 else { throw RuntimeError("no worker joined within \(timeout) at \(wiring.endpoint)") }
     if joined < workers.count { run.logEvent("starting with \(joined) of \(workers.count) workers") }
   }

@@ -56,13 +56,15 @@ public struct Wiring: Sendable {
   /// Secure aggregation's messages, in runs that use it: the workers whose keys and shares a
   /// roster or a set of shares may carry (0: not a secure run).
   public var secureAggregationWorkers = 0
+  /// Workers send a start-up measurement (`security.attestation` not off, processes).
+  public var attesting = false
 
   /// The largest message part a network-facing socket accepts: a model or update payload plus
   /// a little slack (a CURVE box adds 33 bytes), so nobody pushes more before authentication.
   /// Secure runs also take a masked input (8 bytes a parameter) and the protocol's key messages.
   public var maxMessageSize: Int {
     let secure = secureAggregationWorkers > 0 ? max(8 * modelSize, 4096 + 256 * secureAggregationWorkers) : 0
-    return max(4 * modelSize, secure, FrameHeader.size) + 1024
+    return max(4 * modelSize, secure, attesting ? FrameDecoder.maxAttestation : 0, FrameHeader.size) + 1024
   }
 
   /// The wiring recorded in a run directory for `role` (`threads` forces an inproc endpoint).
@@ -87,6 +89,7 @@ public struct Wiring: Sendable {
       modelSize: manifest.modelParameters)
     w.hubEndpoint = hubAddress
     if topology.coordinator.secureAggregation != nil { w.secureAggregationWorkers = topology.workerCount }
+    w.attesting = topology.security.attestationMode != .off && !endpoint.hasPrefix("inproc://")
     guard topology.security.curve, !endpoint.hasPrefix("inproc://") else { return w }
     let keys: PublicKeys
     do {

@@ -42,6 +42,8 @@ extension Launcher {
       try FileManager.default.createDirectory(atPath: run.covertDirectory, withIntermediateDirectories: true)
     }
     if topology.security.curve { try writeKeys(topology, run: run) }
+    let supplyChain = try buildSupplyChain(topology, run: run)
+    let attestation = try expectedMeasurement(topology)
     let signer = try RunSigner.create(run)
     let nonce = UInt64.random(in: 1...UInt64.max)  // the system RNG: never derived from the seed
     let manifest = RunManifest(
@@ -50,6 +52,7 @@ extension Launcher {
       input: train.dataset.shape, classes: train.dataset.classes,
       dataFiles: train.files + test.files, shards: shards.digests, shardSamples: shards.samples, poisonedShards: shards.poisoned,
       rootShard: rootDigest, initModel: initDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(),
+      attestation: attestation, supplyChain: supplyChain.isEmpty ? nil : supplyChain,
       createdAt: ISO8601DateFormatter().string(from: Date()))
     try signer.write(Array(try JSONEncoder.snake(pretty: true).encode(manifest)) + [0x0A], to: run.manifestFile)
     // Ground truth, for evaluation only: the coordinator and its auditors never read it.
@@ -58,6 +61,30 @@ extension Launcher {
         malicious: topology.maliciousIDs,
         behaviors: (0..<topology.workerCount).map { topology.behavior(of: $0) }), to: run.truthFile)
     return run
+  }
+
+  /// Builds each `supply_chain` group's compromised library into supply-chain/; their SHA-256 by group.
+  static func buildSupplyChain(_ topology: Topology, run: RunDirectory) throws -> [String: String] {
+    var digests: [String: String] = [:]
+    for (g, group) in topology.workers.enumerated() {
+      guard let spec = group.supplyChain else { continue }
+      digests[String(g)] = try TrojanBLAS.build(spec, group: g, directory: run.supplyChainDirectory).sha256
+    }
+    return digests
+  }
+
+  /// What workers must measure as: the allowlist file, or this process (the same binary and
+  /// libraries the launcher starts them with); nil when attestation is off.
+  static func expectedMeasurement(_ topology: Topology) throws -> Measurement? {
+    guard topology.security.attestationMode != .off else { return nil }
+    guard let file = topology.security.attestationAllowlist else { return try Measurement.current() }
+    do {
+      return try JSONDecoder.snake.decode(Measurement.self, from: Data(try Files.read(file)))
+    } catch let e as FileFormatError {
+      throw e
+    } catch {
+      throw FileFormatError(path: file, message: "not an attestation allowlist (a measurement as written by byzsim attest): \(error)")
+    }
   }
 
   /// FLTrust's root dataset: a seeded random sample, removed from what the workers share.

@@ -28,6 +28,11 @@ public enum Launcher {
         "the mantissa channel's receiver is an eavesdropper on the wire, and threads talk over inproc:// (no wire): run it as processes (without --threads)"
       )
     }
+    if topology.workers.contains(where: { $0.supplyChain != nil }) {
+      throw RuntimeError(
+        "supply_chain preloads a compromised library into its workers' processes, and threads share one process: run it as processes (without --threads)"
+      )
+    }
     try checkNotInUse(run)
     try Integrity.checkShards(run)
     let wiring = try Wiring.load(run: run, topology: topology, role: .launcher, threads: true)
@@ -155,11 +160,13 @@ final class ProcessLaunch {
 
   func log(_ name: String) -> String { (run.logsDirectory as NSString).appendingPathComponent("\(name).log") }
 
-  func spawn(_ args: [String], log: String) throws -> Process {
+  func spawn(_ args: [String], log: String, preload: String? = nil) throws -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
-    p.environment = environment
+    var env = environment
+    if let preload { env["LD_PRELOAD"] = preload }
+    p.environment = env
     guard FileManager.default.createFile(atPath: log, contents: nil), let h = FileHandle(forWritingAtPath: log) else {
       throw FileFormatError(path: log, message: "cannot create the log file (\(Files.errnoText()))")
     }
@@ -179,7 +186,12 @@ final class ProcessLaunch {
       ["coordinator", "--run-dir", run.path, "--launched"] + (resume ? ["--resume"] : []) + (allowUnsigned ? ["--allow-unsigned"] : []),
       log: log("coordinator"))
     let workers = try (0..<topology.workerCount).map { w in
-      try spawn(["worker", "--run-dir", run.path, "--id", String(w)], log: log("worker-\(w)"))
+      // A supply_chain group runs with its compromised library preloaded (the simulated attack).
+      let (_, g, _) = topology.group(of: w)
+      let preload = topology.workers[g].supplyChain.map { _ in
+        (run.supplyChainDirectory as NSString).appendingPathComponent("trojan-blas-group-\(g).so")
+      }
+      return try spawn(["worker", "--run-dir", run.path, "--id", String(w)], log: log("worker-\(w)"), preload: preload)
     }
     var pids = ["coordinator": Int(coordinator.processIdentifier)]
     if let hub { pids["hub"] = Int(hub.processIdentifier) }

@@ -214,6 +214,10 @@ public struct RunManifest: Codable, Sendable {
   var initModel: String?
   var gitCommit: String?
   var binarySHA256: String?
+  /// The start-up measurement workers must match (`security.attestation`); nil when off.
+  var attestation: Measurement?
+  /// SHA-256 of each worker group's compromised dependency (`supply_chain`), by group index.
+  var supplyChain: [String: String]?
   var createdAt: String
 
   /// The run nonce as the frames' run id.

@@ -74,12 +74,17 @@ extension Topology {
     let audit = try decodeAudit(&a, auditors: coord.auditors)
     var s = try top.table("security")
     let curve = try s.bool("curve", default: true)
+    let attestation = try s.string("attestation", default: "enforce") {
+      AttestationMode(rawValue: $0) == nil ? "\"enforce\", \"observe\" or \"off\"" : nil
+    }
+    let allowlist = try s.optionalString("attestation_allowlist")
     try s.finish()
     try top.finish()
 
     var topology = Topology(
       name: name, seed: seed, rounds: rounds, data: data, model: model, training: training,
-      coordinator: coord, workers: workers, security: SecuritySettings(curve: curve))
+      coordinator: coord, workers: workers,
+      security: SecuritySettings(curve: curve, attestation: AttestationMode(rawValue: attestation), attestationAllowlist: allowlist))
     topology.audit = audit
     try checkAcrossTables(topology, file: file, coordinator: c, data: d, model: m)
     return topology
@@ -368,6 +373,7 @@ extension Topology {
       }
       group.covert = spec
     }
+    if g.table["supply_chain"] != nil { group.supplyChain = try decodeSupplyChain(&g) }
     if group.hasUpdateAttack {
       let attack: any UpdateAttack
       group.attack = try g.resolve(AttackRegistry.update, RuleSpec(name: group.behavior, params: group.attack), key: "attack").params
@@ -382,6 +388,23 @@ extension Topology {
     }
     try g.finish()
     return group
+  }
+
+  /// `supply_chain = { name = "trojan_blas", mode = "scale" | "sign_flip" | "drift", factor = F, rows = [R, …] }`.
+  static func decodeSupplyChain(_ g: inout TableReader) throws -> SupplyChainSpec {
+    var t = try g.table("supply_chain")
+    var spec = SupplyChainSpec()
+    spec.name = try t.string("name", default: nil) { $0 == "trojan_blas" ? nil : "\"trojan_blas\" (a trojaned BLAS)" }
+    spec.mode = SupplyChainSpec.Mode(
+      rawValue: try t.string("mode", default: "scale") {
+        SupplyChainSpec.Mode(rawValue: $0) == nil ? "\"scale\", \"sign_flip\" or \"drift\"" : nil
+      })!
+    spec.factor = try t.double("factor", default: spec.mode == .drift ? 0.01 : 1.5) { abs($0) <= 1e6 ? nil : "a factor within ±1e6" }
+    spec.rows = try t.intArray("rows", default: [0]) { r in
+      !r.isEmpty && r.count <= 1024 && r.allSatisfy { (0..<1_000_000).contains($0) } ? nil : "1 to 1024 row indices ≥ 0"
+    }
+    try t.finish()
+    return spec
   }
 
   static func decodeAudit(_ a: inout TableReader, auditors: [String]) throws -> AuditSettings {

@@ -239,13 +239,15 @@ public struct WorkerGroup: Sendable, Codable, Equatable {
   /// A covert exfiltration channel (see `CovertRegistry`); the group otherwise trains honestly.
   /// Parameters are stored with their defaults filled in.
   public var covert: RuleSpec?
+  /// A compromised dependency these workers run with (see `TrojanBLAS`); nil: none.
+  public var supplyChain: SupplyChainSpec?
   /// Re-sampled malicious set: each round only `active` of the group's workers, drawn from
   /// (seed, group, round), act maliciously; the others behave honestly. Nil: all, every round.
   public var active: Int?
 
   public init(count: Int, behavior: String = "honest") { self.count = count; self.behavior = behavior }
 
-  public var isMalicious: Bool { behavior != "honest" || dataAttack != nil || covert != nil }
+  public var isMalicious: Bool { behavior != "honest" || dataAttack != nil || covert != nil || supplyChain != nil }
   public var hasUpdateAttack: Bool { behavior != "honest" }
   /// Whether `round` is one of this group's attack rounds (its schedule applies to both kinds).
   public func isAttackRound(_ round: Int) -> Bool { isMalicious && round >= startRound && (round - startRound) % every == 0 }
@@ -270,6 +272,12 @@ public struct AuditSettings: Sendable, Codable, Equatable {
 
 public struct SecuritySettings: Sendable, Codable, Equatable {
   public var curve: Bool = true
+  /// Measured start-up (see `Measurement`); nil in topologies stored before it existed: enforce.
+  public var attestation: AttestationMode?
+  /// An allowlist file (a `Measurement` as JSON) to check workers against instead of the
+  /// launcher's own measurement (workers on other hosts, with another build).
+  public var attestationAllowlist: String?
+  public var attestationMode: AttestationMode { attestation ?? .enforce }
 }
 
 /// The registries the topology decoder reads: what each key may be set to today.

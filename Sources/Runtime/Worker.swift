@@ -74,6 +74,11 @@ public final class Worker {
     let decoder = FrameDecoder(runID: wiring.runID, modelSize: local.parameterCount, workerCount: topology.workerCount)
     let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
     let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
+    if wiring.attesting {
+      // Measured start-up: what this process is made of, before it asks to join.
+      let measurement = try JSONEncoder.snake().encode(try Measurement.current())
+      try link.sendBytes(.attest, round: 0, Array(measurement))
+    }
     try link.send(.hello, aux: UInt32(local.data.count))
     var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
     while true {

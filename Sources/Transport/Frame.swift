@@ -75,11 +75,13 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
   case secAggSurvivors = 14
   /// worker → coordinator: its shares of the survivors' self-mask seeds and the dropped' keys.
   case secAggReveal = 15
+  /// worker → coordinator, before its hello: its start-up measurement (JSON; `security.attestation`).
+  case attest = 16
 
   /// Whether this type carries a Float32 payload frame.
   public var hasPayload: Bool { self == .model || self == .update || self == .roster }
   /// Whether this type carries a byte payload frame (secure aggregation).
-  public var hasBytes: Bool { rawValue >= FrameType.secAggAdvertise.rawValue && rawValue <= FrameType.secAggReveal.rawValue }
+  public var hasBytes: Bool { rawValue >= FrameType.secAggAdvertise.rawValue && rawValue <= FrameType.attest.rawValue }
 }
 
 public enum DType: UInt8, Sendable {
@@ -115,6 +117,9 @@ public enum RejectReason: String, Error, Sendable, CaseIterable, Codable, Coding
   case sampleCountMismatch = "sample_count_mismatch"
   /// A secure-aggregation message the protocol refuses (wrong phase, shape, sender or round).
   case secureAggregation = "secure_aggregation"
+  /// A worker whose start-up measurement departs from the expected one, or that sent none
+  /// (`security.attestation = "enforce"`).
+  case attestationMismatch = "attestation_mismatch"
 }
 
 /// A decoded, validated message.
@@ -134,6 +139,9 @@ public struct FrameDecoder: Sendable {
   public let modelSize: Int
   /// Valid sender ids are 0..<workerCount, or the coordinator's id.
   public let workerCount: Int
+
+  /// The largest start-up measurement accepted (a few hundred mapped files).
+  public static let maxAttestation = 262_144
 
   public init(runID: UInt64, modelSize: Int, workerCount: Int) {
     self.runID = runID; self.modelSize = modelSize; self.workerCount = workerCount
@@ -167,7 +175,8 @@ public struct FrameDecoder: Sendable {
       guard header.dtype == .bytes else { return .failure(.badDType) }
       guard frames.count == 2 else { return .failure(.frameCount) }
       // A masked input is exactly d UInt64s; every other message is small (keys, shares, ids).
-      let bound = header.type == .secAggMasked ? modelSize * 8 : 4096 + workerCount * 256
+      let bound =
+        header.type == .secAggMasked ? modelSize * 8 : header.type == .attest ? FrameDecoder.maxAttestation : 4096 + workerCount * 256
       guard header.type != .secAggMasked || Int(header.count) == bound else { return .failure(.wrongLength) }
       guard Int(header.count) <= bound else { return .failure(.wrongLength) }
       guard frames[1].count == Int(header.count) else { return .failure(.payloadLength) }
