@@ -35,6 +35,7 @@ let libraries: [Target] = [
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
   .target(name: "Privacy", dependencies: ["Learning", "Data", "Tensor"]),
   .target(name: "Drift", dependencies: ["Tensor"]),
+  .target(name: "DepsAudit", dependencies: ["TOML"]),
   .target(
     name: "SecureAggregation",
     dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
@@ -64,7 +65,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion", "Extraction", "Watermark", "Ingestion",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Experiments", "Artifacts", "Scan", "Attacks", "Serving", "Privacy", "Drift", "Evasion", "Extraction", "Watermark", "Ingestion", "DepsAudit",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
@@ -105,6 +106,7 @@ let tests: [Target] = [
   .testTarget(name: "WatermarkTests", dependencies: ["Watermark", "Data", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "Learning", "Data", "Tensor", "TestSupport"]),
   .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+  .testTarget(name: "DepsAuditTests", dependencies: ["DepsAudit", "TestSupport"]),
   .testTarget(name: "DriftTests", dependencies: ["Drift", "Tensor", "TestSupport"]),
   .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Data", "Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "CLITests", dependencies: ["byzsim", "Data", "Runtime", "Transport", "TestSupport"]),
