@@ -25,6 +25,17 @@ public struct Measurement: Codable, Sendable, Equatable {
 
   /// This process, now.
   public static func current() throws -> Measurement {
+    var objects: [String: String] = [:]
+    for path in try mappedExecutables() { objects[path] = try digest(path) }
+    let exe = try digest("/proc/self/exe")
+    let env = ProcessInfo.processInfo.environment
+    return Measurement(
+      executable: exe, objects: objects, ldPreload: env["LD_PRELOAD"].flatMap { $0.isEmpty ? nil : $0 },
+      ldLibraryPath: env["LD_LIBRARY_PATH"].flatMap { $0.isEmpty ? nil : $0 })
+  }
+
+  /// The files this process has mapped executable (from /proc/self/maps), each once.
+  static func mappedExecutables() throws -> [String] {
     // procfs files report size 0: read to the end by hand (a sized read would stop early).
     guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps") else {
       throw RuntimeError("attestation: cannot read /proc/self/maps; set security.attestation = \"off\" on systems without /proc")
@@ -34,20 +45,17 @@ public struct Measurement: Codable, Sendable, Equatable {
     do { maps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self) } catch {
       throw RuntimeError("attestation: cannot read /proc/self/maps (\(error.localizedDescription))")
     }
-    var objects: [String: String] = [:]
+    var seen = Set<String>()
+    var paths: [String] = []
     for line in maps.split(separator: "\n") {
       // address perms offset dev inode pathname
       let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
       guard fields.count == 6, fields[1].contains("x") else { continue }
       let path = String(fields[5]).trimmingCharacters(in: .whitespaces)
-      guard path.hasPrefix("/"), !path.hasSuffix(" (deleted)"), objects[path] == nil else { continue }
-      objects[path] = try digest(path)
+      guard path.hasPrefix("/"), !path.hasSuffix(" (deleted)"), seen.insert(path).inserted else { continue }
+      paths.append(path)
     }
-    let exe = try digest("/proc/self/exe")
-    let env = ProcessInfo.processInfo.environment
-    return Measurement(
-      executable: exe, objects: objects, ldPreload: env["LD_PRELOAD"].flatMap { $0.isEmpty ? nil : $0 },
-      ldLibraryPath: env["LD_LIBRARY_PATH"].flatMap { $0.isEmpty ? nil : $0 })
+    return paths
   }
 
   static func digest(_ path: String) throws -> String {

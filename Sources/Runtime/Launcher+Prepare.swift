@@ -43,6 +43,8 @@ extension Launcher {
     }
     if topology.security.curve { try writeKeys(topology, run: run) }
     let supplyChain = try buildSupplyChain(topology, run: run)
+    let sbom = try SBOM.json()
+    try Files.writeAtomically(sbom, to: run.file("sbom.cdx.json"))
     let attestation = try expectedMeasurement(topology)
     let signer = try RunSigner.create(run)
     let nonce = UInt64.random(in: 1...UInt64.max)  // the system RNG: never derived from the seed
@@ -52,7 +54,7 @@ extension Launcher {
       input: train.dataset.shape, classes: train.dataset.classes,
       dataFiles: train.files + test.files, shards: shards.digests, shardSamples: shards.samples, poisonedShards: shards.poisoned,
       rootShard: rootDigest, initModel: initDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(),
-      attestation: attestation, supplyChain: supplyChain.isEmpty ? nil : supplyChain,
+      attestation: attestation, supplyChain: supplyChain.isEmpty ? nil : supplyChain, sbomSHA256: Provenance.sha256Hex(sbom),
       createdAt: ISO8601DateFormatter().string(from: Date()))
     try signer.write(Array(try JSONEncoder.snake(pretty: true).encode(manifest)) + [0x0A], to: run.manifestFile)
     // Ground truth, for evaluation only: the coordinator and its auditors never read it.

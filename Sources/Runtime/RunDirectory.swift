@@ -218,6 +218,8 @@ public struct RunManifest: Codable, Sendable {
   var attestation: Measurement?
   /// SHA-256 of each worker group's compromised dependency (`supply_chain`), by group index.
   var supplyChain: [String: String]?
+  /// SHA-256 of sbom.cdx.json, the CycloneDX SBOM of the build that prepared the run.
+  var sbomSHA256: String?
   var createdAt: String
 
   /// The run nonce as the frames' run id.
