@@ -78,6 +78,13 @@ public struct FileFormatError: Error, Equatable, CustomStringConvertible {
 }
 
 enum Files {
+  /// ": …ENOSPC…" when the filesystem holding `path` has no space left, else "".
+  static func fullDiskNote(_ path: String) -> String {
+    var s = statvfs()
+    guard statvfs(path, &s) == 0, s.f_bavail == 0 else { return "" }
+    return ": its log is empty and the filesystem of \(path) has no space left (ENOSPC); free some space"
+  }
+
   /// Appends `data` to `path` (created if missing) in one write(2) with O_APPEND.
   static func append(_ data: Data, to path: String) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)

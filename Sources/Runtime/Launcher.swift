@@ -232,7 +232,8 @@ final class ProcessLaunch {
     guard c.terminationReason == .exit, c.terminationStatus == 0 else {
       let how =
         c.terminationReason == .uncaughtSignal ? "was killed by signal \(c.terminationStatus)" : "exited with status \(c.terminationStatus)"
-      let last = lastLine(of: log("coordinator")).map { ": \($0)" } ?? ""
+      // A full disk can leave the coordinator no room to log why it stopped: say what we see.
+      let last = lastLine(of: log("coordinator")).map { ": \($0)" } ?? Files.fullDiskNote(run.path)
       throw RuntimeError(
         "the coordinator \(how)\(last). See \(log("coordinator")); once the cause is fixed, resume from the last checkpoint with: byzsim run --resume \(run.path)"
       )
