@@ -35,7 +35,7 @@ let libraries: [Target] = [
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),
   .target(name: "Privacy", dependencies: ["Learning", "Data", "Tensor"]),
   .target(name: "Drift", dependencies: ["Tensor"]),
-  .target(name: "DepsAudit", dependencies: ["TOML"]),
+  .target(name: "DepsAudit", dependencies: ["TOML", "Plugins"]),
   .target(
     name: "SecureAggregation",
     dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),

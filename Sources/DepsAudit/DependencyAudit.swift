@@ -1,4 +1,5 @@
 import Foundation
+import Plugins
 import TOML
 
 /// `byzsim audit-deps`: what in a project's dependency files opens the door to a compromised
@@ -98,24 +99,9 @@ public enum DependencyAudit {
     return out
   }
 
-  /// Optimal-string-alignment distance: insertions, deletions, substitutions and transpositions
-  /// of adjacent characters each cost 1.
-  public static func distance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-    for i in 0...a.count { d[i][0] = i }
-    for j in 0...b.count { d[0][j] = j }
-    for i in 1...a.count {
-      for j in 1...b.count {
-        let cost = a[i - 1] == b[j - 1] ? 0 : 1
-        d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-        if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
-      }
-    }
-    return d[a.count][b.count]
-  }
+  /// Optimal-string-alignment distance (insertions, deletions, substitutions and adjacent
+  /// transpositions each cost 1): the project's one implementation, `Suggestion.distance`.
+  public static func distance(_ a: String, _ b: String) -> Int { Suggestion.distance(a, b) }
 
   static let popular = Set(PopularPackages.names)
   /// Where the popular-package list comes from, and when.
