@@ -39,6 +39,12 @@ extension Coordinator {
   /// Omniscient attacks: a leak to the adversary hub (a simulation device, not part of the defence).
   func openLeak() throws -> Socket? {
     guard topology.leaksHonestUpdates else { return nil }
+    return try openHubLine()
+  }
+
+  /// A DEALER to the adversary hub: the leak, or (attacks that need no leak) the line the
+  /// coordinator's final bye travels on, so a hub on another host learns the run is over.
+  func openHubLine() throws -> Socket {
     let l = try Socket(context, .dealer)
     try l.setMaxMessageSize(wiring.maxMessageSize)
     if wiring.curve, let keys = wiring.ownKeys, let hubKey = wiring.hubPublicKey { try l.makeCurveClient(keys, serverKey: hubKey) }

@@ -245,8 +245,14 @@ public final class Coordinator {
   func finish(_ socket: Socket, leak: Socket?) throws {
     let bye = FrameHeader(type: .shutdown, runID: wiring.runID, round: UInt32(topology.rounds), sender: FrameHeader.coordinatorID)
     for w in workers.indices where workers[w].alive { sendTo(socket, w, [.bytes(bye.encoded())]) }
-    if let leak {
-      do { try leak.send([.bytes(bye.encoded())], dontWait: true) } catch {
+    if topology.hasUpdateAttacks {
+      // Behind leaked updates still queued for a hub on another host, the bye must not be
+      // dropped at close: the context's end waits up to 2 s for it.
+      do {
+        let line = try leak ?? openHubLine()
+        try line.setLinger(milliseconds: 2000)
+        try line.send([.bytes(bye.encoded())], dontWait: true)
+      } catch {
         run.logEvent("the adversary hub was not told to stop (\(error)); it stops when its run ends")
       }
     }

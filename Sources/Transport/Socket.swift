@@ -92,6 +92,9 @@ public final class Socket {
   /// Milliseconds a receive waits before EAGAIN (-1: forever).
   public func setReceiveTimeout(milliseconds: Int) throws { try set(ZMQ_RCVTIMEO, Int32(milliseconds)) }
   public func setSendTimeout(milliseconds: Int) throws { try set(ZMQ_SNDTIMEO, Int32(milliseconds)) }
+  /// How long the context's termination waits for this socket's queued messages after close
+  /// (0 by default: drop them).
+  public func setLinger(milliseconds: Int) throws { try set(ZMQ_LINGER, Int32(milliseconds)) }
   /// This socket's routing identity as seen by a ROUTER peer.
   public func setRoutingID(_ id: [UInt8]) throws { try set(ZMQ_ROUTING_ID, bytes: id) }
   /// How soon a disconnected socket retries its connection.

@@ -11,7 +11,7 @@ struct ByzSim: AsyncParsableCommand {
       Run.self, Validate.self, Sweep.self, ReportCommand.self, Reproduce.self, Aggregate.self, Train.self, Prepare.self, Export.self,
       Keygen.self, Sign.self, Verify.self, ScanCommand.self, Predict.self, Tamper.self, Serve.self, AuditServing.self, DPCommand.self,
       DriftCommand.self, AttackCommand.self, WatermarkCommand.self, TrafficCommand.self, InspectDataCommand.self, Attest.self,
-      AuditDeps.self, SBOMCommand.self,
+      AuditDeps.self, SBOMCommand.self, LaunchCommand.self,
       Info.self,
       RoleCommand.self, CoordinatorCommand.self, WorkerCommand.self, HubCommand.self,
     ])

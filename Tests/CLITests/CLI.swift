@@ -28,11 +28,11 @@ enum CLI {
       .deletingLastPathComponent().appendingPathComponent(".build/debug/byzsim")
   }
 
-  static func run(_ args: [String]) throws -> Result {
+  static func run(_ args: [String], environment: [String: String]? = nil) throws -> Result {
     let p = Process()
     p.executableURL = binary
     p.arguments = args
-    var env = ProcessInfo.processInfo.environment
+    var env = environment ?? ProcessInfo.processInfo.environment
     env["OPENBLAS_NUM_THREADS"] = "1"
     p.environment = env
     let out = Pipe(), err = Pipe()
