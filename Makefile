@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_RELEASE := .build/release
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: all deps venv build release run test bench compare-scanners compare-dp format clean
+.PHONY: all deps venv build release install install-built run test bench compare-scanners compare-dp format clean
 
 all: release
 
@@ -20,6 +20,20 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+## install: the release binaries into $(PREFIX)/bin and the shipped topologies and experiments
+## (with the paper files) into $(PREFIX)/share/byzsim, where the commands find them from any directory
+PREFIX ?= /usr/local
+install: release
+	@$(MAKE) --no-print-directory install-built PREFIX=$(PREFIX)
+
+## install-built: install what `make release` already built (no build step)
+install-built:
+	@test -x $(BIN_RELEASE)/byzsim || { echo "install: $(BIN_RELEASE)/byzsim is missing; run make release first" >&2; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/byzsim
+	install -m 0755 $(BIN_RELEASE)/byzsim $(BIN_RELEASE)/byzsim-bench $(DESTDIR)$(PREFIX)/bin/
+	rm -rf $(DESTDIR)$(PREFIX)/share/byzsim/topologies $(DESTDIR)$(PREFIX)/share/byzsim/experiments
+	cp -R topologies experiments $(DESTDIR)$(PREFIX)/share/byzsim/
 
 ## run: build in release mode and run the default topology (1 coordinator + 10 worker processes)
 run: release

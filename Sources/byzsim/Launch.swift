@@ -41,7 +41,7 @@ struct LaunchCommand: ParsableCommand {
   ) throws -> (
     RunDirectory, LaunchPlan, String
   ) {
-    let topology = try Topology.load(path: common.file)
+    let topology = try Topology.load(path: ShippedFiles.locate(common.file, what: "topology file"))
     let (run, plan) = try ClusterLaunch.prepare(topology, runsRoot: common.runsDir, scheduler: scheduler, port: common.port)
     let script = try ClusterLaunch.writeLaunchFile(run, name: scriptName, text: render(plan, run), executable: true)
     FileHandle.standardError.write(

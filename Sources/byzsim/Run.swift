@@ -48,7 +48,7 @@ struct Run: ParsableCommand {
       runDir = RunDirectory(path: resume)
       _ = try runDir.loadTopology()
     } else {
-      let topology = try Topology.load(path: file)
+      let topology = try Topology.load(path: ShippedFiles.locate(file, what: "topology file"))
       let initial = initFrom.map { ModelReference(path: $0, publicKey: initPub, allowUnsigned: allowUnsigned) }
       runDir = try Launcher.prepare(topology, runsRoot: runsDir, initFrom: initial)
     }

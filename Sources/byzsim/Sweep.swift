@@ -33,7 +33,8 @@ struct Sweep: ParsableCommand {
   }
 
   func run() throws {
-    let spec = try resume.map { try SweepRunner.load(directory: $0) } ?? SweepSpec.load(path: file!)
+    let spec =
+      try resume.map { try SweepRunner.load(directory: $0) } ?? SweepSpec.load(path: ShippedFiles.locate(file!, what: "sweep file"))
     if dryRun {
       print("\(spec.cells.count) cells × \(spec.seeds.count) seeds = \(spec.cells.count * spec.seeds.count) runs")
       for c in spec.cells {
@@ -97,12 +98,20 @@ struct Reproduce: ParsableCommand {
     if !list && name == nil && resume == nil { throw ValidationError("give a reproduction name, --resume DIR, or --list.") }
   }
 
+  func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+  }
+
   /// What a reproduction directory records so that `--resume` finds its paper again.
   struct Saved: Codable { var name: String; var quick: Bool; var papers: String }
 
   func run() throws {
+    // From any directory: the shipped paper files (see ShippedFiles), recorded absolute for --resume.
+    let papers = try absolute(ShippedFiles.locate(self.papers, what: "folder of paper files"))
     if list {
-      for n in Reproduction.list(in: papers) {
+      let names = Reproduction.list(in: papers)
+      if names.isEmpty { throw UserError("\(papers): no paper files (.toml files with a [paper] table)") }
+      for n in names {
         let r = try Reproduction.load(n, in: papers, quick: false)
         print(
           "\(n.padding(toLength: 18, withPad: " ", startingAt: 0)) \(r.title) — \(r.sweep.cells.count) cells × \(r.sweep.seeds.count) seeds, \(r.claims.count) claims"

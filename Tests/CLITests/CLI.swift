@@ -28,10 +28,12 @@ enum CLI {
       .deletingLastPathComponent().appendingPathComponent(".build/debug/byzsim")
   }
 
-  static func run(_ args: [String], environment: [String: String]? = nil) throws -> Result {
+  /// Runs `binary` (default: the built byzsim) with `args`, from `directory` (default: ours).
+  static func run(_ args: [String], environment: [String: String]? = nil, binary: URL? = nil, directory: URL? = nil) throws -> Result {
     let p = Process()
-    p.executableURL = binary
+    p.executableURL = binary ?? Self.binary
     p.arguments = args
+    if let directory { p.currentDirectoryURL = directory }
     var env = environment ?? ProcessInfo.processInfo.environment
     env["OPENBLAS_NUM_THREADS"] = "1"
     p.environment = env

@@ -51,7 +51,9 @@ struct WatermarkTests {
 
   /// WAFFLE's retraining at the server: it stops as soon as the trigger accuracy reaches the
   /// threshold (no step when it already has), never takes more than max_steps, and is a function
-  /// of the model and the round (the same batches twice).
+  /// of the model and the round (the same batches twice). The step 0.05 converges in about 220
+  /// steps with every OpenBLAS kernel tried (Sandybridge, Haswell, Zen); 0.1 oscillated on 40
+  /// random labels and whether it reached 0.9 depended on the kernel's rounding.
   @Test func serverRetrainingStopsAtTheThresholdOrTheCap() throws {
     let shape = ImageShape(height: 28, width: 28, channels: 1)
     let triggers = TriggerSet.generate(count: 40, shape: shape, classes: 10, seed: 3)
@@ -59,7 +61,7 @@ struct WatermarkTests {
     let capped = ServerRetraining(triggers: triggers, threshold: 1, maxSteps: 3, batchSize: 8, learningRate: 0.1, seed: 1)
     let a = fresh()
     #expect(capped.retrain(a, round: 0).steps == 3)
-    let full = ServerRetraining(triggers: triggers, threshold: 0.9, maxSteps: 5_000, batchSize: 8, learningRate: 0.1, seed: 1)
+    let full = ServerRetraining(triggers: triggers, threshold: 0.9, maxSteps: 5_000, batchSize: 8, learningRate: 0.05, seed: 1)
     let b = fresh(), c = fresh()
     let (steps, accuracy) = full.retrain(b, round: 4)
     #expect(accuracy >= 0.9 && steps > 0 && steps < 5_000 && full.accuracy(b) == accuracy)
