@@ -133,6 +133,11 @@ let uncheckedKernels: Set<String> = ["Tensor"]
 for target in package.targets where target.type != .system {
   var settings = target.swiftSettings ?? []
   settings.append(.enableUpcomingFeature("ExistentialAny"))
+  if target.type == .test {
+    // `make test` builds everything once in release (-enable-testing); the test code itself
+    // gains nothing from the optimiser, which would triple its compile time.
+    settings.append(.unsafeFlags(["-Onone"], .when(configuration: .release)))
+  }
   if uncheckedKernels.contains(target.name) {
     // Only numeric kernels, which index raw buffers in hot loops with bounds checked at the
     // buffer boundary; every parser of outside bytes keeps its bounds and overflow checks.

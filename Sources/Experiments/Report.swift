@@ -31,7 +31,8 @@ public enum Report {
     if fm.fileExists(atPath: dir + "/summary.csv"), fm.fileExists(atPath: dir + "/sweep.toml") {
       let spec = try SweepRunner.load(directory: dir)
       let runner = SweepRunner(spec: spec, directory: dir, binary: "", jobs: 1, processes: false)
-      let rows = try runner.summarize()
+      _ = try runner.summarize()
+      let summaries = try runner.cellSummaries()
       // Accuracy vs round per cell: mean over seeds with a 95% band.
       var series: [SVG.Series] = []
       for cell in spec.cells {
@@ -43,7 +44,7 @@ public enum Report {
           let (m, ci) = Statistics.meanCI(curves.map { $0.accuracy[k] })!
           mean.append(m); band.append((m - (ci ?? 0), m + (ci ?? 0)))
         }
-        let label = cell.id + " " + cell.values.map { $0.1.replacingOccurrences(of: "\"", with: "") }.joined(separator: " ")
+        let label = cell.id + " " + GridColumns.label(cell)
         series.append(SVG.Series(label: label, x: Array(first.rounds.prefix(n)), y: mean, band: band))
       }
       figures.append(
@@ -52,30 +53,31 @@ public enum Report {
           SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)
         ))
       // Heatmaps: first grid key as rows, the other keys' combinations as columns.
-      let header = rows[0]
-      func column(_ name: String) -> Int { header.firstIndex(of: name)! }
-      let gridCount = spec.gridKeys.count
-      let rowKey = { (r: [String]) in gridCount > 0 ? r[1] : "all" }
-      let colKey = { (r: [String]) in gridCount > 1 ? r[2..<(1 + gridCount)].joined(separator: " ") : "value" }
-      let body = Array(rows.dropFirst())
-      let rowLabels = unique(body.map(rowKey))
-      let colLabels = unique(body.map(colKey))
+      let rowKey = { (c: SweepSpec.Cell) in c.grid.first.map { GridColumns.label($0.1) } ?? "all" }
+      let colKey = { (c: SweepSpec.Cell) in
+        c.grid.count > 1 ? c.grid.dropFirst().map { GridColumns.label($0.1) }.joined(separator: " · ") : "value"
+      }
+      let rowLabels = unique(spec.cells.map(rowKey))
+      let colLabels = unique(spec.cells.map(colKey))
+      let cells = Array(zip(spec.cells, summaries))
       for (metric, title, file) in [
-        ("accuracy_mean", "final test accuracy", "heatmap-accuracy.svg"),
-        ("attack_success_mean", "attack success rate", "heatmap-attack-success.svg"),
-        ("detection_f1_mean", "detection F1", "heatmap-detection-f1.svg"),
+        (\SweepRunner.CellSummary.accuracyMean, "final test accuracy", "heatmap-accuracy.svg"),
+        (\SweepRunner.CellSummary.attackSuccessMean, "attack success rate", "heatmap-attack-success.svg"),
+        (\SweepRunner.CellSummary.detectionF1Mean, "detection F1", "heatmap-detection-f1.svg"),
       ] {
         let values: [[Double?]] = rowLabels.map { r in
-          colLabels.map { c in body.first { rowKey($0) == r && colKey($0) == c }.flatMap { Double($0[column(metric)]) } }
+          colLabels.map { c in cells.first { rowKey($0.0) == r && colKey($0.0) == c }.flatMap { $0.1[keyPath: metric] } }
         }
         guard values.joined().contains(where: { $0 != nil }) else { continue }
         figures.append(
           (
             file, "\(title) per cell (rows: \(spec.gridKeys.first ?? "-"), columns: \(spec.gridKeys.dropFirst().joined(separator: ", ")))",
-            SVG.heatmap(
-              title: "\(spec.name): \(title)", rowLabels: rowLabels.map { $0.replacingOccurrences(of: "\"", with: "") },
-              columnLabels: colLabels.map { $0.replacingOccurrences(of: "\"", with: "") }, values: values)
+            SVG.heatmap(title: "\(spec.name): \(title)", rowLabels: rowLabels, columnLabels: colLabels, values: values)
           ))
+      }
+      // A reproduction: one figure per claim, with the cells it compares.
+      if let reproduction = try Reproduction.load(directory: dir) {
+        figures += reproduction.figures(reproduction.verdicts(try Reproduction.results(runner)))
       }
     } else if let monitoring = try MonitoringResults.load(dir) {
       figures += monitoring.figures()
@@ -113,7 +115,8 @@ public enum Report {
       html += "<figure>\n\(fig.svg)<figcaption>\(SVG.escape(fig.caption))</figcaption></figure>\n"
       md += "![\(fig.caption)](\(fig.file))\n\n*\(fig.caption)*\n\n"
     }
-    if let csv = try? String(contentsOfFile: dir + "/summary.csv", encoding: .utf8) {
+    if fm.fileExists(atPath: dir + "/summary.csv") {
+      let csv = try String(contentsOfFile: dir + "/summary.csv", encoding: .utf8)
       html += "<h2>summary.csv</h2>\n<pre>\(SVG.escape(csv))</pre>\n"
       md += "## summary.csv\n\n```\n\(csv)```\n"
     }

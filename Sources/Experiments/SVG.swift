@@ -131,10 +131,11 @@ public enum SVG {
   }
 
   /// Horizontal bars, one per label, on a scale from 0 to `maximum`, each annotated with its
-  /// value in `format`; `marks` draws labelled vertical reference lines (chance, a threshold).
+  /// value in `format`; `errors` (half-widths, nil for none) draws whiskers at value ± error;
+  /// `marks` draws labelled vertical reference lines (chance, a threshold, a paper's figure).
   public static func bars(
     title: String, labels: [String], values: [Double], maximum: Double, format: String = "%.0f", axisLabel: String,
-    marks: [(value: Double, label: String)] = []
+    marks: [(value: Double, label: String)] = [], errors: [Double?] = []
   ) -> String {
     let left = 300.0, barH = 26.0, top = 50.0, plotW = 480.0
     let width = left + plotW + 80, height = top + barH * Double(labels.count) + 60
@@ -147,7 +148,15 @@ public enum SVG {
       let y = top + barH * Double(i)
       s += "<text x=\"\(f(left - 8))\" y=\"\(f(y + barH * 0.65))\" text-anchor=\"end\">\(escape(String(label.prefix(40))))</text>"
       s += "<rect x=\"\(f(left))\" y=\"\(f(y + 4))\" width=\"\(f(px(v) - left))\" height=\"\(f(barH - 8))\" fill=\"\(palette[0])\"/>"
-      s += "<text x=\"\(f(px(v) + 6))\" y=\"\(f(y + barH * 0.65))\">\(String(format: format, v))</text>\n"
+      var textX = px(v) + 6
+      if i < errors.count, let e = errors[i] {
+        let (lo, hi, mid) = (px(v - e), px(v + e), y + barH / 2)
+        s += "<line x1=\"\(f(lo))\" y1=\"\(f(mid))\" x2=\"\(f(hi))\" y2=\"\(f(mid))\" stroke=\"#222\"/>"
+        s += "<line x1=\"\(f(lo))\" y1=\"\(f(mid - 5))\" x2=\"\(f(lo))\" y2=\"\(f(mid + 5))\" stroke=\"#222\"/>"
+        s += "<line x1=\"\(f(hi))\" y1=\"\(f(mid - 5))\" x2=\"\(f(hi))\" y2=\"\(f(mid + 5))\" stroke=\"#222\"/>"
+        textX = hi + 6
+      }
+      s += "<text x=\"\(f(textX))\" y=\"\(f(y + barH * 0.65))\">\(String(format: format, v))</text>\n"
     }
     let bottom = top + barH * Double(labels.count)
     s += "<line x1=\"\(f(left))\" y1=\"\(f(bottom))\" x2=\"\(f(left + plotW))\" y2=\"\(f(bottom))\" stroke=\"#333\"/>\n"

@@ -20,6 +20,8 @@ public struct SweepSpec: Sendable {
     public let id: String
     /// Grid key → the value's TOML rendering, in grid order.
     public let values: [(String, String)]
+    /// Grid key → the value itself (nil for a key this cell of a [[cells]] list leaves unset).
+    public let grid: [(String, TOMLValue?)]
     /// Seed → the resolved topology.
     public let topologies: [(UInt64, Topology)]
   }
@@ -30,22 +32,83 @@ public struct SweepSpec: Sendable {
   public let seeds: [UInt64]
   public let gridKeys: [String]
   public let cells: [Cell]
+  /// The `--set` and `--seeds` this spec was built with.
+  public let commandLine: CommandLine
+  /// What every cell sets on the base topology before its grid values: the file's [set] (and,
+  /// scaled down, [quick]) entries, then the command line's `--set`s, in order.
+  public let fixed: [(String, TOMLValue)]
 
-  public static func load(path: String) throws -> SweepSpec {
+  /// The `byzsim run` that reruns one cell with one seed on its own: the base topology with the
+  /// fixed overrides, the cell's grid values, its seed and name as `--set`s (nil: no such cell).
+  public func rerunCommand(cell id: String, seed: UInt64) -> String? {
+    guard let cell = cells.first(where: { $0.id == id }) else { return nil }
+    let sets =
+      fixed + cell.grid.compactMap { k, v in v.map { (k, $0) } }
+      + [("seed", .integer(Int64(seed))), ("name", .string("\(name)-\(id)-s\(seed)"))]
+    let words = ["byzsim", "run", baseFile] + sets.flatMap { ["--set", "\($0.0)=\(Self.commandLineValue($0.1))"] }
+    return words.map(Self.shellQuoted).joined(separator: " ")
+  }
+
+  /// A value as `--set` reads it back: a plain word bare, anything else as TOML.
+  static func commandLineValue(_ v: TOMLValue) -> String {
+    if case let .string(s) = v, s.range(of: "^[A-Za-z_][A-Za-z0-9_-]*$", options: .regularExpression) != nil,
+      !["true", "false", "inf", "nan"].contains(s)
+    {
+      return s
+    }
+    return v.rendered
+  }
+
+  static func shellQuoted(_ word: String) -> String {
+    word.range(of: "^[A-Za-z0-9_@%+=:,./-]+$", options: .regularExpression) != nil
+      ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+
+  /// What the command line changes in a sweep file: `--set` overrides (after its [set] and
+  /// [quick] tables; a grid key cannot be overridden) and `--seeds` (replacing its seeds).
+  /// Recorded in the sweep directory (`overrides.json`) so that `--resume` rebuilds the same cells.
+  public struct CommandLine: Codable, Sendable, Equatable {
+    public var set: [String] = []
+    public var seeds: [UInt64]?
+    public init(set: [String] = [], seeds: [UInt64]? = nil) { self.set = set; self.seeds = seeds }
+    public var isEmpty: Bool { self.set.isEmpty && seeds == nil }
+
+    /// `--seeds 1,2,3` or `--seeds 1..5` (inclusive).
+    public static func seeds(_ text: String) throws -> [UInt64] {
+      let bad = TopologyError(
+        file: "--seeds \(text)", line: 0, key: "", message: "expected seeds like 1,2,3 or a range like 1..5 (integers >= 0)")
+      if text.contains("..") {
+        let ends = text.components(separatedBy: "..")
+        guard ends.count == 2, let lo = UInt64(ends[0]), let hi = UInt64(ends[1]), lo <= hi, hi - lo < 1000 else { throw bad }
+        return Array(lo...hi)
+      }
+      let seeds = text.split(separator: ",", omittingEmptySubsequences: false).map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+      guard !seeds.isEmpty, seeds.count <= 1000, seeds.allSatisfy({ $0 != nil }) else { throw bad }
+      return seeds.map { $0! }
+    }
+  }
+
+  public static func load(path: String, commandLine: CommandLine = CommandLine()) throws -> SweepSpec {
     let text: String
     do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
       throw TopologyError(file: path, line: 0, key: "", message: "cannot read the sweep file; check the path")
     }
-    return try decode(text, file: path)
+    return try decode(text, file: path, commandLine: commandLine)
   }
 
-  public static func decode(_ text: String, file: String, quick: Bool = false) throws -> SweepSpec {
-    try decode(table: try Topology.parse(text, file: file), file: file, extraKeys: [], quick: quick)
+  public static func decode(
+    _ text: String, file: String, quick: Bool = false, commandLine: CommandLine = CommandLine()
+  ) throws
+    -> SweepSpec
+  {
+    try decode(table: try Topology.parse(text, file: file), file: file, extraKeys: [], quick: quick, commandLine: commandLine)
   }
 
   /// - extraKeys: top-level keys another format adds (paper files: paper, quick, claims).
   /// - quick: apply the file's [quick] table (topology overrides; `seeds` replaces the seeds).
-  public static func decode(table root: TOMLTable, file: String, extraKeys: [String], quick: Bool) throws -> SweepSpec {
+  public static func decode(
+    table root: TOMLTable, file: String, extraKeys: [String], quick: Bool, commandLine: CommandLine = CommandLine()
+  ) throws -> SweepSpec {
     func fail(_ key: String, _ message: String) -> TopologyError {
       TopologyError(file: file, line: root[key.split(separator: ".").first.map(String.init) ?? key]?.line ?? 1, key: key, message: message)
     }
@@ -84,20 +147,25 @@ public struct SweepSpec: Sendable {
       for key in q.keys {
         if key == "seeds" {
           guard case let .array(items) = q[key]!.value else { throw fail("quick.seeds", "expected an array of seeds") }
-          seeds = items.compactMap { if case let .integer(i) = $0.value { UInt64(i) } else { nil } }
+          seeds = try items.map {
+            guard case let .integer(i) = $0.value, i >= 0 else {
+              throw fail("quick.seeds", "expected integers >= 0, found \($0.value.rendered)")
+            }
+            return UInt64(i)
+          }
         } else {
           overrides.append((key, q[key]!))
         }
       }
     }
-    do {
-      let set = overrides
-      for (key, node) in set {
-        do { table = try table.setting(key, to: node) } catch let e as TOMLParseError {
-          throw TopologyError(file: file, line: node.line, key: "set.\(key)", message: e.message)
-        }
+    for (key, node) in overrides {
+      do { table = try table.setting(key, to: node) } catch let e as TOMLParseError {
+        throw TopologyError(file: file, line: node.line, key: "set.\(key)", message: e.message)
       }
     }
+    let cli = try commandLine.set.map(TopologyOverride.init)
+    table = try TopologyOverride.apply(cli, to: table)
+    if let s = commandLine.seeds { seeds = s }
     var axes: [(String, [TOMLNode])] = []
     if let node = root["grid"] {
       guard case let .table(grid) = node.value else { throw fail("grid", "expected a [grid] table of key = [values]") }
@@ -123,6 +191,26 @@ public struct SweepSpec: Sendable {
       for c in combos { for (k, _) in c where !gridKeys.contains(k) { gridKeys.append(k) } }
       combos = combos.map { c in gridKeys.compactMap { k in c.first { $0.0 == k } } }
     }
+    for o in cli where gridKeys.contains(where: { o.key == $0 || o.key.hasPrefix($0 + ".") || $0.hasPrefix(o.key + ".") }) {
+      throw TopologyError(
+        file: "--set \(o.text)", line: 0, key: "",
+        message: "\(o.key) is a grid key of \(file) (every cell sets it); change the grid instead")
+    }
+    /// An error about a value the sweep file (or the command line) set names that value's line.
+    func blame(_ e: TopologyError, cell id: String, combo: [(String, TOMLNode)]) -> TopologyError {
+      func sets(_ key: String) -> Bool { e.key == key || e.key.hasPrefix(key + ".") }
+      if let (key, node) = combo.first(where: { sets($0.0) }) {
+        return TopologyError(file: file, line: node.line, key: "grid.\(key)", message: "\(e.message) (cell \(id))")
+      }
+      if cli.contains(where: { sets($0.key) }) { return TopologyOverride.attribute(e, to: cli) }
+      if let (key, node) = overrides.last(where: { sets($0.0) }) {
+        return TopologyError(file: file, line: node.line, key: "set.\(key)", message: e.message)
+      }
+      let what = combo.map { "\($0.0) = \($0.1.value.rendered)" }.joined(separator: ", ")
+      return TopologyError(
+        file: file, line: combo.first?.1.line ?? 1, key: "grid",
+        message: "cell \(id) (\(what.isEmpty ? "no grid" : what)) is not a valid topology: \(e.description)")
+    }
     var cells: [Cell] = []
     for (k, combo) in combos.enumerated() {
       let id = String(format: "c%03d", k + 1)
@@ -139,15 +227,14 @@ public struct SweepSpec: Sendable {
         do {
           topologies.append((seed, try Topology.decode(table: t, file: baseFile)))
         } catch let e as TopologyError {
-          let what = combo.map { "\($0.0) = \($0.1.value.rendered)" }.joined(separator: ", ")
-          throw TopologyError(
-            file: file, line: combo.first?.1.line ?? 1, key: "grid",
-            message: "cell \(id) (\(what.isEmpty ? "no grid" : what)) is not a valid topology: \(e.description)")
+          throw blame(e, cell: id, combo: combo)
         }
       }
-      let rendered = gridKeys.map { k in (k, combo.first { $0.0 == k }.map { $0.1.value.rendered } ?? "") }
-      cells.append(Cell(id: id, values: rendered, topologies: topologies))
+      let grid = gridKeys.map { k in (k, combo.first { $0.0 == k }?.1.value) }
+      cells.append(Cell(id: id, values: grid.map { ($0.0, $0.1?.rendered ?? "") }, grid: grid, topologies: topologies))
     }
-    return SweepSpec(name: name, file: file, baseFile: baseFile, seeds: seeds, gridKeys: gridKeys, cells: cells)
+    return SweepSpec(
+      name: name, file: file, baseFile: baseFile, seeds: seeds, gridKeys: gridKeys, cells: cells, commandLine: commandLine,
+      fixed: overrides.map { ($0.0, $0.1.value) } + cli.map { ($0.key, $0.value.value) })
   }
 }

@@ -263,7 +263,7 @@ extension JSONEncoder {
 }
 
 extension JSONDecoder {
-  static var snake: JSONDecoder {
+  public static var snake: JSONDecoder {
     let d = JSONDecoder()
     d.keyDecodingStrategy = .convertFromSnakeCase
     return d

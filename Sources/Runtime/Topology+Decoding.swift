@@ -13,6 +13,11 @@ import Tensor
 extension Topology {
   /// Reads and validates a topology file. Every error is a `TopologyError`.
   public static func load(path: String) throws -> Topology {
+    try decode(try readText(path: path), file: path)
+  }
+
+  /// A topology file's text; every error is a `TopologyError` naming the file.
+  static func readText(path: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
       let why = access(path, F_OK) != 0 ? "no such file" : access(path, R_OK) != 0 ? "permission denied" : "cannot read it"
       throw TopologyError(file: path, line: 0, key: "", message: "cannot read the file (\(why)); check the path")
@@ -20,7 +25,7 @@ extension Topology {
     guard let text = String(validating: data, as: UTF8.self) else {
       throw TopologyError(file: path, line: 0, key: "", message: "not UTF-8 text; a topology is a TOML text file")
     }
-    return try decode(text, file: path)
+    return text
   }
 
   /// Parses and validates topology TOML text; `file` names it in errors.

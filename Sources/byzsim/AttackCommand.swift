@@ -10,6 +10,12 @@ struct AttackCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "attack",
     abstract: "Attack a trained model (a safetensors file).",
+    discussion: """
+      Examples:
+        byzsim attack evasion model.safetensors --method pgd --eps 0.1 --steps 20 --json
+        byzsim attack membership --members 500 --epochs 60 --shadows 16 --svg roc.svg
+        byzsim attack extraction http://127.0.0.1:8080 --token T --method learning --strategy jacobian
+      """,
     subcommands: [
       EvasionCommand.self, MembershipCommand.self, ExtractionCommand.self, InversionCommand.self, LeakageCommand.self, LeakCommand.self,
     ])
@@ -28,6 +34,7 @@ struct EvasionCommand: ParsableCommand {
       the ball and onto [0, 1]; --restarts R keeps each image's worst case.
       --json prints {"method", "norm", "eps", "steps", "alpha", "restarts", "count",
       "clean_accuracy", "robust_accuracy", "model", "sha256"}.
+      Example:
         byzsim attack evasion runs/mnist-…/model.safetensors --method pgd --eps 0.1 --steps 20 --json
       Transfer (black-box): --surrogate FILE crafts the examples on another model (a surrogate, or
       a copy stolen by byzsim attack extraction) and measures the target on them; the target may
@@ -35,6 +42,7 @@ struct EvasionCommand: ParsableCommand {
       rate limit; every clean and adversarial image is one query). --json then adds
       "surrogate", "surrogate_robust_accuracy" (the white-box figure on the surrogate itself),
       and for a server "answered" and "stopped"; robust_accuracy is the target's.
+      Example:
         byzsim attack evasion http://127.0.0.1:8080 --token T --surrogate copy.safetensors --method pgd --eps 0.1
       """)
 

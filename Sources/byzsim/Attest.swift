@@ -12,6 +12,9 @@ struct Attest: ParsableCommand {
       The SHA-256 of this executable and of every shared object it maps, and LD_PRELOAD /
       LD_LIBRARY_PATH, as JSON (keys executable, objects, ld_preload, ld_library_path). Use it as
       security.attestation_allowlist when the workers run on another host than the launcher.
+
+      Example (on the workers' host, with the same build):
+        byzsim attest --out expected.json
       """)
 
   @Option(help: "Write the measurement here instead of standard output.")

@@ -13,6 +13,10 @@ struct AuditDeps: ParsableCommand {
       Exit status: 0 when no finding reaches --fail-on (default medium), 1 when one does, 2 when a
       file cannot be read or parsed. --json keys: files, findings[{file, line, package, rule,
       severity, message}], popular_packages (the list's source).
+
+      Examples:
+        byzsim audit-deps
+        byzsim audit-deps requirements.txt --fail-on high --json
       """)
 
   @Argument(help: "A dependency file or a directory.", completion: .file())

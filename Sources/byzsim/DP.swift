@@ -7,6 +7,11 @@ struct DPCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "dp",
     abstract: "Differential-privacy accounting (RDP of the Sampled Gaussian Mechanism).",
+    discussion: """
+      Examples:
+        byzsim dp epsilon --sigma 1.12 --sample-rate 0.0042666667 --steps 14062 --delta 1e-5
+        byzsim dp sigma --target-epsilon 3 --sample-rate 0.0042666667 --steps 14062 --delta 1e-5 --json
+      """,
     subcommands: [DPEpsilon.self, DPSigma.self])
 }
 
@@ -67,7 +72,12 @@ struct DPSigma: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sigma",
     abstract: "The smallest noise multiplier σ that keeps DP-SGD within a target ε (for q, T steps and δ).",
-    discussion: "--json prints the keys of `byzsim dp epsilon --json` for the σ found.")
+    discussion: """
+      --json prints the keys of `byzsim dp epsilon --json` for the σ found.
+
+      Example:
+        byzsim dp sigma --target-epsilon 3 --sample-rate 0.0042666667 --steps 14062 --delta 1e-5
+      """)
   @Option(help: "The ε not to exceed.")
   var targetEpsilon: Double
   @OptionGroup var schedule: DPSchedule

@@ -53,7 +53,11 @@ func jsonNumber(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
 struct DriftKS: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ks",
-    abstract: "Per-feature two-sample Kolmogorov–Smirnov with a Bonferroni correction (exact p up to 10,000 observations).")
+    abstract: "Per-feature two-sample Kolmogorov–Smirnov with a Bonferroni correction (exact p up to 10,000 observations).",
+    discussion: """
+      Example:
+        byzsim drift ks --reference train.csv --current live.csv --json
+      """)
   @OptionGroup var samples: DriftSamples
   @Option(help: "Significance level of the whole test (each feature is tested at alpha / features).")
   var alpha = 0.05
@@ -77,7 +81,11 @@ struct DriftKS: ParsableCommand {
 
 struct DriftMMD: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "mmd", abstract: "Unbiased MMD² with an RBF kernel (median-heuristic bandwidth) and a permutation test.")
+    commandName: "mmd", abstract: "Unbiased MMD² with an RBF kernel (median-heuristic bandwidth) and a permutation test.",
+    discussion: """
+      Example:
+        byzsim drift mmd --reference train.csv --current live.csv --permutations 200 --seed 1
+      """)
   @OptionGroup var samples: DriftSamples
   @Option(help: "Significance level.")
   var alpha = 0.05
@@ -115,7 +123,11 @@ struct DriftMMD: ParsableCommand {
 struct DriftPSI: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "psi",
-    abstract: "Population stability index per feature (reference deciles); drift when the largest exceeds the threshold.")
+    abstract: "Population stability index per feature (reference deciles); drift when the largest exceeds the threshold.",
+    discussion: """
+      Example:
+        byzsim drift psi --reference scores-jan.csv --current scores-feb.csv
+      """)
   @OptionGroup var samples: DriftSamples
   @Option(help: "PSI above which a feature has drifted (0.1: moderate, 0.25: significant).")
   var threshold = 0.25
@@ -142,7 +154,11 @@ struct DriftPSI: ParsableCommand {
 struct DriftChi2: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "chi2",
-    abstract: "χ² test of homogeneity on category counts (e.g. predicted labels), per column with a Bonferroni correction.")
+    abstract: "χ² test of homogeneity on category counts (e.g. predicted labels), per column with a Bonferroni correction.",
+    discussion: """
+      Example:
+        byzsim drift chi2 --reference labels-ref.csv --current labels-now.csv --json
+      """)
   @OptionGroup var samples: DriftSamples
   @Option(help: "Significance level of the whole test.")
   var alpha = 0.05

@@ -17,7 +17,7 @@ struct ExtractionCommand: ParsableCommand {
     abstract: "Model extraction: equation solving (softmax models) or a substitute trained on the target's labels.",
     discussion: """
       The target answers through an output policy of byzsim serve (--output …). Fidelity is the
-      share of Fashion-MNIST test images on which the copy and the target agree.
+      share of Fashion-MNIST test images on which the copy and the target agree. Examples:
         byzsim attack extraction logreg.safetensors --method equations --json
         byzsim attack extraction mlp.safetensors --method learning --strategy jacobian --budget 3200
       equations: Tramèr et al. 2016, d + 1 uniform random queries (or --budget) solve every class

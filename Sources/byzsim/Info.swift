@@ -6,7 +6,12 @@ import Transport
 
 /// `byzsim info`: versions of the native libraries and where the data is.
 struct Info: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show library versions and the dataset location.")
+  static let configuration = CommandConfiguration(
+    abstract: "Show library versions and the dataset location.",
+    discussion: """
+      Example:
+        byzsim info
+      """)
   @OptionGroup var data: DataOptions
 
   func run() throws {

@@ -37,6 +37,7 @@ struct InspectDataCommand: ParsableCommand {
       "input_checks": {"duplicates", "near_duplicates", "conflicting", "out_of_range", "outliers"},
       and with --evaluate "evaluation": {"clean"|"poisoned"|"sanitized_NAME":
       {"removed", "test_accuracy", "attack_success"}}}.
+      Example:
         byzsim inspect-data --poison backdoor --param target=0 --rate 0.05 --json
       """)
 

@@ -22,6 +22,9 @@ struct InversionCommand: ParsableCommand {
       --json keys: gradient, output, evaluator_accuracy, mean_distance_to_class_mean,
       blank_distance_to_class_mean, classes[{label, cost, steps, queries, distance_to_class_mean,
       nearest_class_mean, evaluator_label}].
+
+      Example:
+        byzsim attack inversion runs/default-20261201T101500Z/model.safetensors --gradient white-box --svg faces.svg
       """)
 
   @Argument(help: "The target: a model.safetensors or a run directory.", completion: .file(extensions: ["safetensors"]))

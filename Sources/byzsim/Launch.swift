@@ -12,6 +12,10 @@ struct LaunchCommand: ParsableCommand {
       keeps the run directory with only its own secret key; the hub and every worker get a bundle
       (bundles/hub, bundles/worker-I) with only their own key and shard. RUN_DIR must be on a
       filesystem every node sees. Results land in RUN_DIR as for `byzsim run` (summary.json).
+
+      Examples:
+        byzsim launch slurm topologies/default.toml --submit --wait
+        byzsim launch mpirun topologies/two-host.toml --hosts node1,node2 --submit
       """,
     subcommands: [Slurm.self, MPIRun.self])
 

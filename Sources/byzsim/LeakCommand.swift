@@ -19,7 +19,7 @@ struct LeakCommand: ParsableCommand {
       The target is the run's model (default), another model file with --output (a simulated
       policy), or a server, http://HOST:PORT with --token: its answers through its output policy,
       budget, rate limit and query auditor (a refusal or a spent budget ends the queries and the
-      receiver keeps what it got).
+      receiver keeps what it got). Example:
         byzsim attack leak http://127.0.0.1:8080 --token T --run runs/covert-capacity_abuse --json
       --json keys: target, worker, output, inputs, answered, bits, bit_accuracy, label_accuracy,
       bits_recovered, leaked_bits (Shannon bits, the answered labels as a symmetric channel),

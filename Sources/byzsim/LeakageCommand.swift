@@ -25,6 +25,9 @@ struct LeakageCommand: ParsableCommand {
       --svg FILE draws, for the first trial of every batch size, the batch above its reconstruction.
       --json keys: rows[{batch_size, psnr_median, psnr_mean_finite, exact, label_recall}], workers, dp_noise, dp_clip,
       method, local_steps.
+
+      Example:
+        byzsim attack gradient-leakage --batch-sizes 1,4,16 --method inverting --svg leakage.svg
       """)
 
   @Option(help: "Batch sizes, comma-separated.")

@@ -22,7 +22,7 @@ struct MembershipCommand: ParsableCommand {
       the target pass through an output policy of byzsim serve (--output, --decimals, --top-k,
       --noise). Figures: ROC AUC, TPR at 0.1% and 1% FPR, best balanced accuracy; --svg writes
       the ROC curves on log–log axes.
-      An overfitted target: small --members, many --epochs, e.g.
+      Example (an overfitted target: small --members, many --epochs):
         byzsim attack membership --members 500 --epochs 60 --shadows 16 --svg roc.svg
       --dp trains every model (the target and the shadows, as LiRA assumes the attacker knows the
       training procedure) with DP-SGD (--noise-multiplier, --clip); --json then adds "dp":

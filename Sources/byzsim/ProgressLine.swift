@@ -36,3 +36,48 @@ final class ProgressLine {
     FileHandle.standardError.write(Data(s.utf8))
   }
 }
+
+/// The pace shown on `byzsim run`'s live line: the running mean of the rounds' own times (the
+/// figure summary.json reports as ms_per_round, not the last round's), the wall time since the
+/// command started, and the ETA from the wall-clock rate of the rounds seen so far (eval, logs
+/// and checkpoints included), which needs two rounds.
+struct RunPace {
+  let rounds: Int
+  private(set) var meanMs = 0.0
+  private(set) var count = 0
+  private(set) var elapsed = 0.0
+  private(set) var eta: Double?
+  private var first: (round: Int, at: Double)?
+  private let start = ContinuousClock.now
+
+  init(rounds: Int) { self.rounds = rounds }
+
+  mutating func record(round: Int, ms: Double) {
+    let d = ContinuousClock.now - start
+    record(round: round, ms: ms, elapsed: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+  }
+
+  /// `elapsed`: seconds since the command started.
+  mutating func record(round: Int, ms: Double, elapsed: Double) {
+    count += 1
+    meanMs += (ms - meanMs) / Double(count)
+    self.elapsed = elapsed
+    guard let first else {
+      self.first = (round, elapsed)
+      return
+    }
+    let done = round - first.round
+    eta = done > 0 ? (elapsed - first.at) / Double(done) * Double(max(0, rounds - 1 - round)) : nil
+  }
+
+  var text: String {
+    "mean \(String(format: "%.1f", meanMs)) ms/round  elapsed \(Self.clock(elapsed))  ETA \(eta.map(Self.clock) ?? "-")"
+  }
+
+  /// 0:07, 12:05, 1:02:09.
+  static func clock(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600
+      ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+  }
+}

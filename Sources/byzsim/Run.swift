@@ -8,7 +8,14 @@ struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run a topology: one coordinator and N workers as processes (or threads).",
     discussion:
-      "Writes runs/<name>-<time>/ (topology.json, manifest.json, metrics.jsonl, events.log, logs/, checkpoint.bin, model.bin, summary.json)."
+      """
+      Writes runs/<name>-<time>/ (topology.json, manifest.json, metrics.jsonl, events.log, logs/, checkpoint.bin, model.bin, summary.json).
+
+      Examples:
+        byzsim run                                   # topologies/default.toml
+        byzsim run topologies/attacks/tm-alie.toml --set rounds=50 --set coordinator.aggregator=median
+        byzsim run --resume runs/default-20261201T101500Z
+      """
   )
 
   @Argument(help: "Topology file.", completion: .file(extensions: ["toml"]))
@@ -17,6 +24,12 @@ struct Run: ParsableCommand {
   var threads = false
   @Option(help: "Continue a killed run from its last checkpoint (a run directory).", completion: .directory)
   var resume: String?
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp(
+      "Override a topology key (repeatable): KEY=VALUE, KEY a key path as in sweep grids, VALUE TOML or a bare word.",
+      valueName: "key=value"))
+  var overrides: [String] = []
   @Option(help: "Where run directories are created.")
   var runsDir: String = "runs"
   @Flag(help: "End stdout with one JSON object summarising the run.")
@@ -40,6 +53,7 @@ struct Run: ParsableCommand {
       throw ValidationError("--init-from starts a new run; a resumed run continues from its checkpoint")
     }
     if initPub != nil && initFrom == nil { throw ValidationError("--init-pub goes with --init-from") }
+    if resume != nil && !overrides.isEmpty { throw ValidationError("--set changes a new run's topology; a resumed run keeps its own") }
   }
 
   func run() throws {
@@ -48,7 +62,8 @@ struct Run: ParsableCommand {
       runDir = RunDirectory(path: resume)
       _ = try runDir.loadTopology()
     } else {
-      let topology = try Topology.load(path: ShippedFiles.locate(file, what: "topology file"))
+      let topology = try Topology.load(
+        path: ShippedFiles.locate(file, what: "topology file"), overrides: overrides.map(TopologyOverride.init))
       let initial = initFrom.map { ModelReference(path: $0, publicKey: initPub, allowUnsigned: allowUnsigned) }
       runDir = try Launcher.prepare(topology, runsRoot: runsDir, initFrom: initial)
     }
@@ -68,13 +83,15 @@ struct Run: ParsableCommand {
       "byzsim run: \(topology.name), \(topology.workerCount) workers, \(topology.rounds) rounds, \(topology.model) — \(runDir.path)\(threads ? " (threads)" : "")"
     )
     var lastAccuracy: Double?
+    var pace = RunPace(rounds: topology.rounds)
     let onRound: (RoundMetrics) -> Void = { m in
       if let a = m.testAccuracy { lastAccuracy = a }
+      pace.record(round: m.round, ms: m.timing.roundMs)
       let acc = lastAccuracy.map { String(format: "%.4f", $0) } ?? "-"
       let loss = m.testLoss.map { String(format: "  loss %.4f", $0) } ?? ""
       let line = String(
-        format: "round %d/%d  accuracy %@%@  %.1f ms/round  workers %d/%d",
-        m.round + 1, topology.rounds, acc, loss, m.timing.roundMs, m.workersAlive, topology.workerCount)
+        format: "round %d/%d  accuracy %@%@  %@  workers %d/%d",
+        m.round + 1, topology.rounds, acc, loss, pace.text, m.workersAlive, topology.workerCount)
       if m.testAccuracy != nil && (m.round + 1) % max(1, topology.rounds / 10) == 0 { progress.finish(line) } else { progress.update(line) }
     }
     var summary =
@@ -99,28 +116,65 @@ struct Run: ParsableCommand {
 
 /// `byzsim validate`: check a topology file.
 struct Validate: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Check a topology file; every error names the file, the key and the line.")
+  static let configuration = CommandConfiguration(
+    abstract: "Check a topology file; every error names the file, the key and the line.",
+    discussion: """
+      Exits 1 when any file is invalid. With --json, stdout is one JSON object: {"files": [{"file", "ok",
+      "error", "workers", "rounds", "model", "aggregator", "partition", "curve"}]} (null where not known).
+
+      Examples:
+        byzsim validate topologies/*.toml
+        byzsim validate topologies/default.toml --set coordinator.aggregator=krum --json
+      """)
   @Argument(help: "Topology files.", completion: .file(extensions: ["toml"]))
   var files: [String]
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp("Check with this override (repeatable): KEY=VALUE, as `byzsim run --set`.", valueName: "key=value"))
+  var overrides: [String] = []
+  @Flag(help: "Print one JSON object on stdout: each file's verdict (and the error's text).")
+  var json = false
+
+  struct Checked: Encodable {
+    var file: String
+    var ok: Bool
+    @Nullable var error: String? = nil
+    @Nullable var workers: Int? = nil
+    @Nullable var rounds: Int? = nil
+    @Nullable var model: String? = nil
+    @Nullable var aggregator: String? = nil
+    @Nullable var partition: String? = nil
+    @Nullable var curve: Bool? = nil
+  }
 
   func run() throws {
-    var failed = 0
+    var checked: [Checked] = []
     for f in files {
       do {
-        let t = try Topology.load(path: f)
+        let t = try Topology.load(path: f, overrides: overrides.map(TopologyOverride.init))
         // The data, when it is here, must fit the model (image shapes, classes, sizes).
         if FileManager.default.fileExists(atPath: t.data.directory) {
           do { try Launcher.checkData(t) } catch { throw TopologyError(file: f, line: 0, key: "data", message: "\(error)") }
         }
-        print(
-          "\(f): ok — \(t.workerCount) workers, \(t.rounds) rounds, \(t.model), aggregator \(t.coordinator.aggregator), partition \(t.data.partition), curve \(t.security.curve ? "on" : "off")"
-        )
+        let c = Checked(
+          file: f, ok: true, error: nil, workers: t.workerCount, rounds: t.rounds, model: "\(t.model)",
+          aggregator: "\(t.coordinator.aggregator)", partition: "\(t.data.partition)", curve: t.security.curve)
+        checked.append(c)
+        if !json {
+          print(
+            "\(f): ok — \(t.workerCount) workers, \(t.rounds) rounds, \(t.model), aggregator \(t.coordinator.aggregator), partition \(t.data.partition), curve \(t.security.curve ? "on" : "off")"
+          )
+        }
       } catch {
+        checked.append(Checked(file: f, ok: false, error: "\(error)"))
         FileHandle.standardError.write(Data("\(error)\n".utf8))
-        failed += 1
       }
     }
-    if failed > 0 { throw ExitCode(1) }
+    if json {
+      struct Output: Encodable { var files: [Checked] }
+      try printJSON(Output(files: checked))
+    }
+    if checked.contains(where: { !$0.ok }) { throw ExitCode(1) }
   }
 }
 

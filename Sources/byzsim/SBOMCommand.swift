@@ -12,6 +12,9 @@ struct SBOMCommand: ParsableCommand {
       directory); system libraries from the binary's ELF DT_NEEDED entries, hashed and named
       with their Debian package and version. Every run directory holds one (sbom.cdx.json), and
       its manifest the SBOM's SHA-256.
+
+      Example:
+        byzsim sbom --out sbom.cdx.json
       """)
 
   @Option(help: "Write the SBOM here instead of standard output.")

@@ -95,7 +95,11 @@ struct Serve: AsyncParsableCommand {
 struct AuditServing: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "audit-serving",
-    abstract: "Report the misconfigurations of a deployment file, with severities (exit 1 if any is high or critical).")
+    abstract: "Report the misconfigurations of a deployment file, with severities (exit 1 if any is high or critical).",
+    discussion: """
+      Example:
+        byzsim audit-serving deploy.toml --json
+      """)
   @Argument(help: "Deployment files (TOML).", completion: .file(extensions: ["toml"]))
   var files: [String]
   @Flag(help: "Print one JSON object: files, each with its findings (severity, rule, message).")

@@ -57,6 +57,9 @@ struct TrafficCommand: AsyncParsableCommand {
       detection_delay, false_alarm}}, and with a morph, slow-drift or feedback-poison phase adversary{source, target,
       source_requests, flipped (source images labelled target), final_strength, max_strength,
       flipped_before_first_alert{NAME: n}, strength_at_first_alert{NAME: s}}.
+
+      Example:
+        byzsim traffic --server http://127.0.0.1:8080 --token T --scenario brightness.toml --metrics-token M --json
       """)
 
   @Option(help: "The server's base URL, http://HOST:PORT.")

@@ -29,6 +29,10 @@ struct Train: ParsableCommand {
       at that step; the output then adds the robust accuracy under PGD at E (20 steps) on the
       first 1,000 test images ("robust_accuracy" in --json).
       --out FILE writes the trained model as safetensors (unsigned: byzsim sign FILE --key K).
+
+      Examples:
+        byzsim train --model cnn --json
+        byzsim train --model mlp --epochs 5 --out mlp.safetensors
       """)
 
   @Option(help: "Model to train: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")

@@ -15,6 +15,7 @@ struct WatermarkCommand: AsyncParsableCommand {
     commandName: "watermark",
     abstract: "Backdoor watermarks (Adi et al. 2018): trigger sets and ownership tests.",
     discussion: """
+      Examples:
       byzsim watermark triggers --out marks/ --count 100 --seed 7      # abstract images, random labels
       byzsim train --model mlp --watermark marks/ --out owned.safetensors
       byzsim watermark verify owned.safetensors --triggers marks/       # matches and the binomial p-value
@@ -25,7 +26,11 @@ struct WatermarkCommand: AsyncParsableCommand {
 
 struct WatermarkTriggers: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "triggers", abstract: "Write a trigger set (DIR/images.csv, DIR/labels.csv) for 28×28×1 inputs in 10 classes.")
+    commandName: "triggers", abstract: "Write a trigger set (DIR/images.csv, DIR/labels.csv) for 28×28×1 inputs in 10 classes.",
+    discussion: """
+      Example:
+        byzsim watermark triggers --out marks/ --count 100 --seed 7
+      """)
   @Option(help: "The directory to write.")
   var out: String
   @Option(help: "Trigger images.")
@@ -52,6 +57,10 @@ struct WatermarkVerify: AsyncParsableCommand {
       (http://HOST:PORT; the triggers are POSTed to /v1/predict with --token, in batches of 32).
       p = P(X ≥ matches), X ~ Binomial(triggers, 1/classes): for 100 triggers and 10 classes,
       20 matches give p ≈ 1.98e-3. --json keys: matches, triggers, classes, p_value, verified.
+
+      Examples:
+        byzsim watermark verify owned.safetensors --triggers marks/ --json
+        byzsim watermark verify http://127.0.0.1:8080 --token T --triggers marks/
       """)
   @Argument(help: "A model.safetensors, a run directory, or http://HOST:PORT.")
   var target: String

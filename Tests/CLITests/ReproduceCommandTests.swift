@@ -94,6 +94,12 @@ import Testing
     #expect(lines.contains { $0.contains("accuracy is a probability") && $0.hasSuffix("| reproduced |") })
     #expect(lines.contains { $0.contains("impossible") && $0.hasSuffix("| not reproduced |") })
     #expect(lines.contains { $0.contains("Table 3") && $0.contains("0.50 (±0.50)") && $0.hasSuffix("| reproduced |") })
+    // The verdict table: the claim in words, ours per compared cell with n (one seed: no CI), the margin.
+    let table3 = try #require(lines.first { $0.contains("Table 3") })
+    #expect(
+      table3.contains("| test error of c002 (median) |") && table3.contains("| c002: 0.") && table3.contains(" (n = 1) | +"), "\(table3)")
+    let table1 = try #require(lines.first { $0.contains("Table 1") })
+    #expect(table1.contains("acc(c001) = 0.") && table1.contains("acc(c002) = 0.") && table1.contains("(n = 1)"), "\(table1)")
     #expect(r.stderr.contains("quick mode: one seed"))
     let run = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first)
     #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/verdicts.md"))
@@ -103,6 +109,32 @@ import Testing
     #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/report.html") && r.stdout.contains("report: "))
     let report = try CLI.run(["report", out + "/" + run])
     #expect(report.status == 0, "\(report.stderr)")
+    // A figure per claim, with the cells it compares and the paper's figure marked.
+    for k in 1...3 { #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/claim-\(k).svg"), "claim-\(k).svg") }
+    let claim3 = try String(contentsOfFile: out + "/" + run + "/claim-3.svg", encoding: .utf8)
+    #expect(claim3.contains("err(c002) median") && claim3.contains("paper 0.50 ± 0.50"), "\(claim3)")
+    // The command printed for a cell reruns it alone, to the same model, byte for byte.
+    let rerun = try #require(lines.first { $0.hasPrefix("- c002 (median): `") }.map { String($0.split(separator: "`")[1]) })
+    #expect(rerun.hasPrefix("byzsim run ") && rerun.contains("--set coordinator.aggregator=median") && rerun.contains("--set seed=1"))
+    let runs = dir.appendingPathComponent("rerun").path
+    let again = try CLI.run(
+      [
+        "-c", CLI.binary.path + rerun.dropFirst("byzsim".count) + " --threads --json --runs-dir " + runs,
+      ], binary: URL(fileURLWithPath: "/bin/sh"))
+    #expect(again.status == 0, "\(again.stderr)")
+    let rerunDir = try #require(again.json?["run_dir"] as? String)
+    #expect(
+      try Data(contentsOf: URL(fileURLWithPath: rerunDir + "/model.bin"))
+        == Data(contentsOf: URL(fileURLWithPath: out + "/" + run + "/cells/c002-s1/model.bin")))
+    // --json: the verdicts with their compared cells, margins and the cells' rerun commands.
+    let json = try CLI.run(["reproduce", "--resume", out + "/" + run, "--json"])
+    #expect(json.status == 0, "\(json.stderr)")
+    let verdicts = try #require(json.json?["verdicts"] as? [[String: Any]])
+    #expect(verdicts.count == 3 && verdicts[1]["reproduced"] as? Bool == false && verdicts[2]["margin"] is Double)
+    let compared = try #require(verdicts[0]["compared"] as? [[String: Any]])
+    #expect(
+      compared.map { $0["cell"] as? String } == ["c001", "c002"] && compared.allSatisfy { $0["n"] as? Int == 1 && $0["ci95"] is NSNull })
+    #expect((json.json?["cells"] as? [[String: Any]])?.compactMap { $0["rerun"] as? String }.last == rerun)
     // --strict: a claim not reproduced is a failure (resuming a finished reproduction reruns nothing).
     let strict = try CLI.run(["reproduce", "--resume", out + "/" + run, "--strict"])
     #expect(strict.status != 0 && strict.stderr.contains("1 of 3 claims not reproduced (--strict): Table 2"), "\(strict.stderr)")
