@@ -22,8 +22,9 @@ public enum Report {
     return values.filter { seen.insert($0).inserted }
   }
 
-  /// Writes the figures and reports into `dir`; returns the files written.
-  public static func generate(_ dir: String) throws -> [String] {
+  /// Writes the figures and reports into `dir`; returns the files written. `band`: what the
+  /// bands around means over seeds show.
+  public static func generate(_ dir: String, band: Band = .ci95) throws -> [String] {
     let fm = FileManager.default
     var figures: [(file: String, caption: String, svg: String)] = []
     // Figures another command already wrote into `dir` (its files; shown, never rewritten here).
@@ -33,23 +34,27 @@ public enum Report {
       let runner = SweepRunner(spec: spec, directory: dir, binary: "", jobs: 1, processes: false)
       _ = try runner.summarize()
       let summaries = try runner.cellSummaries()
-      // Accuracy vs round per cell: mean over seeds with a 95% band.
+      // Accuracy vs round per cell: mean over seeds with the chosen band.
       var series: [SVG.Series] = []
+      var seedsShown: Set<Int> = []
       for cell in spec.cells {
         let curves = try cell.topologies.compactMap { try curve(dir + "/cells/\(cell.id)-s\($0.0)") }
         guard let first = curves.first else { continue }
         let n = curves.map(\.accuracy.count).min()!
-        var mean: [Double] = [], band: [(Double, Double)] = []
+        var mean: [Double] = [], edges: [(Double, Double)] = []
         for k in 0..<n {
-          let (m, ci) = Statistics.meanCI(curves.map { $0.accuracy[k] })!
-          mean.append(m); band.append((m - (ci ?? 0), m + (ci ?? 0)))
+          let x = curves.map { $0.accuracy[k] }
+          let m = x.reduce(0, +) / Double(x.count), w = band.halfWidth(x) ?? 0
+          mean.append(m); edges.append((m - w, m + w))
         }
+        seedsShown.insert(curves.count)
         let label = cell.id + " " + GridColumns.label(cell)
-        series.append(SVG.Series(label: label, x: Array(first.rounds.prefix(n)), y: mean, band: band))
+        series.append(SVG.Series(label: label, x: Array(first.rounds.prefix(n)), y: mean, band: edges))
       }
       figures.append(
         (
-          "accuracy.svg", "Test accuracy per round (mean over \(spec.seeds.count) seeds, 95% band)",
+          "accuracy.svg",
+          "Test accuracy per round (mean over seeds; \(band.caption(n: seedsShown.min() ?? 0))\(seedsShown.count > 1 ? " to \(seedsShown.max()!)" : ""))",
           SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)
         ))
       // Heatmaps: first grid key as rows, the other keys' combinations as columns.
@@ -60,19 +65,28 @@ public enum Report {
       let rowLabels = unique(spec.cells.map(rowKey))
       let colLabels = unique(spec.cells.map(colKey))
       let cells = Array(zip(spec.cells, summaries))
-      for (metric, title, file) in [
-        (\SweepRunner.CellSummary.accuracyMean, "final test accuracy", "heatmap-accuracy.svg"),
-        (\SweepRunner.CellSummary.attackSuccessMean, "attack success rate", "heatmap-attack-success.svg"),
-        (\SweepRunner.CellSummary.detectionF1Mean, "detection F1", "heatmap-detection-f1.svg"),
+      for (metric, ci, title, file) in [
+        (\SweepRunner.CellSummary.accuracyMean, \SweepRunner.CellSummary.accuracyCi95, "final test accuracy", "heatmap-accuracy.svg"),
+        (
+          \SweepRunner.CellSummary.attackSuccessMean, \SweepRunner.CellSummary.attackSuccessCi95, "attack success rate",
+          "heatmap-attack-success.svg"
+        ),
+        (\SweepRunner.CellSummary.detectionF1Mean, \SweepRunner.CellSummary.detectionF1Ci95, "detection F1", "heatmap-detection-f1.svg"),
       ] {
-        let values: [[Double?]] = rowLabels.map { r in
-          colLabels.map { c in cells.first { rowKey($0.0) == r && colKey($0.0) == c }.flatMap { $0.1[keyPath: metric] } }
-        }
+        func at(_ r: String, _ c: String) -> SweepRunner.CellSummary? { cells.first { rowKey($0.0) == r && colKey($0.0) == c }?.1 }
+        let values: [[Double?]] = rowLabels.map { r in colLabels.map { c in at(r, c).flatMap { $0[keyPath: metric] } } }
+        let errors: [[Double?]] = rowLabels.map { r in colLabels.map { c in at(r, c).flatMap { $0[keyPath: ci] } } }
         guard values.joined().contains(where: { $0 != nil }) else { continue }
+        // The colour scale spans the data (0.63 and 0.75 are different colours), stated in the caption.
+        let range = SVG.fittedRange(values.joined().compactMap { $0 })
+        let columnTitle = spec.gridKeys.count > 1 ? spec.gridKeys.dropFirst().joined(separator: " · ") : nil
         figures.append(
           (
-            file, "\(title) per cell (rows: \(spec.gridKeys.first ?? "-"), columns: \(spec.gridKeys.dropFirst().joined(separator: ", ")))",
-            SVG.heatmap(title: "\(spec.name): \(title)", rowLabels: rowLabels, columnLabels: colLabels, values: values)
+            file,
+            "\(title) per cell, mean ± 95% CI over seeds (rows: \(spec.gridKeys.first ?? "-"), columns: \(columnTitle ?? "-"); colour scale \(String(format: "%.3f–%.3f", range.lowerBound, range.upperBound)))",
+            SVG.heatmap(
+              title: "\(spec.name): \(title)", rowLabels: rowLabels, columnLabels: colLabels, values: values, range: range,
+              rowTitle: spec.gridKeys.first, columnTitle: columnTitle, errors: errors)
           ))
       }
       // A reproduction: one figure per claim, with the cells it compares.

@@ -23,6 +23,36 @@ public enum SVG {
 
   static func f(_ v: Double) -> String { String(format: "%.2f", v) }
 
+  /// At most `n` characters, the last an ellipsis when cut (labels must fit their space).
+  static func clip(_ s: String, _ n: Int) -> String { s.count <= n ? s : String(s.prefix(n - 1)) + "…" }
+
+  /// Tick values on 1-2-5 steps (…, 0.1, 0.2, 0.5, 1, 2, 5, 10, …) inside [lo, hi], about `count`
+  /// intervals apart; `integers` keeps the step at least 1 (rounds).
+  public static func ticks(_ lo: Double, _ hi: Double, count: Int = 5, integers: Bool = false) -> [Double] {
+    guard lo.isFinite, hi.isFinite, hi > lo else { return lo.isFinite ? [lo] : [] }
+    let step = tickStep(lo, hi, count: count, integers: integers)
+    let first = (lo / step - 1e-9).rounded(.up)
+    var out: [Double] = []
+    var k = first
+    while k * step <= hi + step * 1e-9 {
+      out.append(k * step + 0)  // + 0: no "-0"
+      k += 1
+    }
+    return out
+  }
+
+  static func tickStep(_ lo: Double, _ hi: Double, count: Int, integers: Bool) -> Double {
+    let raw = (hi - lo) / Double(max(1, count))
+    let magnitude = pow(10, (log10(raw)).rounded(.down))
+    let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw * (1 - 1e-9) } ?? 10 * magnitude
+    return integers ? max(step, 1) : step
+  }
+
+  /// A tick's text with as many decimals as its step needs (0.2 → "0.2", 20 → "20").
+  static func tickLabel(_ v: Double, step: Double) -> String {
+    String(format: "%.\(max(0, Int((-log10(step) - 1e-9).rounded(.up))))f", v)
+  }
+
   /// How a line plot's x axis is drawn: `rounds` (linear, six whole-number ticks), or `values`
   /// (ticks at the data's distinct x values, printed with `format`; `log` spaces them
   /// logarithmically, for query budgets) — with a marker at every point.
@@ -50,13 +80,15 @@ public enum SVG {
     var s =
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    s += "<text x=\"\(f(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
-    for k in 0...5 {
-      let y = yMin + (yMax - yMin) * Double(k) / 5
+    s += "<text x=\"\(f(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(clip(title, 90)))</text>\n"
+    let yStep = tickStep(yMin, yMax, count: 5, integers: false)
+    for y in ticks(yMin, yMax) {
       s += "<line x1=\"\(f(left))\" y1=\"\(f(py(y)))\" x2=\"\(f(left + pw))\" y2=\"\(f(py(y)))\" stroke=\"#ddd\"/>"
-      s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(y) + 4))\" text-anchor=\"end\">\(String(format: "%.2f", y))</text>\n"
-      if case .rounds = xAxis {
-        let x = x0 + (x1 - x0) * Double(k) / 5
+      s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(y) + 4))\" text-anchor=\"end\">\(tickLabel(y, step: yStep))</text>\n"
+    }
+    if case .rounds = xAxis {
+      for x in ticks(x0, x1, count: 6, integers: true) {
+        s += "<line x1=\"\(f(px(x)))\" y1=\"\(f(top))\" x2=\"\(f(px(x)))\" y2=\"\(f(top + ph))\" stroke=\"#eee\"/>"
         s += "<text x=\"\(f(px(x)))\" y=\"\(f(top + ph + 18))\" text-anchor=\"middle\">\(Int(x.rounded()))</text>\n"
       }
     }
@@ -85,46 +117,78 @@ public enum SVG {
       let ly = top + 14 + Double(i) * 18
       s +=
         "<line x1=\"\(f(left + pw + 12))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + pw + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"3\"/>"
-      s += "<text x=\"\(f(left + pw + 38))\" y=\"\(f(ly))\">\(escape(String(ser.label.prefix(48))))</text>\n"
+      s += "<text x=\"\(f(left + pw + 38))\" y=\"\(f(ly))\">\(escape(clip(ser.label, 40)))</text>\n"
     }
     return s + "</svg>\n"
   }
 
+  /// A colour scale fitted to `values` (their minimum to maximum), or `fallback` when they do
+  /// not spread (one value, or none).
+  public static func fittedRange(_ values: [Double], fallback: ClosedRange<Double> = 0...1) -> ClosedRange<Double> {
+    let finite = values.filter(\.isFinite)
+    guard let lo = finite.min(), let hi = finite.max(), hi - lo > 1e-9 else { return fallback }
+    return lo...hi
+  }
+
+  /// The colour of `t` ∈ [0, 1]: white → dark blue.
+  static func shade(_ t: Double) -> String {
+    let t = min(max(t, 0), 1)
+    return String(format: "rgb(%d,%d,%d)", Int(247 - t * 239), Int(251 - t * 203), Int(255 - t * 148))
+  }
+
   /// A heatmap (nil cells grey), coloured from `range`'s lower end (white) to its upper (dark
-  /// blue), annotated with the values in `format`.
+  /// blue) with a colour bar, annotated with the values in `format` (and ± `errors`, when
+  /// given); `rowTitle` and `columnTitle` name the axes.
   public static func heatmap(
     title: String, rowLabels: [String], columnLabels: [String], values: [[Double?]], range: ClosedRange<Double> = 0...1,
-    format: String = "%.3f"
+    format: String = "%.3f", rowTitle: String? = nil, columnTitle: String? = nil, errors: [[Double?]]? = nil
   ) -> String {
-    let cellW = 120.0, cellH = 34.0, left = 240.0, top = 70.0
-    let width = left + cellW * Double(columnLabels.count) + 20, height = top + cellH * Double(rowLabels.count) + 20
+    // Columns as wide as their longest label needs (about 7.2 px a character at 12 px), 120–220 px.
+    let longest = Double(columnLabels.map(\.count).max() ?? 0)
+    let cellW = min(220, max(120, 7.2 * longest + 12)), cellH = 34.0, left = 240.0, top = columnTitle == nil ? 70.0 : 90.0
+    let barW = 110.0, columnChars = Int((cellW - 12) / 7.2)
+    let width = left + cellW * Double(columnLabels.count) + 20 + barW
+    let height = max(top + cellH * Double(rowLabels.count) + 20, top + 150)
     var s =
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    s += "<text x=\"10\" y=\"22\" font-size=\"15\">\(escape(title))</text>\n"
+    s += "<text x=\"10\" y=\"22\" font-size=\"15\">\(escape(clip(title, Int((width - 20) / 8.5))))</text>\n"
+    if let columnTitle {
+      s +=
+        "<text x=\"\(f(left + cellW * Double(columnLabels.count) / 2))\" y=\"\(f(top - 34))\" text-anchor=\"middle\" font-weight=\"bold\">\(escape(columnTitle))</text>\n"
+    }
+    if let rowTitle {
+      s += "<text x=\"10\" y=\"\(f(top - 10))\" font-weight=\"bold\">\(escape(clip(rowTitle, 30)))</text>\n"
+    }
+    // The colour bar: the scale's ends and middle.
+    let barX = left + cellW * Double(columnLabels.count) + 30, barH = 120.0
+    for k in 0..<24 {
+      let t = 1 - Double(k) / 23
+      s +=
+        "<rect x=\"\(f(barX))\" y=\"\(f(top + barH * Double(k) / 24))\" width=\"16\" height=\"\(f(barH / 24 + 0.5))\" fill=\"\(shade(t))\"/>"
+    }
+    s += "<rect x=\"\(f(barX))\" y=\"\(f(top))\" width=\"16\" height=\"\(f(barH))\" fill=\"none\" stroke=\"#333\"/>\n"
+    for (t, v) in [(0.0, range.upperBound), (0.5, (range.lowerBound + range.upperBound) / 2), (1.0, range.lowerBound)] {
+      s += "<text x=\"\(f(barX + 22))\" y=\"\(f(top + barH * t + 4))\">\(String(format: format, v))</text>\n"
+    }
     for (j, c) in columnLabels.enumerated() {
       s +=
-        "<text x=\"\(f(left + cellW * (Double(j) + 0.5)))\" y=\"\(f(top - 10))\" text-anchor=\"middle\">\(escape(String(c.prefix(18))))</text>\n"
+        "<text x=\"\(f(left + cellW * (Double(j) + 0.5)))\" y=\"\(f(top - 10))\" text-anchor=\"middle\">\(escape(clip(c, columnChars)))</text>\n"
     }
     for (i, r) in rowLabels.enumerated() {
       s +=
-        "<text x=\"\(f(left - 8))\" y=\"\(f(top + cellH * (Double(i) + 0.6)))\" text-anchor=\"end\">\(escape(String(r.prefix(34))))</text>\n"
+        "<text x=\"\(f(left - 8))\" y=\"\(f(top + cellH * (Double(i) + 0.6)))\" text-anchor=\"end\">\(escape(clip(r, 30)))</text>\n"
       for j in columnLabels.indices {
         let v = i < values.count && j < values[i].count ? values[i][j] : nil
-        // white (0) → dark blue (1)
-        let fill: String
-        if let v {
-          let t = range.upperBound > range.lowerBound ? min(max((v - range.lowerBound) / (range.upperBound - range.lowerBound), 0), 1) : 0
-          fill = String(format: "rgb(%d,%d,%d)", Int(247 - t * 239), Int(251 - t * 203), Int(255 - t * 148))
-        } else {
-          fill = "#eee"
-        }
+        let fill =
+          v.map { shade(range.upperBound > range.lowerBound ? ($0 - range.lowerBound) / (range.upperBound - range.lowerBound) : 0) }
+          ?? "#eee"
         let x = left + cellW * Double(j), y = top + cellH * Double(i)
         s += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(cellW))\" height=\"\(f(cellH))\" fill=\"\(fill)\" stroke=\"white\"/>"
-        let shade = v.map { range.upperBound > range.lowerBound ? ($0 - range.lowerBound) / (range.upperBound - range.lowerBound) : 0 } ?? 0
-        let textColor = shade > 0.55 ? "white" : "black"
+        let level = v.map { range.upperBound > range.lowerBound ? ($0 - range.lowerBound) / (range.upperBound - range.lowerBound) : 0 } ?? 0
+        let textColor = level > 0.55 ? "white" : "black"
         s +=
-          "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(v.map { String(format: format, $0) } ?? "–")</text>\n"
+          "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(escape(cellText(v, errors?[safe: i]?[safe: j] ?? nil, format)))</text>\n"
       }
     }
     return s + "</svg>\n"
@@ -137,16 +201,16 @@ public enum SVG {
     title: String, labels: [String], values: [Double], maximum: Double, format: String = "%.0f", axisLabel: String,
     marks: [(value: Double, label: String)] = [], errors: [Double?] = []
   ) -> String {
-    let left = 300.0, barH = 26.0, top = 50.0, plotW = 480.0
+    let left = 300.0, barH = 26.0, top = marks.isEmpty ? 50.0 : 66.0, plotW = 480.0
     let width = left + plotW + 80, height = top + barH * Double(labels.count) + 60
     func px(_ v: Double) -> Double { left + min(max(v, 0), maximum) / max(maximum, 1e-12) * plotW }
     var s =
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    s += "<text x=\"10\" y=\"22\" font-size=\"15\">\(escape(title))</text>\n"
+    s += "<text x=\"10\" y=\"22\" font-size=\"15\">\(escape(clip(title, 95)))</text>\n"
     for (i, (label, v)) in zip(labels, values).enumerated() {
       let y = top + barH * Double(i)
-      s += "<text x=\"\(f(left - 8))\" y=\"\(f(y + barH * 0.65))\" text-anchor=\"end\">\(escape(String(label.prefix(40))))</text>"
+      s += "<text x=\"\(f(left - 8))\" y=\"\(f(y + barH * 0.65))\" text-anchor=\"end\">\(escape(clip(label, 40)))</text>"
       s += "<rect x=\"\(f(left))\" y=\"\(f(y + 4))\" width=\"\(f(px(v) - left))\" height=\"\(f(barH - 8))\" fill=\"\(palette[0])\"/>"
       var textX = px(v) + 6
       if i < errors.count, let e = errors[i] {
@@ -168,9 +232,23 @@ public enum SVG {
     for (k, mark) in marks.enumerated() {
       s +=
         "<line x1=\"\(f(px(mark.value)))\" y1=\"\(f(top - 4))\" x2=\"\(f(px(mark.value)))\" y2=\"\(f(bottom))\" stroke=\"\(palette[3])\" stroke-dasharray=\"4 3\"/>"
-      s +=
-        "<text x=\"\(f(px(mark.value) + 3))\" y=\"\(f(top - 8 - Double(k % 2) * 12))\" fill=\"\(palette[3])\">\(escape(mark.label))</text>\n"
+      // Near the right end the label ends at its line instead of starting there.
+      let anchor =
+        px(mark.value) > left + plotW * 0.6 ? "text-anchor=\"end\" x=\"\(f(px(mark.value) - 3))\"" : "x=\"\(f(px(mark.value) + 3))\""
+      s += "<text \(anchor) y=\"\(f(top - 8 - Double(k % 2) * 13))\" fill=\"\(palette[3])\">\(escape(mark.label))</text>\n"
     }
     return s + "</svg>\n"
   }
+}
+
+extension SVG {
+  /// `0.812 ± 0.013`, `0.812`, or `–` for a missing value.
+  static func cellText(_ v: Double?, _ e: Double?, _ format: String) -> String {
+    guard let v else { return "–" }
+    return String(format: format, v) + (e.map { " ± " + String(format: format, $0) } ?? "")
+  }
+}
+
+extension Array {
+  subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
 }

@@ -18,3 +18,40 @@ public enum Statistics {
     return (mean, t * sd / n.squareRoot())
   }
 }
+
+/// What a figure's band around a mean over seeds shows (`byzsim report --band`).
+public enum Band: String, CaseIterable, Sendable {
+  /// The 95% confidence interval of the mean (Student's t, n − 1 degrees of freedom).
+  case ci95
+  /// The standard error of the mean, s/√n.
+  case se
+  /// The sample standard deviation s (n − 1).
+  case sd
+  case none
+
+  /// The band's half-width around the mean of `x` (nil: no band — `none`, or fewer than two values).
+  public func halfWidth(_ x: [Double]) -> Double? {
+    guard self != .none, x.count > 1 else { return nil }
+    let n = Double(x.count)
+    let mean = x.reduce(0, +) / n
+    let sd = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
+    switch self {
+    case .ci95: return Statistics.meanCI(x)?.ci95 ?? nil
+    case .se: return sd / n.squareRoot()
+    case .sd: return sd
+    case .none: return nil
+    }
+  }
+
+  /// The caption's words: "band: 95% CI of the mean (Student's t), n = 3".
+  public func caption(n: Int) -> String {
+    let what: String
+    switch self {
+    case .ci95: what = "95% CI of the mean (Student's t)"
+    case .se: what = "± one standard error of the mean"
+    case .sd: what = "± one standard deviation"
+    case .none: return "no band, n = \(n)"
+    }
+    return n < 2 ? "n = \(n): no band" : "band: \(what), n = \(n)"
+  }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Learning
+import Runtime
 import Tensor
 
 extension ModelKind: ExpressibleByArgument {}
@@ -22,4 +23,18 @@ struct ComputeOptions: ParsableArguments {
   }
 
   func apply() { BLAS.threads = blasThreads }
+}
+
+/// `--set KEY=VALUE` (repeatable), shared by run, validate and sweep.
+struct OverrideOptions: ParsableArguments {
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp(
+      "Override a topology key (repeatable): KEY=VALUE, KEY a key path as in sweep grids (in a sweep, not a grid key), VALUE TOML or a bare word.",
+      valueName: "key=value"))
+  var overrides: [String] = []
+
+  var isEmpty: Bool { overrides.isEmpty }
+
+  func parsed() throws -> [TopologyOverride] { try overrides.map(TopologyOverride.init) }
 }

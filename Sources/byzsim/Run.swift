@@ -24,12 +24,7 @@ struct Run: ParsableCommand {
   var threads = false
   @Option(help: "Continue a killed run from its last checkpoint (a run directory).", completion: .directory)
   var resume: String?
-  @Option(
-    name: .customLong("set"),
-    help: ArgumentHelp(
-      "Override a topology key (repeatable): KEY=VALUE, KEY a key path as in sweep grids, VALUE TOML or a bare word.",
-      valueName: "key=value"))
-  var overrides: [String] = []
+  @OptionGroup var setOptions: OverrideOptions
   @Option(help: "Where run directories are created.")
   var runsDir: String = "runs"
   @Flag(help: "End stdout with one JSON object summarising the run.")
@@ -53,7 +48,7 @@ struct Run: ParsableCommand {
       throw ValidationError("--init-from starts a new run; a resumed run continues from its checkpoint")
     }
     if initPub != nil && initFrom == nil { throw ValidationError("--init-pub goes with --init-from") }
-    if resume != nil && !overrides.isEmpty { throw ValidationError("--set changes a new run's topology; a resumed run keeps its own") }
+    if resume != nil && !setOptions.isEmpty { throw ValidationError("--set changes a new run's topology; a resumed run keeps its own") }
   }
 
   func run() throws {
@@ -63,7 +58,7 @@ struct Run: ParsableCommand {
       _ = try runDir.loadTopology()
     } else {
       let topology = try Topology.load(
-        path: ShippedFiles.locate(file, what: "topology file"), overrides: overrides.map(TopologyOverride.init))
+        path: ShippedFiles.locate(file, what: "topology file"), overrides: setOptions.parsed())
       let initial = initFrom.map { ModelReference(path: $0, publicKey: initPub, allowUnsigned: allowUnsigned) }
       runDir = try Launcher.prepare(topology, runsRoot: runsDir, initFrom: initial)
     }
@@ -128,10 +123,7 @@ struct Validate: ParsableCommand {
       """)
   @Argument(help: "Topology files.", completion: .file(extensions: ["toml"]))
   var files: [String]
-  @Option(
-    name: .customLong("set"),
-    help: ArgumentHelp("Check with this override (repeatable): KEY=VALUE, as `byzsim run --set`.", valueName: "key=value"))
-  var overrides: [String] = []
+  @OptionGroup var setOptions: OverrideOptions
   @Flag(help: "Print one JSON object on stdout: each file's verdict (and the error's text).")
   var json = false
 
@@ -151,7 +143,7 @@ struct Validate: ParsableCommand {
     var checked: [Checked] = []
     for f in files {
       do {
-        let t = try Topology.load(path: f, overrides: overrides.map(TopologyOverride.init))
+        let t = try Topology.load(path: f, overrides: setOptions.parsed())
         // The data, when it is here, must fit the model (image shapes, classes, sizes).
         if FileManager.default.fileExists(atPath: t.data.directory) {
           do { try Launcher.checkData(t) } catch { throw TopologyError(file: f, line: 0, key: "data", message: "\(error)") }

@@ -32,12 +32,7 @@ struct Sweep: ParsableCommand {
   var processes = false
   @Flag(help: "List the cells and exit.")
   var dryRun = false
-  @Option(
-    name: .customLong("set"),
-    help: ArgumentHelp(
-      "Override a key of every cell's topology (repeatable; not a grid key): KEY=VALUE, VALUE TOML or a bare word.",
-      valueName: "key=value"))
-  var overrides: [String] = []
+  @OptionGroup var setOptions: OverrideOptions
   @Option(help: ArgumentHelp("The seeds, replacing the file's: 1,2,3 or a range 1..5.", valueName: "seeds"))
   var seeds: String?
   @Flag(help: "Print one JSON object on stdout (the sweep directory and every cell's results) instead of the table.")
@@ -46,7 +41,7 @@ struct Sweep: ParsableCommand {
   func validate() throws {
     guard (file == nil) != (resume == nil) else { throw ValidationError("give a sweep file, or --resume SWEEP_DIR (not both).") }
     guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64: got \(jobs).") }
-    if resume != nil && (!overrides.isEmpty || seeds != nil) {
+    if resume != nil && (!setOptions.isEmpty || seeds != nil) {
       throw ValidationError("--set and --seeds shape a new sweep; a resumed sweep keeps the ones it was started with")
     }
   }
@@ -64,7 +59,7 @@ struct Sweep: ParsableCommand {
   }
 
   func run() throws {
-    let commandLine = SweepSpec.CommandLine(set: overrides, seeds: try seeds.map(SweepSpec.CommandLine.seeds))
+    let commandLine = SweepSpec.CommandLine(set: setOptions.overrides, seeds: try seeds.map(SweepSpec.CommandLine.seeds))
     let spec =
       try resume.map { try SweepRunner.load(directory: $0) }
       ?? SweepSpec.load(path: ShippedFiles.locate(file!, what: "sweep file"), commandLine: commandLine)
@@ -134,15 +129,23 @@ struct ReportCommand: ParsableCommand {
     abstract: "Write SVG figures, report.html (self-contained) and report.md into a run or sweep directory.",
     discussion: """
       Examples:
-        byzsim report sweeps/tm-attacks-20261201T101500Z
+        byzsim report sweeps/tm-attacks-20261201T101500Z --band sd
         byzsim report runs/default-20261201T101500Z
         byzsim report reproductions/karimireddy2021-20261201T101500Z
       """)
   @Argument(help: "A run directory or a sweep directory.", completion: .directory)
   var directory: String
+  @Option(help: "What the bands around means over seeds show: ci95 (95% CI, Student's t), se, sd or none.")
+  var band: String = "ci95"
+
+  func validate() throws {
+    guard Band(rawValue: band) != nil else {
+      throw ValidationError("--band \(band): expected one of \(Band.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+  }
 
   func run() throws {
-    for f in try Report.generate(directory) { print((directory as NSString).appendingPathComponent(f)) }
+    for f in try Report.generate(directory, band: Band(rawValue: band)!) { print((directory as NSString).appendingPathComponent(f)) }
   }
 }
 

@@ -62,17 +62,15 @@ import Testing
   }
 
   @Test func sweepSeedsSetJSONAndFinishedRunLines() throws {
-    let dir = CLI.temporaryDirectory()
-    try RunCommandTests.topology(rounds: 9, workers: 2, curve: false).write(
-      to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
-    let sweep = dir.appendingPathComponent("s.sweep.toml").path
-    try """
-    name = "cl"
-    base = "base.toml"
-    seeds = [1]
-    [grid]
-    "coordinator.aggregator" = ["mean", { name = "trimmed_mean", f = 0 }]
-    """.write(toFile: sweep, atomically: true, encoding: .utf8)
+    let (dir, sweep) = try SweepCommandTests.sweepFiles(
+      rounds: 9, workers: 2,
+      """
+      name = "cl"
+      base = "base.toml"
+      seeds = [1]
+      [grid]
+      "coordinator.aggregator" = ["mean", { name = "trimmed_mean", f = 0 }]
+      """)
     let sweeps = dir.appendingPathComponent("sweeps").path
     let dry = try CLI.run(["sweep", sweep, "--seeds", "3..4", "--dry-run", "--json"])
     #expect(dry.status == 0, "\(dry.stderr)")
@@ -130,6 +128,20 @@ import Testing
       sweepDir,
     ])
     #expect(check.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+    // The report says what its bands are, and over how many seeds.
+    let sd = try CLI.run(["report", sweepDir, "--band", "sd"])
+    #expect(sd.status == 0, "\(sd.stderr)")
+    let html = try String(contentsOfFile: sweepDir + "/report.html", encoding: .utf8)
+    #expect(html.contains("band: ± one standard deviation, n = 2"), "\(html.prefix(2000))")
+    #expect(html.contains("trimmed_mean f=0"))  // series and heatmap labels in words, not TOML
+    // Laid out by a real browser: every label inside its figure, no two overlapping; a screenshot kept.
+    let shot = sweepDir + "/report.png"
+    let layout = try Chromium.layoutProblems(of: sweepDir + "/report.html", screenshot: shot, dir: CLI.temporaryDirectory().path)
+    #expect(layout.problems.isEmpty, "\(layout.problems)")
+    #expect(layout.texts > 20, "only \(layout.texts) text elements checked")
+    #expect((try FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int ?? 0) > 10_000)
+    let badBand = try CLI.run(["report", sweepDir, "--band", "iqr"])
+    #expect(badBand.status != 0 && badBand.stderr.contains("--band iqr: expected one of ci95, se, sd, none"), "\(badBand.stderr)")
     // --resume rebuilds the same cells from the recorded --set/--seeds (nothing left to run).
     let again = try CLI.run(["sweep", "--resume", sweepDir, "--json"])
     #expect(again.status == 0, "\(again.stderr)")
@@ -148,19 +160,17 @@ import Testing
   /// A grid value that is not a valid topology value is reported at its line of the sweep file,
   /// not at a line of the base topology.
   @Test func gridErrorsNameTheSweepFileAndLine() throws {
-    let dir = CLI.temporaryDirectory()
-    try RunCommandTests.topology(rounds: 2, workers: 2, curve: false).write(
-      to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
-    let sweep = dir.appendingPathComponent("g.sweep.toml").path
-    try """
-    name = "g"
-    base = "base.toml"
-    [set]
-    "coordinator.eval_evry" = 1
-    [grid]
-    "coordinator.aggregator" = ["mean",
-      "krumm"]
-    """.write(toFile: sweep, atomically: true, encoding: .utf8)
+    let (_, sweep) = try SweepCommandTests.sweepFiles(
+      rounds: 2, workers: 2,
+      """
+      name = "g"
+      base = "base.toml"
+      [set]
+      "coordinator.eval_evry" = 1
+      [grid]
+      "coordinator.aggregator" = ["mean",
+        "krumm"]
+      """)
     let r = try CLI.run(["sweep", sweep, "--dry-run"])
     #expect(r.status != 0)
     #expect(r.stderr.contains("\(sweep):4: set.coordinator.eval_evry: unknown key (did you mean eval_every?"), "\(r.stderr)")

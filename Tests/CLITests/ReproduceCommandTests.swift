@@ -113,6 +113,9 @@ import Testing
     for k in 1...3 { #expect(FileManager.default.fileExists(atPath: out + "/" + run + "/claim-\(k).svg"), "claim-\(k).svg") }
     let claim3 = try String(contentsOfFile: out + "/" + run + "/claim-3.svg", encoding: .utf8)
     #expect(claim3.contains("err(c002) median") && claim3.contains("paper 0.50 ± 0.50"), "\(claim3)")
+    let layout = try Chromium.layoutProblems(
+      of: out + "/" + run + "/report.html", screenshot: out + "/" + run + "/report.png", dir: CLI.temporaryDirectory().path)
+    #expect(layout.problems.isEmpty, "\(layout.problems)")
     // The command printed for a cell reruns it alone, to the same model, byte for byte.
     let rerun = try #require(lines.first { $0.hasPrefix("- c002 (median): `") }.map { String($0.split(separator: "`")[1]) })
     #expect(rerun.hasPrefix("byzsim run ") && rerun.contains("--set coordinator.aggregator=median") && rerun.contains("--set seed=1"))

@@ -5,18 +5,27 @@ import FoundationXML
 import Testing
 
 @Suite(.serialized) struct SweepCommandTests {
-  @Test func sweepRunsSummarisesAndResumes() throws {
+  /// A scratch directory holding a small base topology (`base.toml`, CURVE off) and the sweep
+  /// file `text` beside it; returns the directory and the sweep file's path.
+  static func sweepFiles(rounds: Int, workers: Int, _ text: String) throws -> (dir: URL, sweep: String) {
     let dir = CLI.temporaryDirectory()
-    try RunCommandTests.topology(rounds: 3, workers: 3, curve: false).write(
+    try RunCommandTests.topology(rounds: rounds, workers: workers, curve: false).write(
       to: dir.appendingPathComponent("base.toml"), atomically: true, encoding: .utf8)
     let sweep = dir.appendingPathComponent("s.sweep.toml").path
-    try """
-    name = "mini"
-    base = "base.toml"
-    seeds = [1, 2]
-    [grid]
-    "coordinator.aggregator" = ["mean", "median"]
-    """.write(toFile: sweep, atomically: true, encoding: .utf8)
+    try text.write(toFile: sweep, atomically: true, encoding: .utf8)
+    return (dir, sweep)
+  }
+
+  @Test func sweepRunsSummarisesAndResumes() throws {
+    let (dir, sweep) = try Self.sweepFiles(
+      rounds: 3, workers: 3,
+      """
+      name = "mini"
+      base = "base.toml"
+      seeds = [1, 2]
+      [grid]
+      "coordinator.aggregator" = ["mean", "median"]
+      """)
     let sweeps = dir.appendingPathComponent("sweeps").path
     let dry = try CLI.run(["sweep", sweep, "--dry-run"])
     #expect(dry.status == 0 && dry.stdout.contains("2 cells × 2 seeds = 4 runs"))
