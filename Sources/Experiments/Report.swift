@@ -32,8 +32,7 @@ public enum Report {
     if fm.fileExists(atPath: dir + "/summary.csv"), fm.fileExists(atPath: dir + "/sweep.toml") {
       let spec = try SweepRunner.load(directory: dir)
       let runner = SweepRunner(spec: spec, directory: dir, binary: "", jobs: 1, processes: false)
-      _ = try runner.summarize()
-      let summaries = try runner.cellSummaries()
+      let summaries = try runner.writeSummaries().cells
       // Accuracy vs round per cell: mean over seeds with the chosen band.
       var series: [SVG.Series] = []
       var seedsShown: Set<Int> = []
@@ -91,7 +90,7 @@ public enum Report {
       }
       // A reproduction: one figure per claim, with the cells it compares.
       if let reproduction = try Reproduction.load(directory: dir) {
-        figures += reproduction.figures(reproduction.verdicts(try Reproduction.results(runner)))
+        figures += reproduction.figures(reproduction.verdicts(Reproduction.results(summaries)))
       }
     } else if let monitoring = try MonitoringResults.load(dir) {
       figures += monitoring.figures()

@@ -115,9 +115,9 @@ public struct Reproduction: Sendable {
   }
 
   /// Per-cell results of a finished sweep, by metric name (acc, err, asr).
-  public static func results(_ runner: SweepRunner) throws -> [String: [String: CellResult]] {
+  public static func results(_ cells: [SweepRunner.CellSummary]) -> [String: [String: CellResult]] {
     var out: [String: [String: CellResult]] = [:]
-    for s in try runner.cellSummaries() {
+    for s in cells {
       var m: [String: CellResult] = [:]
       if let a = s.accuracyMean {
         m["acc"] = CellResult(mean: a, ci95: s.accuracyCi95, n: s.runs)

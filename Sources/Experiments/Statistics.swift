@@ -12,10 +12,17 @@ public enum Statistics {
     guard !x.isEmpty else { return nil }
     let n = Double(x.count)
     let mean = x.reduce(0, +) / n
-    guard x.count > 1 else { return (mean, nil) }
-    let sd = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
+    guard let sd = standardDeviation(x) else { return (mean, nil) }
     let t = x.count - 1 <= t975.count ? t975[x.count - 2] : 1.96
     return (mean, t * sd / n.squareRoot())
+  }
+
+  /// The sample standard deviation (n − 1); nil for fewer than two values.
+  public static func standardDeviation(_ x: [Double]) -> Double? {
+    guard x.count > 1 else { return nil }
+    let n = Double(x.count)
+    let mean = x.reduce(0, +) / n
+    return (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
   }
 }
 
@@ -31,10 +38,8 @@ public enum Band: String, CaseIterable, Sendable {
 
   /// The band's half-width around the mean of `x` (nil: no band — `none`, or fewer than two values).
   public func halfWidth(_ x: [Double]) -> Double? {
-    guard self != .none, x.count > 1 else { return nil }
+    guard self != .none, let sd = Statistics.standardDeviation(x) else { return nil }
     let n = Double(x.count)
-    let mean = x.reduce(0, +) / n
-    let sd = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
     switch self {
     case .ci95: return Statistics.meanCI(x)?.ci95 ?? nil
     case .se: return sd / n.squareRoot()

@@ -220,9 +220,10 @@ public final class SweepRunner {
 
   /// Each cell's mean ± 95% CI over its finished seeds of accuracy, loss, attack success and
   /// detection F1 (audited runs), and its total wall time.
-  public func cellSummaries() throws -> [CellSummary] {
-    let finished = try finishedRuns()
-    return spec.cells.map { cell in
+  public func cellSummaries() throws -> [CellSummary] { cellSummaries(try finishedRuns()) }
+
+  func cellSummaries(_ finished: [FinishedRun]) -> [CellSummary] {
+    spec.cells.map { cell in
       let runs = finished.filter { $0.cell.id == cell.id }.map(\.summary)
       let a = Statistics.meanCI(runs.compactMap(\.testAccuracy)), l = Statistics.meanCI(runs.compactMap(\.testLoss))
       let r = Statistics.meanCI(runs.compactMap(\.attackSuccessRate)), f = Statistics.meanCI(runs.compactMap { $0.detection?.f1 })
@@ -250,11 +251,15 @@ public final class SweepRunner {
   /// Writes results.csv (one row per finished run) and summary.csv (one row per cell), both
   /// with the grid split into plain columns (`GridColumns`); returns summary.csv's rows with
   /// its header.
-  public func summarize() throws -> [[String]] {
+  public func summarize() throws -> [[String]] { try writeSummaries().rows }
+
+  /// `summarize`, also returning the cell summaries it wrote (every summary.json read once).
+  public func writeSummaries() throws -> (rows: [[String]], cells: [CellSummary]) {
+    let finished = try finishedRuns()
     let columns = GridColumns.columns(spec)
     func fmt(_ x: Double?) -> String { x.map { String(format: "%.6f", $0) } ?? "" }
     func grid(_ cell: SweepSpec.Cell) -> [String] { GridColumns.values(cell, columns: columns).map(GridColumns.text) }
-    let summaries = try cellSummaries()
+    let summaries = cellSummaries(finished)
     let summary =
       [["cell"] + columns + Self.summaryColumns]
       + zip(spec.cells, summaries).map { cell, s in
@@ -265,7 +270,7 @@ public final class SweepRunner {
           ].map(fmt) + [String(format: "%.2f", s.wallSeconds)]
       }
     var results = [["cell", "seed"] + columns + Self.resultColumns]
-    for run in try finishedRuns() {
+    for run in finished {
       let s = run.summary, d = s.detection
       // Rounds are numbered from 1 everywhere a person reads them (the live line, plots, these columns).
       let firsts = d.map { Array($0.roundsToFirstDetection.values) } ?? []
@@ -279,7 +284,7 @@ public final class SweepRunner {
     }
     try Self.writeCSV(results, to: (directory as NSString).appendingPathComponent("results.csv"))
     try Self.writeCSV(summary, to: (directory as NSString).appendingPathComponent("summary.csv"))
-    return summary
+    return (summary, summaries)
   }
 
   static func writeCSV(_ rows: [[String]], to path: String) throws {

@@ -282,7 +282,7 @@ struct Reproduce: ParsableCommand {
         force: p.done == p.total)
     }
     progress.finish("runs finished: \(dir)")
-    let verdicts = r.verdicts(try Reproduction.results(runner))
+    let verdicts = r.verdicts(Reproduction.results(try runner.cellSummaries()))
     try r.markdown(verdicts, quick: quick).write(toFile: dir + "/verdicts.md", atomically: true, encoding: .utf8)
     let written = try Report.generate(dir)
     if json {
