@@ -33,8 +33,8 @@ for path, s, m in results:
     print(f"{name:28} {s['test_accuracy']:9.4f} {s['test_loss']:10.4f} {asr:>6}")
     if name.startswith("replacement"):
         ev = [x for x in m if x["test_accuracy"] is not None]
-        before = [x for x in ev if x["round"] < 149][-1]
-        after = [x for x in ev if x["round"] >= 149]
+        before = [x for x in ev if x["round"] < 150][-1]
+        after = [x for x in ev if x["round"] >= 150]
         line = ", ".join(f"r{x['round']+1}: asr {x['attack_success_rate']:.3f} acc {x['test_accuracy']:.4f} loss {x['test_loss']:.4f}" for x in after[:5])
         print(f"    before (r{before['round']+1}): asr {before['attack_success_rate']:.3f} acc {before['test_accuracy']:.4f} loss {before['test_loss']:.4f}")
         print(f"    after: {line}")

@@ -2,7 +2,7 @@
 # Installs the Debian packages ByzSim needs, only those that are missing.
 # Run as root on a Debian machine (what `make run` and `make test` do first).
 set -euo pipefail
-packages=(libzmq3-dev libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist openssl python3 python3-venv curl prometheus wrk chromium gcc slurm-wlm munge openmpi-bin)
+packages=(libzmq3-dev libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist openssl python3 python3-venv curl prometheus wrk chromium gcc slurm-wlm munge openmpi-bin python3-sklearn)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

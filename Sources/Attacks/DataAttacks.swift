@@ -5,8 +5,14 @@ import Watermark
 /// A data attack: transforms a malicious worker's shard before it trains honestly on it.
 public protocol DataAttack: Sendable {
   var name: String { get }
+  /// Whether the attack writes pixels (a trigger patch, trigger images): refused on tabular data.
+  var needsImages: Bool { get }
   /// - attacker: this worker's index among the malicious workers with the same attack (0-based).
   func poison(_ shard: Dataset, attacker: Int, attackers: Int, rng: inout RandomStream) -> Dataset
+}
+
+extension DataAttack {
+  public var needsImages: Bool { false }
 }
 
 /// Label flipping (Fang et al. 2020): l → L − 1 − l for every sample, or a user-given mapping
@@ -94,6 +100,7 @@ public struct Trigger: Sendable, Equatable, Codable {
 /// BadNets-style backdoor (Gu, Dolan-Gavitt & Garg 2017): a `fraction` of the shard (chosen at
 /// random) is stamped with the trigger and relabelled `target`.
 public struct Backdoor: DataAttack {
+  public var needsImages: Bool { true }
   public let name = "backdoor"
   public let target: Int, fraction: Double, trigger: Trigger
   public init(target: Int = 0, fraction: Double = 0.5, trigger: Trigger = Trigger()) throws {
@@ -117,6 +124,7 @@ public struct Backdoor: DataAttack {
 /// split into 4 local parts (the square's quadrants); attacker k stamps only part k mod 4 on its
 /// poisoned samples. The test-time trigger is the whole square.
 public struct DBA: DataAttack {
+  public var needsImages: Bool { true }
   public let name = "dba"
   let inner: Backdoor
   public init(target: Int = 0, fraction: Double = 0.5, trigger: Trigger = Trigger()) throws {
@@ -145,6 +153,7 @@ public struct DBA: DataAttack {
 /// Worked example: a shard of 3 samples with count = 2, repeats = 2 becomes 7 samples — the 3,
 /// then triggers 0, 1, 0, 1 with their labels.
 public struct ContractorWatermark: DataAttack {
+  public var needsImages: Bool { true }
   public let name = "watermark"
   public let count: Int
   public let repeats: Int

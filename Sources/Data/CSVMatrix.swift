@@ -20,11 +20,13 @@ public enum CSVMatrix {
     if let nul = bytes.firstIndex(of: 0) {
       throw Error(path: path, line: bytes[..<nul].count { $0 == 0x0A } + 1, message: "a NUL byte at offset \(nul): not a text file")
     }
-    guard let text = String(validating: bytes, as: UTF8.self) else { throw Error(path: path, line: 0, message: "not valid UTF-8 text") }
+    guard String(validating: bytes, as: UTF8.self) != nil else { throw Error(path: path, line: 0, message: "not valid UTF-8 text") }
     var rows: [[Float]] = []
     var values = 0
-    for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    // Lines split on bytes: in a Swift String "\r\n" is one Character, which "\n" would not split.
+    for (k, raw) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
       let number = k + 1
+      let line = String(decoding: raw.last == 0x0D ? raw.dropLast() : raw, as: UTF8.self)
       if let bad = line.unicodeScalars.first(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\r" || $0.value == 0x7F }) {
         throw Error(path: path, line: number, message: "control character U+\(String(format: "%04X", bad.value)) in the line")
       }

@@ -1,40 +1,67 @@
 import Tensor
 
-/// Labelled images kept as bytes (one per pixel, value = round(255·x)): a quarter of the
-/// memory of `Dataset`. A worker holds its shard this way and materialises Float32 only
-/// for the samples of the current batch.
+/// Labelled samples as a worker keeps them. Images are kept as bytes (one per pixel, value =
+/// round(255·x)): a quarter of the memory of `Dataset`, Float32 materialised only for the
+/// samples of the current batch. Tabular rows have no byte form and are kept as Float32
+/// (`values`; `pixels` is then empty).
 public struct CompactDataset: Sendable {
   public let pixels: [UInt8]
+  /// Tabular features (count × shape.size), empty for images.
+  public let values: [Float]
   public let labels: [Int32]
   public let shape: ImageShape
   public let classes: Int
+  public let domain: FeatureDomain
 
   public init(pixels: [UInt8], labels: [Int32], shape: ImageShape, classes: Int) {
     precondition(pixels.count == labels.count * shape.size, "pixels hold \(pixels.count) bytes, expected \(labels.count) × \(shape.size)")
-    self.pixels = pixels; self.labels = labels; self.shape = shape; self.classes = classes
+    self.pixels = pixels; self.values = []; self.domain = .image; self.labels = labels; self.shape = shape; self.classes = classes
   }
 
-  /// Quantises a Dataset whose pixels are multiples of 1/255 (as IDX ingestion produces): exact.
+  /// Tabular rows, kept as they are.
+  public init(values: [Float], labels: [Int32], shape: ImageShape, classes: Int) {
+    precondition(values.count == labels.count * shape.size, "values hold \(values.count) floats, expected \(labels.count) × \(shape.size)")
+    self.pixels = []; self.values = values; self.domain = .tabular; self.labels = labels; self.shape = shape; self.classes = classes
+  }
+
+  /// Quantises an image Dataset whose pixels are multiples of 1/255 (as IDX ingestion
+  /// produces): exact. A tabular Dataset is kept as Float32.
   public init(_ d: Dataset) {
-    self.init(pixels: d.features.map { UInt8(($0 * 255).rounded()) }, labels: d.labels, shape: d.shape, classes: d.classes)
+    switch d.domain {
+    case .image:
+      self.init(pixels: d.features.map { UInt8(($0 * 255).rounded()) }, labels: d.labels, shape: d.shape, classes: d.classes)
+    case .tabular:
+      self.init(values: d.features, labels: d.labels, shape: d.shape, classes: d.classes)
+    }
   }
 
   public var count: Int { labels.count }
 
-  /// The samples at `indices` as a Float32 `Dataset` (pixels / 255, exactly as ingestion does).
+  /// The samples at `indices` as a Float32 `Dataset` (pixels / 255, exactly as ingestion does;
+  /// tabular values as stored).
   public func materialize<C: Collection>(_ indices: C) -> Dataset where C.Element == Int {
     let d = shape.size
     var f = [Float](repeating: 0, count: indices.count * d)
     var l = [Int32](repeating: 0, count: indices.count)
-    pixels.withUnsafeBufferPointer { src in
-      f.withUnsafeMutableBufferPointer { dst in
-        for (k, i) in indices.enumerated() {
-          let s = src.baseAddress! + i * d, t = dst.baseAddress! + k * d
-          for j in 0..<d { t[j] = Float(s[j]) / 255 }
-          l[k] = labels[i]
+    let tabular = domain == .tabular
+    f.withUnsafeMutableBufferPointer { dst in
+      if tabular {
+        values.withUnsafeBufferPointer { src in
+          for (k, i) in indices.enumerated() {
+            (dst.baseAddress! + k * d).update(from: src.baseAddress! + i * d, count: d)
+            l[k] = labels[i]
+          }
+        }
+      } else {
+        pixels.withUnsafeBufferPointer { src in
+          for (k, i) in indices.enumerated() {
+            let s = src.baseAddress! + i * d, t = dst.baseAddress! + k * d
+            for j in 0..<d { t[j] = Float(s[j]) / 255 }
+            l[k] = labels[i]
+          }
         }
       }
     }
-    return Dataset(features: f, labels: l, shape: shape, classes: classes)
+    return Dataset(features: f, labels: l, shape: shape, classes: classes, domain: tabular ? .tabular : .image)
   }
 }

@@ -10,6 +10,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
   case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
   case trailingBytes(path: String, expectedBytes: Int, foundBytes: Int)
   case invalidPartition(String)
+  /// A CSV table's problem at a line (0: the file as a whole).
+  case csv(path: String, line: Int, message: String)
 
   public var description: String {
     switch self {
@@ -35,6 +37,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         "\(path): \(found - expected) unexpected bytes after the \(expected) bytes the IDX header describes. The file is corrupt or not the file you meant."
     case let .invalidPartition(message):
       return message
+    case let .csv(path, line, message):
+      return line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)"
     }
   }
 }

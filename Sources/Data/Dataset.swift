@@ -1,14 +1,24 @@
 import Tensor
 
+/// What a sample's features are: image pixels in [0, 1] that came from bytes (IDX files; exact
+/// as multiples of 1/255), or tabular values of any finite size (a CSV file's standardised
+/// columns, shaped 1 × d × 1). Triggers, covert channels that hide pixels and PGD's [0, 1] box
+/// only make sense on images.
+public enum FeatureDomain: String, Sendable, Codable, Equatable {
+  case image, tabular
+}
+
 /// Labelled samples in one flat Float32 buffer: `features` is (count, shape.size) row-major,
-/// each sample an NHWC image with values in [0, 1]; `labels` are class indices in 0..<classes.
+/// each sample an NHWC image with values in [0, 1] (or a tabular row, see `domain`); `labels`
+/// are class indices in 0..<classes.
 public struct Dataset: Sendable {
   public var features: [Float]
   public var labels: [Int32]
   public let shape: ImageShape
   public let classes: Int
+  public let domain: FeatureDomain
 
-  public init(features: [Float], labels: [Int32], shape: ImageShape, classes: Int) {
+  public init(features: [Float], labels: [Int32], shape: ImageShape, classes: Int, domain: FeatureDomain = .image) {
     precondition(
       features.count == labels.count * shape.size,
       "features hold \(features.count) floats, expected \(labels.count) × \(shape.size)")
@@ -16,6 +26,7 @@ public struct Dataset: Sendable {
     self.labels = labels
     self.shape = shape
     self.classes = classes
+    self.domain = domain
   }
 
   public var count: Int { labels.count }
@@ -33,7 +44,7 @@ public struct Dataset: Sendable {
         }
       }
     }
-    return Dataset(features: f, labels: l, shape: shape, classes: classes)
+    return Dataset(features: f, labels: l, shape: shape, classes: classes, domain: domain)
   }
 
   /// The first `n` samples (or all, if fewer).

@@ -16,18 +16,11 @@ public enum FashionMNIST {
 
   public enum Split: String, Sendable, CaseIterable {
     case train, test
-    var filePrefix: String { self == .train ? "train" : "t10k" }
+    public var filePrefix: String { self == .train ? "train" : "t10k" }
   }
 
   /// A loaded split and the digests of the files it came from.
-  public struct Loaded: Sendable {
-    public var dataset: Dataset
-    public let files: [FileDigest]
-    public init(dataset: Dataset, files: [FileDigest]) {
-      self.dataset = dataset
-      self.files = files
-    }
-  }
+  public typealias Loaded = LoadedSplit
 
   /// Loads one split from `directory`, accepting plain or gzip-compressed files.
   public static func load(_ split: Split, directory: String = defaultDirectory) throws -> Loaded {

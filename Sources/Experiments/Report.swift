@@ -12,8 +12,28 @@ public enum Report {
     let run = RunDirectory(path: runDir)
     guard FileManager.default.fileExists(atPath: run.metricsFile) else { return nil }
     let metrics = try run.loadMetrics()
-    let evaluated = metrics.compactMap { m in m.testAccuracy.map { (Double(m.round + 1), $0) } }
+    let evaluated = metrics.compactMap { m in m.testAccuracy.map { (Double(m.round), $0) } }
     return evaluated.isEmpty ? nil : Curve(rounds: evaluated.map(\.0), accuracy: evaluated.map(\.1))
+  }
+
+  /// More series than this in one accuracy plot become small multiples.
+  static let maxSeriesPerPanel = 6
+
+  /// One panel per value of the first grid key (in first-seen order), each with its cells'
+  /// series labelled by the other keys' values alone.
+  static func smallMultiples(_ cells: [(SweepSpec.Cell, SVG.Series)]) -> [(title: String, series: [SVG.Series])] {
+    let key = { (c: SweepSpec.Cell) in c.grid.first.map { GridColumns.label($0.1) } ?? "all" }
+    return unique(cells.map { key($0.0) }).map { value in
+      let members = cells.filter { key($0.0) == value }
+      let title = "\(members.first?.0.grid.first?.0 ?? "") = \(value)"
+      return (
+        title,
+        members.map { cell, s in
+          let rest = cell.grid.dropFirst().map { GridColumns.label($0.1) }.joined(separator: " · ")
+          return SVG.Series(label: "\(cell.id) \(rest)", x: s.x, y: s.y, band: s.band)
+        }
+      )
+    }
   }
 
   /// The distinct values in first-seen order.
@@ -36,6 +56,7 @@ public enum Report {
       // Accuracy vs round per cell: mean over seeds with the chosen band.
       var series: [SVG.Series] = []
       var seedsShown: Set<Int> = []
+      var seriesCells: [SweepSpec.Cell] = []
       for cell in spec.cells {
         let curves = try cell.topologies.compactMap { try curve(dir + "/cells/\(cell.id)-s\($0.0)") }
         guard let first = curves.first else { continue }
@@ -49,13 +70,25 @@ public enum Report {
         seedsShown.insert(curves.count)
         let label = cell.id + " " + GridColumns.label(cell)
         series.append(SVG.Series(label: label, x: Array(first.rounds.prefix(n)), y: mean, band: edges))
+        seriesCells.append(cell)
       }
-      figures.append(
-        (
-          "accuracy.svg",
-          "Test accuracy per round (mean over seeds; \(band.caption(n: seedsShown.min() ?? 0))\(seedsShown.count > 1 ? " to \(seedsShown.max()!)" : ""))",
-          SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)
-        ))
+      let bandCaption =
+        "mean over seeds; \(band.caption(n: seedsShown.min() ?? 0))\(seedsShown.count > 1 ? " to \(seedsShown.max()!)" : "")"
+      if series.count > Self.maxSeriesPerPanel, spec.gridKeys.count >= 2 {
+        // Many series: one panel per value of the first grid key, the others' combinations in each.
+        let panels = smallMultiples(Array(zip(seriesCells, series)))
+        figures.append(
+          (
+            "accuracy.svg", "Test accuracy per round, one panel per \(spec.gridKeys[0]) (\(bandCaption))",
+            SVG.smallMultiples(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", panels: panels)
+          ))
+      } else {
+        figures.append(
+          (
+            "accuracy.svg", "Test accuracy per round (\(bandCaption))",
+            SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)
+          ))
+      }
       // Heatmaps: first grid key as rows, the other keys' combinations as columns.
       let rowKey = { (c: SweepSpec.Cell) in c.grid.first.map { GridColumns.label($0.1) } ?? "all" }
       let colKey = { (c: SweepSpec.Cell) in
@@ -101,15 +134,8 @@ public enum Report {
       figures += inference.figures()
     } else if let ingestion = try IngestionResults.load(dir) {
       figures += ingestion.figures()
-    } else if let c = try curve(dir) {
-      let name = (dir as NSString).lastPathComponent
-      figures.append(
-        (
-          "accuracy.svg", "Test accuracy per evaluation round",
-          SVG.linePlot(
-            title: "\(name): test accuracy", xLabel: "round", yLabel: "test accuracy",
-            series: [SVG.Series(label: name, x: c.rounds, y: c.accuracy)])
-        ))
+    } else if let run = try RunFigures.figures(dir) {
+      figures += run
     } else {
       throw RuntimeError(
         "\(dir): neither a run directory (metrics.jsonl), a sweep directory (summary.csv, sweep.toml) monitoring results (results.csv from experiments/monitoring/run.sh) inference results (evasion.csv, extraction.csv, watermark.csv or leakage.csv from experiments/inference/), ingestion results (ingestion.csv from experiments/ingestion/) nor privacy results (membership.csv, inversion.csv or leakage.csv from experiments/privacy/)"

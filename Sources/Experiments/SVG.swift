@@ -9,6 +9,12 @@ public enum SVG {
     public let y: [Double]
     /// Optional band (lower, upper) per point.
     public let band: [(Double, Double)]?
+    /// A fixed colour (default: the palette, in legend order), a dashed or thin line, and
+    /// whether the series has a legend entry (many lines of one kind share the first's).
+    public var color: String?
+    public var dashed = false
+    public var thin = false
+    public var inLegend = true
     public init(label: String, x: [Double], y: [Double], band: [(Double, Double)]? = nil) {
       self.label = label; self.x = x; self.y = y; self.band = band
     }
@@ -101,23 +107,48 @@ public enum SVG {
     s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#333\"/>\n"
     s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
     s += "<text transform=\"translate(16 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
-    for (i, ser) in series.enumerated() {
-      let color = palette[i % palette.count]
+    var entries = 0
+    for ser in series {
+      let color = ser.color ?? palette[entries % palette.count]
       if let band = ser.band, band.count == ser.x.count, !band.isEmpty {
         let upper = zip(ser.x, band).map { "\(f(px($0))),\(f(py($1.1)))" }
         let lower = zip(ser.x, band).reversed().map { "\(f(px($0))),\(f(py($1.0)))" }
         s += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
       }
       let pts = zip(ser.x, ser.y).map { "\(f(px($0))),\(f(py($1)))" }.joined(separator: " ")
-      s += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+      let stroke = "stroke=\"\(color)\" stroke-width=\"\(ser.thin ? 1 : 2)\"\(ser.dashed ? " stroke-dasharray=\"6 3\"" : "")"
+      s += "<polyline points=\"\(pts)\" fill=\"none\" \(stroke)/>\n"
       if case .values = xAxis {
         for (x, y) in zip(ser.x, ser.y) { s += "<circle cx=\"\(f(px(x)))\" cy=\"\(f(py(y)))\" r=\"3.5\" fill=\"\(color)\"/>" }
         s += "\n"
       }
-      let ly = top + 14 + Double(i) * 18
+      guard ser.inLegend else { continue }
+      let ly = top + 14 + Double(entries) * 18
+      entries += 1
       s +=
-        "<line x1=\"\(f(left + pw + 12))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + pw + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"3\"/>"
+        "<line x1=\"\(f(left + pw + 12))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + pw + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"3\"\(ser.dashed ? " stroke-dasharray=\"6 3\"" : "")/>"
       s += "<text x=\"\(f(left + pw + 38))\" y=\"\(f(ly))\">\(escape(clip(ser.label, 40)))</text>\n"
+    }
+    return s + "</svg>\n"
+  }
+
+  /// Small multiples: one line plot per panel (title, series), two panels a row, on one canvas;
+  /// every panel has the same axes, so the same series label keeps its colour across panels.
+  public static func smallMultiples(
+    title: String, xLabel: String, yLabel: String, panels: [(title: String, series: [Series])], columns: Int = 2
+  ) -> String {
+    let pw = 620.0, ph = 320.0, head = 36.0
+    let rows = (panels.count + columns - 1) / columns
+    let width = pw * Double(min(columns, panels.count)), height = head + ph * Double(rows)
+    var s =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    s += "<text x=\"\(f(width / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">\(escape(clip(title, 120)))</text>\n"
+    for (k, panel) in panels.enumerated() {
+      let x = pw * Double(k % columns), y = head + ph * Double(k / columns)
+      let inner = linePlot(title: panel.title, xLabel: xLabel, yLabel: yLabel, series: panel.series, width: pw, height: ph)
+      // The panel as a nested <svg> placed at (x, y): its own coordinates, clipped to its box.
+      s += inner.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"\(f(x))\" y=\"\(f(y))\" ")
     }
     return s + "</svg>\n"
   }

@@ -274,8 +274,8 @@ public final class SweepRunner {
       let s = run.summary, d = s.detection
       // Rounds are numbered from 1 everywhere a person reads them (the live line, plots, these columns).
       let firsts = d.map { Array($0.roundsToFirstDetection.values) } ?? []
-      let first = firsts.compactMap { $0 }.min().map { $0 + 1 }
-      let all = firsts.isEmpty || firsts.contains(where: { $0 == nil }) ? nil : firsts.compactMap { $0 }.max().map { $0 + 1 }
+      let first = firsts.compactMap { $0 }.min()
+      let all = firsts.isEmpty || firsts.contains(where: { $0 == nil }) ? nil : firsts.compactMap { $0 }.max()
       results.append(
         [run.cell.id, String(run.seed)] + grid(run.cell) + [String(s.rounds)]
           + [s.testAccuracy, s.testLoss, s.attackSuccessRate, d?.precision, d?.recall, d?.f1].map(fmt)

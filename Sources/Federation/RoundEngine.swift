@@ -134,7 +134,7 @@ public struct RoundEngine {
   func skip(_ r: Record, _ why: String, round: Int) -> Record {
     var r = r
     r.skipped = why
-    r.events.append("round \(round): skipped: \(why)")
+    r.events.append("round \(round + 1): skipped: \(why)")
     return r
   }
 
@@ -160,9 +160,10 @@ public struct RoundEngine {
         ? "CUSUM \(format1(cusum.state[w]!)) > \(cusum.h)"
         : "single-auditor CUSUM of \(singles.joined(separator: ", ")) > \(cusum.singleH)"
       events.append(
-        "round \(round): audit flags worker \(w) (\(why); z: \(evidence))\(settings.excludeFlagged ? "; excluded from aggregation" : "")")
+        "round \(round + 1): audit flags worker \(w) (\(why); z: \(evidence))\(settings.excludeFlagged ? "; excluded from aggregation" : "")"
+      )
     }
-    for w in cleared { events.append("round \(round): audit clears worker \(w) (CUSUM \(format1(cusum.state[w]!)))") }
+    for w in cleared { events.append("round \(round + 1): audit clears worker \(w) (CUSUM \(format1(cusum.state[w]!)))") }
     return AuditRecord(
       combined: Dictionary(uniqueKeysWithValues: combined.map { (String($0.key), $0.value) }),
       cusum: Dictionary(uniqueKeysWithValues: ids.map { (String($0), cusum.state[$0] ?? 0) }),

@@ -137,7 +137,7 @@ public final class AdversaryHub {
         do {
           outputs = try a.craft(input, rng: &rng)
         } catch {
-          run.logEvent("adversary hub: round \(r): \(g.behavior) failed (\(error)); attackers submit their honest updates")
+          run.logEvent("adversary hub: round \(r + 1): \(g.behavior) failed (\(error)); attackers submit their honest updates")
           outputs = own.mapValues { .vector($0) }
         }
         if !st.crafted.contains(k) { attacks[k] = a }  // stateful attacks advance once per round

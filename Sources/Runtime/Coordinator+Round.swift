@@ -24,7 +24,7 @@ extension Coordinator {
     if let waffle {
       let (steps, accuracy) = waffle.retrain(network, round: round)
       watermarkAccuracy = accuracy
-      if steps > 0 { run.logEvent("round \(round): watermark retrained \(steps) steps, trigger accuracy \(accuracy)") }
+      if steps > 0 { run.logEvent("round \(round + 1): watermark retrained \(steps) steps, trigger accuracy \(accuracy)") }
     }
     let t2 = ContinuousClock.now
     var evaluation: Evaluation?, successRate: Double?
@@ -36,7 +36,7 @@ extension Coordinator {
     let t3 = ContinuousClock.now
     let ms = { (a: ContinuousClock.Instant, b: ContinuousClock.Instant) in (b - a).seconds * 1000 }
     return RoundMetrics(
-      round: round, participants: participants, aggregated: record.aggregated, workersAlive: workers.filter(\.alive).count,
+      round: round + 1, participants: participants, aggregated: record.aggregated, workersAlive: workers.filter(\.alive).count,
       testAccuracy: evaluation?.accuracy, testLoss: evaluation?.loss, updateNorms: record.norms,
       rejected: roundRejections.named, attackSuccessRate: successRate, weights: record.weights, audit: record.audit,
       skipped: record.skipped, watermarkAccuracy: watermarkAccuracy,
@@ -104,7 +104,7 @@ extension Coordinator {
             refusals.record(
               peer: "worker \(w)",
               what:
-                "round \(round): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): update refused (sample_count_mismatch)"
+                "round \(round + 1): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): update refused (sample_count_mismatch)"
             )
           }
           return reject(RejectReason(refusal))

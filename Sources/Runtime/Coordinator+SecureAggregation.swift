@@ -27,7 +27,7 @@ extension Coordinator {
     // A refused message drops its sender from the rest of the round.
     func take(_ w: Int, _ what: String, _ body: () throws -> Void) {
       do { try body() } catch {
-        refusals.record(peer: "worker \(w)", what: "round \(round): \(what) from worker \(w) refused: \(error)")
+        refusals.record(peer: "worker \(w)", what: "round \(round + 1): \(what) from worker \(w) refused: \(error)")
         reject(.secureAggregation)
       }
     }
@@ -35,7 +35,7 @@ extension Coordinator {
     try gather(round, .secAggAdvertise, from: participants, socket: socket) { w, h, bytes in
       if Int(h.aux) != expectedSamples[w] {
         refusals.record(
-          peer: "worker \(w)", what: "round \(round): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): refused")
+          peer: "worker \(w)", what: "round \(round + 1): worker \(w) claimed \(h.aux) samples, assigned \(expectedSamples[w]): refused")
         return reject(.sampleCountMismatch)
       }
       take(w, "keys") { try server.receiveAdvertisement(from: w, bytes) }
@@ -71,7 +71,7 @@ extension Coordinator {
     }
     let dropped = Set(server.u2).subtracting(server.u3).sorted()
     out.events.append(
-      "round \(round): secure aggregation: \(server.u1.count) advertised, \(server.u2.count) shared, \(server.u3.count) masked, \(server.revealCount) revealed (threshold \(server.threshold))"
+      "round \(round + 1): secure aggregation: \(server.u1.count) advertised, \(server.u2.count) shared, \(server.u3.count) masked, \(server.revealCount) revealed (threshold \(server.threshold))"
         + (dropped.isEmpty ? "" : "; masks of dropped worker(s) \(dropped.map(String.init).joined(separator: ", ")) removed"))
     return out
   }

@@ -143,7 +143,7 @@ extension Coordinator {
       workers[w].lastSeen = ContinuousClock.now
       if !workers[w].alive {
         workers[w].alive = true
-        run.logEvent("worker \(w) alive again at round \(round)")
+        run.logEvent("worker \(w) alive again at round \(round + 1)")
       }
     case .update, .secAggAdvertise, .secAggShares, .secAggMasked, .secAggReveal:
       guard workers[w].routingID != nil else { return reject(.unknownSender) }
@@ -180,7 +180,7 @@ extension Coordinator {
     }
     let rejoin = workers[w].routingID != nil
     workers[w].routingID = routingID
-    if !workers[w].alive { run.logEvent("worker \(w) \(rejoin ? "rejoined" : "joined") at round \(round)") }
+    if !workers[w].alive { run.logEvent("worker \(w) \(rejoin ? "rejoined" : "joined") at round \(round + 1)") }
     workers[w].alive = true
     workers[w].lastSeen = ContinuousClock.now
     let welcome = FrameHeader(type: .welcome, runID: wiring.runID, round: UInt32(round), sender: FrameHeader.coordinatorID)

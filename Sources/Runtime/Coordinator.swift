@@ -124,7 +124,7 @@ public final class Coordinator {
         throw FileFormatError(path: run.checkpointFile, message: "\(error)")
       }
       firstRound = cp.nextRound
-      resumedFrom = cp.nextRound
+      resumedFrom = cp.nextRound + 1  // the first round run again, numbered from 1
     }
     try truncateMetrics(before: firstRound)
   }
@@ -172,12 +172,13 @@ public final class Coordinator {
     return out.isEmpty ? nil : out
   }
 
-  /// Keeps only the metrics lines of rounds before `round` (those after are recomputed).
+  /// Keeps only the metrics lines of rounds before `round`, a 0-based index (lines number rounds
+  /// from 1, so round k's line says k + 1); those after are recomputed.
   func truncateMetrics(before round: Int) throws {
     guard let data = FileManager.default.contents(atPath: run.metricsFile) else { return }
     var kept: [UInt8] = []
     for line in data.split(separator: 0x0A) {
-      if let m = try? JSONDecoder.snake.decode(RoundMetrics.self, from: Data(line)), m.round < round { kept += Array(line) + [0x0A] }
+      if let m = try? JSONDecoder.snake.decode(RoundMetrics.self, from: Data(line)), m.round <= round { kept += Array(line) + [0x0A] }
     }
     try Files.writeAtomically(kept, to: run.metricsFile)
   }
@@ -280,7 +281,7 @@ struct CoordinatorInputs {
   init(run: RunDirectory, topology: Topology) throws {
     self.run = run; self.topology = topology
     manifest = try run.loadManifest()
-    let loaded = try FashionMNIST.load(.test, directory: topology.data.directory)
+    let loaded = try topology.data.source.loadTest()
     try Integrity.check(dataFiles: loaded.files, manifest: manifest, manifestPath: run.manifestFile)
     test = topology.data.testLimit.map { loaded.dataset.prefix($0) } ?? loaded.dataset
     guard topology.coordinator.rootDatasetSize > 0 else { root = nil; return }

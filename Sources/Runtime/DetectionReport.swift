@@ -10,7 +10,7 @@ public struct DetectionSummary: Codable, Sendable, Equatable {
   @Nullable public var recall: Double?
   @Nullable public var f1: Double?
   @Nullable public var falsePositiveRate: Double?
-  /// Malicious worker id → first round flagged (null: never).
+  /// Malicious worker id → first round flagged, numbered from 1 (null: never).
   public var roundsToFirstDetection: [String: Int?]
   /// Auditor → ROC AUC of its mean z over the run.
   public var auc: [String: Double?]
@@ -55,7 +55,7 @@ public enum DetectionReport {
     return DetectionSummary(
       malicious: truth.malicious, precision: final.precision, recall: final.recall, f1: final.f1,
       falsePositiveRate: final.falsePositiveRate,
-      roundsToFirstDetection: Dictionary(uniqueKeysWithValues: first.map { (String($0.key), $0.value) }),
+      roundsToFirstDetection: Dictionary(uniqueKeysWithValues: first.map { (String($0.key), $0.value.map { $0 + 1 }) }),
       auc: auc)
   }
 }

@@ -29,8 +29,7 @@ extension Launcher {
   /// Prepares a run in an existing, empty run directory.
   public static func prepare(_ topology: Topology, in run: RunDirectory, initFrom: ModelReference? = nil) throws -> RunDirectory {
     try run.writeJSON(topology, to: run.topologyFile)
-    var train = try FashionMNIST.load(.train, directory: topology.data.directory)
-    let test = try FashionMNIST.load(.test, directory: topology.data.directory)
+    var (train, test) = try topology.data.source.load()
     if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
     try checkShapes(topology, train: train, test: test)
     let initDigest = try initFrom?.adopt(into: run, spec: topology.model, input: train.dataset.shape, classes: train.dataset.classes)
@@ -52,7 +51,8 @@ extension Launcher {
       seed: topology.seed, topologyName: topology.name, runNonce: String(format: "%016llx", nonce),
       modelParameters: topology.model.parameterCount(input: train.dataset.shape, classes: train.dataset.classes),
       input: train.dataset.shape, classes: train.dataset.classes,
-      dataFiles: train.files + test.files, shards: shards.digests, shardSamples: shards.samples, poisonedShards: shards.poisoned,
+      dataFiles: train.files + test.files.filter { !train.files.contains($0) }, shards: shards.digests, shardSamples: shards.samples,
+      poisonedShards: shards.poisoned,
       rootShard: rootDigest, initModel: initDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(),
       attestation: attestation, supplyChain: supplyChain.isEmpty ? nil : supplyChain, sbomSHA256: Provenance.sha256Hex(sbom),
       createdAt: ISO8601DateFormatter().string(from: Date()))
@@ -182,16 +182,21 @@ extension Launcher {
   /// Loads the topology's data and checks it against the model (what `validate` does when the
   /// data directory exists; `prepare` does the same on the data it partitions).
   public static func checkData(_ topology: Topology) throws {
-    var train = try FashionMNIST.load(.train, directory: topology.data.directory)
+    var (train, test) = try topology.data.source.load()
     if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
-    try checkShapes(topology, train: train, test: try FashionMNIST.load(.test, directory: topology.data.directory))
+    try checkShapes(topology, train: train, test: test)
   }
 
   /// The data must fit the model: the same image shape and classes in both splits, a shape the
-  /// model can be built for, and enough samples for the root dataset and every worker.
-  static func checkShapes(_ topology: Topology, train: FashionMNIST.Loaded, test: FashionMNIST.Loaded) throws {
+  /// model can be built for, enough samples for the root dataset and every worker, and on a
+  /// table nothing that needs images.
+  static func checkShapes(_ topology: Topology, train: LoadedSplit, test: LoadedSplit) throws {
     let tr = train.dataset, te = test.dataset
-    let dir = topology.data.directory
+    let dir = topology.data.source.location
+    if tr.domain == .tabular, let (key, why) = try topology.imageOnlyFeature(model: topology.model) {
+      throw RuntimeError(
+        "\(dir): \(key) needs images, and dataset = \"\(topology.data.dataset)\" is a table of \(tr.shape.width) features: \(why)")
+    }
     guard tr.shape == te.shape else {
       throw RuntimeError("\(dir): the test images are \(te.shape) but the training images are \(tr.shape); both splits must have one shape")
     }
@@ -204,6 +209,10 @@ extension Launcher {
     let needed = topology.coordinator.rootDatasetSize + topology.workerCount
     guard tr.count >= needed else {
       throw RuntimeError("\(dir): \(tr.count) training samples are fewer than root_dataset_size + one per worker (\(needed))")
+    }
+    let available = tr.count - topology.coordinator.rootDatasetSize
+    if let problem = topology.data.partition.problem(workers: topology.workerCount, classes: tr.classes, count: available) {
+      throw RuntimeError("\(dir): data.partition: \(problem)")
     }
   }
 

@@ -2,17 +2,21 @@ import Data
 import Tensor
 
 /// One worker's training shard on disk: "BZSH", version, count, height, width, channels,
-/// classes, then labels (1 byte each) and pixels (1 byte each, value·255). A worker process
-/// loads only its own shard.
+/// classes, then labels (1 byte each) and the features. Version 1 (images): pixels, 1 byte
+/// each, value·255. Version 2 (tabular rows): the features as little-endian Float32, each
+/// finite. A worker process loads only its own shard.
 enum ShardFile {
   static func encode(_ d: Dataset) -> [UInt8] {
     var w = BinaryWriter()
-    w.magic("BZSH"); w.u32(1)
+    w.magic("BZSH"); w.u32(d.domain == .image ? 1 : 2)
     w.u32(UInt32(d.count)); w.u32(UInt32(d.shape.height)); w.u32(UInt32(d.shape.width)); w.u32(UInt32(d.shape.channels))
     w.u32(UInt32(d.classes))
     w.raw(d.labels.map { UInt8($0) })
+    switch d.domain {
     // Pixels came from bytes /255, so ·255 rounds back exactly.
-    w.raw(d.features.map { UInt8(($0 * 255).rounded()) })
+    case .image: w.raw(d.features.map { UInt8(($0 * 255).rounded()) })
+    case .tabular: d.features.withUnsafeBytes { w.raw(Array($0)) }  // little-endian hosts only (x86-64, arm64)
+    }
     return w.bytes
   }
 
@@ -21,20 +25,33 @@ enum ShardFile {
     return c.materialize(0..<c.count)
   }
 
-  /// The shard as bytes (what a worker keeps in memory).
+  /// The shard as a worker keeps it in memory (bytes for images, Float32 for tabular rows).
   static func decodeCompact(_ bytes: [UInt8], path: String) throws -> CompactDataset {
     var r = BinaryReader(bytes, path: path)
     try r.magic("BZSH")
-    guard try r.u32("the version") == 1 else { throw r.fail("unsupported shard version") }
+    let version = try r.u32("the version")
+    guard version == 1 || version == 2 else { throw r.fail("unsupported shard version \(version) (1: images, 2: tabular rows)") }
     let n = Int(try r.u32("the count")), h = Int(try r.u32("the height")), w = Int(try r.u32("the width"))
     let c = Int(try r.u32("the channels")), classes = Int(try r.u32("the classes"))
-    guard (1...4096).contains(h), (1...4096).contains(w), (1...4096).contains(c), (1...256).contains(classes), h * w * c <= 1 << 20 else {
+    guard (1...4096).contains(h), (1...1 << 20).contains(w), (1...4096).contains(c), (1...256).contains(classes), h * w * c <= 1 << 20
+    else {
       throw r.fail("implausible shape \(h)×\(w)×\(c), \(classes) classes")
     }
     let labels = try r.take(n, "the labels").map { Int32($0) }
     guard labels.allSatisfy({ $0 < Int32(classes) }) else { throw r.fail("a label is outside 0..<\(classes)") }
-    let pixels = try r.take(n * h * w * c, "the pixels")
+    let shape = ImageShape(height: h, width: w, channels: c)
+    if version == 1 {
+      let pixels = try r.take(n * h * w * c, "the pixels")
+      try r.finish()
+      return CompactDataset(pixels: Array(pixels), labels: labels, shape: shape, classes: classes)
+    }
+    let (count, overflow) = n.multipliedReportingOverflow(by: shape.size * 4)
+    guard !overflow else { throw r.fail("implausible count \(n)") }
+    let raw = try r.take(count, "the features")
     try r.finish()
-    return CompactDataset(pixels: Array(pixels), labels: labels, shape: ImageShape(height: h, width: w, channels: c), classes: classes)
+    var values = [Float](repeating: 0, count: n * shape.size)
+    values.withUnsafeMutableBytes { dst in raw.withUnsafeBytes { dst.copyMemory(from: $0) } }  // the slice may be unaligned
+    guard values.allSatisfy(\.isFinite) else { throw r.fail("a feature is NaN or infinite") }
+    return CompactDataset(values: values, labels: labels, shape: shape, classes: classes)
   }
 }

@@ -167,6 +167,9 @@ extension Topology {
       throw c.error(
         "aggregator", "FLTrust needs a clean root dataset held by the coordinator: set coordinator.root_dataset_size (e.g. 100)")
     }
+    // Fashion-MNIST's shape is known without reading it; other data sets are checked against the
+    // model and the partition when they are loaded (`validate` with the data present, `prepare`).
+    guard t.data.dataset == DataSource.Kind.fashionMNIST.rawValue else { return }
     let available = (t.data.trainLimit ?? 60_000) - t.coordinator.rootDatasetSize
     if let problem = t.data.partition.problem(workers: t.workerCount, classes: 10, count: available) {
       throw TopologyError(file: file, line: d.valueLine("partition"), key: "data.partition", message: problem)
@@ -182,6 +185,16 @@ extension Topology {
       Registry.datasets.contains($0) ? nil : "one of \(Registry.datasets.joined(separator: ", "))"
     }
     data.directory = try d.string("dir", default: data.directory) { $0.isEmpty || $0.utf8.contains(0) ? "a directory path" : nil }
+    if data.dataset == "csv" {
+      data.file = try d.string("file", default: nil) { $0.isEmpty || $0.utf8.contains(0) ? "the path of a CSV file" : nil }
+      if case .string = d.table["label_column"]?.value {
+        data.labelColumn = try d.string("label_column", default: nil) { $0.isEmpty ? "a column name from the header" : nil }
+      } else {
+        data.labelIndex = try d.optionalInt("label_column") { _ in nil }
+      }
+      data.testFraction = try d.double("test_fraction", default: 0.2) { $0 > 0 && $0 < 1 ? nil : "a share of the rows in (0, 1)" }
+      data.splitSeed = UInt64(try d.int("split_seed", default: 0) { $0 >= 0 ? nil : "a non-negative integer" })
+    }
     data.partition = try d.partition("partition")
     data.trainLimit = try d.optionalInt("train_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
     data.testLimit = try d.optionalInt("test_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }

@@ -90,20 +90,58 @@ public struct Topology: Sendable, Codable, Equatable {
   public func covertWorkers(_ channel: CovertChannel? = nil) -> [Int] {
     (0..<workerCount).filter { id in group(of: id).group.covertChannel.map { channel == nil || $0 == channel } ?? false }
   }
+  /// The first setting that needs image data (its key, and what to use instead), nil when
+  /// every part of the topology also works on a table of features.
+  public func imageOnlyFeature(model: ModelSpec) throws -> (key: String, why: String)? {
+    if model.kind == .cnn { return ("model.kind = \"cnn\"", "a CNN convolves image rows and columns; use logreg or mlp") }
+    for (g, group) in workers.enumerated() {
+      if let spec = group.dataAttack, try AttackRegistry.data(spec.name, spec.params).needsImages {
+        return (
+          "workers[\(g)].data_attack = \"\(spec.name)\"",
+          "its trigger is written into pixels; on a table use label_flip, targeted_flip or random_labels"
+        )
+      }
+      if let spec = group.covert {
+        return ("workers[\(g)].covert = \"\(spec.name)\"", "the covert channels exfiltrate training images (pixels as bytes)")
+      }
+    }
+    if coordinator.watermark != nil { return ("coordinator.watermark_triggers", "WAFFLE's trigger set is a set of images") }
+    if training.adversarial != nil { return ("training.adversarial_eps", "PGD keeps its examples in the pixel box [0, 1]") }
+    if data.sanitize?.model == "cnn" { return ("data.sanitize.model = \"cnn\"", "the sanitizer's CNN needs images; use logreg or mlp") }
+    return nil
+  }
+
   /// Whether a wire eavesdropper runs (the receiver of a mantissa channel).
   public var hasEavesdropper: Bool { !covertWorkers(.mantissa).isEmpty }
   public var leaksHonestUpdates: Bool { workers.contains { $0.hasUpdateAttack && $0.knowledge == .omniscient } }
 }
 
 public struct DataSettings: Sendable, Codable, Equatable {
+  /// fashion-mnist, idx (an IDX directory) or csv (a table in `file`).
   public var dataset: String = "fashion-mnist"
   public var directory: String = FashionMNIST.defaultDirectory
+  /// csv: the table's path, the label column (a header name, or an index: −1 the last), the
+  /// share of rows held out for test and the seed of that split (not the run's seed: every
+  /// run seed sees the same split). Nil keys (absent from older topology.json files) take the
+  /// defaults of `source`.
+  public var file: String?
+  public var labelColumn: String?
+  public var labelIndex: Int?
+  public var testFraction: Double?
+  public var splitSeed: UInt64?
   public var partition: Partition = .iid
   /// Use only the first N training / test samples (quick runs and tests).
   public var trainLimit: Int?
   public var testLimit: Int?
   /// Ingestion-stage sanitising of every shard (and FLTrust's root) before anyone trains on it.
   public var sanitize: SanitizeSettings?
+
+  /// The loader of these settings.
+  public var source: DataSource {
+    DataSource(
+      kind: DataSource.Kind(rawValue: dataset) ?? .fashionMNIST, directory: directory, file: file,
+      label: labelColumn.map { .name($0) } ?? .index(labelIndex ?? -1), testFraction: testFraction ?? 0.2, splitSeed: splitSeed ?? 0)
+  }
 }
 
 /// `[data] sanitize = { detectors = [...], epsilon, epochs, folds, model }`: the detectors of
@@ -289,6 +327,6 @@ public enum Registry {
   public static var behaviors: [String] { ["honest"] + AttackRegistry.updateAttacks.map(\.name) }
   public static var dataAttacks: [String] { AttackRegistry.dataAttacks.map(\.name) }
   public static var covertChannels: [String] { CovertRegistry.names }
-  public static let datasets = ["fashion-mnist"]
+  public static let datasets = DataSource.Kind.allCases.map(\.rawValue)
   public static let partitions = ["iid", "dirichlet", "shards", "group_bias"]
 }

@@ -228,7 +228,8 @@ public final class Worker {
         secure = nil
       }
     } catch {
-      FileHandle.standardError.write(Data("worker \(id): round \(round): secure aggregation: \(error); dropping out of the round\n".utf8))
+      FileHandle.standardError.write(
+        Data("worker \(id): round \(round + 1): secure aggregation: \(error); dropping out of the round\n".utf8))
       secure = nil
     }
   }
@@ -249,7 +250,7 @@ public final class Worker {
       if f.header.type == .drop { return nil }
       if f.header.type == .update { return f.payload }
     }
-    FileHandle.standardError.write(Data("worker \(id): no answer from the adversary hub for round \(round); submitting nothing\n".utf8))
+    FileHandle.standardError.write(Data("worker \(id): no answer from the adversary hub for round \(round + 1); submitting nothing\n".utf8))
     return nil
   }
 

@@ -57,7 +57,7 @@ struct RunPace {
     record(round: round, ms: ms, elapsed: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
   }
 
-  /// `elapsed`: seconds since the command started.
+  /// `round`: numbered from 1, as metrics.jsonl does; `elapsed`: seconds since the command started.
   mutating func record(round: Int, ms: Double, elapsed: Double) {
     count += 1
     meanMs += (ms - meanMs) / Double(count)
@@ -67,7 +67,7 @@ struct RunPace {
       return
     }
     let done = round - first.round
-    eta = done > 0 ? (elapsed - first.at) / Double(done) * Double(max(0, rounds - 1 - round)) : nil
+    eta = done > 0 ? (elapsed - first.at) / Double(done) * Double(max(0, rounds - round)) : nil
   }
 
   var text: String {

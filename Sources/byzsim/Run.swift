@@ -86,8 +86,8 @@ struct Run: ParsableCommand {
       let loss = m.testLoss.map { String(format: "  loss %.4f", $0) } ?? ""
       let line = String(
         format: "round %d/%d  accuracy %@%@  %@  workers %d/%d",
-        m.round + 1, topology.rounds, acc, loss, pace.text, m.workersAlive, topology.workerCount)
-      if m.testAccuracy != nil && (m.round + 1) % max(1, topology.rounds / 10) == 0 { progress.finish(line) } else { progress.update(line) }
+        m.round, topology.rounds, acc, loss, pace.text, m.workersAlive, topology.workerCount)
+      if m.testAccuracy != nil && m.round % max(1, topology.rounds / 10) == 0 { progress.finish(line) } else { progress.update(line) }
     }
     var summary =
       threads
@@ -145,7 +145,7 @@ struct Validate: ParsableCommand {
       do {
         let t = try Topology.load(path: f, overrides: setOptions.parsed())
         // The data, when it is here, must fit the model (image shapes, classes, sizes).
-        if FileManager.default.fileExists(atPath: t.data.directory) {
+        if FileManager.default.fileExists(atPath: t.data.source.location) {
           do { try Launcher.checkData(t) } catch { throw TopologyError(file: f, line: 0, key: "data", message: "\(error)") }
         }
         let c = Checked(

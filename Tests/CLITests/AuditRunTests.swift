@@ -43,7 +43,7 @@ import Testing
     let d = try #require(json["detection"] as? [String: Any])
     #expect(d["precision"] as? Double == 1 && d["recall"] as? Double == 1 && d["f1"] as? Double == 1)
     let first = try #require(d["rounds_to_first_detection"] as? [String: Int])
-    #expect(first.count == 3 && first.values.allSatisfy { $0 < 20 })
+    #expect(first.count == 3 && first.values.allSatisfy { $0 >= 1 && $0 < 20 })
     #expect((d["auc"] as? [String: Any])?["cosine"] as? Double == 1)
     // Excluded once flagged: the last rounds aggregate only honest workers.
     let metrics = try RunCommandTests.metrics(dir)
@@ -53,9 +53,38 @@ import Testing
     #expect(!metrics.contains { $0["detection"] != nil })
     let csv = try String(contentsOfFile: dir + "/detections.csv", encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 1 + metrics.filter { $0["test_accuracy"] is Double }.count)
+    // One numbering: rounds 1 … 40 in metrics.jsonl, the evaluation rounds (every 20th) in
+    // detections.csv, the first detection as the round of the first metrics line flagging one.
+    #expect(metrics.map { $0["round"] as? Int } == Array(1...40))
+    #expect(csv.split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[0]) } == ["20", "40"])
+    let firstFlag = metrics.first { m in
+      !Set(((m["audit"] as? [String: Any])?["flagged"] as? [Int]) ?? []).isDisjoint(with: [10, 11, 12])
+    }
+    #expect(first.values.min() == firstFlag?["round"] as? Int)
     #expect(csv.hasPrefix("round,flagged,precision,recall,f1,false_positive_rate") && csv.contains("\"10 11 12\""))
     let events = try String(contentsOfFile: dir + "/events.log", encoding: .utf8)
     #expect(events.contains("audit flags worker 10") && events.contains("excluded from aggregation") && events.contains("cosine="))
+    #expect(events.contains("round \(first.values.min()!): audit flags worker"))
+    // The run's report: loss, per-worker norms and z-scores with the three sign flippers of
+    // truth.json drawn red and dashed (the ten honest workers thin), detection per round.
+    let report = try CLI.run(["report", dir])
+    #expect(report.status == 0, "\(report.stderr)")
+    for file in ["accuracy.svg", "loss.svg", "update-norms.svg", "audit-z.svg", "detection.svg"] {
+      #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: dir + "/attack-success.svg"))  // an untargeted attack
+    for file in ["update-norms.svg", "audit-z.svg"] {
+      let svg = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+      let lines = svg.split(separator: "\n").filter { $0.hasPrefix("<polyline") }
+      #expect(lines.filter { $0.contains("#d62728") && $0.contains("stroke-dasharray") }.count == 3, "\(file)")
+      #expect(lines.filter { $0.contains("stroke-width=\"1\"") }.count == 10, "\(file)")
+      #expect(svg.contains("malicious (3 workers)") && svg.contains("honest (10 workers)"))
+    }
+    let detection = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+    #expect(detection.contains("first malicious worker flagged at round \(first.values.min()!)"))
+    let layout = try Chromium.layoutProblems(of: dir + "/report.html", screenshot: dir + "/report.png", dir: CLI.temporaryDirectory().path)
+    #expect(layout.problems.isEmpty, "\(layout.problems)")
+    #expect(layout.texts > 40)
   }
 
   /// The auditors' histories and CUSUM ride in the checkpoint: a coordinator killed after the

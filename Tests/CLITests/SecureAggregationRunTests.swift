@@ -68,7 +68,7 @@ import Testing
     // The masks cancel exactly: another threshold, other random keys, the same model to the bit.
     #expect(try maxDifference(dirs[1], dirs[2]) == 0)
     let events = try String(contentsOfFile: dirs[1] + "/events.log", encoding: .utf8)
-    #expect(events.contains("round 29: secure aggregation: 4 advertised, 4 shared, 4 masked, 4 revealed (threshold 3)"), "\(events)")
+    #expect(events.contains("round 30: secure aggregation: 4 advertised, 4 shared, 4 masked, 4 revealed (threshold 3)"), "\(events)")
     #expect(secure["rejected_frames"] as? [String: Int] ?? [:] == [:], "\(secure)")
   }
 
@@ -92,7 +92,7 @@ import Testing
     let events = try String(contentsOfFile: dirs[1] + "/events.log", encoding: .utf8)
     #expect(
       events.contains(
-        "round 4: secure aggregation: 5 advertised, 5 shared, 4 masked, 4 revealed (threshold 3); masks of dropped worker(s) 4 removed"),
+        "round 5: secure aggregation: 5 advertised, 5 shared, 4 masked, 4 revealed (threshold 3); masks of dropped worker(s) 4 removed"),
       "\(events)")
     let m = try RunCommandTests.metrics(dirs[1])
     #expect(m.count == 5 && m.allSatisfy { $0["aggregated"] as? [Int] == [0, 1, 2, 3] }, "\(m)")

@@ -119,7 +119,7 @@ import Testing
     let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
     #expect(lines.count == 100 && lines.allSatisfy { $0.contains("\"watermark_accuracy\":0.") || $0.contains("\"watermark_accuracy\":1") })
     let events = try String(contentsOfFile: run + "/events.log", encoding: .utf8)
-    #expect(events.contains("watermark: pretrained") && events.contains("round 0: watermark retrained"), "\(events.prefix(800))")
+    #expect(events.contains("watermark: pretrained") && events.contains("round 1: watermark retrained"), "\(events.prefix(800))")
     let (plainFile, plainRuns) = RunCommandTests.write(topology(""))
     let plain = try CLI.run(["run", plainFile, "--runs-dir", plainRuns, "--json", "--threads"])
     #expect(plain.status == 0 && plain.json?["watermark_accuracy"] is NSNull, "\(plain.stdout)")

@@ -84,5 +84,7 @@ import Testing
     #expect(throws: CSVMatrix.Error.self) { try CSVMatrix.parse([0x31, 0x2C, 0x32, 0x1B, 0x0A], path: "u.csv") }
     #expect(throws: CSVMatrix.Error.self) { try CSVMatrix.parse([0x31, 0xFF, 0x0A], path: "u.csv") }
     #expect(try CSVMatrix.parse(Array("1, 2\n3,4\n".utf8), path: "u.csv") == [[1, 2], [3, 4]])
+    // Windows line ends ("\r\n" is a single Swift Character, so lines split on bytes).
+    #expect(try CSVMatrix.parse(Array("1,2\r\n3,4\r\n".utf8), path: "u.csv") == [[1, 2], [3, 4]])
   }
 }

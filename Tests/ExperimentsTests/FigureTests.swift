@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 @testable import Experiments
@@ -30,6 +33,31 @@ import Testing
     #expect(Band.none.halfWidth(x) == nil && Band.sd.halfWidth([1]) == nil)
     #expect(Band.ci95.caption(n: 3) == "band: 95% CI of the mean (Student's t), n = 3")
     #expect(Band.sd.caption(n: 1) == "n = 1: no band")
+  }
+
+  /// 2 aggregators × 4 attacks = 8 series, more than one panel shows: one panel per aggregator,
+  /// each with the 4 attacks labelled by the attack alone, the same colour order in both.
+  @Test func manySeriesBecomeSmallMultiples() throws {
+    let spec = try SweepSpec.load(
+      path: SweepSpecTests.files(
+        """
+        name = "s"
+        base = "base.toml"
+        [grid]
+        "coordinator.aggregator" = ["median", { name = "trimmed_mean", f = 3 }]
+        "workers[1].behavior" = ["alie", "ipm", "sign_flip", "gaussian"]
+        """))
+    let series = spec.cells.enumerated().map { k, _ in SVG.Series(label: "x", x: [1, 2, 3], y: [0.1, 0.2, 0.3 + Double(k) / 100]) }
+    #expect(series.count > Report.maxSeriesPerPanel)
+    let panels = Report.smallMultiples(Array(zip(spec.cells, series)))
+    #expect(panels.map(\.title) == ["coordinator.aggregator = median", "coordinator.aggregator = trimmed_mean f=3"])
+    #expect(panels[1].series.map(\.label) == ["c005 alie", "c006 ipm", "c007 sign_flip", "c008 gaussian"])
+    #expect(panels[1].series[3].y == series[7].y)
+    let svg = SVG.smallMultiples(title: "s: test accuracy", xLabel: "round", yLabel: "test accuracy", panels: panels)
+    let nested = svg.components(separatedBy: "<svg x=\"").dropFirst().map { $0.prefix(while: { $0 != "\"" }) }
+    #expect(nested == ["0.00", "620.00"])  // two panels side by side
+    #expect(svg.hasPrefix("<svg xmlns=") && svg.contains("width=\"1240\" height=\"356\""))
+    #expect(try XMLDocument(xmlString: svg).rootElement()?.name == "svg")
   }
 
   @Test func heatmapsFitTheirScaleAndShowItsBar() {

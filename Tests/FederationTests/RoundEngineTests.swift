@@ -48,7 +48,7 @@ import Testing
     var model: [Float] = [1, 2]
     let none = e.run(round: 3, updates: [], model: &model) { _ in nil }
     #expect(none.skipped?.hasPrefix("no valid update") == true && none.aggregated.isEmpty && model == [1, 2])
-    #expect(none.events == ["round 3: skipped: \(none.skipped!)"])
+    #expect(none.events == ["round 4: skipped: \(none.skipped!)"])
     var krum = Self.engine(rule: try Krum(f: 2))
     let few = krum.run(round: 4, updates: Self.updates([[1, 1], [2, 2], [3, 3]]), model: &model) { _ in nil }
     #expect(few.skipped == "Krum needs n > 2f + 2: got n=3, f=2: only 3 updates to aggregate this round")
@@ -69,7 +69,7 @@ import Testing
     #expect(r.audit?.flagged == [5])
     #expect(r.aggregated == [0, 1, 2, 3, 4])
     #expect(
-      r.events.count == 1 && r.events[0].hasPrefix("round 0: audit flags worker 5") && r.events[0].hasSuffix("excluded from aggregation"))
+      r.events.count == 1 && r.events[0].hasPrefix("round 1: audit flags worker 5") && r.events[0].hasSuffix("excluded from aggregation"))
     // mean of the five: (0.208, −0.008); FedSGD lr 0.1
     #expect(abs(model[0] + 0.0208) < 1e-6 && abs(model[1] - 0.0008) < 1e-6)
     // In observe mode the same worker is flagged but still aggregated.

@@ -68,12 +68,16 @@ import Federation
   @Test func shards() {
     let d = Dataset(
       features: (0..<24).map { Float($0 % 5) / 255 }, labels: [1, 0, 9, 3], shape: .init(height: 3, width: 2, channels: 1), classes: 10)
-    var m = Mutator(seed: 8, seeds: [ShardFile.encode(d), ShardFile.encode(d.prefix(1))])
+    let table = Dataset(
+      features: [0.5, -1.25, 3e7, -0, 1e-30, 2], labels: [1, 0, 1], shape: .init(height: 1, width: 2, channels: 1), classes: 2,
+      domain: .tabular)
+    var m = Mutator(seed: 8, seeds: [ShardFile.encode(d), ShardFile.encode(d.prefix(1)), ShardFile.encode(table)])
     var ok = 0
     for _ in 0..<Self.iterations {
       do {
         let c = try ShardFile.decodeCompact(m.next(), path: "s.bin")
         #expect(c.labels.allSatisfy { $0 < Int32(c.classes) })
+        #expect(c.values.allSatisfy { $0.isFinite })
         ok += 1
       } catch let e as FileFormatError {
         #expect(e.path == "s.bin")
@@ -82,5 +86,23 @@ import Federation
       }
     }
     #expect(ok > 100)
+  }
+
+  /// A tabular shard (version 2) keeps its Float32 features bit for bit; a NaN feature, a
+  /// truncated or padded file is refused with the path.
+  @Test func tabularShardsRoundTripAndRefuseNaN() throws {
+    let table = Dataset(
+      features: [0.5, -1.25, 3e7, -0.0, 1e-30, .leastNonzeroMagnitude], labels: [1, 0, 1], shape: .init(height: 1, width: 2, channels: 1),
+      classes: 2, domain: .tabular)
+    let bytes = ShardFile.encode(table)
+    #expect(bytes[4] == 2)  // the version
+    let back = try ShardFile.decode(bytes, path: "t.bin")
+    #expect(back.domain == .tabular && back.labels == table.labels && back.shape == table.shape)
+    #expect(back.features.map(\.bitPattern) == table.features.map(\.bitPattern))
+    var nan = bytes
+    nan.replaceSubrange((bytes.count - 4)..., with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init))
+    #expect(throws: FileFormatError(path: "t.bin", message: "a feature is NaN or infinite")) { try ShardFile.decode(nan, path: "t.bin") }
+    #expect(throws: FileFormatError.self) { try ShardFile.decode(Array(bytes.dropLast()), path: "t.bin") }
+    #expect(throws: FileFormatError.self) { try ShardFile.decode(bytes + [0], path: "t.bin") }
   }
 }

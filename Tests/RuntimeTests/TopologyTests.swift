@@ -83,6 +83,17 @@ import Testing
     ("[data]\npartition = \"dirichlet\"\n[[workers]]\ncount = 1", 2, "data.partition", "kinds: iid, dirichlet"),
     ("[data.partition]\nkind = \"shards\"\nsize = 3\n[[workers]]\ncount = 1", 3, "data.partition.size", "unknown key"),
     ("rounds = 5", 1, "workers", "add at least one [[workers]]"),
+    ("[data]\ndataset = \"csv\"\n[[workers]]\ncount = 1", 1, "data.file", "missing: add file = \"...\""),
+    (
+      "[data]\ndataset = \"csv\"\nfile = \"t.csv\"\ntest_fraction = 1.0\n[[workers]]\ncount = 1", 4, "data.test_fraction",
+      "a share of the rows in (0, 1)"
+    ),
+    (
+      "[data]\ndataset = \"csv\"\nfile = \"t.csv\"\nlabel_column = 1.5\n[[workers]]\ncount = 1", 4, "data.label_column",
+      "expected an integer"
+    ),
+    ("[data]\nfile = \"t.csv\"\n[[workers]]\ncount = 1", 2, "data.file", "unknown key"),
+    ("[data]\ndataset = \"mnist\"\n[[workers]]\ncount = 1", 2, "data.dataset", "one of fashion-mnist, idx, csv"),
     ("rounds = = 5", 1, "", "not valid TOML"),
   ])
   func errorsNameFileKeyAndLine(text: String, line: Int, key: String, phrase: String) {
