@@ -8,8 +8,15 @@ import Tensor
 /// for which Krum (f = c) over the benign and crafted updates picks a crafted one.
 ///
 /// Full knowledge (`fang_krum_full`): B = the leaked honest updates. Partial (`fang_krum_partial`):
-/// B = the attackers' own honest updates, which also stand in for the benign updates in the
-/// simulated Krum (with the real round's n − c − 2 neighbours, as far as the known vectors allow).
+/// B = the attackers' own honest (before-attack) updates, which also stand in for the benign
+/// updates in the simulated Krum. Variant (the paper gives no formula for the partial search's
+/// Krum): ByzSim simulates the real round's Krum — m updates, m − c − 2 neighbours — with each of
+/// the c known updates standing for (m − c)/c benign ones (`krumPicksCrafted(_:benign:crafted:
+/// round:neighbours:)`). Krum over only the 2c known and crafted vectors selects a crafted one at
+/// any λ (the c crafted vectors are each other's nearest neighbours), so that reading never
+/// halves λ from its upper bound: measured at the fang2020 quick scale (MLP, 100 rounds, 80 + 20
+/// workers), the real Krum then took a crafted update in 14 of 100 rounds (test error 0.288);
+/// with the weighted simulation in 100 of 100 (error 0.848; full knowledge: 84 of 100, 0.815).
 /// The supporting copies' noise is drawn once per round; the λ search runs on dot products
 /// computed once by GEMM, so each halving costs O(n²).
 ///
@@ -73,11 +80,10 @@ public struct FangKrum: UpdateAttack {
     if b < 2 { minSum = 0 }
     let maxNorm = (0..<b).map { bb[$0 * b + $0].squareRoot() }.max() ?? 0
     var lambda = minSum / (Double(max(1, m - 2 * c - 1)) * sqrtD) + maxNorm / sqrtD
-    // The simulated Krum counts the real round's neighbours, n − c − 2, as far as the vectors
-    // the attacker knows allow (partial knowledge knows fewer benign updates than exist).
-    let neighbours = min(m - c - 2, b + c - 1)
+    // The simulated Krum is the real round's: m updates, m − c − 2 neighbours. Each known benign
+    // update stands for (m − c)/b of the round's benign ones (exactly 1 with full knowledge).
     while lambda >= 1e-5 {
-      if Self.krumPicksCrafted(distances(lambda), benign: b, total: b + c, neighbours: neighbours) { break }
+      if Self.krumPicksCrafted(distances(lambda), benign: b, crafted: c, round: m, neighbours: m - c - 2) { break }
       lambda /= 2
     }
     let ids = input.maliciousIDs
@@ -87,14 +93,32 @@ public struct FangKrum: UpdateAttack {
       })
   }
 
-  /// Whether Krum over squared distances `dd` (benign rows first) selects a crafted row.
-  static func krumPicksCrafted(_ dd: [Double], benign: Int, total n: Int, neighbours k: Int) -> Bool {
+  /// Whether Krum over a round of `m` updates, `c` of them crafted, selects a crafted one, from
+  /// squared distances `dd` between `benign` known benign rows (first) and the `c` crafted rows.
+  /// Krum's score of an update is the sum of its `neighbours` (m − f − 2) smallest squared
+  /// distances to the others. When fewer benign updates are known than the round has (`benign` < m − c), each
+  /// known one stands for (m − c)/benign of them: a row's distances to known benign rows count
+  /// with that weight (for a benign row, its m − c − 1 benign peers spread over the benign − 1
+  /// known others), and the smallest distances are summed until the weights reach `neighbours`.
+  /// With every benign update known all weights are 1 and this is Krum itself.
+  static func krumPicksCrafted(_ dd: [Double], benign b: Int, crafted c: Int, round m: Int, neighbours: Int) -> Bool {
+    let n = b + c, k = Double(max(1, neighbours))
+    func score(_ i: Int) -> Double {
+      let benignWeight = i < b ? Double(m - c - 1) / Double(max(1, b - 1)) : Double(m - c) / Double(b)
+      let others = (0..<n).filter { $0 != i }.map { j in (dd[i * n + j], j < b ? benignWeight : 1.0) }.sorted { $0.0 < $1.0 }
+      var total = 0.0, taken = 0.0
+      for (d, w) in others where taken < k {
+        let use = min(w, k - taken)
+        total += use * d; taken += use
+      }
+      return total
+    }
     var best = 0, bestScore = Double.infinity
     for i in 0..<n {
-      let score = (0..<n).filter { $0 != i }.map { dd[i * n + $0] }.sorted().prefix(max(1, k)).reduce(0, +)
-      if score < bestScore { bestScore = score; best = i }
+      let s = score(i)
+      if s < bestScore { bestScore = s; best = i }
     }
-    return best >= benign
+    return best >= b
   }
 
   /// Whether Krum (f) over benign ∪ crafted selects one of the crafted vectors (reference form).
@@ -103,7 +127,7 @@ public struct FangKrum: UpdateAttack {
     let n = all.count
     var dd = [Double](repeating: 0, count: n * n)
     for i in 0..<n { for j in 0..<n where i != j { let e = Stats.distance(all[i].map(Double.init), all[j]); dd[i * n + j] = e * e } }
-    return krumPicksCrafted(dd, benign: benign.count, total: n, neighbours: n - f - 2)
+    return krumPicksCrafted(dd, benign: benign.count, crafted: crafted.count, round: n, neighbours: n - f - 2)
   }
 }
 

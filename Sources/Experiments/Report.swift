@@ -4,18 +4,6 @@ import Runtime
 /// `byzsim report`: SVG figures and a self-contained report.html / report.md for a run
 /// directory or a sweep directory, from the plain files the runs wrote.
 public enum Report {
-  struct Curve { let rounds: [Double]; let accuracy: [Double] }
-
-  /// Accuracy over rounds from metrics.jsonl, decoded with its one schema (`RoundMetrics`).
-  /// Nil for a run that has not logged an evaluation (not started, or a cell still running).
-  static func curve(_ runDir: String) throws -> Curve? {
-    let run = RunDirectory(path: runDir)
-    guard FileManager.default.fileExists(atPath: run.metricsFile) else { return nil }
-    let metrics = try run.loadMetrics()
-    let evaluated = metrics.compactMap { m in m.testAccuracy.map { (Double(m.round), $0) } }
-    return evaluated.isEmpty ? nil : Curve(rounds: evaluated.map(\.0), accuracy: evaluated.map(\.1))
-  }
-
   /// More series than this in one accuracy plot become small multiples.
   static let maxSeriesPerPanel = 6
 
@@ -53,42 +41,8 @@ public enum Report {
       let spec = try SweepRunner.load(directory: dir)
       let runner = SweepRunner(spec: spec, directory: dir, binary: "", jobs: 1, processes: false)
       let summaries = try runner.writeSummaries().cells
-      // Accuracy vs round per cell: mean over seeds with the chosen band.
-      var series: [SVG.Series] = []
-      var seedsShown: Set<Int> = []
-      var seriesCells: [SweepSpec.Cell] = []
-      for cell in spec.cells {
-        let curves = try cell.topologies.compactMap { try curve(dir + "/cells/\(cell.id)-s\($0.0)") }
-        guard let first = curves.first else { continue }
-        let n = curves.map(\.accuracy.count).min()!
-        var mean: [Double] = [], edges: [(Double, Double)] = []
-        for k in 0..<n {
-          let x = curves.map { $0.accuracy[k] }
-          let m = x.reduce(0, +) / Double(x.count), w = band.halfWidth(x) ?? 0
-          mean.append(m); edges.append((m - w, m + w))
-        }
-        seedsShown.insert(curves.count)
-        let label = cell.id + " " + GridColumns.label(cell)
-        series.append(SVG.Series(label: label, x: Array(first.rounds.prefix(n)), y: mean, band: edges))
-        seriesCells.append(cell)
-      }
-      let bandCaption =
-        "mean over seeds; \(band.caption(n: seedsShown.min() ?? 0))\(seedsShown.count > 1 ? " to \(seedsShown.max()!)" : "")"
-      if series.count > Self.maxSeriesPerPanel, spec.gridKeys.count >= 2 {
-        // Many series: one panel per value of the first grid key, the others' combinations in each.
-        let panels = smallMultiples(Array(zip(seriesCells, series)))
-        figures.append(
-          (
-            "accuracy.svg", "Test accuracy per round, one panel per \(spec.gridKeys[0]) (\(bandCaption))",
-            SVG.smallMultiples(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", panels: panels)
-          ))
-      } else {
-        figures.append(
-          (
-            "accuracy.svg", "Test accuracy per round (\(bandCaption))",
-            SVG.linePlot(title: "\(spec.name): test accuracy", xLabel: "round", yLabel: "test accuracy", series: series)
-          ))
-      }
+      // Accuracy, loss and attack success vs round per cell: means over seeds with the chosen band.
+      figures += try SweepCurves.figures(spec, directory: dir, band: band)
       // Heatmaps: first grid key as rows, the other keys' combinations as columns.
       let rowKey = { (c: SweepSpec.Cell) in c.grid.first.map { GridColumns.label($0.1) } ?? "all" }
       let colKey = { (c: SweepSpec.Cell) in

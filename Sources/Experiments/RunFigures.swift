@@ -32,36 +32,16 @@ enum RunFigures {
       malicious = []
     }
     var out: [Figure] = []
-    func evaluated(_ value: (RoundMetrics) -> Double?) -> (x: [Double], y: [Double]) {
-      let points = metrics.compactMap { m in value(m).map { (Double(m.round), $0) } }
-      return (points.map(\.0), points.map(\.1))
-    }
-    let accuracy = evaluated(\.testAccuracy)
-    out.append(
-      (
-        "accuracy.svg", "Test accuracy per evaluation round (rounds numbered from 1)",
-        SVG.linePlot(
-          title: "\(name): test accuracy", xLabel: "round", yLabel: "test accuracy",
-          series: [SVG.Series(label: "test accuracy", x: accuracy.x, y: accuracy.y)])
-      ))
-    let loss = evaluated(\.testLoss)
-    if !loss.y.isEmpty {
+    // Accuracy, loss and attack success at the evaluation rounds (those recorded in this run).
+    for metric in SweepCurves.metrics {
+      let points = SweepCurves.points(metrics, metric.value)
+      guard !points.y.isEmpty else { continue }
       out.append(
         (
-          "loss.svg", "Test loss (mean cross-entropy) per evaluation round",
+          metric.file, "\(metric.what.capitalizedFirst) per evaluation round (rounds numbered from 1)",
           SVG.linePlot(
-            title: "\(name): test loss", xLabel: "round", yLabel: "test loss (cross-entropy)",
-            series: [SVG.Series(label: "test loss", x: loss.x, y: loss.y)], yMin: 0, yMax: upper(loss.y))
-        ))
-    }
-    let success = evaluated(\.attackSuccessRate)
-    if !success.y.isEmpty {
-      out.append(
-        (
-          "attack-success.svg", "Attack success rate per evaluation round: the share of the attack's test set given its target",
-          SVG.linePlot(
-            title: "\(name): attack success rate", xLabel: "round", yLabel: "attack success rate",
-            series: [SVG.Series(label: "attack success", x: success.x, y: success.y)])
+            title: "\(name): \(metric.what)", xLabel: "round", yLabel: metric.what,
+            series: [SVG.Series(label: metric.what, x: points.x, y: points.y)], yMin: 0, yMax: metric.fitted ? upper(points.y) : 1)
         ))
     }
     out.append(perWorker(metrics, malicious: malicious, name: name, file: "update-norms.svg", what: "update L2 norm") { $0.updateNorms })

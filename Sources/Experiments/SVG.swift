@@ -135,7 +135,7 @@ public enum SVG {
   /// Small multiples: one line plot per panel (title, series), two panels a row, on one canvas;
   /// every panel has the same axes, so the same series label keeps its colour across panels.
   public static func smallMultiples(
-    title: String, xLabel: String, yLabel: String, panels: [(title: String, series: [Series])], columns: Int = 2
+    title: String, xLabel: String, yLabel: String, panels: [(title: String, series: [Series])], columns: Int = 2, yMax: Double = 1
   ) -> String {
     let pw = 620.0, ph = 320.0, head = 36.0
     let rows = (panels.count + columns - 1) / columns
@@ -146,7 +146,7 @@ public enum SVG {
     s += "<text x=\"\(f(width / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">\(escape(clip(title, 120)))</text>\n"
     for (k, panel) in panels.enumerated() {
       let x = pw * Double(k % columns), y = head + ph * Double(k / columns)
-      let inner = linePlot(title: panel.title, xLabel: xLabel, yLabel: yLabel, series: panel.series, width: pw, height: ph)
+      let inner = linePlot(title: panel.title, xLabel: xLabel, yLabel: yLabel, series: panel.series, yMax: yMax, width: pw, height: ph)
       // The panel as a nested <svg> placed at (x, y): its own coordinates, clipped to its box.
       s += inner.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"\(f(x))\" y=\"\(f(y))\" ")
     }

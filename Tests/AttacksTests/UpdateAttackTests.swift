@@ -69,6 +69,23 @@ import Testing
     #expect(FangKrum.krumPicksCrafted(benign: honest.keys.sorted().map { honest[$0]! }, crafted: crafted, f: 2))
   }
 
+  /// Partial knowledge's simulated Krum, by hand on a line: a round of m = 6 updates, c = 2
+  /// crafted, so m − c − 2 = 2 neighbours; known benign updates 0 and 1, each standing for
+  /// (m − c)/2 = 2 benign ones (for a benign row, its 3 benign peers spread over 1 known other:
+  /// weight 3). Crafted at 3 (both): squared distances b0–b1 1, b0–u 9, b1–u 4, u–u 0. Scores:
+  /// b0 = 2·1 = 2, b1 = 2·1 = 2, u = 0 + 1·4 = 4 → a benign one; plain Krum over the 4 known
+  /// vectors with 2 neighbours would score b0 = 1 + 9 = 10, b1 = 1 + 4 = 5, u = 0 + 4 = 4 → crafted.
+  /// Crafted at 1.5: u = 0 + 1·0.25 = 0.25 against b1 = 0.25 + 0.25 = 0.5 → crafted.
+  @Test func fangKrumPartialWeighsTheKnownBenignUpdates() {
+    func dd(_ u: Double) -> [Double] {
+      let x = [0, 1, u, u]
+      return (0..<4).flatMap { i in (0..<4).map { j in (x[i] - x[j]) * (x[i] - x[j]) } }
+    }
+    #expect(!FangKrum.krumPicksCrafted(dd(3), benign: 2, crafted: 2, round: 6, neighbours: 2))
+    #expect(FangKrum.krumPicksCrafted(dd(3), benign: 2, crafted: 2, round: 4, neighbours: 2))  // every benign known: plain Krum
+    #expect(FangKrum.krumPicksCrafted(dd(1.5), benign: 2, crafted: 2, round: 6, neighbours: 2))
+  }
+
   /// benign [0,0], [2,0]: μ = [1,0], σ = [1,0], std perturbation [−1, 0]; both conditions give γ = 1 → [0, 0].
   @Test func minMaxAndMinSum() throws {
     for sum in [false, true] {

@@ -37,8 +37,12 @@ import Testing
   }
 
   /// Per paper, the claims its quick mode reproduces today (measured on this machine; fang2020's
-  /// absolute test errors do not hold at quick scale, so none of its claims is pinned).
+  /// absolute test errors do not hold at quick scale, so only its orderings are pinned).
   static let pinned: [String: [String]] = [
+    "fang2020": [
+      "the partial-knowledge attack takes Krum near the full-knowledge attack (error within 0.1)",
+      "the partial-knowledge attack raises Krum's error far above no attack (by 0.4 or more)",
+    ],
     "karimireddy2021": [
       "centered clipping beats Krum by a wide margin", "centered clipping beats median by a wide margin",
       "centered clipping beats trimmed mean by a wide margin", "centered clipping holds: within 5 points of no attack",

@@ -65,9 +65,13 @@ import Testing
     // Report: SVG figures and self-contained HTML/Markdown from the files alone.
     let rep = try CLI.run(["report", sweepDir])
     #expect(rep.status == 0, "\(rep.stderr)")
-    for f in ["accuracy.svg", "heatmap-accuracy.svg", "report.html", "report.md"] {
+    for f in ["accuracy.svg", "loss.svg", "heatmap-accuracy.svg", "report.html", "report.md"] {
       #expect(FileManager.default.fileExists(atPath: sweepDir + "/" + f), "missing \(f)")
     }
+    // Loss over rounds: one mean line per cell, on an axis fitted to the data (not 0–1).
+    let lossSVG = try String(contentsOfFile: sweepDir + "/loss.svg", encoding: .utf8)
+    #expect(lossSVG.split(separator: "\n").filter { $0.hasPrefix("<polyline") }.count == 2)
+    #expect(lossSVG.contains(">test loss<"))
     let heat = try String(contentsOfFile: sweepDir + "/heatmap-accuracy.svg", encoding: .utf8)
     let c001 = csv[1].split(separator: ",", omittingEmptySubsequences: false)
     #expect(heat.hasPrefix("<svg") && heat.contains(String(format: "%.3f", Double(c001[3])!)))
