@@ -32,7 +32,9 @@ public enum Report {
 
   /// Writes the figures and reports into `dir`; returns the files written. `band`: what the
   /// bands around means over seeds show.
-  public static func generate(_ dir: String, band: Band = .ci95) throws -> [String] {
+  /// `baseline`: a sweep cell (id) whose final accuracy the cells are compared with on a diverging
+  /// scale (`heatmap-accuracy-vs-baseline.svg`); an error for anything but a sweep.
+  public static func generate(_ dir: String, band: Band = .ci95, baseline: String? = nil) throws -> [String] {
     let fm = FileManager.default
     var figures: [(file: String, caption: String, svg: String)] = []
     // Figures another command already wrote into `dir` (its files; shown, never rewritten here).
@@ -44,41 +46,14 @@ public enum Report {
       // Accuracy, loss and attack success vs round per cell: means over seeds with the chosen band.
       figures += try SweepCurves.figures(spec, directory: dir, band: band)
       // Heatmaps: first grid key as rows, the other keys' combinations as columns.
-      let rowKey = { (c: SweepSpec.Cell) in c.grid.first.map { GridColumns.label($0.1) } ?? "all" }
-      let colKey = { (c: SweepSpec.Cell) in
-        c.grid.count > 1 ? c.grid.dropFirst().map { GridColumns.label($0.1) }.joined(separator: " · ") : "value"
-      }
-      let rowLabels = unique(spec.cells.map(rowKey))
-      let colLabels = unique(spec.cells.map(colKey))
-      let cells = Array(zip(spec.cells, summaries))
-      for (metric, ci, title, file) in [
-        (\SweepRunner.CellSummary.accuracyMean, \SweepRunner.CellSummary.accuracyCi95, "final test accuracy", "heatmap-accuracy.svg"),
-        (
-          \SweepRunner.CellSummary.attackSuccessMean, \SweepRunner.CellSummary.attackSuccessCi95, "attack success rate",
-          "heatmap-attack-success.svg"
-        ),
-        (\SweepRunner.CellSummary.detectionF1Mean, \SweepRunner.CellSummary.detectionF1Ci95, "detection F1", "heatmap-detection-f1.svg"),
-      ] {
-        func at(_ r: String, _ c: String) -> SweepRunner.CellSummary? { cells.first { rowKey($0.0) == r && colKey($0.0) == c }?.1 }
-        let values: [[Double?]] = rowLabels.map { r in colLabels.map { c in at(r, c).flatMap { $0[keyPath: metric] } } }
-        let errors: [[Double?]] = rowLabels.map { r in colLabels.map { c in at(r, c).flatMap { $0[keyPath: ci] } } }
-        guard values.joined().contains(where: { $0 != nil }) else { continue }
-        // The colour scale spans the data (0.63 and 0.75 are different colours), stated in the caption.
-        let range = SVG.fittedRange(values.joined().compactMap { $0 })
-        let columnTitle = spec.gridKeys.count > 1 ? spec.gridKeys.dropFirst().joined(separator: " · ") : nil
-        figures.append(
-          (
-            file,
-            "\(title) per cell, mean ± 95% CI over seeds (rows: \(spec.gridKeys.first ?? "-"), columns: \(columnTitle ?? "-"); colour scale \(String(format: "%.3f–%.3f", range.lowerBound, range.upperBound)))",
-            SVG.heatmap(
-              title: "\(spec.name): \(title)", rowLabels: rowLabels, columnLabels: colLabels, values: values, range: range,
-              rowTitle: spec.gridKeys.first, columnTitle: columnTitle, errors: errors)
-          ))
-      }
+      figures += try SweepHeatmaps.figures(spec, summaries: summaries, baseline: baseline)
       // A reproduction: one figure per claim, with the cells it compares.
       if let reproduction = try Reproduction.load(directory: dir) {
         figures += reproduction.figures(reproduction.verdicts(Reproduction.results(summaries)))
       }
+    } else if let baseline {
+      throw RuntimeError(
+        "--baseline \(baseline): \(dir) is not a sweep directory (summary.csv, sweep.toml); a baseline is one of a sweep's cells")
     } else if let monitoring = try MonitoringResults.load(dir) {
       figures += monitoring.figures()
     } else if let privacy = try PrivacyResults.load(dir) {

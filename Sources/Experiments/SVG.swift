@@ -70,9 +70,9 @@ public enum SVG {
   /// A line plot; y is clamped to [yMin, yMax].
   public static func linePlot(
     title: String, xLabel: String, yLabel: String, series: [Series],
-    yMin: Double = 0, yMax: Double = 1, width: Double = 900, height: Double = 420, xAxis: XAxis = .rounds
+    yMin: Double = 0, yMax: Double = 1, width: Double = 900, height: Double = 420, xAxis: XAxis = .rounds, legendWidth: Double = 340
   ) -> String {
-    let left = 60.0, right = 340.0, top = 40.0, bottom = 50.0
+    let left = 60.0, right = legendWidth, top = 40.0, bottom = 50.0
     let pw = width - left - right, ph = height - top - bottom
     var log = false
     if case .values(_, let l) = xAxis { log = l && series.allSatisfy { $0.x.allSatisfy { $0 > 0 } } }
@@ -127,7 +127,7 @@ public enum SVG {
       entries += 1
       s +=
         "<line x1=\"\(f(left + pw + 12))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + pw + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"3\"\(ser.dashed ? " stroke-dasharray=\"6 3\"" : "")/>"
-      s += "<text x=\"\(f(left + pw + 38))\" y=\"\(f(ly))\">\(escape(clip(ser.label, 40)))</text>\n"
+      s += "<text x=\"\(f(left + pw + 38))\" y=\"\(f(ly))\">\(escape(clip(ser.label, max(8, Int((right - 60) / 7)))))</text>\n"
     }
     return s + "</svg>\n"
   }
@@ -146,7 +146,9 @@ public enum SVG {
     s += "<text x=\"\(f(width / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">\(escape(clip(title, 120)))</text>\n"
     for (k, panel) in panels.enumerated() {
       let x = pw * Double(k % columns), y = head + ph * Double(k / columns)
-      let inner = linePlot(title: panel.title, xLabel: xLabel, yLabel: yLabel, series: panel.series, yMax: yMax, width: pw, height: ph)
+      // A panel's legend holds the other grid keys' values alone: a narrower legend column.
+      let inner = linePlot(
+        title: panel.title, xLabel: xLabel, yLabel: yLabel, series: panel.series, yMax: yMax, width: pw, height: ph, legendWidth: 200)
       // The panel as a nested <svg> placed at (x, y): its own coordinates, clipped to its box.
       s += inner.replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"\(f(x))\" y=\"\(f(y))\" ")
     }
@@ -161,18 +163,23 @@ public enum SVG {
     return lo...hi
   }
 
-  /// The colour of `t` ∈ [0, 1]: white → dark blue.
-  static func shade(_ t: Double) -> String {
+  /// The colour of `t` ∈ [0, 1]: white → dark blue; `diverging`: dark red → white (0.5) → dark blue.
+  static func shade(_ t: Double, diverging: Bool = false) -> String {
     let t = min(max(t, 0), 1)
-    return String(format: "rgb(%d,%d,%d)", Int(247 - t * 239), Int(251 - t * 203), Int(255 - t * 148))
+    guard diverging else { return String(format: "rgb(%d,%d,%d)", Int(247 - t * 239), Int(251 - t * 203), Int(255 - t * 148)) }
+    let i = abs(t - 0.5) * 2
+    // Rounded, not truncated (floating noise would turn 144 into 143.99… → 143).
+    func c(_ drop: Double) -> Int { Int((255 - i * drop).rounded()) }
+    return t < 0.5 ? String(format: "rgb(%d,%d,%d)", c(77), c(231), c(212)) : String(format: "rgb(%d,%d,%d)", c(222), c(153), c(83))
   }
 
   /// A heatmap (nil cells grey), coloured from `range`'s lower end (white) to its upper (dark
   /// blue) with a colour bar, annotated with the values in `format` (and ± `errors`, when
-  /// given); `rowTitle` and `columnTitle` name the axes.
+  /// given); `rowTitle` and `columnTitle` name the axes. `diverging`: dark red at the lower end,
+  /// white in the middle, dark blue at the upper (for differences, with a range symmetric around 0).
   public static func heatmap(
     title: String, rowLabels: [String], columnLabels: [String], values: [[Double?]], range: ClosedRange<Double> = 0...1,
-    format: String = "%.3f", rowTitle: String? = nil, columnTitle: String? = nil, errors: [[Double?]]? = nil
+    format: String = "%.3f", rowTitle: String? = nil, columnTitle: String? = nil, errors: [[Double?]]? = nil, diverging: Bool = false
   ) -> String {
     // Columns as wide as their longest label needs (about 7.2 px a character at 12 px), 120–220 px.
     let longest = Double(columnLabels.map(\.count).max() ?? 0)
@@ -196,7 +203,7 @@ public enum SVG {
     for k in 0..<24 {
       let t = 1 - Double(k) / 23
       s +=
-        "<rect x=\"\(f(barX))\" y=\"\(f(top + barH * Double(k) / 24))\" width=\"16\" height=\"\(f(barH / 24 + 0.5))\" fill=\"\(shade(t))\"/>"
+        "<rect x=\"\(f(barX))\" y=\"\(f(top + barH * Double(k) / 24))\" width=\"16\" height=\"\(f(barH / 24 + 0.5))\" fill=\"\(shade(t, diverging: diverging))\"/>"
     }
     s += "<rect x=\"\(f(barX))\" y=\"\(f(top))\" width=\"16\" height=\"\(f(barH))\" fill=\"none\" stroke=\"#333\"/>\n"
     for (t, v) in [(0.0, range.upperBound), (0.5, (range.lowerBound + range.upperBound) / 2), (1.0, range.lowerBound)] {
@@ -212,12 +219,16 @@ public enum SVG {
       for j in columnLabels.indices {
         let v = i < values.count && j < values[i].count ? values[i][j] : nil
         let fill =
-          v.map { shade(range.upperBound > range.lowerBound ? ($0 - range.lowerBound) / (range.upperBound - range.lowerBound) : 0) }
+          v.map {
+            shade(
+              range.upperBound > range.lowerBound ? ($0 - range.lowerBound) / (range.upperBound - range.lowerBound) : 0,
+              diverging: diverging)
+          }
           ?? "#eee"
         let x = left + cellW * Double(j), y = top + cellH * Double(i)
         s += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(cellW))\" height=\"\(f(cellH))\" fill=\"\(fill)\" stroke=\"white\"/>"
         let level = v.map { range.upperBound > range.lowerBound ? ($0 - range.lowerBound) / (range.upperBound - range.lowerBound) : 0 } ?? 0
-        let textColor = level > 0.55 ? "white" : "black"
+        let textColor = (diverging ? abs(level - 0.5) * 2 > 0.6 : level > 0.55) ? "white" : "black"
         s +=
           "<text x=\"\(f(x + cellW / 2))\" y=\"\(f(y + cellH * 0.62))\" text-anchor=\"middle\" fill=\"\(textColor)\">\(escape(cellText(v, errors?[safe: i]?[safe: j] ?? nil, format)))</text>\n"
       }

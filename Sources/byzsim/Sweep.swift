@@ -132,11 +132,14 @@ struct ReportCommand: ParsableCommand {
         byzsim report sweeps/tm-attacks-20261201T101500Z --band sd
         byzsim report runs/default-20261201T101500Z
         byzsim report reproductions/karimireddy2021-20261201T101500Z
+        byzsim report sweeps/tm-attacks-20261201T101500Z --baseline c001   # accuracy against the no-attack cell
       """)
   @Argument(help: "A run directory or a sweep directory.", completion: .directory)
   var directory: String
   @Option(help: "What the bands around means over seeds show: ci95 (95% CI, Student's t), se, sd or none.")
   var band: String = "ci95"
+  @Option(help: "A sweep cell (e.g. c001, the no-attack cell): also draw each cell's final accuracy minus its, on a diverging scale.")
+  var baseline: String?
 
   func validate() throws {
     guard Band(rawValue: band) != nil else {
@@ -145,7 +148,9 @@ struct ReportCommand: ParsableCommand {
   }
 
   func run() throws {
-    for f in try Report.generate(directory, band: Band(rawValue: band)!) { print((directory as NSString).appendingPathComponent(f)) }
+    for f in try Report.generate(directory, band: Band(rawValue: band)!, baseline: baseline) {
+      print((directory as NSString).appendingPathComponent(f))
+    }
   }
 }
 

@@ -60,6 +60,19 @@ import Testing
     #expect(try XMLDocument(xmlString: svg).rootElement()?.name == "svg")
   }
 
+  /// Differences from a baseline: −0.2 dark red (178, 24, 43), 0 white, +0.2 dark blue (33, 102, 172).
+  @Test func divergingHeatmapsCentreOnZero() {
+    #expect(SVG.shade(0, diverging: true) == "rgb(178,24,43)" && SVG.shade(1, diverging: true) == "rgb(33,102,172)")
+    #expect(SVG.shade(0.5, diverging: true) == "rgb(255,255,255)")
+    let svg = SVG.heatmap(
+      title: "t", rowLabels: ["a", "b", "c"], columnLabels: ["x"], values: [[-0.2], [0], [0.16]], range: -0.2...0.2, format: "%+.3f",
+      diverging: true)
+    #expect(svg.contains(">-0.200<") && svg.contains(">+0.000<") && svg.contains(">+0.160<") && svg.contains(">+0.200<"))
+    #expect(svg.contains("fill=\"rgb(178,24,43)\" stroke") && svg.contains("fill=\"rgb(255,255,255)\" stroke"))
+    // +0.16: t = 0.9, 0.8 of the way to dark blue: 255 − 0.8·(222, 153, 83) = (77.4, 132.6, 188.6), rounded.
+    #expect(svg.contains("fill=\"rgb(77,133,189)\" stroke"))
+  }
+
   @Test func heatmapsFitTheirScaleAndShowItsBar() {
     #expect(SVG.fittedRange([0.63, 0.75, 0.7]) == 0.63...0.75)
     #expect(SVG.fittedRange([0.5]) == 0...1 && SVG.fittedRange([]) == 0...1)
