@@ -24,6 +24,21 @@ public enum Report {
     }
   }
 
+  /// The key of a sweep's cells as an HTML and a Markdown table: id, the cell in words, and each
+  /// grid key's value as written in the sweep file.
+  static func cellKey(_ spec: SweepSpec) -> (html: String, md: String) {
+    let head = ["cell", "in words"] + spec.gridKeys
+    let rows = spec.cells.map { c in [c.id, GridColumns.label(c)] + c.values.map(\.1) }
+    var html = "<h2>Cells</h2>\n<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">\n<tr>"
+    html += head.map { "<th>\(SVG.escape($0))</th>" }.joined() + "</tr>\n"
+    for r in rows { html += "<tr>" + r.map { "<td>\(SVG.escape($0))</td>" }.joined() + "</tr>\n" }
+    html += "</table>\n"
+    func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+    var md = "## Cells\n\n| " + head.map(cell).joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: head.count) + "\n"
+    for r in rows { md += "| " + r.map(cell).joined(separator: " | ") + " |\n" }
+    return (html, md + "\n")
+  }
+
   /// The distinct values in first-seen order.
   static func unique(_ values: [String]) -> [String] {
     var seen = Set<String>()
@@ -39,8 +54,11 @@ public enum Report {
     var figures: [(file: String, caption: String, svg: String)] = []
     // Figures another command already wrote into `dir` (its files; shown, never rewritten here).
     var shown: [(file: String, caption: String, svg: String)] = []
+    // A sweep's key: every cell id with its grid values in full (legends and heatmaps clip long labels).
+    var key: (html: String, md: String)?
     if fm.fileExists(atPath: dir + "/summary.csv"), fm.fileExists(atPath: dir + "/sweep.toml") {
       let spec = try SweepRunner.load(directory: dir)
+      key = cellKey(spec)
       let runner = SweepRunner(spec: spec, directory: dir, binary: "", jobs: 1, processes: false)
       let summaries = try runner.writeSummaries().cells
       // Accuracy, loss and attack success vs round per cell: means over seeds with the chosen band.
@@ -82,6 +100,10 @@ public enum Report {
     for fig in figures + shown {
       html += "<figure>\n\(fig.svg)<figcaption>\(SVG.escape(fig.caption))</figcaption></figure>\n"
       md += "![\(fig.caption)](\(fig.file))\n\n*\(fig.caption)*\n\n"
+    }
+    if let key {
+      html += key.html
+      md += key.md
     }
     if fm.fileExists(atPath: dir + "/summary.csv") {
       let csv = try String(contentsOfFile: dir + "/summary.csv", encoding: .utf8)

@@ -68,6 +68,11 @@ import Testing
     for f in ["accuracy.svg", "loss.svg", "heatmap-accuracy.svg", "report.html", "report.md"] {
       #expect(FileManager.default.fileExists(atPath: sweepDir + "/" + f), "missing \(f)")
     }
+    // The key of the cells, in full: id, the cell in words and the grid values as written.
+    let page = try String(contentsOfFile: sweepDir + "/report.html", encoding: .utf8)
+    #expect(page.contains("<h2>Cells</h2>") && page.contains("<tr><td>c001</td>"), "\(page.prefix(400))")
+    let mdKey = try String(contentsOfFile: sweepDir + "/report.md", encoding: .utf8)
+    #expect(mdKey.contains("## Cells") && mdKey.contains("| c002 |"))
     // Loss over rounds: one mean line per cell, on an axis fitted to the data (not 0–1).
     let lossSVG = try String(contentsOfFile: sweepDir + "/loss.svg", encoding: .utf8)
     #expect(lossSVG.split(separator: "\n").filter { $0.hasPrefix("<polyline") }.count == 2)
