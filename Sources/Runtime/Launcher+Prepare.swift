@@ -193,7 +193,7 @@ extension Launcher {
   static func checkShapes(_ topology: Topology, train: LoadedSplit, test: LoadedSplit) throws {
     let tr = train.dataset, te = test.dataset
     let dir = topology.data.source.location
-    if tr.domain == .tabular, let (key, why) = try topology.imageOnlyFeature(model: topology.model) {
+    if tr.domain == .tabular, let (key, why) = try topology.imageOnlyFeature() {
       throw RuntimeError(
         "\(dir): \(key) needs images, and dataset = \"\(topology.data.dataset)\" is a table of \(tr.shape.width) features: \(why)")
     }

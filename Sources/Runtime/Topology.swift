@@ -92,7 +92,7 @@ public struct Topology: Sendable, Codable, Equatable {
   }
   /// The first setting that needs image data (its key, and what to use instead), nil when
   /// every part of the topology also works on a table of features.
-  public func imageOnlyFeature(model: ModelSpec) throws -> (key: String, why: String)? {
+  public func imageOnlyFeature() throws -> (key: String, why: String)? {
     if model.kind == .cnn { return ("model.kind = \"cnn\"", "a CNN convolves image rows and columns; use logreg or mlp") }
     for (g, group) in workers.enumerated() {
       if let spec = group.dataAttack, try AttackRegistry.data(spec.name, spec.params).needsImages {
