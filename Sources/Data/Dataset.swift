@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 /// What a sample's features are: image pixels in [0, 1] that came from bytes (IDX files; exact
@@ -49,6 +50,22 @@ public struct Dataset: Sendable {
 
   /// The first `n` samples (or all, if fewer).
   public func prefix(_ n: Int) -> Dataset { subset(Array(0..<min(n, count))) }
+
+  /// A long-tailed subset (Karimireddy, He & Jaggi 2022, ICLR, the imbalanced MNIST of their
+  /// Table 1; their code's `NONIIDLTSampler` with β = 0.5): class i keeps only the first
+  /// ⌊nᵢ·βⁱ⌋ of its nᵢ samples, in file order. β = 1 keeps everything; Fashion-MNIST's 6,000 per
+  /// class at β = 0.5 become 6,000, 3,000, 1,500, …, 11.
+  public func longTailed(beta: Double) -> Dataset {
+    precondition(beta > 0 && beta <= 1, "long tail β must be in (0, 1]: got \(beta)")
+    let keep = labelHistogram.enumerated().map { c, n in Int((Double(n) * pow(beta, Double(c))).rounded(.down)) }
+    var taken = [Int](repeating: 0, count: classes)
+    var indices: [Int] = []
+    for (i, l) in labels.enumerated() where taken[Int(l)] < keep[Int(l)] {
+      taken[Int(l)] += 1
+      indices.append(i)
+    }
+    return subset(indices)
+  }
 
   /// How many samples of each class: an array of `classes` counts.
   public var labelHistogram: [Int] {

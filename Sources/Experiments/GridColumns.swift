@@ -51,8 +51,10 @@ public enum GridColumns {
     }
   }
 
-  /// A value in words, for labels: `trimmed_mean f=3`, `alie`, `0.5`.
+  /// A value in words, for labels: `trimmed_mean f=3`, `alie`, `0.5`; an array in words item by
+  /// item joined by " + " (`bucketing s=2 + nnm`), an empty one `none`.
   public static func label(_ value: TOMLValue?) -> String {
+    if case let .array(items)? = value { return items.isEmpty ? "none" : items.map { label($0.value) }.joined(separator: " + ") }
     guard case .table = value else { return text(value) }
     let parts = split("", value)
     let head = text(parts[0].value)
@@ -60,8 +62,10 @@ public enum GridColumns {
     return ([head].filter { !$0.isEmpty } + rest).joined(separator: " ")
   }
 
-  /// A cell in words: its grid values' labels joined by " · " (`trimmed_mean f=3 · alie`).
+  /// A cell in words: the labels of the grid values it sets joined by " · "
+  /// (`trimmed_mean f=3 · alie`); a key the cell leaves unset adds nothing.
   public static func label(_ cell: SweepSpec.Cell) -> String {
-    cell.grid.isEmpty ? "base" : cell.grid.map { label($0.1) }.joined(separator: " · ")
+    let words = cell.grid.map { label($0.1) }.filter { !$0.isEmpty }
+    return words.isEmpty ? "base" : words.joined(separator: " · ")
   }
 }

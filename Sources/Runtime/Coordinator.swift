@@ -283,7 +283,7 @@ struct CoordinatorInputs {
     manifest = try run.loadManifest()
     let loaded = try topology.data.source.loadTest()
     try Integrity.check(dataFiles: loaded.files, manifest: manifest, manifestPath: run.manifestFile)
-    test = topology.data.testLimit.map { loaded.dataset.prefix($0) } ?? loaded.dataset
+    test = topology.data.test(loaded.dataset)
     guard topology.coordinator.rootDatasetSize > 0 else { root = nil; return }
     guard let digest = manifest.rootShard else {
       throw FileFormatError(path: run.manifestFile, message: "records no root dataset, which root_dataset_size needs")

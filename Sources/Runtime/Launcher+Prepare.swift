@@ -30,7 +30,8 @@ extension Launcher {
   public static func prepare(_ topology: Topology, in run: RunDirectory, initFrom: ModelReference? = nil) throws -> RunDirectory {
     try run.writeJSON(topology, to: run.topologyFile)
     var (train, test) = try topology.data.source.load()
-    if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
+    train.dataset = topology.data.training(train.dataset)
+    test.dataset = topology.data.test(test.dataset)
     try checkShapes(topology, train: train, test: test)
     let initDigest = try initFrom?.adopt(into: run, spec: topology.model, input: train.dataset.shape, classes: train.dataset.classes)
     var sanitizing = SanitizeReport(topology.data.sanitize)
@@ -183,7 +184,8 @@ extension Launcher {
   /// data directory exists; `prepare` does the same on the data it partitions).
   public static func checkData(_ topology: Topology) throws {
     var (train, test) = try topology.data.source.load()
-    if let n = topology.data.trainLimit { train.dataset = train.dataset.prefix(n) }
+    train.dataset = topology.data.training(train.dataset)
+    test.dataset = topology.data.test(test.dataset)
     try checkShapes(topology, train: train, test: test)
   }
 

@@ -198,6 +198,7 @@ extension Topology {
     data.partition = try d.partition("partition")
     data.trainLimit = try d.optionalInt("train_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
     data.testLimit = try d.optionalInt("test_limit") { (1...Limits.samples).contains($0) ? nil : "1 to \(Limits.samples) samples" }
+    data.longTail = try d.optionalDouble("long_tail") { $0 > 0 && $0 <= 1 ? nil : "a share β in (0, 1]: class i keeps βⁱ of its samples" }
     if d.table["sanitize"] != nil {
       var s = try d.table("sanitize")
       let names = Sanitizer.detectors
@@ -496,6 +497,11 @@ public struct TableReader {
   public mutating func optionalInt(_ key: String, _ check: (Int) -> String?) throws -> Int? {
     guard table[key] != nil else { used.append(key); return nil }
     return try int(key, default: nil, check)
+  }
+
+  public mutating func optionalDouble(_ key: String, _ check: (Double) -> String?) throws -> Double? {
+    guard table[key] != nil else { used.append(key); return nil }
+    return try double(key, default: .nan, check)
   }
 
   public mutating func double(_ key: String, default def: Double, _ check: (Double) -> String?) throws -> Double {

@@ -133,8 +133,23 @@ public struct DataSettings: Sendable, Codable, Equatable {
   /// Use only the first N training / test samples (quick runs and tests).
   public var trainLimit: Int?
   public var testLimit: Int?
+  /// `long_tail = β`: class i keeps the first ⌊nᵢ·βⁱ⌋ of its samples, in the training and the
+  /// test set alike (`Dataset.longTailed`); nil keeps every sample.
+  public var longTail: Double?
   /// Ingestion-stage sanitising of every shard (and FLTrust's root) before anyone trains on it.
   public var sanitize: SanitizeSettings?
+
+  /// The training samples a run uses: the first `train_limit`, then the long tail.
+  public func training(_ d: Dataset) -> Dataset {
+    let limited = trainLimit.map { d.prefix($0) } ?? d
+    return longTail.map { limited.longTailed(beta: $0) } ?? limited
+  }
+
+  /// The test samples a run evaluates on: the first `test_limit`, then the long tail.
+  public func test(_ d: Dataset) -> Dataset {
+    let limited = testLimit.map { d.prefix($0) } ?? d
+    return longTail.map { limited.longTailed(beta: $0) } ?? limited
+  }
 
   /// The loader of these settings.
   public var source: DataSource {

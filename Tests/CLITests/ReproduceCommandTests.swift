@@ -49,7 +49,8 @@ import Testing
     ],
     "karimireddy2022": [
       "median loses many points against mean", "RFA (geometric median) loses many points against mean",
-      "centered clipping does not lose (within 3 points of mean)", "bucketing (s = 2) recovers most of RFA's gap",
+      "Krum loses many points against mean", "centered clipping does not lose (within 3 points of mean",
+      "bucketing (s = 2) improves median", "bucketing (s = 2) improves RFA", "bucketing (s = 2) improves Krum",
     ],
     "bagdasaryan2020": ["one model-replacement round implants the backdoor", "norm bounding removes it"],
     "shejwalkar2021": ["min-max hurts trimmed mean more than Fang's attack"],

@@ -68,4 +68,19 @@ import Testing
       try Partition.shards(classesPerWorker: 0).assign(labels: Self.labels, classes: 10, workers: 4, seed: 1)
     }
   }
+
+  /// By hand: 4 samples of each of 3 classes, interleaved, at β = 0.5 keep ⌊4·1⌋ = 4 of class 0,
+  /// ⌊4·0.5⌋ = 2 of class 1 and ⌊4·0.25⌋ = 1 of class 2 — the first ones in file order.
+  @Test func longTailKeepsTheFirstBetaToTheIOfEachClass() {
+    let labels: [Int32] = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]
+    let d = Dataset(
+      features: labels.map { Float($0) * 10 + 1 }, labels: labels, shape: ImageShape(height: 1, width: 1, channels: 1), classes: 3)
+    let tail = d.longTailed(beta: 0.5)
+    #expect(tail.labels == [0, 1, 2, 0, 1, 0, 0])
+    #expect(tail.features == [1, 11, 21, 1, 11, 1, 1])
+    #expect(tail.labelHistogram == [4, 2, 1])
+    #expect(d.longTailed(beta: 1).labels == labels)
+    // β = 0.3: ⌊4·0.09⌋ = 0 of class 2 — a class may vanish from a split.
+    #expect(d.longTailed(beta: 0.3).labelHistogram == [4, 1, 0])
+  }
 }

@@ -60,6 +60,26 @@ import Testing
     #expect(try XMLDocument(xmlString: svg).rootElement()?.name == "svg")
   }
 
+  /// A [[cells]] list where one cell sets a key the other leaves unset: the unset key adds
+  /// nothing to the label (no trailing " · "), and an array of tables reads item by item.
+  @Test func cellLabelsSkipUnsetKeysAndReadArraysInWords() throws {
+    let spec = try SweepSpec.load(
+      path: SweepSpecTests.files(
+        """
+        name = "s"
+        base = "base.toml"
+        [[cells]]
+        "coordinator.aggregator" = "median"
+        [[cells]]
+        "coordinator.aggregator" = "median"
+        "coordinator.preaggregators" = [{ name = "bucketing", s = 2 }, { name = "nnm", f = 1 }]
+        [[cells]]
+        "coordinator.aggregator" = "mean"
+        "coordinator.preaggregators" = []
+        """))
+    #expect(spec.cells.map { GridColumns.label($0) } == ["median", "median · bucketing s=2 + nnm f=1", "mean · none"])
+  }
+
   /// Differences from a baseline: −0.2 dark red (178, 24, 43), 0 white, +0.2 dark blue (33, 102, 172).
   @Test func divergingHeatmapsCentreOnZero() {
     #expect(SVG.shade(0, diverging: true) == "rgb(178,24,43)" && SVG.shade(1, diverging: true) == "rgb(33,102,172)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 @testable import Runtime
@@ -93,6 +94,8 @@ import Testing
       "expected an integer"
     ),
     ("[data]\nfile = \"t.csv\"\n[[workers]]\ncount = 1", 2, "data.file", "unknown key"),
+    ("[data]\nlong_tail = 0\n[[workers]]\ncount = 1", 2, "data.long_tail", "a share β in (0, 1]"),
+    ("[data]\nlong_tail = \"half\"\n[[workers]]\ncount = 1", 2, "data.long_tail", "expected a number"),
     ("[data]\ndataset = \"mnist\"\n[[workers]]\ncount = 1", 2, "data.dataset", "one of fashion-mnist, idx, csv"),
     ("rounds = = 5", 1, "", "not valid TOML"),
   ])
@@ -137,5 +140,29 @@ import Testing
 
   @Test func missingFileIsExplained() {
     #expect(throws: TopologyError.self) { try Topology.load(path: "/nonexistent/x.toml") }
+  }
+
+  /// `long_tail = 0.5` on Fashion-MNIST (6,000 training and 1,000 test images per class): the
+  /// shards hold ⌊6000·0.5ⁱ⌋ summed = 6000 + 3000 + 1500 + 750 + 375 + 187 + 93 + 46 + 23 + 11
+  /// = 11,985 samples, and the coordinator evaluates on 1000 + 500 + 250 + 125 + 62 + 31 + 15 +
+  /// 7 + 3 + 1 = 1,994 test images.
+  @Test func aLongTailShrinksTheTrainingAndTestSetsAlike() throws {
+    let topology = try Topology.decode(
+      """
+      name = "long-tail"
+      rounds = 1
+      [data]
+      long_tail = 0.5
+      partition = { kind = "shards", classes_per_worker = 1 }
+      [[workers]]
+      count = 4
+      [security]
+      curve = false
+      """, file: "lt.toml")
+    #expect(topology.data.longTail == 0.5)
+    let run = try Launcher.prepare(topology, runsRoot: Scratch.directory("byzsim-lt").path)
+    defer { Scratch.remove(URL(fileURLWithPath: run.path).deletingLastPathComponent()) }
+    #expect(try run.loadManifest().shardSamples.reduce(0, +) == 11_985)
+    #expect(try CoordinatorInputs(run: run, topology: topology).test.count == 1_994)
   }
 }
