@@ -24,7 +24,9 @@ let libraries: [Target] = [
   .target(name: "Learning", dependencies: ["Tensor", "Data"]),
   .target(name: "Transport", dependencies: ["CZeroMQ"]),
   .target(name: "TOML"),
-  .target(name: "Aggregation", dependencies: ["Tensor", "Plugins"]),
+  // Coordinate-wise kernels in C, one target attribute per function (AVX2, AVX-512F), picked at run time.
+  .target(name: "CKernels"),
+  .target(name: "Aggregation", dependencies: ["Tensor", "Plugins", "CKernels"]),
   .target(name: "Attacks", dependencies: ["Tensor", "Data", "Aggregation", "Plugins", "Watermark"]),
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor", "Plugins"]),
   .target(name: "Covert", dependencies: ["Tensor", "Plugins"]),

@@ -1,11 +1,24 @@
+import CKernels
+
 /// Coordinate-wise statistics 16 coordinates at a time: the n values of 16 adjacent coordinates
 /// are n SIMD16 vectors (one per row, read contiguously), sorted lane-wise by Batcher's
 /// odd–even merge network. Padding to a power of two with +∞ needs no comparator (min(x, +∞) = x),
 /// so the network is pruned to the comparators among the n real inputs. Used for n ≤ 128; above,
 /// per-coordinate quickselect is cheaper than the network's O(n log² n) comparators.
+///
+/// The network runs in C with AVX-512F or AVX2 when the CPU has them (`Level.best`, read once),
+/// else in Swift's SIMD16 code (SSE on baseline x86-64); every level gives bit-identical results.
 enum SortingNetwork {
   static let maxRows = 128
   typealias V = SIMD16<Float>
+
+  /// Which instructions run the comparators.
+  enum Level: Int32, CaseIterable, Sendable {
+    case baseline = 0, avx2 = 1, avx512 = 2
+    /// The widest level this CPU supports.
+    static let best = Level(rawValue: bz_simd_level()) ?? .baseline
+    var name: String { self == .baseline ? "baseline (Swift SIMD16)" : self == .avx2 ? "AVX2" : "AVX-512F" }
+  }
 
   /// Batcher's odd–even merge sort comparators (i < j) for n inputs.
   static func comparators(_ n: Int) -> [(Int, Int)] {
@@ -35,12 +48,14 @@ enum SortingNetwork {
   /// `reduce` turn the sorted vectors into the 16 outputs. The last partial block goes through
   /// `scalar` one coordinate at a time.
   static func map(
-    _ x: UpdateMatrix, rows: [Int]?, reduce: (UnsafeMutablePointer<V>, Int) -> V,
+    _ x: UpdateMatrix, rows: [Int]?, level: Level = .best, reduce: (UnsafeMutablePointer<V>, Int) -> V,
     scalar: (UnsafeMutablePointer<Float>, Int) -> Float
   ) -> [Float] {
     let idx = rows ?? Array(0..<x.rows)
     let n = idx.count, d = x.cols
     let net = comparators(n)
+    precondition(level.rawValue <= Level.best.rawValue, "\(level.name) is not supported by this CPU")
+    let lower = net.map { Int32($0.0) }, upper = net.map { Int32($0.1) }
     var out = [Float](repeating: 0, count: d)
     let vectors = UnsafeMutablePointer<V>.allocate(capacity: n)
     defer { vectors.deallocate() }
@@ -53,11 +68,17 @@ enum SortingNetwork {
           for (r, i) in idx.enumerated() {
             vectors[r] = UnsafeRawPointer(base + i * d + j).loadUnaligned(as: V.self)
           }
-          for (a, b) in net {
-            let va = vectors[a], vb = vectors[b]
-            let swap = vb .< va
-            vectors[a] = va.replacing(with: vb, where: swap)
-            vectors[b] = vb.replacing(with: va, where: swap)
+          if level == .baseline {
+            for (a, b) in net {
+              let va = vectors[a], vb = vectors[b]
+              let swap = vb .< va
+              vectors[a] = va.replacing(with: vb, where: swap)
+              vectors[b] = vb.replacing(with: va, where: swap)
+            }
+          } else {
+            UnsafeMutableRawPointer(vectors).withMemoryRebound(to: Float.self, capacity: n * 16) {
+              bz_network16($0, lower, upper, Int32(net.count), level.rawValue)
+            }
           }
           UnsafeMutableRawPointer(o.baseAddress! + j).storeBytes(of: reduce(vectors, n), as: V.self)
           j += 16
@@ -103,5 +124,21 @@ enum SortingNetwork {
       s += 1
     }
     return bestSum / V(repeating: Float(k))
+  }
+}
+
+/// What the coordinate-wise rules run on this machine (for benchmarks and logs).
+public enum CoordinateWiseKernels {
+  /// "AVX-512F", "AVX2" or "baseline (Swift SIMD16)".
+  public static var level: String { SortingNetwork.Level.best.name }
+}
+
+extension CoordinateWiseKernels {
+  /// The coordinate-wise median through the baseline Swift network or the best level, so a
+  /// benchmark can set the two side by side in one run (n ≤ 128).
+  public static func median(_ x: UpdateMatrix, baseline: Bool) -> [Float] {
+    SortingNetwork.map(x, rows: nil, level: baseline ? .baseline : .best, reduce: SortingNetwork.median) { v, n in
+      Selection.median(v, n)
+    }
   }
 }

@@ -176,4 +176,33 @@ import Testing
     let scalarMM = CoordinateWise.map(x) { v, n in MeaMed.scalarClosestToMedian(v, n, keep: n - f) }
     #expect(zip(netMM, scalarMM).allSatisfy { abs($0 - $1) <= 1e-5 })
   }
+
+  /// Every SIMD level this CPU runs (AVX2, AVX-512F in C) gives the baseline Swift network's
+  /// bits exactly, for all three reductions: on values with many ties, +0 and −0 among them
+  /// (where a min/max with its operands the other way round would pick the other zero).
+  @Test(arguments: [2, 3, 13, 50, 100, 128])
+  func everySIMDLevelGivesTheBaselineBits(n: Int) {
+    let d = 16 * 9 + 5
+    var rng = RandomStream(seed: UInt64(n), purpose: .benchmark)
+    let values: [Float] = [0, -0.0, 1, -1, 0.5, -0.5, 2]
+    let data = (0..<(n * d)).map { k in k % 3 == 0 ? values[rng.nextInt(below: values.count)] : Float(rng.nextNormal()) }
+    let x = UpdateMatrix(rows: n, cols: d, data: data)
+    let f = (n - 1) / 4
+    func run(_ level: SortingNetwork.Level) -> [[UInt32]] {
+      let median = SortingNetwork.map(x, rows: nil, level: level, reduce: SortingNetwork.median) { v, n in Selection.median(v, n) }
+      let trim = SortingNetwork.map(x, rows: nil, level: level, reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }) { _, _ in 0 }
+      let rows = Array(stride(from: n - 1, through: 0, by: -1))
+      let meamed = SortingNetwork.map(x, rows: rows, level: level, reduce: { SortingNetwork.closestToMedian($0, $1, k: n - f) }) {
+        v, n in MeaMed.scalarClosestToMedian(v, n, keep: n - f)
+      }
+      return [median, trim, meamed].map { $0.map(\.bitPattern) }
+    }
+    let baseline = run(.baseline)
+    // The ties matter: from 13 rows on, some medians are a zero of one sign or the other.
+    if n >= 13 { #expect(baseline[0].contains(Float(-0.0).bitPattern) || baseline[0].contains(Float(0).bitPattern)) }
+    for level in SortingNetwork.Level.allCases where level != .baseline && level.rawValue <= SortingNetwork.Level.best.rawValue {
+      let differing = zip(run(level), baseline).map { zip($0, $1).filter { $0 != $1 }.count }
+      #expect(differing == [0, 0, 0], "\(level.name), n = \(n): coordinates with other bits (median, trimmed mean, MeaMed)")
+    }
+  }
 }

@@ -1,0 +1,18 @@
+#ifndef BYZSIM_CKERNELS_H
+#define BYZSIM_CKERNELS_H
+
+#include <stdint.h>
+
+/// The widest SIMD level this CPU runs: 2 = AVX-512F, 1 = AVX2, 0 = baseline x86-64 (or not x86).
+int bz_simd_level(void);
+
+/// Runs a comparator network lane-wise over n blocks of 16 floats stored one after another at
+/// `v` (block r = row r's 16 coordinates): for each comparator k, lane by lane,
+/// v[a[k]] = min(v[b[k]], v[a[k]]) and v[b[k]] = max(v[a[k]], v[b[k]]) — the minimum keeps the
+/// lower slot's value on ties and the maximum the upper slot's, exactly like a swap when
+/// v[b] < v[a], so every level gives bit-identical results (values must not be NaN).
+/// `level` picks the instructions: 2 = AVX-512F, 1 = AVX2; anything else is a programming error
+/// (the baseline network is Swift's SIMD16 code).
+void bz_network16(float *v, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level);
+
+#endif
