@@ -39,17 +39,29 @@ public struct Reproduction: Sendable {
   public static let directory = "experiments/papers"
 
   /// The paper files in `dir`: .toml files with a [paper] table (base topologies are not listed).
-  public static func list(in dir: String = directory) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { name in
-      name.hasSuffix(".toml")
-        && ((try? String(contentsOfFile: (dir as NSString).appendingPathComponent(name), encoding: .utf8))?.contains("[paper]") ?? false)
+  /// A folder or file that cannot be read is an error naming it, not a shorter list.
+  public static func list(in dir: String = directory) throws -> [String] {
+    let names: [String]
+    do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+      throw RuntimeError("\(dir): cannot list the folder of paper files: \(error.localizedDescription)")
+    }
+    return try names.filter { name in
+      guard name.hasSuffix(".toml") else { return false }
+      let path = (dir as NSString).appendingPathComponent(name)
+      do { return try String(contentsOfFile: path, encoding: .utf8).contains("[paper]") } catch {
+        throw RuntimeError("\(path): cannot read it: \(error.localizedDescription)")
+      }
     }.map { String($0.dropLast(5)) }.sorted()
   }
 
   public static func load(_ name: String, in dir: String = directory, quick: Bool) throws -> Reproduction {
     let file = (dir as NSString).appendingPathComponent(name + ".toml")
-    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-      throw RuntimeError("no reproduction '\(name)' in \(dir) (available: \(list(in: dir).joined(separator: ", ")))")
+    guard FileManager.default.fileExists(atPath: file) else {
+      throw RuntimeError("no reproduction '\(name)' in \(dir) (available: \(try list(in: dir).joined(separator: ", ")))")
+    }
+    let text: String
+    do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+      throw RuntimeError("\(file): cannot read it: \(error.localizedDescription)")
     }
     return try decode(root: try Topology.parse(text, file: file), file: file, name: name, quick: quick)
   }

@@ -235,7 +235,7 @@ struct Reproduce: ParsableCommand {
     // From any directory: the shipped paper files (see ShippedFiles), recorded absolute for --resume.
     let papers = try absolute(ShippedFiles.locate(self.papers, what: "folder of paper files"))
     if list {
-      let names = Reproduction.list(in: papers)
+      let names = try Reproduction.list(in: papers)
       if names.isEmpty { throw UserError("\(papers): no paper files (.toml files with a [paper] table)") }
       if json {
         let listed = try names.map { n in

@@ -13,6 +13,21 @@ import Testing
     }
   }
 
+  /// A paper file that cannot be read (here a folder named like one) is an error naming it, not
+  /// a shorter list; so is a name that is not there, which lists what is.
+  @Test func anUnreadablePaperFileIsAnErrorNotAShorterList() throws {
+    let papers = CLI.temporaryDirectory()
+    try FileManager.default.createDirectory(at: papers.appendingPathComponent("broken.toml"), withIntermediateDirectories: true)
+    try "[paper]\ntitle = \"t\"\n".write(to: papers.appendingPathComponent("fine.toml"), atomically: true, encoding: .utf8)
+    let r = try CLI.run(["reproduce", "--list", "--papers", papers.path])
+    #expect(r.status != 0 && r.stderr.contains("broken.toml: cannot read it"), "\(r.stderr)")
+    try FileManager.default.removeItem(at: papers.appendingPathComponent("broken.toml"))
+    let missing = try CLI.run(["reproduce", "nope", "--papers", papers.path])
+    #expect(
+      missing.status != 0 && missing.stderr.contains("no reproduction 'nope'") && missing.stderr.contains("(available: fine)"),
+      "\(missing.stderr)")
+  }
+
   /// Every shipped paper's quick mode runs end to end (the whole scaled-down reproduction: the
   /// issue's "quick modes are tested"): one verdict row per claim, each reproduced or not —
   /// which one is the measurement, not the test.
