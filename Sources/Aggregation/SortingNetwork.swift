@@ -57,31 +57,44 @@ enum SortingNetwork {
     precondition(level.rawValue <= Level.best.rawValue, "\(level.name) is not supported by this CPU")
     let lower = net.map { Int32($0.0) }, upper = net.map { Int32($0.1) }
     var out = [Float](repeating: 0, count: d)
-    let vectors = UnsafeMutablePointer<V>.allocate(capacity: n)
+    let vectors = UnsafeMutablePointer<V>.allocate(capacity: 4 * n)
     defer { vectors.deallocate() }
     let full = d / 16 * 16
+    // Tiles of columns, each row's slice copied in turn (one sequential stream at a time, which
+    // the prefetcher follows; reading 16 floats from each of n rows in turn is n streams at once
+    // and ran at 16× a streaming read for n = 100). A tile of the n rows stays within ~256 KB;
+    // its width is a multiple of 64 so that whole tiles go four groups at a time.
+    let tileWidth = max(64, min(2048, (1 << 16) / max(1, n) / 64 * 64))
+    let tile = UnsafeMutablePointer<Float>.allocate(capacity: n * tileWidth)
+    defer { tile.deallocate() }
     x.data.withUnsafeBufferPointer { src in
       out.withUnsafeMutableBufferPointer { o in
         let base = src.baseAddress!
-        var j = 0
-        while j < full {
-          for (r, i) in idx.enumerated() {
-            vectors[r] = UnsafeRawPointer(base + i * d + j).loadUnaligned(as: V.self)
-          }
-          if level == .baseline {
-            for (a, b) in net {
-              let va = vectors[a], vb = vectors[b]
-              let swap = vb .< va
-              vectors[a] = va.replacing(with: vb, where: swap)
-              vectors[b] = vb.replacing(with: va, where: swap)
+        var t = 0
+        while t < full {
+          let width = min(tileWidth, full - t)
+          for (r, i) in idx.enumerated() { (tile + r * width).update(from: base + i * d + t, count: width) }
+          var j = 0
+          // The C kernels sort four 16-column groups at once (group q's rows at vectors + q·n).
+          while level != .baseline, j + 64 <= width {
+            for q in 0..<4 {
+              for r in 0..<n { vectors[q * n + r] = UnsafeRawPointer(tile + r * width + j + 16 * q).loadUnaligned(as: V.self) }
             }
-          } else {
-            UnsafeMutableRawPointer(vectors).withMemoryRebound(to: Float.self, capacity: n * 16) {
-              bz_network16($0, lower, upper, Int32(net.count), level.rawValue)
+            UnsafeMutableRawPointer(vectors).withMemoryRebound(to: Float.self, capacity: 64 * n) {
+              bz_network16x4($0, Int32(n), lower, upper, Int32(net.count), level.rawValue)
             }
+            for q in 0..<4 {
+              UnsafeMutableRawPointer(o.baseAddress! + t + j + 16 * q).storeBytes(of: reduce(vectors + q * n, n), as: V.self)
+            }
+            j += 64
           }
-          UnsafeMutableRawPointer(o.baseAddress! + j).storeBytes(of: reduce(vectors, n), as: V.self)
-          j += 16
+          while j < width {
+            for r in 0..<n { vectors[r] = UnsafeRawPointer(tile + r * width + j).loadUnaligned(as: V.self) }
+            network(vectors, n: n, net: net, lower: lower, upper: upper, level: level)
+            UnsafeMutableRawPointer(o.baseAddress! + t + j).storeBytes(of: reduce(vectors, n), as: V.self)
+            j += 16
+          }
+          t += width
         }
       }
     }
@@ -91,6 +104,25 @@ enum SortingNetwork {
       out.replaceSubrange(full..<d, with: rest)
     }
     return out
+  }
+
+  /// Sorts the n vectors lane-wise with the comparators `net` (also given as two Int32 arrays
+  /// for the C kernels) on the instructions of `level`.
+  @inline(__always) static func network(
+    _ vectors: UnsafeMutablePointer<V>, n: Int, net: [(Int, Int)], lower: [Int32], upper: [Int32], level: Level
+  ) {
+    if level == .baseline {
+      for (a, b) in net {
+        let va = vectors[a], vb = vectors[b]
+        let swap = vb .< va
+        vectors[a] = va.replacing(with: vb, where: swap)
+        vectors[b] = vb.replacing(with: va, where: swap)
+      }
+    } else {
+      UnsafeMutableRawPointer(vectors).withMemoryRebound(to: Float.self, capacity: n * 16) {
+        bz_network16($0, lower, upper, Int32(net.count), level.rawValue)
+      }
+    }
   }
 
   /// Lane-wise max by compare-and-select (vectorises; the generic pointwiseMax does not here).

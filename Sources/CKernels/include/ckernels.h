@@ -15,4 +15,9 @@ int bz_simd_level(void);
 /// (the baseline network is Swift's SIMD16 code).
 void bz_network16(float *v, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level);
 
+/// The same network on four independent groups at once (64 coordinates): group q's n blocks
+/// start at v + 16·n·q. Interleaving four groups lets four comparator chains overlap, which
+/// one group's chain of dependent loads and stores does not.
+void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level);
+
 #endif
