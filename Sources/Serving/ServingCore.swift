@@ -59,6 +59,8 @@ public final class ServingCore: Sendable {
   /// Predictions served by predicted class (for the dashboard; Prometheus has its own counters).
   let classCounts: Mutex<[Int]>
   let started = Date()
+  /// Requests being answered, and whether the server is shutting down (then new ones get 503).
+  let inFlight = Mutex<(count: Int, closing: Bool)>((0, false))
 
   public init(config: DeployConfig, host: ModelHost, log: RequestLog) throws {
     self.config = config
@@ -100,6 +102,31 @@ public final class ServingCore: Sendable {
   }
 
   public func handle(_ request: ServingRequest) -> ServingResponse {
+    let admitted = inFlight.withLock { state in
+      if state.closing { return false }
+      state.count += 1
+      return true
+    }
+    guard admitted else { return Self.error(503, "the server is shutting down") }
+    defer { inFlight.withLock { $0.count -= 1 } }
+    return serve(request)
+  }
+
+  /// Stops taking requests (each new one gets 503) and waits until the ones being answered are
+  /// done, for at most `timeout` seconds; the number still running when it gave up (0: drained).
+  /// The process must not exit with a prediction in flight: exit tears down OpenBLAS's buffers
+  /// under a running SGEMM (a crash seen when `byzsim serve` got SIGTERM under load).
+  @discardableResult public func drain(timeout: Double = 30) -> Int {
+    inFlight.withLock { $0.closing = true }
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+    while true {
+      let running = inFlight.withLock { $0.count }
+      if running == 0 || ContinuousClock.now >= deadline { return running }
+      Thread.sleep(forTimeInterval: 0.001)
+    }
+  }
+
+  func serve(_ request: ServingRequest) -> ServingResponse {
     let started = ContinuousClock.now
     var credential: Credential?
     let found = route(request.path)

@@ -19,6 +19,8 @@ public final class ZMQDoor: @unchecked Sendable {
   public let serverPublicKey: String
   let work: String
   let replies: String
+  /// Entered by each of the door's threads while it runs; `stop` waits for all to leave.
+  let running = DispatchGroup()
 
   public init(core: ServingCore, endpoint: String, secretKeyFile: String, workers: Int = 2) throws {
     let text = try String(contentsOfFile: secretKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -50,12 +52,20 @@ public final class ZMQDoor: @unchecked Sendable {
       let push = try Socket(context, .push)
       try push.connect(replies)
       let worker = Owned(Worker(core: core, pull: pull, push: push))
-      let thread = Thread { worker.run { $0.loop() } }
+      running.enter()
+      let thread = Thread { [running] in
+        worker.run { $0.loop() }
+        running.leave()
+      }
       thread.name = "zmq-worker-\(i)"
       thread.start()
     }
     let front = Owned(Front(router: router, toWorkers: toWorkers, fromWorkers: fromWorkers))
-    let thread = Thread { front.run { $0.loop() } }
+    running.enter()
+    let thread = Thread { [running] in
+      front.run { $0.loop() }
+      running.leave()
+    }
     thread.name = "zmq-door"
     thread.start()
   }
@@ -128,9 +138,13 @@ public final class ZMQDoor: @unchecked Sendable {
     }
   }
 
-  /// Stops the door: blocked calls return, each thread drops its sockets, and the context can
-  /// terminate (which waits for every socket to be closed).
-  public func stop() { context.shutdown() }
+  /// Stops the door: blocked calls return, each thread finishes the request it is answering and
+  /// drops its sockets, and the context can terminate (which waits for every socket to be
+  /// closed). Returns once every thread has ended (or after `timeout` seconds: false).
+  @discardableResult public func stop(timeout: Double = 30) -> Bool {
+    context.shutdown()
+    return running.wait(timeout: .now() + timeout) == .success
+  }
 
   /// Holds a thread's object (and so its sockets) until the thread's loop ends, then lets go.
   final class Owned<T>: @unchecked Sendable {

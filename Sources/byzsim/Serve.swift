@@ -82,7 +82,14 @@ struct Serve: AsyncParsableCommand {
     let loaded = host.model.loaded
     let bindAddress = deploy.bind
     let door = try deploy.zmqEndpoint.map { try ZMQDoor(core: core, endpoint: $0, secretKeyFile: deploy.zmqSecretKeyFile ?? "") }
-    defer { door?.stop() }
+    defer {
+      // SIGINT/SIGTERM ended the HTTP door: no prediction may still run when the process exits.
+      if door?.stop() == false {
+        FileHandle.standardError.write(Data("byzsim serve: the ZeroMQ door's threads did not end in 30 s\n".utf8))
+      }
+      let left = core.drain()
+      if left > 0 { FileHandle.standardError.write(Data("byzsim serve: \(left) requests still running after 30 s at shutdown\n".utf8)) }
+    }
     try await HTTPDoor.run(core: core) { bound in
       var line = "byzsim serve: \(loaded.path) (\(loaded.spec), \(loaded.origin)) on http://\(bindAddress):\(bound)\n"
       if let door { line += "byzsim serve: zeromq on \(door.endpoint) (server key \(door.serverPublicKey))\n" }

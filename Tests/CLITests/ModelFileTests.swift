@@ -7,15 +7,14 @@ import Testing
 /// Python's, and the storage-stage attack refused on resume.
 @Suite(.serialized) struct ModelFileTests {
   /// A short run on the real Fashion-MNIST (the Debian package's files).
-  static func fashionRun(rounds: Int = 20) throws -> String {
+  static func fashionRun(rounds: Int = 20, model: String = "kind = \"mlp\"\nhidden = [32]") throws -> String {
     let dir = CLI.temporaryDirectory()
     let text = """
       name = "mf"
       seed = 5
       rounds = \(rounds)
       [model]
-      kind = "mlp"
-      hidden = [32]
+      \(model)
       [training]
       batch_size = 64
       [coordinator]
