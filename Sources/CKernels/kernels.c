@@ -23,17 +23,18 @@ __attribute__((target("avx512f"))) static void network_avx512(float *v, const in
   }
 }
 
-// A block is two __m256 halves.
+// One comparator on a 16-lane block: two __m256 halves.
+__attribute__((target("avx2"))) static inline void compare16_avx2(float *pa, float *pb) {
+  __m256 x0 = _mm256_loadu_ps(pa), x1 = _mm256_loadu_ps(pa + 8);
+  __m256 y0 = _mm256_loadu_ps(pb), y1 = _mm256_loadu_ps(pb + 8);
+  _mm256_storeu_ps(pa, _mm256_min_ps(y0, x0));
+  _mm256_storeu_ps(pa + 8, _mm256_min_ps(y1, x1));
+  _mm256_storeu_ps(pb, _mm256_max_ps(x0, y0));
+  _mm256_storeu_ps(pb + 8, _mm256_max_ps(x1, y1));
+}
+
 __attribute__((target("avx2"))) static void network_avx2(float *v, const int32_t *a, const int32_t *b, int32_t m) {
-  for (int32_t k = 0; k < m; k++) {
-    float *pa = v + 16 * a[k], *pb = v + 16 * b[k];
-    __m256 x0 = _mm256_loadu_ps(pa), x1 = _mm256_loadu_ps(pa + 8);
-    __m256 y0 = _mm256_loadu_ps(pb), y1 = _mm256_loadu_ps(pb + 8);
-    _mm256_storeu_ps(pa, _mm256_min_ps(y0, x0));
-    _mm256_storeu_ps(pa + 8, _mm256_min_ps(y1, x1));
-    _mm256_storeu_ps(pb, _mm256_max_ps(x0, y0));
-    _mm256_storeu_ps(pb + 8, _mm256_max_ps(x1, y1));
-  }
+  for (int32_t k = 0; k < m; k++) compare16_avx2(v + 16 * a[k], v + 16 * b[k]);
 }
 
 void bz_network16(float *v, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level) {
@@ -64,15 +65,7 @@ __attribute__((target("avx512f"))) static void network4_avx512(float *v, int32_t
 __attribute__((target("avx2"))) static void network4_avx2(float *v, int32_t n, const int32_t *a, const int32_t *b, int32_t m) {
   const int32_t g = 16 * n;
   for (int32_t k = 0; k < m; k++) {
-    for (int32_t q = 0; q < 4; q++) {
-      float *pa = v + q * g + 16 * a[k], *pb = v + q * g + 16 * b[k];
-      __m256 x0 = _mm256_loadu_ps(pa), x1 = _mm256_loadu_ps(pa + 8);
-      __m256 y0 = _mm256_loadu_ps(pb), y1 = _mm256_loadu_ps(pb + 8);
-      _mm256_storeu_ps(pa, _mm256_min_ps(y0, x0));
-      _mm256_storeu_ps(pa + 8, _mm256_min_ps(y1, x1));
-      _mm256_storeu_ps(pb, _mm256_max_ps(x0, y0));
-      _mm256_storeu_ps(pb + 8, _mm256_max_ps(x1, y1));
-    }
+    for (int32_t q = 0; q < 4; q++) compare16_avx2(v + q * g + 16 * a[k], v + q * g + 16 * b[k]);
   }
 }
 

@@ -363,27 +363,37 @@ final class PrometheusProcess {
 /// The ZeroMQ door with real CURVE peers: a credential's key gets its role; an unknown key is
 /// refused by ZAP and never answered.
 @Suite(.serialized) struct ZMQDoorTests {
-  @Test func curveKeysCarryRoles() throws {
-    let run = try ModelFileTests.fashionRun(rounds: 10)
+  /// A deployment with the ZeroMQ door on a fresh server key (DIR/server.key) and `credentials`
+  /// ([[credentials]] tables), written to DIR/zmq.toml.
+  static func deployment(credentials: String) throws -> (dir: String, serverKeys: CurveKeyPair) {
     let dir = CLI.temporaryDirectory().path
     let serverKeys = try CurveKeyPair.generate()
     try (serverKeys.secretKey + "\n").write(toFile: dir + "/server.key", atomically: true, encoding: .utf8)
-    let zed = try CurveKeyPair.generate(), ops = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
     try """
     [server]
     request_log = "\(dir)/requests.jsonl"
     zmq_endpoint = "tcp://127.0.0.1:*"
     zmq_secret_key_file = "\(dir)/server.key"
-    [[credentials]]
-    id = "zed"
-    role = "predict"
-    curve_public_key = "\(zed.publicKey)"
-    output = "label"
-    [[credentials]]
-    id = "zops"
-    role = "metrics"
-    curve_public_key = "\(ops.publicKey)"
+    \(credentials)
     """.write(toFile: dir + "/zmq.toml", atomically: true, encoding: .utf8)
+    return (dir, serverKeys)
+  }
+
+  @Test func curveKeysCarryRoles() throws {
+    let run = try ModelFileTests.fashionRun(rounds: 10)
+    let zed = try CurveKeyPair.generate(), ops = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+    let (dir, serverKeys) = try Self.deployment(
+      credentials: """
+        [[credentials]]
+        id = "zed"
+        role = "predict"
+        curve_public_key = "\(zed.publicKey)"
+        output = "label"
+        [[credentials]]
+        id = "zops"
+        role = "metrics"
+        curve_public_key = "\(ops.publicKey)"
+        """)
     let server = try ServerProcess([run + "/model.safetensors", "--config", dir + "/zmq.toml"])
     defer { server.stop() }
     let endpoint = try #require(server.banner.range(of: "zeromq on ").map { String(server.banner[$0.upperBound...].prefix { $0 != " " }) })
@@ -417,25 +427,20 @@ final class PrometheusProcess {
   @Test func sigtermUnderLoadExitsCleanly() throws {
     // The CNN: a batch of 256 takes tens of milliseconds, a wide window for SIGTERM to land in.
     let run = try ModelFileTests.fashionRun(rounds: 2, model: "kind = \"cnn\"")
-    let dir = CLI.temporaryDirectory().path
-    let serverKeys = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
-    try (serverKeys.secretKey + "\n").write(toFile: dir + "/server.key", atomically: true, encoding: .utf8)
+    let client = try CurveKeyPair.generate()
     let token = "load-token"
     let digest = try CLI.run(["serve", "--hash-token", token]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    try """
-    [server]
-    request_log = "\(dir)/requests.jsonl"
-    zmq_endpoint = "tcp://127.0.0.1:*"
-    zmq_secret_key_file = "\(dir)/server.key"
-    [[credentials]]
-    id = "zed"
-    role = "predict"
-    curve_public_key = "\(client.publicKey)"
-    [[credentials]]
-    id = "web"
-    role = "predict"
-    token_sha256 = "\(digest)"
-    """.write(toFile: dir + "/zmq.toml", atomically: true, encoding: .utf8)
+    let (dir, serverKeys) = try Self.deployment(
+      credentials: """
+        [[credentials]]
+        id = "zed"
+        role = "predict"
+        curve_public_key = "\(client.publicKey)"
+        [[credentials]]
+        id = "web"
+        role = "predict"
+        token_sha256 = "\(digest)"
+        """)
     let server = try ServerProcess([run + "/model.safetensors", "--config", dir + "/zmq.toml"], stderr: dir + "/stderr")
     let endpoint = try #require(server.banner.range(of: "zeromq on ").map { String(server.banner[$0.upperBound...].prefix { $0 != " " }) })
     let context = try Context()
