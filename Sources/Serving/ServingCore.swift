@@ -107,15 +107,14 @@ public final class ServingCore: Sendable {
       state.count += 1
       return true
     }
-    guard admitted else { return Self.error(503, "the server is shutting down") }
-    defer { inFlight.withLock { $0.count -= 1 } }
-    return serve(request)
+    defer { if admitted { inFlight.withLock { $0.count -= 1 } } }
+    return serve(request, closing: !admitted)
   }
 
   /// Stops taking requests (each new one gets 503) and waits until the ones being answered are
   /// done, for at most `timeout` seconds; the number still running when it gave up (0: drained).
-  /// The process must not exit with a prediction in flight: exit tears down OpenBLAS's buffers
-  /// under a running SGEMM (a crash seen when `byzsim serve` got SIGTERM under load).
+  /// The process must not exit with a prediction in flight: exit tears down OpenBLAS's buffers,
+  /// which a running SGEMM may still be using.
   @discardableResult public func drain(timeout: Double = 30) -> Int {
     inFlight.withLock { $0.closing = true }
     let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
@@ -126,11 +125,13 @@ public final class ServingCore: Sendable {
     }
   }
 
-  func serve(_ request: ServingRequest) -> ServingResponse {
+  /// Answers (or, `closing`, refuses with 503) and logs the request, like every other answer.
+  func serve(_ request: ServingRequest, closing: Bool) -> ServingResponse {
     let started = ContinuousClock.now
     var credential: Credential?
     let found = route(request.path)
-    let response = answer(request, route: found, credential: &credential)
+    let response =
+      closing ? Self.error(503, "the server is shutting down") : answer(request, route: found, credential: &credential)
     let routeLabel = found == nil ? "other" : request.path
     metrics.request(route: routeLabel, role: credential?.role.rawValue ?? "none", status: response.status, duration: .now - started)
     do {

@@ -1,5 +1,8 @@
+import Artifacts
 import Foundation
+import Learning
 import Runtime
+import TestSupport
 import Tensor
 import Testing
 
@@ -210,5 +213,29 @@ import Testing
     #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 1_764_500_000.123)) == "2025-11-30T10:53:20.123Z")
     #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
     #expect(RequestLog.quoted("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
+  }
+}
+
+/// Shutdown: once drained, the core answers every request 503 and logs it like any other.
+struct DrainTests {
+  @Test func aDrainedCoreRefusesWith503AndLogsIt() throws {
+    let dir = Scratch.directory("serving-drain").path
+    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+    let spec = ModelSpec(parsing: "logreg")!
+    let input = ImageShape(height: 28, width: 28, channels: 1)
+    let parameters = spec.makeNetwork(input: input, classes: 10, seed: 1).parameters
+    let metadata = ["byzsim.model": spec.description, "byzsim.input": "28x28x1", "byzsim.classes": "10"]
+    let bytes = SafeTensorsFile(metadata: metadata, tensors: ModelExport.tensors(parameters, spec: spec, input: input, classes: 10))
+      .encoded()
+    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/m.safetensors"))
+    let host = try ModelHost(ModelReference(path: dir + "/m.safetensors", allowUnsigned: true))
+    var config = DeployConfig()
+    config.authentication = false
+    let core = try ServingCore(config: config, host: host, log: try RequestLog(path: dir + "/requests.jsonl"))
+    #expect(core.handle(ServingRequest(method: "GET", path: "/healthz", token: nil, body: [])).status == 200)
+    #expect(core.drain(timeout: 1) == 0)
+    #expect(core.handle(ServingRequest(method: "GET", path: "/healthz", token: nil, body: [])).status == 503)
+    let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(log.count == 2 && log[1].contains("503") && log[1].contains("the server is shutting down"), "\(log)")
   }
 }
