@@ -29,9 +29,9 @@ extension Launcher {
   /// Prepares a run in an existing, empty run directory.
   public static func prepare(_ topology: Topology, in run: RunDirectory, initFrom: ModelReference? = nil) throws -> RunDirectory {
     try run.writeJSON(topology, to: run.topologyFile)
-    var (train, test) = try topology.data.source.load()
-    train.dataset = topology.data.training(train.dataset)
-    test.dataset = topology.data.test(test.dataset)
+    let loaded = try topology.data.load()
+    var train = loaded.train
+    let test = loaded.test
     try checkShapes(topology, train: train, test: test)
     let initDigest = try initFrom?.adopt(into: run, spec: topology.model, input: train.dataset.shape, classes: train.dataset.classes)
     var sanitizing = SanitizeReport(topology.data.sanitize)
@@ -183,9 +183,7 @@ extension Launcher {
   /// Loads the topology's data and checks it against the model (what `validate` does when the
   /// data directory exists; `prepare` does the same on the data it partitions).
   public static func checkData(_ topology: Topology) throws {
-    var (train, test) = try topology.data.source.load()
-    train.dataset = topology.data.training(train.dataset)
-    test.dataset = topology.data.test(test.dataset)
+    let (train, test) = try topology.data.load()
     try checkShapes(topology, train: train, test: test)
   }
 

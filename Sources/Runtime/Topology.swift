@@ -151,6 +151,14 @@ public struct DataSettings: Sendable, Codable, Equatable {
     return longTail.map { limited.longTailed(beta: $0) } ?? limited
   }
 
+  /// Both splits as a run uses them: loaded, then limited and long-tailed.
+  public func load() throws -> (train: LoadedSplit, test: LoadedSplit) {
+    var (train, test) = try source.load()
+    train.dataset = training(train.dataset)
+    test.dataset = self.test(test.dataset)
+    return (train, test)
+  }
+
   /// The loader of these settings.
   public var source: DataSource {
     DataSource(
