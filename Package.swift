@@ -31,7 +31,7 @@ let libraries: [Target] = [
   .target(name: "Audit", dependencies: ["Aggregation", "Tensor", "Plugins"]),
   .target(name: "Covert", dependencies: ["Tensor", "Plugins"]),
   .target(name: "Federation", dependencies: ["Tensor", "Learning", "Aggregation", "Audit", "Covert"]),
-  .target(name: "Runtime", dependencies: ["Tensor", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts", "Scan", "Evasion", "Watermark", "Ingestion", "Privacy", "SecureAggregation"]),
+  .target(name: "Runtime", dependencies: ["Tensor", "CKernels", "Data", "Learning", "Transport", "TOML", "Plugins", "Aggregation", "Attacks", "Audit", "Covert", "Federation", "Artifacts", "Scan", "Evasion", "Watermark", "Ingestion", "Privacy", "SecureAggregation"]),
   .target(name: "Artifacts", dependencies: ["Learning", "Tensor", .product(name: "Crypto", package: "swift-crypto")]),
   .target(name: "Experiments", dependencies: ["Runtime", "TOML"]),
   .target(name: "Scan", dependencies: ["Artifacts", "Data"]),

@@ -37,6 +37,20 @@ public struct CompactDataset: Sendable {
 
   public var count: Int { labels.count }
 
+  /// The samples at `indices`, still compact (a logical client's shard of a pool's training set).
+  public func subset(_ indices: [Int]) -> CompactDataset {
+    let d = shape.size
+    let l = indices.map { labels[$0] }
+    if domain == .tabular {
+      var v = [Float](); v.reserveCapacity(indices.count * d)
+      for i in indices { v.append(contentsOf: values[(i * d)..<((i + 1) * d)]) }
+      return CompactDataset(values: v, labels: l, shape: shape, classes: classes)
+    }
+    var p = [UInt8](); p.reserveCapacity(indices.count * d)
+    for i in indices { p.append(contentsOf: pixels[(i * d)..<((i + 1) * d)]) }
+    return CompactDataset(pixels: p, labels: l, shape: shape, classes: classes)
+  }
+
   /// The samples at `indices` as a Float32 `Dataset` (pixels / 255, exactly as ingestion does;
   /// tabular values as stored).
   public func materialize<C: Collection>(_ indices: C) -> Dataset where C.Element == Int {

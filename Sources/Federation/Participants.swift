@@ -10,4 +10,11 @@ public enum Participants {
     let k = max(1, Int((fraction * Double(live.count)).rounded()))
     return rng.sample(k, from: live.count).map { live[$0] }.sorted()
   }
+
+  /// Round `round`'s logical clients: `k` of `count`, drawn from a stream of (seed, round) of
+  /// their own, ascending.
+  public static func clients(_ k: Int, of count: Int, seed: UInt64, round: Int) -> [Int] {
+    var rng = RandomStream(seed: seed, purpose: .sampling, UInt64.max - 2, UInt64(round))
+    return rng.sample(k, from: count).sorted()
+  }
 }

@@ -32,8 +32,10 @@ public final class AdversaryHub {
 
   public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
+    HeapReuse.enable()
     modelSize = wiring.modelSize
-    decoder = FrameDecoder(runID: wiring.runID, modelSize: modelSize, workerCount: topology.workerCount)
+    // Logical clients: senders are pool processes, rosters list clients.
+    decoder = FrameDecoder(runID: wiring.runID, modelSize: modelSize, workerCount: max(topology.workerCount, topology.processCount))
     // Half of what a worker waits for the hub (round deadline / 2), so the hub always answers first.
     waitMs = max(100, topology.coordinator.roundDeadlineMs / 4)
     for (k, g) in topology.workers.enumerated() where g.hasUpdateAttack {
@@ -46,7 +48,9 @@ public final class AdversaryHub {
   public func serve(onListening: () -> Void = {}) throws {
     if wiring.curve {
       var allowed: [String: String] = [:]
-      for id in topology.maliciousIDs { if let key = wiring.workerPublicKeys[id] { allowed[key] = String(id) } }
+      // Any pool process may run an attacking client; otherwise only the malicious workers connect.
+      let ids = topology.clients == nil ? topology.maliciousIDs : Array(0..<topology.processCount)
+      for id in ids { if let key = wiring.workerPublicKeys[id] { allowed[key] = String(id) } }
       if let c = wiring.coordinatorPublicKey { allowed[c] = "coordinator" }
       _ = try ZAPHandler(context: context, allowed: allowed)
     }
@@ -89,18 +93,27 @@ public final class AdversaryHub {
     case .hello where !fromCoordinator:
       routing[Int(h.sender)] = rid
       live.insert(Int(h.sender))
-    case .update where !fromCoordinator:
-      let w = Int(h.sender)
-      routing[w] = rid
-      live.insert(w)
-      var st = rounds[Int(h.round), default: RoundState()]
-      st.own[w] = frame.payload
-      if st.firstReport == nil { st.firstReport = ContinuousClock.now }
-      rounds[Int(h.round)] = st
+    case .update where !fromCoordinator && topology.clients == nil:
+      report(Int(h.sender), frame, rid)
+    case .clientUpdate where !fromCoordinator && topology.clients != nil:
+      // A pool process hands over one of its clients' updates: only an update attacker's is taken.
+      let client = Int(h.aux)
+      guard client < topology.workerCount, topology.group(of: client).group.hasUpdateAttack else { return false }
+      report(client, frame, rid)
     default:
       break
     }
     return false
+  }
+
+  /// Attacker `w`'s honest update for the frame's round, answered through `rid`.
+  func report(_ w: Int, _ frame: Frame, _ rid: [UInt8]) {
+    routing[w] = rid
+    live.insert(w)
+    var st = rounds[Int(frame.header.round), default: RoundState()]
+    st.own[w] = frame.payload
+    if st.firstReport == nil { st.firstReport = ContinuousClock.now }
+    rounds[Int(frame.header.round)] = st
   }
 
   /// Per round and group: once every expected attacker reported (or the wait ran out), craft
@@ -111,19 +124,21 @@ public final class AdversaryHub {
       guard var st = rounds[r], let first = st.firstReport else { continue }
       let timedOut = ContinuousClock.now - first > .milliseconds(waitMs)
       for (k, attack) in attacks.sorted(by: { $0.key < $1.key }) {
-        let members = topology.members(ofGroup: k)
-        let own = st.own.filter { members.contains($0.key) }
+        let own = st.own.filter { topology.group(of: $0.key).index == k }
         let pending = Set(own.keys).subtracting(st.answered)
         guard !pending.isEmpty else { continue }
-        let expected = members.filter { id in
-          topology.isActiveAttacker(id, round: r) && (st.roster.map { $0.contains(id) } ?? live.contains(id))
-        }
+        // With a roster only its members can be expected (thousands of logical clients: never scan them all).
+        let candidates =
+          st.roster.map { roster in roster.filter { topology.group(of: $0).index == k } }
+          ?? topology.members(ofGroup: k).filter(live.contains)
+        let expected = candidates.filter { topology.isActiveAttacker($0, round: r) }
         let g = topology.workers[k]
         var honest: [Int: [Float]]?
         var ready = st.crafted.contains(k) || timedOut || Set(own.keys).isSuperset(of: expected)
         if g.knowledge == .omniscient {
           // Honest this round: everyone not attacking in it (re-sampled groups' idle members too).
-          let malicious = Set((0..<topology.workerCount).filter { topology.isActiveAttacker($0, round: r) })
+          let malicious = Set(
+            (st.roster.map(Array.init) ?? Array(0..<topology.workerCount)).filter { topology.isActiveAttacker($0, round: r) })
           let h = st.leaked.filter { !malicious.contains($0.key) }
           let wanted = (st.roster ?? []).subtracting(malicious)
           if !timedOut && !st.crafted.contains(k) && (st.roster == nil || !wanted.isSubset(of: Set(h.keys))) { ready = false }
@@ -143,14 +158,16 @@ public final class AdversaryHub {
         if !st.crafted.contains(k) { attacks[k] = a }  // stateful attacks advance once per round
         for (w, out) in outputs.sorted(by: { $0.key < $1.key }) where pending.contains(w) {
           guard let rid = routing[w] else { continue }
+          // To a pool process the answer names its client (aux); a worker is its own attacker.
+          let client = topology.clients == nil ? 0 : UInt32(w)
           switch out {
           case let .vector(v):
             let h = FrameHeader(
-              type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(r),
-              sender: FrameHeader.coordinatorID, count: UInt32(v.count))
+              type: topology.clients == nil ? .update : .clientUpdate, dtype: .float32, runID: wiring.runID, round: UInt32(r),
+              sender: FrameHeader.coordinatorID, count: UInt32(v.count), aux: client)
             try? socket.send([.bytes(rid), .bytes(h.encoded()), .floats(FloatBuffer(v))])
           case .drop:
-            let h = FrameHeader(type: .drop, runID: wiring.runID, round: UInt32(r), sender: FrameHeader.coordinatorID)
+            let h = FrameHeader(type: .drop, runID: wiring.runID, round: UInt32(r), sender: FrameHeader.coordinatorID, aux: client)
             try? socket.send([.bytes(rid), .bytes(h.encoded())])
           }
           st.answered.insert(w)

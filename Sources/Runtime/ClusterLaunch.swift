@@ -64,10 +64,10 @@ public enum ClusterLaunch {
     t.coordinator.endpoint = "tcp://0.0.0.0:\(coordinatorPort)"
     let hubPort = t.hasUpdateAttacks ? coordinatorPort + 1 : 0
     let plan = LaunchPlan(
-      scheduler: scheduler, coordinatorPort: coordinatorPort, hubPort: hubPort, workers: t.workerCount,
+      scheduler: scheduler, coordinatorPort: coordinatorPort, hubPort: hubPort, workers: t.processCount,
       firstWorkerRank: hubPort != 0 ? 2 : 1)
     let run = try Launcher.prepare(t, runsRoot: runsRoot)
-    var roles: [Role] = (0..<t.workerCount).map { .worker($0) }
+    var roles: [Role] = (0..<t.processCount).map { .worker($0) }
     if plan.hasHub { roles.insert(.hub, at: 0) }
     for role in roles {
       _ = try Launcher.bundle(run, roles: [role], to: bundlePath(run, role))

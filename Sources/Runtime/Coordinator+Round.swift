@@ -9,15 +9,16 @@ extension Coordinator {
   func runRound(_ round: Int, socket: Socket, leak: Socket?, progress: inout Progress) throws -> RoundMetrics {
     let t0 = ContinuousClock.now
     roundRejections = RejectionCounts()
-    let participants = Participants.select(
-      live: workers.indices.filter { workers[$0].alive },
-      fraction: topology.coordinator.sampleFraction, seed: topology.seed, round: round)
+    let live = workers.indices.filter { workers[$0].alive }
+    let participants =
+      topology.clients.map { Participants.clients($0.perRound, of: $0.count, seed: topology.seed, round: round) }
+      ?? Participants.select(live: live, fraction: topology.coordinator.sampleFraction, seed: topology.seed, round: round)
     if round == 0, let waffle {
       // WAFFLE's pretraining: the initial model learns the triggers before anyone sees it.
       let (steps, accuracy) = waffle.retrain(network, round: -1)
       run.logEvent("watermark: pretrained \(steps) steps, trigger accuracy \(accuracy)")
     }
-    broadcast(round, to: participants, socket: socket, leak: leak)
+    broadcast(round, to: participants, live: live, socket: socket, leak: leak)
     let (record, t1) = try exchange(round, participants: participants, socket: socket, leak: leak)
     for line in record.events { run.logEvent(line) }
     var watermarkAccuracy: Double?
@@ -70,19 +71,48 @@ extension Coordinator {
 
   /// Sends round `round`'s model to its participants (and, in omniscient runs, the roster to
   /// the adversary hub).
-  func broadcast(_ round: Int, to participants: [Int], socket: Socket, leak: Socket?) {
+  /// Logical clients: the model goes to the live pool processes, each followed by the clients it
+  /// runs — the round's clients dealt in turn (which process runs which does not change results).
+  func broadcast(_ round: Int, to participants: [Int], live: [Int], socket: Socket, leak: Socket?) {
     let model = FloatBuffer(network.parameters)
     let header = FrameHeader(
       type: .model, dtype: .float32, runID: wiring.runID, round: UInt32(round),
       sender: FrameHeader.coordinatorID, count: UInt32(model.count))
-    currentBroadcast = (participants, [.bytes(header.encoded()), .floats(model)])
+    let receivers = topology.clients == nil ? participants : assign(participants, to: live, round: round)
+    currentBroadcast = (receivers, [.bytes(header.encoded()), .floats(model)])
     if let leak {
       let roster = FrameHeader(
         type: .roster, dtype: .float32, runID: wiring.runID, round: UInt32(round),
         sender: FrameHeader.coordinatorID, count: UInt32(participants.count))
       leakSend(leak, [.bytes(roster.encoded()), .floats(FloatBuffer(participants.map(Float.init)))])
     }
-    for w in participants { sendTo(socket, w, currentBroadcast!.frames) }
+    for w in receivers {
+      sendTo(socket, w, currentBroadcast!.frames)
+      if let a = assignmentFrames[w] { sendTo(socket, w, a) }
+    }
+  }
+
+  /// Deals the round's clients to the live pool processes in turn; returns the processes given any.
+  func assign(_ clients: [Int], to live: [Int], round: Int) -> [Int] {
+    assignment = [:]
+    assignmentFrames = [:]
+    guard !live.isEmpty else { return [] }
+    var lists: [Int: [Int]] = [:]
+    for (j, c) in clients.enumerated() {
+      let p = live[j % live.count]
+      assignment[c] = p
+      lists[p, default: []].append(c)
+    }
+    for (p, ids) in lists {
+      var bytes = [UInt8]()
+      bytes.reserveCapacity(ids.count * 4)
+      for c in ids { withUnsafeBytes(of: UInt32(c).littleEndian) { bytes.append(contentsOf: $0) } }
+      let h = FrameHeader(
+        type: .assign, dtype: .bytes, runID: wiring.runID, round: UInt32(round), sender: FrameHeader.coordinatorID,
+        count: UInt32(bytes.count))
+      assignmentFrames[p] = [.bytes(h.encoded()), .bytes(bytes)]
+    }
+    return lists.keys.sorted()
   }
 
   /// Collects the round's updates until every live participant answered or the deadline passed.
@@ -93,13 +123,29 @@ extension Coordinator {
       round: round, participants: participants, expectedSamples: expectedSamples,
       maxNorm: topology.coordinator.maxUpdateNorm)
     let deadline = ContinuousClock.now + .milliseconds(topology.coordinator.roundDeadlineMs)
-    while ContinuousClock.now < deadline, !collector.waiting(alive: { workers[$0].alive }).isEmpty {
+    // A participant is waited for while its process lives (a logical client's: its pool process's).
+    let clients = topology.clients != nil
+    let alive: (Int) -> Bool = clients ? { c in self.assignment[c].map { self.workers[$0].alive } ?? false } : { self.workers[$0].alive }
+    while ContinuousClock.now < deadline, !collector.waiting(alive: alive).isEmpty {
       try pump(socket, until: min(deadline, ContinuousClock.now + .milliseconds(topology.coordinator.heartbeatMs)), round: round) {
         h, frame in
         // Secure-aggregation messages outside a secure round are not ours.
-        guard h.type == .update else { return reject(.unexpectedType) }
-        let payload = frame.payload, w = Int(h.sender)
-        if let refusal = collector.offer(sender: w, forRound: Int(h.round), samples: Int(h.aux), payload: payload) {
+        guard h.type == (clients ? .clientUpdate : .update) else { return reject(.unexpectedType) }
+        let payload = frame.payload
+        // A pool process speaks for the clients it was given this round, and only for them; their
+        // weights come from the recorded shard sizes (the frame's aux names the client).
+        var w = Int(h.sender), samples = Int(h.aux)
+        if clients {
+          w = Int(h.aux)
+          guard Int(h.round) != round || assignment[w] == Int(h.sender) else {
+            refusals.record(
+              peer: "worker \(h.sender)", what: "round \(round + 1): worker \(h.sender) sent an update for client \(h.aux), not given to it"
+            )
+            return reject(.unassignedClient)
+          }
+          samples = w < expectedSamples.count ? expectedSamples[w] : -1
+        }
+        if let refusal = collector.offer(sender: w, forRound: Int(h.round), samples: samples, payload: payload) {
           if refusal == .sampleCountMismatch {
             refusals.record(
               peer: "worker \(w)",
@@ -109,7 +155,7 @@ extension Coordinator {
           }
           return reject(RejectReason(refusal))
         }
-        if let leak {
+        if let leak, topology.leaksHonestUpdates {
           let fwd = FrameHeader(
             type: .update, dtype: .float32, runID: wiring.runID, round: UInt32(round),
             sender: FrameHeader.coordinatorID, count: UInt32(payload.count), aux: UInt32(w))
@@ -118,6 +164,7 @@ extension Coordinator {
       }
     }
     currentBroadcast = nil
+    assignmentFrames = [:]
     return collector
   }
 

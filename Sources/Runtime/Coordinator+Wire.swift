@@ -37,8 +37,10 @@ extension Coordinator {
   }
 
   /// Omniscient attacks: a leak to the adversary hub (a simulation device, not part of the defence).
+  /// Logical clients with update attacks: the same line carries each round's roster (the hub
+  /// cannot know otherwise which of the thousands of clients were drawn).
   func openLeak() throws -> Socket? {
-    guard topology.leaksHonestUpdates else { return nil }
+    guard topology.leaksHonestUpdates || (topology.clients != nil && topology.hasUpdateAttacks) else { return nil }
     return try openHubLine()
   }
 
@@ -145,7 +147,7 @@ extension Coordinator {
         workers[w].alive = true
         run.logEvent("worker \(w) alive again at round \(round + 1)")
       }
-    case .update, .secAggAdvertise, .secAggShares, .secAggMasked, .secAggReveal:
+    case .update, .clientUpdate, .secAggAdvertise, .secAggShares, .secAggMasked, .secAggReveal:
       guard workers[w].routingID != nil else { return reject(.unknownSender) }
       workers[w].lastSeen = ContinuousClock.now
       onUpdate(h, frame)
@@ -172,10 +174,14 @@ extension Coordinator {
       return reject(.attestationMismatch)
     }
     workers[w].attested = false  // each hello uses up one attestation: a new process sends its own
-    guard samples == shardSamples[w] else {
+    // A worker states its shard's samples; a pool process the run's clients.
+    let assigned = topology.clients?.count ?? shardSamples[w]
+    guard samples == assigned else {
       refusals.record(
         peer: "worker \(w)",
-        what: "worker \(w) said hello with \(samples) samples, assigned \(shardSamples[w]): refused (sample_count_mismatch)")
+        what:
+          "worker \(w) said hello with \(samples) \(topology.clients == nil ? "samples" : "clients"), assigned \(assigned): refused (sample_count_mismatch)"
+      )
       return reject(.sampleCountMismatch)
     }
     let rejoin = workers[w].routingID != nil
@@ -185,6 +191,9 @@ extension Coordinator {
     workers[w].lastSeen = ContinuousClock.now
     let welcome = FrameHeader(type: .welcome, runID: wiring.runID, round: UInt32(round), sender: FrameHeader.coordinatorID)
     sendTo(socket, w, [.bytes(welcome.encoded())])
-    if let b = currentBroadcast, b.participants.contains(w) { sendTo(socket, w, b.frames) }
+    if let b = currentBroadcast, b.participants.contains(w) {
+      sendTo(socket, w, b.frames)
+      if let a = assignmentFrames[w] { sendTo(socket, w, a) }
+    }
   }
 }

@@ -37,6 +37,10 @@ public final class Coordinator {
   /// The model frames of the round being collected, and who takes part: a participant that
   /// (re)joins mid-round is sent them again, so it can still contribute.
   var currentBroadcast: (participants: [Int], frames: [OutgoingFrame])?
+  /// Logical clients: this round's client → pool process, and each process's assignment frame
+  /// (resent with the model to a process that rejoins mid-round).
+  var assignment: [Int: Int] = [:]
+  var assignmentFrames: [Int: [OutgoingFrame]] = [:]
   var resumedFrom: Int?
   /// The samples behind each worker's update, derived from what `prepare` assigned (its shard
   /// size, the batch size and the local steps): weights never come from a worker's claim.
@@ -75,6 +79,7 @@ public final class Coordinator {
   public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, resume: Bool, allowUnsigned: Bool = false) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
     self.allowUnsigned = allowUnsigned
+    HeapReuse.enable()
     signer = try RunSigner.load(run)
     lock = try DirectoryLock(directory: run.path, what: "this run directory")
     refusals = RefusalLog(run: run)
@@ -94,8 +99,8 @@ public final class Coordinator {
     let training = topology.training
     expectedSamples = shardSamples.map { min(training.batchSize, $0) * training.localSteps }
     engine = try topology.makeEngine(parameterCount: network.parameterCount)
-    decoder = FrameDecoder(runID: wiring.runID, modelSize: network.parameterCount, workerCount: topology.workerCount)
-    workers = Array(repeating: WorkerState(), count: topology.workerCount)
+    decoder = FrameDecoder(runID: wiring.runID, modelSize: network.parameterCount, workerCount: topology.processCount)
+    workers = Array(repeating: WorkerState(), count: topology.processCount)
     attackTest = try Self.attackTestSet(topology, test: test)
     let (shape, classes) = (inputs.test.shape, inputs.test.classes)
     waffle = topology.coordinator.watermark.map { w in
@@ -295,8 +300,9 @@ struct CoordinatorInputs {
 
   /// The manifest must describe this run's model and workers.
   func check(modelSize: Int) throws {
-    guard manifest.modelParameters == modelSize, manifest.shardSamples.count == topology.workerCount,
-      manifest.shards.count == topology.workerCount
+    // Logical clients have no shard files: their sizes alone are recorded.
+    let files = topology.clients == nil ? topology.workerCount : 0
+    guard manifest.modelParameters == modelSize, manifest.shardSamples.count == topology.workerCount, manifest.shards.count == files
     else {
       throw FileFormatError(
         path: run.manifestFile,

@@ -95,15 +95,22 @@ extension Launcher {
   static func writeRootShard(
     _ train: inout Dataset, topology: Topology, run: RunDirectory, sanitizing: inout SanitizeReport
   ) throws -> String? {
-    let r = topology.coordinator.rootDatasetSize
-    guard r > 0 else { return nil }
-    var rng = RandomStream(seed: topology.seed, purpose: .partition, 0x2007)
-    let order = rng.permutation(train.count)
-    let root = train.subset(Array(order[0..<r]).sorted())
+    let (root, rest) = rootSplit(train, topology: topology)
+    guard let root else { return nil }
     let bytes = ShardFile.encode(try sanitizing.apply(root, original: root, shard: "root", worker: nil, topology: topology))
     try Files.writeAtomically(bytes, to: run.rootShardFile)
-    train = train.subset(Array(order[r...]).sorted())
+    train = rest
     return Provenance.sha256Hex(bytes)
+  }
+
+  /// FLTrust's root dataset (a seeded random sample of `root_dataset_size`; nil without one) and
+  /// the training samples left for the participants.
+  static func rootSplit(_ train: Dataset, topology: Topology) -> (root: Dataset?, rest: Dataset) {
+    let r = topology.coordinator.rootDatasetSize
+    guard r > 0 else { return (nil, train) }
+    var rng = RandomStream(seed: topology.seed, purpose: .partition, 0x2007)
+    let order = rng.permutation(train.count)
+    return (train.subset(Array(order[0..<r]).sorted()), train.subset(Array(order[r...]).sorted()))
   }
 
   /// What the manifest records of the shards.
@@ -117,9 +124,17 @@ extension Launcher {
   /// capacity-abuse worker's attack-round shard beside it).
   static func writeShards(_ train: Dataset, topology: Topology, run: RunDirectory, sanitizing: inout SanitizeReport) throws -> ShardRecords
   {
-    let assignment = try topology.data.partition.assign(
-      labels: train.labels, classes: train.classes, workers: topology.workerCount, seed: topology.seed)
+    let assignment = try ClientShards.assign(topology, labels: train.labels, classes: train.classes)
     var records = ShardRecords()
+    if topology.clients != nil {
+      // Logical clients: no file per client; each pool process draws the same shards from the
+      // data files (checked against their digests) and checks their sizes against these.
+      records.samples = assignment.map(\.count)
+      if let w = records.samples.firstIndex(of: 0) {
+        throw RuntimeError("the \(topology.data.partition) partition left client \(w) without a sample; raise alpha or use fewer clients")
+      }
+      return records
+    }
     for (w, indices) in assignment.enumerated() {
       guard !indices.isEmpty else {
         throw RuntimeError("the \(topology.data.partition) partition left worker \(w) without a sample; raise alpha or use fewer workers")
@@ -166,7 +181,7 @@ extension Launcher {
     let coordinator = try CurveKeyPair.generate()
     try writeSecret(coordinator.secretKey, to: run.secretKeyFile("coordinator"))
     var publics: [String: String] = [:]
-    for w in 0..<topology.workerCount {
+    for w in 0..<topology.processCount {
       let k = try CurveKeyPair.generate()
       try writeSecret(k.secretKey, to: run.secretKeyFile("worker-\(w)"))
       publics[String(w)] = k.publicKey
@@ -206,12 +221,12 @@ extension Launcher {
     if let problem = topology.model.problem(input: tr.shape, classes: tr.classes) {
       throw RuntimeError("\(dir): model.kind = \(topology.model) cannot take this data: \(problem)")
     }
-    let needed = topology.coordinator.rootDatasetSize + topology.workerCount
+    let needed = topology.coordinator.rootDatasetSize + (topology.clients == nil ? topology.workerCount : 1)
     guard tr.count >= needed else {
       throw RuntimeError("\(dir): \(tr.count) training samples are fewer than root_dataset_size + one per worker (\(needed))")
     }
     let available = tr.count - topology.coordinator.rootDatasetSize
-    if let problem = topology.data.partition.problem(workers: topology.workerCount, classes: tr.classes, count: available) {
+    if let problem = topology.partitionProblem(classes: tr.classes, count: available) {
       throw RuntimeError("\(dir): data.partition: \(problem)")
     }
   }
@@ -234,8 +249,11 @@ extension Launcher {
     for role in roles {
       switch role {
       case let .worker(id):
-        guard id < topology.workerCount else { throw RuntimeError("worker-\(id): this run has workers 0..<\(topology.workerCount)") }
-        try Files.writeAtomically(try Files.read(run.shardFile(id)), to: out.shardFile(id))
+        guard id < topology.processCount else {
+          throw RuntimeError("worker-\(id): this run has workers 0..<\(topology.processCount)")
+        }
+        // A pool process of logical clients reads the data files themselves (their digests are in the manifest).
+        if topology.clients == nil { try Files.writeAtomically(try Files.read(run.shardFile(id)), to: out.shardFile(id)) }
         if manifest.poisonedShards[String(id)] != nil {
           try Files.writeAtomically(try Files.read(run.poisonedShardFile(id)), to: out.poisonedShardFile(id))
         }

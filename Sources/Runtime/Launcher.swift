@@ -47,9 +47,13 @@ public enum Launcher {
     coordinator.abortReason = { failures.first.map { "\($0); the run stopped" } }
     let workers = DispatchGroup()
     coordinator.onListening = {
-      for w in 0..<topology.workerCount {
+      for w in 0..<topology.processCount {
         startRole(failures: failures, group: workers, name: "worker \(w)") {
-          try Worker(id: w, run: run, topology: topology, wiring: wiring, context: context).run()
+          if topology.clients != nil {
+            try ClientPool(id: w, run: run, topology: topology, wiring: wiring, context: context).run()
+          } else {
+            try Worker(id: w, run: run, topology: topology, wiring: wiring, context: context).run()
+          }
         }
       }
     }
@@ -185,7 +189,7 @@ final class ProcessLaunch {
     let coordinator = try spawn(
       ["coordinator", "--run-dir", run.path, "--launched"] + (resume ? ["--resume"] : []) + (allowUnsigned ? ["--allow-unsigned"] : []),
       log: log("coordinator"))
-    let workers = try (0..<topology.workerCount).map { w in
+    let workers = try (0..<topology.processCount).map { w in
       // A supply_chain group runs with its compromised library preloaded (the simulated attack).
       let (_, g, _) = topology.group(of: w)
       let preload = topology.workers[g].supplyChain.map { _ in

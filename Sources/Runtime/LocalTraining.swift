@@ -21,7 +21,11 @@ final class LocalTraining {
   /// DP-SGD: every local step is a private one (Poisson sampling, clipping, noise).
   let privacy: DPSGDConfiguration?
 
-  init(data: CompactDataset, topology: Topology, stream: UInt64, localSteps: Int? = nil, encoding: (any ParameterEncoding)? = nil) {
+  /// - network: the network to train in (a pool process shares one among its clients); nil: a new one.
+  init(
+    data: CompactDataset, topology: Topology, stream: UInt64, localSteps: Int? = nil, encoding: (any ParameterEncoding)? = nil,
+    network: Network? = nil
+  ) {
     self.data = data
     var t = topology.training
     if let localSteps { t.localSteps = localSteps }
@@ -33,7 +37,7 @@ final class LocalTraining {
     adversarial = t.adversarial.map {
       EvasionAttack(method: .pgd, norm: EvasionAttack.Norm(rawValue: $0.norm) ?? .linf, eps: $0.eps, steps: $0.steps)
     }
-    network = topology.model.makeNetwork(input: data.shape, classes: data.classes, seed: topology.seed)
+    self.network = network ?? topology.model.makeNetwork(input: data.shape, classes: data.classes, seed: topology.seed)
   }
 
   var parameterCount: Int { network.parameterCount }

@@ -61,18 +61,25 @@ extension Topology {
     let training = try decodeTraining(&t)
     var c = try top.table("coordinator")
     let coord = try decodeCoordinator(&c)
+    let clients = try decodeClients(&top)
     let groups = try top.tableArray("workers")
     let workers = try groups.map { g in
-      var g = g; return try decodeGroup(&g, rounds: rounds)
+      var g = g; return try decodeGroup(&g, rounds: rounds, limit: clients == nil ? Limits.workers : Limits.clients)
     }
     if workers.isEmpty {
       throw TopologyError(
         file: file, line: 1, key: "workers", message: "no worker groups: add at least one [[workers]] table with count = N")
     }
-    let total = workers.reduce(0) { $0 + $1.count }  // each count <= Limits.workers: no overflow
-    if total > Limits.workers {
+    let total = workers.reduce(0) { $0 + $1.count }  // each count <= Limits.clients: no overflow
+    if let clients, total != clients.count {
       throw TopologyError(
-        file: file, line: groups.last!.line, key: "workers", message: "at most \(Limits.workers) workers in one run: found \(total)")
+        file: file, line: groups.last!.line, key: "workers",
+        message: "with clients = \(clients.count) the [[workers]] groups count clients and must add up to \(clients.count): found \(total)")
+    }
+    if clients == nil, total > Limits.workers {
+      throw TopologyError(
+        file: file, line: groups.last!.line, key: "workers",
+        message: "at most \(Limits.workers) workers in one run: found \(total) (for more, simulate them as logical clients: clients = N)")
     }
 
     var a = try top.table("audit")
@@ -91,8 +98,51 @@ extension Topology {
       coordinator: coord, workers: workers,
       security: SecuritySettings(curve: curve, attestation: AttestationMode(rawValue: attestation), attestationAllowlist: allowlist))
     topology.audit = audit
+    topology.clients = clients
+    try checkClients(topology, top: top, coordinator: c, data: d)
     try checkAcrossTables(topology, file: file, coordinator: c, data: d, model: m)
     return topology
+  }
+
+  /// `clients = N`, `clients_per_round = K`, `pool = P` (top level); nil without `clients`.
+  static func decodeClients(_ top: inout TableReader) throws -> ClientSettings? {
+    guard let n = try top.optionalInt("clients", { (1...Limits.clients).contains($0) ? nil : "1 to \(Limits.clients) clients" }) else {
+      for key in ["clients_per_round", "pool"] where top.table[key] != nil {
+        throw top.error(key, "\(key) needs clients = N (logical clients); without it every worker is a process")
+      }
+      return nil
+    }
+    let k = try top.int("clients_per_round", default: nil) { (1...n).contains($0) ? nil : "1 to clients (\(n)) clients per round" }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let most = min(Limits.pool, k)
+    let pool = try top.int("pool", default: max(1, min(cores, k))) {
+      (1...most).contains($0) ? nil : "1 to \(most) worker processes (no more than clients_per_round)"
+    }
+    return ClientSettings(count: n, perRound: k, pool: pool)
+  }
+
+  /// What logical clients do not support yet, each refused with its key.
+  static func checkClients(_ t: Topology, top: TableReader, coordinator c: TableReader, data d: TableReader) throws {
+    guard t.clients != nil else { return }
+    func refuse(_ r: TableReader, _ key: String, _ why: String) throws -> Never {
+      throw r.error(key, "not supported with logical clients (clients = N) yet: \(why)")
+    }
+    if t.coordinator.sampleFraction != 1 { try refuse(c, "sample_fraction", "clients_per_round draws each round's clients") }
+    if t.coordinator.secureAggregation != nil { try refuse(c, "secure_aggregation", "run it with one process per worker") }
+    if t.coordinator.curiousEvery != nil { try refuse(c, "curious", "run it with one process per worker") }
+    if t.data.sanitize != nil { try refuse(d, "sanitize", "shards are drawn from the data set by each pool process") }
+    for (g, group) in t.workers.enumerated() {
+      if group.covert != nil {
+        throw TopologyError(
+          file: top.file, line: top.line, key: "workers[\(g)].covert",
+          message: "not supported with logical clients (clients = N) yet: covert channels keep per-worker state and files")
+      }
+      if group.supplyChain != nil {
+        throw TopologyError(
+          file: top.file, line: top.line, key: "workers[\(g)].supply_chain",
+          message: "not supported with logical clients (clients = N): a trojaned library is loaded into a process, not a client")
+      }
+    }
   }
 
   /// Secure aggregation hides every individual update from the coordinator: whatever needs to
@@ -171,7 +221,7 @@ extension Topology {
     // model and the partition when they are loaded (`validate` with the data present, `prepare`).
     guard t.data.dataset == DataSource.Kind.fashionMNIST.rawValue else { return }
     let available = (t.data.trainLimit ?? 60_000) - t.coordinator.rootDatasetSize
-    if let problem = t.data.partition.problem(workers: t.workerCount, classes: 10, count: available) {
+    if let problem = t.partitionProblem(classes: 10, count: available) {
       throw TopologyError(file: file, line: d.valueLine("partition"), key: "data.partition", message: problem)
     }
     if let problem = t.model.problem(input: ImageShape(height: 28, width: 28, channels: 1), classes: 10) {
@@ -348,9 +398,9 @@ extension Topology {
   }
 
   /// One [[workers]] group.
-  static func decodeGroup(_ g: inout TableReader, rounds: Int) throws -> WorkerGroup {
+  static func decodeGroup(_ g: inout TableReader, rounds: Int, limit: Int) throws -> WorkerGroup {
     let count = try g.int("count", default: nil) {
-      (1...Limits.workers).contains($0) ? nil : "at least 1 worker (at most \(Limits.workers))"
+      (1...limit).contains($0) ? nil : "at least 1 worker (at most \(limit))"
     }
     var group = WorkerGroup(count: count)
     group.behavior = try g.string("behavior", default: "honest") {
@@ -698,6 +748,9 @@ public struct TableReader {
 public enum Limits {
   public static let rounds = 1_000_000
   public static let workers = 4096
+  /// Logical clients of one run (`clients`), and the pool of processes that simulates them.
+  public static let clients = 1_000_000
+  public static let pool = 256
   public static let samples = 10_000_000
   public static let batchSize = 65_536
   public static let localSteps = 100_000

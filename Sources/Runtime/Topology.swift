@@ -20,11 +20,20 @@ public struct Topology: Sendable, Codable, Equatable {
   public var workers: [WorkerGroup]
   public var security: SecuritySettings
   public var audit = AuditSettings()
+  /// Logical clients (`clients`, `clients_per_round`, `pool`): the worker groups then count
+  /// clients, simulated by a pool of worker processes. Nil: every worker is a process.
+  public var clients: ClientSettings?
 
+  /// Participants of the run: workers, or with `clients` the logical clients (ids 0..<count).
   public var workerCount: Int { workers.reduce(0) { $0 + $1.count } }
 
-  /// Updates a round is expected to bring: the workers drawn by sample_fraction.
+  /// Worker processes (or threads) the launcher starts: one per worker, or the client pool.
+  public var processCount: Int { clients?.pool ?? workerCount }
+
+  /// Updates a round is expected to bring: the workers drawn by sample_fraction, or
+  /// clients_per_round.
   public var expectedParticipants: Int {
+    if let clients { return clients.perRound }
     let f = coordinator.sampleFraction
     return f < 1 ? max(1, Int((f * Double(workerCount)).rounded())) : workerCount
   }
@@ -259,6 +268,16 @@ public struct CoordinatorSettings: Sendable, Codable, Equatable {
   public var heartbeatMs: Int = 250
   /// A worker silent for this long is marked dead.
   public var livenessMs: Int = 3_000
+}
+
+/// Logical clients: `clients = N` (the worker groups' counts add up to N), `clients_per_round = K`
+/// drawn each round from (seed, round), simulated one after another by `pool` worker processes.
+public struct ClientSettings: Sendable, Codable, Equatable {
+  public var count: Int
+  public var perRound: Int
+  /// Worker processes (threads with --threads) that run the sampled clients.
+  public var pool: Int
+  public init(count: Int, perRound: Int, pool: Int) { self.count = count; self.perRound = perRound; self.pool = pool }
 }
 
 /// `secure_aggregation = true` or `secure_aggregation = { threshold = T }` in `[coordinator]`.

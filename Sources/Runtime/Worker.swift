@@ -33,6 +33,7 @@ public final class Worker {
       throw RuntimeError("worker id \(id) is outside 0..<\(topology.workerCount) for this run")
     }
     self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
+    HeapReuse.enable()
     // The shard is checked against the manifest before a sample of it is trusted.
     let manifest = try run.loadManifest()
     let shard = try ShardFile.decodeCompact(
@@ -136,35 +137,46 @@ public final class Worker {
         // Not connected (yet): heartbeats are skipped; silence ends the worker.
       }
     }
+
+    /// Connects a DEALER to the coordinator as `sender` (`name` starts its routing id).
+    static func open(name: String, context: Context, wiring: Wiring, topology: Topology, keys: CurveKeyPair?, sender: UInt32) throws -> Link
+    {
+      let socket = try Socket(context, .dealer)
+      // Unique per process, so a restarted worker (or an impostor) never collides with a live connection.
+      try socket.setRoutingID(Array("\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
+      try socket.setReconnectInterval(milliseconds: 100)
+      try socket.setMaxMessageSize(wiring.maxMessageSize)  // nothing larger than a model comes in
+      // A send never blocks for long: with no usable connection (e.g. a refused CURVE key) it
+      // gives up, and the worker leaves once the coordinator has been silent too long.
+      try socket.setSendTimeout(milliseconds: max(100, topology.coordinator.heartbeatMs))
+      if wiring.curve, let keys, let server = wiring.coordinatorPublicKey {
+        try socket.makeCurveClient(keys, serverKey: server)
+      }
+      try socket.connect(wiring.workerEndpoint)
+      return Link(socket: socket, sender: sender, runID: wiring.runID)
+    }
+
+    /// Connects a DEALER to the adversary hub and says hello as `sender`.
+    static func openHub(context: Context, wiring: Wiring, keys: CurveKeyPair?, sender: UInt32) throws -> Socket {
+      let h = try Socket(context, .dealer)
+      try h.setReconnectInterval(milliseconds: 100)
+      try h.setMaxMessageSize(wiring.maxMessageSize)
+      try h.setSendTimeout(milliseconds: 1000)
+      if wiring.curve, let keys, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
+      try h.connect(wiring.hubEndpoint)
+      try h.send([.bytes(FrameHeader(type: .hello, runID: wiring.runID, round: 0, sender: sender).encoded())])
+      return h
+    }
   }
 
   func connect(sender: UInt32) throws -> Link {
-    let socket = try Socket(context, .dealer)
-    // Unique per process, so a restarted worker (or an impostor) never collides with a live connection.
-    try socket.setRoutingID(Array("w\(id)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
-    try socket.setReconnectInterval(milliseconds: 100)
-    try socket.setMaxMessageSize(wiring.maxMessageSize)  // nothing larger than a model comes in
-    // A send never blocks for long: with no usable connection (e.g. a refused CURVE key) it
-    // gives up, and the worker leaves once the coordinator has been silent too long.
-    try socket.setSendTimeout(milliseconds: max(100, topology.coordinator.heartbeatMs))
-    if wiring.curve, let keys = secretKey, let server = wiring.coordinatorPublicKey {
-      try socket.makeCurveClient(keys, serverKey: server)
-    }
-    try socket.connect(wiring.workerEndpoint)
-    return Link(socket: socket, sender: sender, runID: wiring.runID)
+    try Link.open(name: "w\(id)", context: context, wiring: wiring, topology: topology, keys: secretKey, sender: sender)
   }
 
   /// A worker with an update attack also talks to the adversary hub.
   func connectHub(sender: UInt32) throws -> Socket? {
     guard topology.group(of: id).group.hasUpdateAttack else { return nil }
-    let h = try Socket(context, .dealer)
-    try h.setReconnectInterval(milliseconds: 100)
-    try h.setMaxMessageSize(wiring.maxMessageSize)
-    try h.setSendTimeout(milliseconds: 1000)
-    if wiring.curve, let keys = secretKey, let server = wiring.hubPublicKey { try h.makeCurveClient(keys, serverKey: server) }
-    try h.connect(wiring.hubEndpoint)
-    try h.send([.bytes(FrameHeader(type: .hello, runID: wiring.runID, round: 0, sender: sender).encoded())])
-    return h
+    return try Link.openHub(context: context, wiring: wiring, keys: secretKey, sender: sender)
   }
 
   /// Computes and sends this worker's update for `round`: honest (or through its covert channel),

@@ -77,11 +77,20 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
   case secAggReveal = 15
   /// worker → coordinator, before its hello: its start-up measurement (JSON; `security.attestation`).
   case attest = 16
+  // Logical clients (a pool process simulates the round's clients assigned to it):
+  /// coordinator → pool process, after the round's model: the clients it runs (little-endian
+  /// UInt32 ids, ascending).
+  case assign = 17
+  /// pool process → coordinator (or → adversary hub, an attacking client's honest update; and
+  /// back, the crafted one): one client's update for `round` (payload: d floats, aux: client id).
+  case clientUpdate = 18
 
   /// Whether this type carries a Float32 payload frame.
-  public var hasPayload: Bool { self == .model || self == .update || self == .roster }
-  /// Whether this type carries a byte payload frame (secure aggregation).
-  public var hasBytes: Bool { rawValue >= FrameType.secAggAdvertise.rawValue && rawValue <= FrameType.attest.rawValue }
+  public var hasPayload: Bool { self == .model || self == .update || self == .roster || self == .clientUpdate }
+  /// Whether this type carries a byte payload frame (secure aggregation, attestation, assignments).
+  public var hasBytes: Bool {
+    (rawValue >= FrameType.secAggAdvertise.rawValue && rawValue <= FrameType.attest.rawValue) || self == .assign
+  }
 }
 
 public enum DType: UInt8, Sendable {
@@ -120,6 +129,8 @@ public enum RejectReason: String, Error, Sendable, CaseIterable, Codable, Coding
   /// A worker whose start-up measurement departs from the expected one, or that sent none
   /// (`security.attestation = "enforce"`).
   case attestationMismatch = "attestation_mismatch"
+  /// A pool process's update for a logical client the coordinator did not give it this round.
+  case unassignedClient = "unassigned_client"
 }
 
 /// A decoded, validated message.
@@ -139,12 +150,14 @@ public struct FrameDecoder: Sendable {
   public let modelSize: Int
   /// Valid sender ids are 0..<workerCount, or the coordinator's id.
   public let workerCount: Int
+  /// Logical clients of the run (0 without): an assignment lists at most this many ids.
+  public let clientCount: Int
 
   /// The largest start-up measurement accepted (a few hundred mapped files).
   public static let maxAttestation = 262_144
 
-  public init(runID: UInt64, modelSize: Int, workerCount: Int) {
-    self.runID = runID; self.modelSize = modelSize; self.workerCount = workerCount
+  public init(runID: UInt64, modelSize: Int, workerCount: Int, clientCount: Int = 0) {
+    self.runID = runID; self.modelSize = modelSize; self.workerCount = workerCount; self.clientCount = clientCount
   }
 
   /// Parses just the header bytes.
@@ -176,7 +189,13 @@ public struct FrameDecoder: Sendable {
       guard frames.count == 2 else { return .failure(.frameCount) }
       // A masked input is exactly d UInt64s; every other message is small (keys, shares, ids).
       let bound =
-        header.type == .secAggMasked ? modelSize * 8 : header.type == .attest ? FrameDecoder.maxAttestation : 4096 + workerCount * 256
+        switch header.type {
+        case .secAggMasked: modelSize * 8
+        case .attest: FrameDecoder.maxAttestation
+        case .assign: 4 * clientCount
+        default: 4096 + workerCount * 256
+        }
+      guard header.type != .assign || header.count % 4 == 0 else { return .failure(.wrongLength) }
       guard header.type != .secAggMasked || Int(header.count) == bound else { return .failure(.wrongLength) }
       guard Int(header.count) <= bound else { return .failure(.wrongLength) }
       guard frames[1].count == Int(header.count) else { return .failure(.payloadLength) }
@@ -202,7 +221,8 @@ public struct FrameDecoder: Sendable {
     }
     guard header.dtype == .none else { return .failure(.badDType) }
     guard frames.count == 1 else { return .failure(.frameCount) }
-    guard header.count == 0, header.aux == 0 || header.type == .hello else { return .failure(.reservedField) }
+    // A hello states its samples; a hub's drop of a logical client names the client.
+    guard header.count == 0, header.aux == 0 || header.type == .hello || header.type == .drop else { return .failure(.reservedField) }
     return .success(Frame(header: header, payload: []))
   }
 

@@ -11,6 +11,6 @@ struct Bench: ParsableCommand {
     subcommands: [
       TrainBench.self, WireBench.self, AggregateBench.self, ArtifactsBench.self, ScanBench.self, ServeBench.self, DPBench.self,
       SecureAggregationBench.self,
-      IngestionBench.self,
+      IngestionBench.self, ClientsBench.self,
     ])
 }

@@ -64,7 +64,7 @@ struct WireBench: ParsableCommand {
       let root = FileManager.default.temporaryDirectory.appendingPathComponent("byzsim-bench-\(UUID().uuidString)").path
       defer { try? FileManager.default.removeItem(atPath: root) }
       for mode in ["processes", "threads"] {
-        let run = try Launcher.prepare(t, runsRoot: root)
+        let run = try BenchRuns.prepare(t, root: root)
         var peak = 0.0, peakPSS = 0.0
         var metrics: [RoundMetrics] = []
         if mode == "processes" {

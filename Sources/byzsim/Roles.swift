@@ -97,6 +97,12 @@ struct WorkerCommand: ParsableCommand {
     var wiring = try Wiring.load(run: run, topology: topology, role: key == nil ? .worker(id) : .launcher, threads: false)
     if let endpoint { wiring.endpoint = endpoint; wiring.workerEndpoint = endpoint }
     if let hubEndpoint { wiring.hubEndpoint = hubEndpoint }
+    if topology.clients != nil {
+      // A process of the pool that simulates the run's logical clients.
+      guard claimID == nil else { throw UserError("--claim-id: a pool process of logical clients speaks as its own id") }
+      try ClientPool(id: id, run: run, topology: topology, wiring: wiring, context: try Context(), secretKey: key).run()
+      return
+    }
     let worker = try Worker(id: id, run: run, topology: topology, wiring: wiring, context: try Context(), secretKey: key)
     try worker.run(claimID: claimID)
   }

@@ -75,7 +75,7 @@ struct Run: ParsableCommand {
     }
     let progress = ProgressLine()
     progress.note(
-      "byzsim run: \(topology.name), \(topology.workerCount) workers, \(topology.rounds) rounds, \(topology.model) — \(runDir.path)\(threads ? " (threads)" : "")"
+      "byzsim run: \(topology.name), \(topology.participantsText), \(topology.rounds) rounds, \(topology.model) — \(runDir.path)\(threads ? " (threads)" : "")"
     )
     var lastAccuracy: Double?
     var pace = RunPace(rounds: topology.rounds)
@@ -86,7 +86,7 @@ struct Run: ParsableCommand {
       let loss = m.testLoss.map { String(format: "  loss %.4f", $0) } ?? ""
       let line = String(
         format: "round %d/%d  accuracy %@%@  %@  workers %d/%d",
-        m.round, topology.rounds, acc, loss, pace.text, m.workersAlive, topology.workerCount)
+        m.round, topology.rounds, acc, loss, pace.text, m.workersAlive, topology.processCount)
       if m.testAccuracy != nil && m.round % max(1, topology.rounds / 10) == 0 { progress.finish(line) } else { progress.update(line) }
     }
     var summary =
@@ -154,7 +154,7 @@ struct Validate: ParsableCommand {
         checked.append(c)
         if !json {
           print(
-            "\(f): ok — \(t.workerCount) workers, \(t.rounds) rounds, \(t.model), aggregator \(t.coordinator.aggregator), partition \(t.data.partition), curve \(t.security.curve ? "on" : "off")"
+            "\(f): ok — \(t.participantsText), \(t.rounds) rounds, \(t.model), aggregator \(t.coordinator.aggregator), partition \(t.data.partition), curve \(t.security.curve ? "on" : "off")"
           )
         }
       } catch {

@@ -27,7 +27,11 @@ import Federation
       let text = String(decoding: m.next(), as: UTF8.self)
       do {
         let t = try Topology.decode(text, file: "f.toml")
-        #expect(t.workerCount >= 1 && t.workerCount <= Limits.workers && t.rounds <= Limits.rounds)
+        // Workers are processes (at most Limits.workers); logical clients are counted apart.
+        let most = t.clients == nil ? Limits.workers : Limits.clients
+        #expect(t.workerCount >= 1 && t.workerCount <= most && t.rounds <= Limits.rounds)
+        #expect(t.processCount >= 1 && t.processCount <= Limits.workers)
+        if let c = t.clients { #expect(c.count == t.workerCount && c.perRound <= c.count && c.pool <= c.perRound) }
         valid += 1
       } catch let e as TopologyError {
         #expect(e.file == "f.toml" && !e.message.isEmpty)

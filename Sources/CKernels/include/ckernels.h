@@ -21,3 +21,8 @@ void bz_network16(float *v, const int32_t *a, const int32_t *b, int32_t comparat
 void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level);
 
 #endif
+
+/// Keeps large freed blocks in the heap (glibc: mmap threshold 32 MiB, trim threshold 1 GiB) so
+/// a process that allocates the same big buffers every round stops page-faulting them in anew.
+/// Returns 1 when both settings took, 0 otherwise (another libc).
+int bz_heap_reuse(void);
