@@ -66,6 +66,9 @@ public enum BLAS {
     }
   }
 
+  /// The kernels OpenBLAS chose when it loaded, in its own words ("Prescott", "Haswell", …).
+  public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
   /// OpenBLAS's own description of its build (version, kernel, threading).
   public static var configuration: String {
     guard let c = openblas_get_config() else { return "unknown" }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Learning
+import Runtime
 
 extension ModelKind: ExpressibleByArgument {}
 
@@ -13,4 +14,15 @@ struct Bench: ParsableCommand {
       SecureAggregationBench.self,
       IngestionBench.self, ClientsBench.self,
     ])
+
+  /// OpenBLAS's kernels as `byzsim` runs with them (see `NativeBLAS`), then the command.
+  static func main() {
+    NativeBLAS.reexecIfGeneric()
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      exit(withError: error)
+    }
+  }
 }

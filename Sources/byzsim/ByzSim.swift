@@ -19,6 +19,7 @@ struct ByzSim: AsyncParsableCommand {
   /// ArgumentParser's entry point, except that a failure caused by an interrupt (a child it
   /// stopped) waits for the interrupt handler's message and exit status 130.
   static func main() async {
+    NativeBLAS.reexecIfGeneric()
     do {
       var command = try parseAsRoot()
       if var asyncCommand = command as? any AsyncParsableCommand {

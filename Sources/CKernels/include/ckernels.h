@@ -26,3 +26,6 @@ void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int
 /// a process that allocates the same big buffers every round stops page-faulting them in anew.
 /// Returns 1 when both settings took, 0 otherwise (another libc).
 int bz_heap_reuse(void);
+
+/// 1 when the CPU runs AVX2 and FMA3 instructions (what OpenBLAS's Haswell kernels use), else 0.
+int bz_cpu_avx2_fma(void);
