@@ -90,8 +90,9 @@ struct WireBench: ParsableCommand {
           print(
             String(
               format:
-                "%@ (%d workers, %d rounds, curve %@): %.2f ms/round (%.2f without evaluation rounds), peak memory of all processes: RSS sum %.0f MB, PSS sum %.0f MB",
-              mode, t.workerCount, t.rounds, t.security.curve ? "on" : "off", f.msPerRound, f.msPerRoundWithoutEval, peak, peakPSS))
+                "%@ (%d workers, %d rounds, curve %@): %.2f ms/round (%.2f without evaluation rounds), peak memory of all processes: RSS sum %.0f MB, PSS sum %.0f MB%@",
+              mode, t.workerCount, t.rounds, t.security.curve ? "on" : "off", f.msPerRound, f.msPerRoundWithoutEval, peak, peakPSS,
+              Self.aims(topology: topology, mode: mode, figures: f)))
         }
       }
     }
@@ -101,6 +102,15 @@ struct WireBench: ParsableCommand {
       e.outputFormatting = [.sortedKeys]
       print(String(decoding: try e.encode(Report(cells: cells, rounds: rounds)), as: UTF8.self))
     }
+  }
+
+  /// Issue 20's aims for ByzFL's benchmark workload (topologies/byzfl-bench.toml): ≤ 7 ms per
+  /// round as processes with CURVE, peak PSS of all processes ≤ 400 MB.
+  static func aims(topology: String, mode: String, figures f: RoundFigures) -> String {
+    guard (topology as NSString).lastPathComponent == "byzfl-bench.toml" else { return "" }
+    if mode == "threads" { return String(format: "   (aim PSS ≤ 400 MB: %@)", f.peakPSSMB <= 400 ? "met" : "not met") }
+    return String(
+      format: "   (aims ≤ 7 ms/round: %@; PSS ≤ 400 MB: %@)", f.msPerRound <= 7 ? "met" : "not met", f.peakPSSMB <= 400 ? "met" : "not met")
   }
 
   /// Resident set size of a process in MB (from /proc), 0 if it is gone.
