@@ -4,6 +4,7 @@ import Tensor
 public final class ReLU: Layer {
   public let inputSize: Int
   public init(size: Int) { inputSize = size }
+  public func replica() -> any Layer { ReLU(size: inputSize) }
   public var summary: String { "relu" }
   public var outputSize: Int { inputSize }
   public var parameterCount: Int { 0 }
@@ -38,6 +39,7 @@ public final class MaxPool2D: Layer {
     self.height = height; self.width = width; self.channels = channels
   }
   deinit { winners.deallocate() }
+  public func replica() -> any Layer { MaxPool2D(height: height, width: width, channels: channels) }
 
   public var summary: String { "maxpool 2×2" }
   public var inputSize: Int { height * width * channels }

@@ -11,6 +11,7 @@ public final class Conv2D: Layer {
   private let sampleGradient = Scratch()
 
   public init(geometry: ConvGeometry) { self.geometry = geometry }
+  public func replica() -> any Layer { Conv2D(geometry: geometry) }
 
   public var summary: String {
     let g = geometry

@@ -13,6 +13,7 @@ public final class Dense: Layer {
     outputSize = outputs
   }
 
+  public func replica() -> any Layer { Dense(inputs: inputSize, outputs: outputSize) }
   public var summary: String { "dense \(inputSize)→\(outputSize)" }
   public var parameterCount: Int { outputSize * inputSize + outputSize }
   public var forwardFLOPs: Int { 2 * inputSize * outputSize + outputSize }

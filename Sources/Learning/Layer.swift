@@ -39,6 +39,9 @@ public protocol Layer: AnyObject {
   /// nothing for a layer without parameters). Must follow a `forward` on the same x.
   func addPerSampleSquaredNorms(
     input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, batch: Int, into norms: UnsafeMutablePointer<Double>)
+
+  /// A layer of the same shape with scratch of its own (a network replica for another thread).
+  func replica() -> any Layer
 }
 
 extension Layer {

@@ -1,3 +1,4 @@
+import Dispatch
 import Tensor
 
 /// A feed-forward stack of layers whose parameters live in ONE contiguous Float32
@@ -16,6 +17,9 @@ public final class Network {
   private let activations: [Scratch]
   private let deltaA = Scratch(), deltaB = Scratch(), topDelta = Scratch()
   private var accumulated: [Float] = []
+  /// Data-parallel replicas (`parallelPasses`): each computes its share of a batch on a thread
+  /// of its own, with its own scratch.
+  private var replicas: [Network] = []
 
   /// Largest number of samples one forward/backward pass processes at once. A larger batch is
   /// split into micro-batches of this size whose gradients are averaged (the same mean
@@ -104,6 +108,70 @@ public final class Network {
   /// processed in micro-batches whose gradients are averaged, weighted by their sizes.
   @discardableResult
   public func lossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
+    if !replicas.isEmpty, batch >= 8 * (replicas.count + 1) { return parallelLossAndGradient(x, labels: labels, batch: batch) }
+    return serialLossAndGradient(x, labels: labels, batch: batch)
+  }
+
+  /// Passes a batch is split into, each on a thread of its own with one BLAS thread (1: none).
+  /// k passes split a batch of b samples into k contiguous parts (the first b mod k one larger)
+  /// whose gradients are averaged, weighted by their sizes: the same mean gradient up to the
+  /// order of float sums — bit-identical run to run for the same k, not across k. Batches
+  /// smaller than 8k samples are not split.
+  public var parallelPasses: Int {
+    get { replicas.count + 1 }
+    set {
+      precondition(newValue >= 1, "parallelPasses must be >= 1: got \(newValue)")
+      replicas = (1..<newValue).map { _ in Network(replicating: self) }
+    }
+  }
+
+  /// A network of the same layers with scratch of its own (its parameters are set per pass).
+  private init(replicating n: Network) {
+    layers = n.layers.map { $0.replica() }
+    parameterOffsets = n.parameterOffsets
+    parameterCount = n.parameterCount
+    parameters = n.parameters
+    gradients = [Float](repeating: 0, count: n.parameterCount)
+    activations = layers.map { _ in Scratch() }
+    microBatch = n.microBatch
+  }
+
+  /// The batch in `parallelPasses` parts, one per thread (OpenBLAS single-threaded meanwhile),
+  /// gradients and losses averaged by part size.
+  private func parallelLossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
+    let k = replicas.count + 1
+    let bounds = (0...k).map { i in i * (batch / k) + min(i, batch % k) }
+    for r in replicas { r.parameters = parameters }
+    let threads = BLAS.threads
+    BLAS.threads = 1
+    defer { BLAS.threads = threads }
+    var losses = [Double](repeating: 0, count: k)
+    // Each thread touches only its own network and its own slice of the batch and of `out`.
+    nonisolated(unsafe) let nets = [self] + replicas
+    nonisolated(unsafe) let (x, labels) = (x, labels)
+    let width = inputSize
+    losses.withUnsafeMutableBufferPointer { out in
+      nonisolated(unsafe) let out = out
+      DispatchQueue.concurrentPerform(iterations: k) { i in
+        let start = bounds[i], count = bounds[i + 1] - bounds[i]
+        out[i] = nets[i].serialLossAndGradient(x + start * width, labels: labels + start, batch: count)
+      }
+    }
+    var loss = 0.0
+    gradients.withUnsafeMutableBufferPointer { g in
+      let w0 = Float(bounds[1]) / Float(batch)
+      for j in 0..<parameterCount { g[j] *= w0 }
+      for (i, r) in replicas.enumerated() {
+        let w = Float(bounds[i + 2] - bounds[i + 1]) / Float(batch)
+        r.gradients.withUnsafeBufferPointer { rg in for j in 0..<parameterCount { g[j] += w * rg[j] } }
+      }
+    }
+    for i in 0..<k { loss += Double(bounds[i + 1] - bounds[i]) / Double(batch) * losses[i] }
+    return loss
+  }
+
+  /// `lossAndGradient` on this thread: micro-batches one after another.
+  private func serialLossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
     if batch <= microBatch { return passLossAndGradient(x, labels: labels, batch: batch) }
     if accumulated.count != parameterCount { accumulated = [Float](repeating: 0, count: parameterCount) }
     var loss = 0.0

@@ -55,6 +55,8 @@ struct TrainBench: ParsableCommand {
         for batch in batchSizes {
           let spec = ModelSpec(kind: kind)
           let network = spec.makeNetwork(input: shape, classes: 10, seed: 1)
+          // As byzsim train runs: t passes of a batch on t threads (one BLAS thread each).
+          network.parallelPasses = t
           let data = Self.syntheticData(count: max(4096, batch * 16), shape: shape)
           let trainer = Trainer(
             network: network,

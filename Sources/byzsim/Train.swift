@@ -228,6 +228,9 @@ struct Train: ParsableCommand {
       if fineTune.hasPrefix("rt") { network.parameters.replaceSubrange(last, with: fresh[last]) }
     }
     let config = trainingConfiguration
+    // With t BLAS threads each batch is split into t passes on t threads (one BLAS thread each):
+    // small products keep two cores busier that way than in one multi-threaded GEMM.
+    network.parallelPasses = BLAS.threads
     let trainer = Trainer(network: network, configuration: config)
     if start != nil && fineTune.hasSuffix("ll") {
       trainer.trainable = network.parameterOffsets[network.layers.count - 1]..<network.parameterCount
