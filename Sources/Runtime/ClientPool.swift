@@ -70,41 +70,20 @@ public final class ClientPool {
       topology.hasUpdateAttacks ? try Worker.Link.openHub(context: context, wiring: wiring, keys: secretKey, sender: UInt32(id)) : nil
     let decoder = FrameDecoder(
       runID: wiring.runID, modelSize: network.parameterCount, workerCount: topology.processCount, clientCount: clients.count)
-    let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
-    let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
-    if wiring.attesting {
-      let measurement = try JSONEncoder.snake().encode(try Measurement.current())
-      try link.sendBytes(.attest, round: 0, Array(measurement))
-    }
-    // A pool process states the clients it can simulate where a worker states its samples.
-    try link.send(.hello, aux: UInt32(clients.count))
     var model: (round: UInt32, vector: [Float])?
-    var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
-    while true {
-      let readable = try Socket.poll([link.socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
-      let now = ContinuousClock.now
-      if readable, let message = try link.socket.receive(dontWait: true) {
-        lastHeard = now
-        guard case let .success(frame) = decoder.decode(message), frame.header.sender == FrameHeader.coordinatorID else { continue }
-        switch frame.header.type {
-        case .model:
-          model = (frame.header.round, frame.payload)
-        case .assign:
-          guard let m = model, m.round == frame.header.round else { continue }  // an assignment without its model
-          let assigned = Self.clientIDs(frame.bytes, below: clients.count)
-          try answer(assigned, model: m.vector, round: m.round, link: link, hub: hub, decoder: decoder)
-          lastSent = ContinuousClock.now
-        case .shutdown:
-          return
-        default:
-          break  // welcome, heartbeat: liveness only
-        }
-      } else if now - lastHeard > giveUp {
-        throw RuntimeError("worker \(id): no word from the coordinator at \(wiring.endpoint) for \(giveUp); giving up")
-      }
-      if ContinuousClock.now - lastSent >= heartbeat {
-        try link.send(.heartbeat)
-        lastSent = ContinuousClock.now
+    // A pool process states the clients it can simulate where a worker states its samples.
+    try link.serve(name: "worker \(id)", topology: topology, wiring: wiring, decoder: decoder, hello: UInt32(clients.count)) { frame in
+      switch frame.header.type {
+      case .model:
+        model = (frame.header.round, frame.payload)
+        return false
+      case .assign:
+        guard let m = model, m.round == frame.header.round else { return false }  // an assignment without its model
+        let assigned = Self.clientIDs(frame.bytes, below: clients.count)
+        try answer(assigned, model: m.vector, round: m.round, link: link, hub: hub, decoder: decoder)
+        return true
+      default:
+        return false  // welcome, heartbeat: liveness only
       }
     }
   }

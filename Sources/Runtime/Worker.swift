@@ -73,38 +73,16 @@ public final class Worker {
     let link = try connect(sender: UInt32(claimID ?? id))
     let hub = try connectHub(sender: link.sender)
     let decoder = FrameDecoder(runID: wiring.runID, modelSize: local.parameterCount, workerCount: topology.workerCount)
-    let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
-    let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
-    if wiring.attesting {
-      // Measured start-up: what this process is made of, before it asks to join.
-      let measurement = try JSONEncoder.snake().encode(try Measurement.current())
-      try link.sendBytes(.attest, round: 0, Array(measurement))
-    }
-    try link.send(.hello, aux: UInt32(local.data.count))
-    var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
-    while true {
-      let readable = try Socket.poll([link.socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
-      let now = ContinuousClock.now
-      if readable, let message = try link.socket.receive(dontWait: true) {
-        lastHeard = now
-        guard case let .success(frame) = decoder.decode(message), frame.header.sender == FrameHeader.coordinatorID else { continue }
-        switch frame.header.type {
-        case .model:
-          try answer(model: frame.payload, round: frame.header.round, link: link, hub: hub, decoder: decoder)
-          lastSent = ContinuousClock.now
-        case .secAggRoster, .secAggForward, .secAggSurvivors:
-          secureStep(frame, link: link)
-        case .shutdown:
-          return
-        default:
-          break  // welcome, heartbeat: liveness only
-        }
-      } else if now - lastHeard > giveUp {
-        throw RuntimeError("worker \(id): no word from the coordinator at \(wiring.endpoint) for \(giveUp); giving up")
-      }
-      if ContinuousClock.now - lastSent >= heartbeat {
-        try link.send(.heartbeat)
-        lastSent = ContinuousClock.now
+    try link.serve(name: "worker \(id)", topology: topology, wiring: wiring, decoder: decoder, hello: UInt32(local.data.count)) { frame in
+      switch frame.header.type {
+      case .model:
+        try answer(model: frame.payload, round: frame.header.round, link: link, hub: hub, decoder: decoder)
+        return true
+      case .secAggRoster, .secAggForward, .secAggSurvivors:
+        secureStep(frame, link: link)
+        return false
+      default:
+        return false  // welcome, heartbeat: liveness only
       }
     }
   }
@@ -135,6 +113,40 @@ public final class Worker {
         try socket.send(frames)
       } catch let e as ZMQError where e.isWouldBlock {
         // Not connected (yet): heartbeats are skipped; silence ends the worker.
+      }
+    }
+
+    /// Attests (when the run does), says hello with `aux` (a worker's shard size, a pool process's
+    /// client count), then hands every coordinator frame but a shutdown to `handle` (true: it sent
+    /// something, which counts as a heartbeat) until the shutdown; heartbeats while idle; throws
+    /// once the coordinator has been silent too long.
+    func serve(
+      name: String, topology: Topology, wiring: Wiring, decoder: FrameDecoder, hello aux: UInt32, handle: (Frame) throws -> Bool
+    ) throws {
+      let heartbeat = Duration.milliseconds(topology.coordinator.heartbeatMs)
+      let giveUp = Duration.milliseconds(max(15_000, 5 * topology.coordinator.livenessMs))
+      if wiring.attesting {
+        // Measured start-up: what this process is made of, before it asks to join.
+        let measurement = try JSONEncoder.snake().encode(try Measurement.current())
+        try sendBytes(.attest, round: 0, Array(measurement))
+      }
+      try send(.hello, aux: aux)
+      var lastSent = ContinuousClock.now, lastHeard = ContinuousClock.now
+      while true {
+        let readable = try Socket.poll([socket], timeoutMilliseconds: topology.coordinator.heartbeatMs)[0]
+        let now = ContinuousClock.now
+        if readable, let message = try socket.receive(dontWait: true) {
+          lastHeard = now
+          guard case let .success(frame) = decoder.decode(message), frame.header.sender == FrameHeader.coordinatorID else { continue }
+          if frame.header.type == .shutdown { return }
+          if try handle(frame) { lastSent = ContinuousClock.now }
+        } else if now - lastHeard > giveUp {
+          throw RuntimeError("\(name): no word from the coordinator at \(wiring.endpoint) for \(giveUp); giving up")
+        }
+        if ContinuousClock.now - lastSent >= heartbeat {
+          try send(.heartbeat)
+          lastSent = ContinuousClock.now
+        }
       }
     }
 

@@ -28,19 +28,8 @@ import Testing
       [security]
       curve = false
       """
-    let topology = try Topology.decode(text, file: "hostile.toml")
-    let root = Scratch.directory("byzsim-hostile").path
-    let run = try Launcher.prepare(topology, runsRoot: root)
-    let wiring = try Wiring.load(run: run, topology: topology, role: .launcher, threads: true)
-    let context = try Context()
-    nonisolated(unsafe) var summary: RunSummary?
-    let done = DispatchSemaphore(value: 0)
-    let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: false)
-    nonisolated(unsafe) let c = coordinator
-    Thread {
-      summary = try? c.run(startupTimeout: .seconds(10)); done.signal()
-    }.start()
-    usleep(50_000)
+    let coordinator = try InProcessCoordinator(text, name: "hostile")
+    let (run, wiring, context) = (coordinator.run, coordinator.wiring, coordinator.context)
 
     let d = 7_850  // logreg parameters
     let peer = try Socket(context, .dealer)
@@ -85,9 +74,7 @@ import Testing
       try peer.send([header(.update, round: r, count: d), good])  // duplicate
       rounds += 1
     }
-    #expect(done.wait(timeout: .now() + 20) == .success)
-    context.shutdown()
-    let s = try #require(summary)
+    let s = try #require(coordinator.finish())
     let rejected = s.rejectedFrames
     for reason in [
       "header_length", "wrong_run_id", "frame_count", "wrong_length", "payload_length", "future_round", "unexpected_type", "reserved_field",
@@ -103,5 +90,36 @@ import Testing
     #expect(lines.count == 3 && lines.allSatisfy { $0.contains("\"skipped\":\"no valid update") })
     let model = try ModelFile.read(run.modelFile)
     #expect(model.count == d && model.allSatisfy(\.isFinite))
+  }
+}
+
+/// A prepared run whose coordinator runs on a thread of this process, for peers written by hand
+/// to join over inproc://.
+final class InProcessCoordinator: @unchecked Sendable {
+  let run: RunDirectory
+  let wiring: Wiring
+  let context: Context
+  private var summary: RunSummary?
+  private let done = DispatchSemaphore(value: 0)
+
+  init(_ text: String, name: String) throws {
+    let topology = try Topology.decode(text, file: "\(name).toml")
+    run = try Launcher.prepare(topology, runsRoot: Scratch.directory("byzsim-\(name)").path)
+    wiring = try Wiring.load(run: run, topology: topology, role: .launcher, threads: true)
+    context = try Context()
+    let coordinator = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: false)
+    nonisolated(unsafe) let c = coordinator
+    Thread { [self] in
+      summary = try? c.run(startupTimeout: .seconds(10))
+      done.signal()
+    }.start()
+    usleep(50_000)
+  }
+
+  /// Waits for the run to end (at most 20 s), closes the context; the summary, nil if it failed.
+  func finish() -> RunSummary? {
+    #expect(done.wait(timeout: .now() + 20) == .success)
+    context.shutdown()
+    return summary
   }
 }

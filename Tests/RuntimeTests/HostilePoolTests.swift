@@ -31,18 +31,8 @@ import Testing
       [security]
       curve = false
       """
-    let topology = try Topology.decode(text, file: "hostile-pool.toml")
-    let root = Scratch.directory("byzsim-hostile-pool").path
-    let run = try Launcher.prepare(topology, runsRoot: root)
-    let wiring = try Wiring.load(run: run, topology: topology, role: .launcher, threads: true)
-    let context = try Context()
-    nonisolated(unsafe) var summary: RunSummary?
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) let c = try Coordinator(run: run, topology: topology, wiring: wiring, context: context, resume: false)
-    Thread {
-      summary = try? c.run(startupTimeout: .seconds(10)); done.signal()
-    }.start()
-    usleep(50_000)
+    let coordinator = try InProcessCoordinator(text, name: "hostile-pool")
+    let (run, wiring, context) = (coordinator.run, coordinator.wiring, coordinator.context)
 
     let d = 7_850  // logreg parameters
     let good = [Float](repeating: 0.001, count: d).withUnsafeBytes { Array($0) }
@@ -81,9 +71,7 @@ import Testing
         for client in ids { try peers[p].send(update(UInt32(p), client: UInt32(client), round: h.round)) }
       }
     }
-    #expect(done.wait(timeout: .now() + 20) == .success)
-    context.shutdown()
-    let s = try #require(summary)
+    let s = try #require(coordinator.finish())
     #expect(s.rejectedFrames["unassigned_client"] == 6, "\(s.rejectedFrames)")
     #expect(s.rejectedFrames["unexpected_type"] == 3, "\(s.rejectedFrames)")
     let lines = try String(contentsOfFile: run.metricsFile, encoding: .utf8).split(separator: "\n")
