@@ -32,7 +32,6 @@ public final class AdversaryHub {
 
   public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
-    HeapReuse.enable()
     modelSize = wiring.modelSize
     // Logical clients: senders are pool processes, rosters list clients.
     decoder = FrameDecoder(runID: wiring.runID, modelSize: modelSize, workerCount: max(topology.workerCount, topology.processCount))

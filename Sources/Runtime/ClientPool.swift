@@ -33,7 +33,6 @@ public final class ClientPool {
   public init(id: Int, run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, secretKey: CurveKeyPair? = nil) throws {
     guard let clients = topology.clients else { throw RuntimeError("worker \(id): this run has no logical clients (clients = N)") }
     guard id >= 0, id < clients.pool else { throw RuntimeError("worker id \(id) is outside the pool 0..<\(clients.pool) of this run") }
-    HeapReuse.enable()
     self.id = id; self.directory = run; self.topology = topology; self.wiring = wiring; self.context = context
     // The data files are checked against the manifest before a sample of them is trusted, and
     // the shards drawn from them must have the sizes `prepare` recorded.

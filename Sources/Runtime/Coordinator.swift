@@ -79,7 +79,6 @@ public final class Coordinator {
   public init(run: RunDirectory, topology: Topology, wiring: Wiring, context: Context, resume: Bool, allowUnsigned: Bool = false) throws {
     self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
     self.allowUnsigned = allowUnsigned
-    HeapReuse.enable()
     signer = try RunSigner.load(run)
     lock = try DirectoryLock(directory: run.path, what: "this run directory")
     refusals = RefusalLog(run: run)

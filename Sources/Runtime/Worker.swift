@@ -33,7 +33,6 @@ public final class Worker {
       throw RuntimeError("worker id \(id) is outside 0..<\(topology.workerCount) for this run")
     }
     self.id = id; self.run = run; self.topology = topology; self.wiring = wiring; self.context = context
-    HeapReuse.enable()
     // The shard is checked against the manifest before a sample of it is trusted.
     let manifest = try run.loadManifest()
     let shard = try ShardFile.decodeCompact(

@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
   /// OpenBLAS's kernels as `byzsim` runs with them (see `NativeBLAS`), then the command.
   static func main() {
     NativeBLAS.reexecIfGeneric()
+    HeapReuse.enable()
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -20,6 +20,7 @@ struct ByzSim: AsyncParsableCommand {
   /// stopped) waits for the interrupt handler's message and exit status 130.
   static func main() async {
     NativeBLAS.reexecIfGeneric()
+    HeapReuse.enable()
     do {
       var command = try parseAsRoot()
       if var asyncCommand = command as? any AsyncParsableCommand {
