@@ -17,8 +17,9 @@ import Tensor
 /// halves λ from its upper bound: measured at the fang2020 quick scale (MLP, 100 rounds, 80 + 20
 /// workers), the real Krum then took a crafted update in 14 of 100 rounds (test error 0.288);
 /// with the weighted simulation in 100 of 100 (error 0.848; full knowledge: 84 of 100, 0.815).
-/// The supporting copies' noise is drawn once per round; the λ search runs on dot products
-/// computed once by GEMM, so each halving costs O(n²).
+/// The supporting copies' noise is drawn once per round; the λ search runs on the Gram matrix of
+/// the benign updates, s and the noise, computed once (every distance is a quadratic in λ), so
+/// each halving costs O(n²).
 ///
 /// Upper bound: λ₀ = (1/((m − 2c − 1)√d))·min_{i∈B} Σ_{l∈Γᵢ} ‖bₗ − bᵢ‖ + (1/√d)·max_{i∈B} ‖bᵢ‖,
 /// Γᵢ the m − c − 2 nearest benign updates of bᵢ (m = |B| + c; denominators clamped at 1).
@@ -34,24 +35,31 @@ public struct FangKrum: UpdateAttack {
   }
 
   public func craft(_ input: AttackInput, rng: inout RandomStream) throws -> [Int: AttackOutput] {
-    let benign = needs == .omniscient ? (input.honest.map { h in h.keys.sorted().map { h[$0]! } } ?? input.benign) : input.benign
-    guard !benign.isEmpty else { throw AttackError("\(name) needs at least one benign update this round") }
+    let known = input.honest ?? input.own  // the benign reference set (AttackInput.benign)
+    guard !known.isEmpty else { throw AttackError("\(name) needs at least one benign update this round") }
     let c = input.own.count, d = input.dimension
-    let (mu, _) = Stats.meanStd(benign)
-    let s = mu.map { $0 > 0 ? 1.0 : ($0 < 0 ? -1.0 : 0.0) }
-    let b = benign.count, m = max(input.participants, b + c)
+    let b = known.count, m = max(input.participants, b + c)
     let sqrtD = Double(d).squareRoot()
-    // Everything the λ search needs, computed once with BLAS: the crafted vectors are
-    // uₖ = −λs + ηₖ with fixed noise ηₖ (η₀ = 0, the others ±ε/√d per coordinate).
+    // The λ search needs the dot products of the benign updates (id order), the direction s
+    // and the fixed noise ηₖ of the crafted vectors uₖ = −λs + ηₖ (η₀ = 0, the others ±ε/√d per
+    // coordinate): one Gram matrix of those b + 1 + c rows.
+    let benign = known.keys.sorted().map { known[$0]! }
+    var s = [Double](repeating: 0, count: d)  // sign(μ_B), μ summed in Double row by row
+    s.withUnsafeMutableBufferPointer { mu in
+      for row in benign { row.withUnsafeBufferPointer { x in for j in 0..<d { mu[j] += Double(x[j]) } } }
+      for j in 0..<d { mu[j] = mu[j] > 0 ? 1 : (mu[j] < 0 ? -1 : 0) }
+    }
     let noise: [[Float]] = (0..<c).map { k in
       k == 0 ? [Float](repeating: 0, count: d) : (0..<d).map { _ in Float(epsilon / sqrtD * (rng.nextDouble() < 0.5 ? -1 : 1)) }
     }
-    let bb = UpdateMatrix(benign).gram()  // b×b
-    let sf = s.map(Float.init)
-    let sb = Gram.cross([sf], benign)[0]  // s·bᵢ
-    let eb = Gram.cross(noise, benign)  // ηₖ·bᵢ
-    let ee = UpdateMatrix(noise).gram()  // ηₖ·ηₗ
-    let se = Gram.cross([sf], noise)[0]  // s·ηₖ
+    let all = Gram.of(benign + [s.map(Float.init)] + noise)
+    let w = b + 1 + c
+    func g(_ i: Int, _ j: Int) -> Double { all[i * w + j] }
+    let bb = (0..<(b * b)).map { g($0 / b, $0 % b) }  // bᵢ·bⱼ
+    let sb = (0..<b).map { g(b, $0) }  // s·bᵢ
+    let eb = (0..<c).map { k in (0..<b).map { g(b + 1 + k, $0) } }  // ηₖ·bᵢ
+    let ee = (0..<(c * c)).map { g(b + 1 + $0 / c, b + 1 + $0 % c) }  // ηₖ·ηₗ
+    let se = (0..<c).map { g(b, b + 1 + $0) }  // s·ηₖ
     let ss = s.reduce(0) { $0 + $1 * $1 }
     func distances(_ l: Double) -> [Double] {
       let n = b + c
@@ -131,21 +139,31 @@ public struct FangKrum: UpdateAttack {
   }
 }
 
-/// Dot products between two row sets through SGEMM (results in Double); a set's own Gram
-/// matrix is `UpdateMatrix.gram()`.
+/// Gram matrices of row sets too large to copy into one matrix (a hundred leaked CNN updates are
+/// 100 MB: a block that size is mapped afresh and page-faulted in every round).
 enum Gram {
-  /// a·b for every row a of `left` and b of `right`: rows of `left` × columns = rows of `right`.
-  static func cross(_ left: [[Float]], _ right: [[Float]]) -> [[Double]] {
-    let p = left.count, q = right.count, d = left.first?.count ?? 0
-    guard p > 0, q > 0, d > 0 else { return [[Double]](repeating: [], count: p) }
-    let a = left.flatMap { $0 }, bflat = right.flatMap { $0 }
-    var out = [Float](repeating: 0, count: p * q)
-    a.withUnsafeBufferPointer { x in
-      bflat.withUnsafeBufferPointer { y in
-        BLAS.gemm(.none, .transposed, m: p, n: q, k: d, a: x.baseAddress!, lda: d, b: y.baseAddress!, ldb: d, c: &out, ldc: q)
+  /// G[i][j] = rows[i]·rows[j] (row-major, Double) from one SGEMM per block of `block`
+  /// columns, the blocks' products summed in Double.
+  static func of(_ rows: [[Float]], block: Int = 8192) -> [Double] {
+    let w = rows.count, d = rows.first?.count ?? 0
+    precondition(rows.allSatisfy { $0.count == d }, "rows of different lengths")
+    var total = [Double](repeating: 0, count: w * w)
+    var chunk = [Float](repeating: 0, count: w * min(block, max(d, 1)))
+    var part = [Float](repeating: 0, count: w * w)
+    for start in stride(from: 0, to: d, by: block) {
+      let n = min(block, d - start)
+      chunk.withUnsafeMutableBufferPointer { x in
+        for (i, row) in rows.enumerated() {
+          row.withUnsafeBufferPointer { (x.baseAddress! + i * n).update(from: $0.baseAddress! + start, count: n) }
+        }
+        part.withUnsafeMutableBufferPointer { g in
+          BLAS.gemm(
+            .none, .transposed, m: w, n: w, k: n, a: x.baseAddress!, lda: n, b: x.baseAddress!, ldb: n, c: g.baseAddress!, ldc: w)
+        }
       }
+      for t in 0..<(w * w) { total[t] += Double(part[t]) }
     }
-    return (0..<p).map { i in (0..<q).map { Double(out[i * q + $0]) } }
+    return total
   }
 }
 

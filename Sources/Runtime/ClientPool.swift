@@ -63,6 +63,7 @@ public final class ClientPool {
   /// Runs until the coordinator says shutdown (returns) or stays silent too long (throws).
   public func run() throws {
     let clients = topology.clients!
+    HeapReuse.releaseFreed()  // the training set as loaded (Float32) is gone: only the bytes remain
     let link = try Worker.Link.open(
       name: "pool\(id)", context: context, wiring: wiring, topology: topology, keys: secretKey, sender: UInt32(id))
     let hub =

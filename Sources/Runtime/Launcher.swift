@@ -39,6 +39,7 @@ public enum Launcher {
     let context = try Context()
     defer { context.shutdown() }
     BLAS.threads = 1
+    HeapReuse.threadsMode()
     let failures = RoleFailures()
     if topology.hasUpdateAttacks { try startHub(run: run, topology: topology, wiring: wiring, context: context, failures: failures) }
     let coordinator = try Coordinator(

@@ -69,6 +69,38 @@ import Testing
     #expect(FangKrum.krumPicksCrafted(benign: honest.keys.sorted().map { honest[$0]! }, crafted: crafted, f: 2))
   }
 
+  /// The λ search against a plain reading of Fang et al. 2020 in Double, without GEMM: λ₀ from
+  /// the paper's bound (Eq. 5) over direct distances, halved until Krum (f = c) over the benign
+  /// and crafted vectors — distances computed one coordinate at a time — picks a crafted one.
+  /// The attack must submit −λ·sign(μ) (+ its noise) with that very λ, after at least one halving.
+  @Test(arguments: [0.0, 0.01])
+  func fangKrumTakesTheLambdaOfTheDirectSearch(epsilon: Double) throws {
+    var r = RandomStream(seed: 11)
+    let d = 20, c = 2, m = 10
+    let honest = Dictionary(uniqueKeysWithValues: (0..<8).map { i in (i, (0..<d).map { _ in Float(0.2 + r.nextNormal()) }) })
+    let out = try craft(FangKrum(full: true, epsilon: epsilon), own: [8: honest[0]!, 9: honest[1]!], honest: honest, n: m)
+    let crafted = [vec(out[8]), vec(out[9])]
+    let benign = (0..<8).map { honest[$0]!.map(Double.init) }
+    let s = (0..<d).map { j in benign.reduce(0) { $0 + $1[j] } }.map { $0 > 0 ? 1.0 : ($0 < 0 ? -1.0 : 0) }
+    func dist(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
+    let sums = benign.indices.map { i in
+      benign.indices.filter { $0 != i }.map { dist(benign[i], benign[$0]) }.sorted().prefix(m - c - 2).reduce(0, +)
+    }
+    let norms = benign.map { dist($0, [Double](repeating: 0, count: d)) }
+    let lambda0 = sums.min()! / (Double(m - 2 * c - 1) * Double(d).squareRoot()) + norms.max()! / Double(d).squareRoot()
+    // The first crafted vector has no noise: −λ·s. The second's noise is what it adds to that.
+    let eta = (0..<d).map { Double(crafted[1][$0]) - Double(crafted[0][$0]) }
+    var lambda = lambda0
+    while lambda >= 1e-5 {
+      let u0 = s.map { Float(-lambda * $0) }, u1 = (0..<d).map { Float(-lambda * s[$0] + eta[$0]) }
+      if FangKrum.krumPicksCrafted(benign: honest.keys.sorted().map { honest[$0]! }, crafted: [u0, u1], f: c) { break }
+      lambda /= 2
+    }
+    #expect(lambda < lambda0, "the example must make the search halve λ at least once")
+    for j in 0..<d { #expect(crafted[0][j] == Float(-lambda * s[j]), "coordinate \(j)") }
+    #expect(eta.allSatisfy { abs(abs($0) - epsilon / Double(d).squareRoot()) < 1e-6 })
+  }
+
   /// Partial knowledge's simulated Krum, by hand on a line: a round of m = 6 updates, c = 2
   /// crafted, so m − c − 2 = 2 neighbours; known benign updates 0 and 1, each standing for
   /// (m − c)/2 = 2 benign ones (for a benign row, its 3 benign peers spread over 1 known other:

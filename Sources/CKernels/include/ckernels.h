@@ -22,10 +22,17 @@ void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int
 
 #endif
 
-/// Keeps large freed blocks in the heap (glibc: mmap threshold 32 MiB, trim threshold 1 GiB) so
-/// a process that allocates the same big buffers every round stops page-faulting them in anew.
-/// Returns 1 when both settings took, 0 otherwise (another libc).
-int bz_heap_reuse(void);
+/// Keeps freed blocks in the heap (glibc: trim threshold 1 GiB; mmap threshold 32 MiB, and with
+/// `map_large_blocks` 0 no block mapped on its own at all) so a process that allocates the same
+/// big buffers every round stops page-faulting them in anew. With `map_large_blocks` 1, blocks of
+/// 32 MiB and more are mapped and unmapped one by one (glibc's way) and the free memory kept so far
+/// goes back to the system. Returns 1 when every setting
+/// took, 0 otherwise (another libc).
+int bz_heap_reuse(int map_large_blocks);
+
+/// Returns the heap's free memory to the system (glibc's malloc_trim), e.g. after loading buffers
+/// that will not be needed again.
+void bz_heap_release(void);
 
 /// 1 when the CPU runs AVX2 and FMA3 instructions (what OpenBLAS's Haswell kernels use), else 0.
 int bz_cpu_avx2_fma(void);
