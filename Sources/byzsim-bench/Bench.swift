@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     subcommands: [
       TrainBench.self, WireBench.self, AggregateBench.self, ArtifactsBench.self, ScanBench.self, ServeBench.self, DPBench.self,
       SecureAggregationBench.self,
-      IngestionBench.self, ClientsBench.self,
+      IngestionBench.self, ClientsBench.self, AttackCellBench.self,
     ])
 
   /// OpenBLAS's kernels as `byzsim` runs with them (see `NativeBLAS`), then the command.
