@@ -33,6 +33,21 @@ import Testing
     #expect(ModelSpec(kind: .cnn).problem(input: ImageShape(height: 8, width: 8, channels: 1))?.contains("10×10") == true)
   }
 
+  /// A dense layer's forward pass, one input (GEMV) and a batch (GEMM), against y = W·x + b by
+  /// hand: W = [[1, 2, 3], [−1, 0, 0.5]] (row per output), b = [0.5, −1], x = [1, −1, 2] → [5.5, −1];
+  /// x = [0, 0.5, −2] → [−4.5, −2]. The batch's rows must equal the single inputs' outputs.
+  @Test func denseForwardOneInputAndBatchWorkedExample() {
+    let layer = Dense(inputs: 3, outputs: 2)
+    let parameters: [Float] = [1, 2, 3, -1, 0, 0.5, 0.5, -1]
+    var one = [Float](repeating: 0, count: 2), other = [Float](repeating: 0, count: 2)
+    var both = [Float](repeating: 0, count: 4)
+    layer.forward([1, -1, 2], &one, batch: 1, parameters: parameters)
+    layer.forward([0, 0.5, -2], &other, batch: 1, parameters: parameters)
+    layer.forward([1, -1, 2, 0, 0.5, -2], &both, batch: 2, parameters: parameters)
+    #expect(one == [5.5, -1] && other == [-4.5, -2])
+    #expect(both == one + other)
+  }
+
   /// p=1, g=0.5, λ=0.1, μ=0.9, η=0.1, worked by hand:
   /// step 1: g' = 0.6, v = 0.6, p = 0.94; step 2: g' = 0.594, v = 1.134, p = 0.8266.
   @Test func sgdMomentumWeightDecayWorkedExample() {

@@ -239,3 +239,17 @@ struct DrainTests {
     #expect(log.count == 2 && log[1].contains("503") && log[1].contains("the server is shutting down"), "\(log)")
   }
 }
+
+/// The bearer token of an Authorization header: the scheme without case, blanks around the token
+/// dropped, anything else no token.
+@Suite struct BearerHeaderTests {
+  @Test func tokensAreReadFromBearerHeadersOnly() {
+    #expect(HTTPDoor.bearer("Bearer abc.def") == "abc.def")
+    #expect(HTTPDoor.bearer("bEaReR \t abc \t ") == "abc")
+    #expect(HTTPDoor.bearer("Bearer    ") == "")
+    #expect(HTTPDoor.bearer("Bearer") == nil)
+    #expect(HTTPDoor.bearer("Basic abc") == nil)
+    #expect(HTTPDoor.bearer("Bearerabc") == nil)
+    #expect(HTTPDoor.bearer(nil) == nil)
+  }
+}
