@@ -54,22 +54,19 @@ public struct FangKrum: UpdateAttack {
     }
     let all = Gram.of(benign + [s.map(Float.init)] + noise)
     let w = b + 1 + c
+    // Rows of `all`: benign i → i, s → b, the noise of crafted vector k → b + 1 + k (in the
+    // distances below crafted k is index b + k, so its noise row is that index + 1).
     func g(_ i: Int, _ j: Int) -> Double { all[i * w + j] }
-    let bb = (0..<(b * b)).map { g($0 / b, $0 % b) }  // bᵢ·bⱼ
-    let sb = (0..<b).map { g(b, $0) }  // s·bᵢ
-    let eb = (0..<c).map { k in (0..<b).map { g(b + 1 + k, $0) } }  // ηₖ·bᵢ
-    let ee = (0..<(c * c)).map { g(b + 1 + $0 / c, b + 1 + $0 % c) }  // ηₖ·ηₗ
-    let se = (0..<c).map { g(b, b + 1 + $0) }  // s·ηₖ
     let ss = s.reduce(0) { $0 + $1 * $1 }
     func distances(_ l: Double) -> [Double] {
       let n = b + c
       var dd = [Double](repeating: 0, count: n * n)
       func dot(_ i: Int, _ j: Int) -> Double {
         switch (i < b, j < b) {
-        case (true, true): return bb[i * b + j]
-        case (true, false): return -l * sb[i] + eb[j - b][i]
-        case (false, true): return -l * sb[j] + eb[i - b][j]
-        default: let k = i - b, q = j - b; return l * l * ss - l * (se[k] + se[q]) + ee[k * c + q]
+        case (true, true): return g(i, j)
+        case (true, false): return -l * g(b, i) + g(j + 1, i)
+        case (false, true): return -l * g(b, j) + g(i + 1, j)
+        default: return l * l * ss - l * (g(b, i + 1) + g(b, j + 1)) + g(i + 1, j + 1)
         }
       }
       for i in 0..<n {
@@ -82,11 +79,11 @@ public struct FangKrum: UpdateAttack {
     // Upper bound on λ (Fang et al., Eq. 5).
     var minSum = Double.infinity
     for i in 0..<b {
-      let dist = (0..<b).filter { $0 != i }.map { max(0, bb[i * b + i] + bb[$0 * b + $0] - 2 * bb[i * b + $0]).squareRoot() }.sorted()
+      let dist = (0..<b).filter { $0 != i }.map { max(0, g(i, i) + g($0, $0) - 2 * g(i, $0)).squareRoot() }.sorted()
       minSum = min(minSum, dist.prefix(max(1, m - c - 2)).reduce(0, +))
     }
     if b < 2 { minSum = 0 }
-    let maxNorm = (0..<b).map { bb[$0 * b + $0].squareRoot() }.max() ?? 0
+    let maxNorm = (0..<b).map { g($0, $0).squareRoot() }.max() ?? 0
     var lambda = minSum / (Double(max(1, m - 2 * c - 1)) * sqrtD) + maxNorm / sqrtD
     // The simulated Krum is the real round's: m updates, m − c − 2 neighbours. Each known benign
     // update stands for (m − c)/b of the round's benign ones (exactly 1 with full knowledge).

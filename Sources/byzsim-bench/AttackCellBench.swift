@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Runtime
 
@@ -115,8 +116,5 @@ struct AttackCellBench: ParsableCommand {
     return median(metrics.filter { $0.round > skip && $0.testAccuracy == nil }.map(\.timing.roundMs))
   }
 
-  func median(_ v: [Double]) -> Double {
-    let s = v.sorted()
-    return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
-  }
+  func median(_ v: [Double]) -> Double { v.isEmpty ? 0 : RobustZ.median(v) }
 }

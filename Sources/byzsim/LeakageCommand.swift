@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Data
 import Foundation
 import Learning
@@ -123,10 +124,7 @@ struct LeakageCommand: ParsableCommand {
         throw UserError("cannot write \(svg): \((error as NSError).localizedDescription)")
       }
     }
-    func median(_ v: [Double]) -> Double {
-      let s = v.sorted()
-      return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
+    func median(_ v: [Double]) -> Double { RobustZ.median(v) }
     func finiteMean(_ v: [Double]) -> Double? {
       let f = v.filter(\.isFinite)
       return f.isEmpty ? nil : f.reduce(0, +) / Double(f.count)
