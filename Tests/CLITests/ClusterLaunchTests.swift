@@ -12,6 +12,51 @@ import Testing
       extra: "aggregator = { name = \"trimmed_mean\", f = 1 }\n[[workers]]\ncount = 1\nbehavior = \"alie\"\nknowledge = \"\(knowledge)\"")
   }
 
+  /// A pool of 2 processes simulating 40 logical clients, 8 a round, 4 of them ALIE through
+  /// the hub: the ranks are the coordinator, the hub and the pool processes.
+  static func clientsTopology(port: Int) -> (file: String, runs: String) {
+    let dir = CLI.temporaryDirectory()
+    CLI.writeToyDataset(in: dir)
+    let text = """
+      name = "launch-clients"
+      seed = 3
+      rounds = 8
+      clients = 40
+      clients_per_round = 8
+      pool = 2
+      [data]
+      dir = "\(dir.path)"
+      [model]
+      kind = "mlp"
+      hidden = [16]
+      [training]
+      batch_size = 8
+      [coordinator]
+      endpoint = "tcp://127.0.0.1:\(port)"
+      eval_every = 4
+      heartbeat_ms = 100
+      liveness_ms = 1000
+      aggregator = { name = "trimmed_mean", f = 1 }
+      [[workers]]
+      count = 36
+      [[workers]]
+      count = 4
+      behavior = "alie"
+      knowledge = "omniscient"
+      [security]
+      curve = true
+      """
+    let file = dir.appendingPathComponent("clients.toml")
+    try! text.write(to: file, atomically: true, encoding: .utf8)
+    return (file.path, dir.appendingPathComponent("runs").path)
+  }
+
+  /// A launched run's metrics without their timings: the same as `byzsim run`'s to the bit.
+  static func expectSameRun(_ runDir: String, as reference: String) throws {
+    #expect(try bytes(runDir + "/model.bin") == bytes(reference + "/model.bin"))
+    #expect(try RunCommandTests.sameMetrics(runDir, reference))
+  }
+
   static func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 
   /// Runs the same topology with `byzsim run` and returns its model.bin and test accuracy.
@@ -67,6 +112,39 @@ import Testing
     let reference = try Self.reference(file, runs: runs)
     #expect(try Self.bytes(runDir + "/model.bin") == reference.model)
     #expect(json["test_accuracy"] as? Double == reference.accuracy)
+
+    // A pool of logical clients in the same cluster: ranks 2-3 are the pool's processes.
+    let clients = try Self.clientsReference()
+    let c = try CLI.run(
+      ["launch", "slurm", clients.file, "--runs-dir", clients.runs, "--submit", "--wait", "--json"], environment: cluster.environment)
+    #expect(c.status == 0, "\(c.stderr) \(SlurmCluster.tail(cluster.directory.path + "/slurmd.log"))")
+    let clientsDir = try #require(c.json?["run_dir"] as? String, "\(c.stdout)")
+    let clientsConf = try String(contentsOfFile: clientsDir + "/launch/ranks.conf", encoding: .utf8)
+    #expect(clientsConf.contains("\n2-3 "), "\(clientsConf)")
+    try Self.expectSameRun(clientsDir, as: clients.reference)
+  }
+
+  /// Runs the clients topology with `byzsim run`; returns its file and the reference run directory.
+  static func clientsReference() throws -> (file: String, runs: String, reference: String) {
+    let (file, runs) = clientsTopology(port: TrustBoundaryRunTests.freePort())
+    let r = try CLI.run(["run", file, "--runs-dir", runs + "-reference", "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    return (file, runs, try #require(r.json?["run_dir"] as? String))
+  }
+
+  /// Logical clients launch like workers: each worker rank is a pool process, and the clients
+  /// each round draws, their shards and the hub's ALIE answers are those of `byzsim run`.
+  @Test func mpirunLaunchesAPoolOfLogicalClientsToTheSameRunAsRun() throws {
+    let (file, runs, reference) = try Self.clientsReference()
+    let r = try CLI.run(["launch", "mpirun", file, "--runs-dir", runs, "--submit", "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let json = try #require(r.json, "\(r.stdout)")
+    #expect(json["ranks"] as? Int == 4)
+    let runDir = try #require(json["run_dir"] as? String)
+    try Self.expectKeysSeparated(runDir, workers: 2)
+    try Self.expectSameRun(runDir, as: reference)
+    let participants = try RunCommandTests.metrics(runDir).map { $0["participants"] as? [Int] ?? [] }
+    #expect(participants.count == 8 && participants.allSatisfy { $0.count == 8 })
   }
 
   @Test func aRankOutsideALaunchOrAgainstItsPlanIsRefused() throws {
