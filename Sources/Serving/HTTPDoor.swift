@@ -11,14 +11,7 @@ public enum HTTPDoor {
     let responder = CallbackResponder<BasicRequestContext> { request, _ in
       var request = request
       let token = bearer(request.headers[.authorization])
-      var body: [UInt8] = []
-      var oversized = false
-      do {
-        var buffer = try await request.collectBody(upTo: limit)
-        body = buffer.readBytes(length: buffer.readableBytes) ?? []
-      } catch {
-        oversized = true
-      }
+      let (body, oversized) = await read(request.body, limit: limit, declared: request.headers[.contentLength].flatMap { Int($0) })
       let binary = request.headers[.contentType]?.hasPrefix("application/octet-stream") ?? false
       let answer = core.handle(
         ServingRequest(
@@ -33,6 +26,24 @@ public enum HTTPDoor {
       onServerRunning: { channel in onListening(channel.localAddress?.port ?? core.config.port) },
       logger: logger)
     try await app.runService()
+  }
+
+  /// The body's bytes, copied once from the connection's buffers into one array (collecting
+  /// them into a ByteBuffer and copying that out cost two copies of every batch); oversized if
+  /// it is declared or found to be over `limit` (then it is not read further) or cannot be read.
+  static func read(_ body: RequestBody, limit: Int, declared: Int?) async -> (body: [UInt8], oversized: Bool) {
+    if let declared, declared > limit { return ([], true) }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(min(limit, max(0, declared ?? 0)))
+    do {
+      for try await chunk in body {
+        guard bytes.count + chunk.readableBytes <= limit else { return ([], true) }
+        chunk.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
+      }
+    } catch {
+      return ([], true)
+    }
+    return (bytes, false)
   }
 
   /// The token of an `Authorization: Bearer TOKEN` header.

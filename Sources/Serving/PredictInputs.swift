@@ -19,15 +19,30 @@ struct PredictInputs {
     }
     let count = body.count / size
     guard count <= maxBatch else { throw Invalid(description: "\(count) inputs in one request; at most \(maxBatch) (server.max_batch)") }
-    var values = [Float](repeating: 0, count: count * inputSize)
-    values.withUnsafeMutableBytes { out in body.withUnsafeBytes { out.copyMemory(from: $0) } }
-    #if _endian(big)
-    for i in values.indices { values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern)) }
-    #endif
-    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+    let values = [Float](unsafeUninitializedCapacity: count * inputSize) { out, initialized in
+      body.withUnsafeBytes { UnsafeMutableRawBufferPointer(out).copyMemory(from: $0) }
+      #if _endian(big)
+      for i in out.indices { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) }
+      #endif
+      initialized = out.count
+    }
+    if !allFinite(values), let bad = values.firstIndex(where: { !$0.isFinite }) {
       throw Invalid(description: "input \(bad / inputSize), value \(bad % inputSize) is \(values[bad])")
     }
     return PredictInputs(values: values, count: count)
+  }
+
+  /// No NaN or ±Inf among `values`, without a branch per value: a Float is not finite exactly
+  /// when its exponent bits are all ones, and then adding 1 to the exponent carries into the
+  /// sign bit.
+  static func allFinite(_ values: [Float]) -> Bool {
+    values.withUnsafeBufferPointer { floats in
+      floats.withMemoryRebound(to: UInt32.self) { words in
+        var carry: UInt32 = 0
+        for bits in words { carry |= (bits & 0x7f80_0000) &+ 0x0080_0000 }
+        return carry & 0x8000_0000 == 0
+      }
+    }
   }
 
   static func decode(_ body: [UInt8], inputSize: Int, maxBatch: Int) throws -> PredictInputs {

@@ -25,16 +25,21 @@ public final class RequestLog: Sendable {
     var route: String
     var status: Int
     var inputSHA256: String?
-    /// A JSON value (already encoded), or nil.
-    var output: String?
+    /// A JSON value (already encoded, UTF-8), or nil.
+    var output: ArraySlice<UInt8>?
     var reason: String?
   }
 
   public func append(_ e: Entry) throws {
-    var line = "{\"time\":\"\(Self.timestamp(e.time))\",\"credential\":\(Self.quoted(e.credential)),\"route\":\(Self.quoted(e.route))"
-    line += ",\"status\":\(e.status),\"input_sha256\":\(Self.quoted(e.inputSHA256)),\"output\":\(e.output ?? "null")"
-    line += ",\"reason\":\(Self.quoted(e.reason))}\n"
-    let bytes = Array(line.utf8)
+    let head =
+      "{\"time\":\"\(Self.timestamp(e.time))\",\"credential\":\(Self.quoted(e.credential)),\"route\":\(Self.quoted(e.route))"
+      + ",\"status\":\(e.status),\"input_sha256\":\(Self.quoted(e.inputSHA256)),\"output\":"
+    let tail = ",\"reason\":\(Self.quoted(e.reason))}\n"
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(head.utf8.count + (e.output?.count ?? 4) + tail.utf8.count)
+    bytes.append(contentsOf: head.utf8)
+    bytes.append(contentsOf: e.output ?? ArraySlice("null".utf8))
+    bytes.append(contentsOf: tail.utf8)
     try descriptor.withLock { fd in
       // write(2) straight from the line's bytes (FileHandle and Data cost 4% of a prediction);
       // a short write continues, an interrupted one is retried, any other failure is thrown.

@@ -32,8 +32,9 @@ public struct ServingResponse: Sendable {
   public var contentType: String
   public var body: [UInt8]
   public var retryAfter: Int?
-  /// What the request log records of the output (a JSON value).
-  var logged: String?
+  /// What the request log records of the output (a JSON value, UTF-8; for a prediction, the
+  /// `outputs` array inside `body`).
+  var logged: ArraySlice<UInt8>?
   var reason: String?
 }
 
@@ -229,21 +230,28 @@ public final class ServingCore: Sendable {
     let n = sequence.add(1, ordering: .relaxed).newValue
     var rng = RandomStream(seed: config.seed, purpose: .noise, n)
     var counts = [Int](repeating: 0, count: model.classes)
-    let outputs = probabilities.map { who.policy.shape($0, rng: &rng) }
+    // The answer is built as bytes in one buffer; the log records its `outputs` array.
+    var answer = Array("{\"model\":\"\(model.loaded.sha256)\",\"request\":\(n),\"outputs\":".utf8)
+    answer.reserveCapacity(answer.count + probabilities.count * 96 + 3)
+    let start = answer.count
+    answer.append(UInt8(ascii: "["))
     var predicted: [Int] = []
     predicted.reserveCapacity(feedback == nil ? 0 : probabilities.count)
-    for p in probabilities {
+    for (i, p) in probabilities.enumerated() {
+      if i > 0 { answer.append(UInt8(ascii: ",")) }
+      who.policy.write(p, rng: &rng, into: &answer)
       var label = 0
       for i in p.indices where p[i] > p[label] { label = i }
       counts[label] += 1
       if feedback != nil { predicted.append(label) }
     }
+    answer.append(UInt8(ascii: "]"))
+    let end = answer.count
+    answer.append(contentsOf: "}\n".utf8)
     feedback?.record(request: n, inputs: inputs.values, predicted: predicted)
     metrics.predictions(byClass: counts)
     classCounts.withLock { total in for (k, n) in counts.enumerated() { total[k] += n } }
-    let array = "[\(outputs.joined(separator: ","))]"
-    let text = "{\"model\":\"\(model.loaded.sha256)\",\"request\":\(n),\"outputs\":\(array)}\n"
-    return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: array)
+    return ServingResponse(status: 200, contentType: "application/json", body: answer, logged: answer[start..<end])
   }
 
   /// `POST /v1/feedback`: true labels for an earlier request's inputs.
@@ -270,7 +278,7 @@ public final class ServingCore: Sendable {
         }
       }
       let text = "{\"accepted\":\(n),\"correct\":\(correct)\(retrained)}\n"
-      return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: "\(n)")
+      return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: ArraySlice("\(n)".utf8))
     case .refused(let status, let reason):
       return Self.error(status, reason)
     }
@@ -321,7 +329,7 @@ public final class ServingCore: Sendable {
     do {
       let digest = try host.reload()
       let text = "{\"reloaded\":true,\"model\":\"\(digest)\"}\n"
-      return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: "\"\(digest)\"")
+      return ServingResponse(status: 200, contentType: "application/json", body: Array(text.utf8), logged: ArraySlice("\"\(digest)\"".utf8))
     } catch {
       return Self.error(409, "reload refused, still serving the previous model: \(error)")
     }

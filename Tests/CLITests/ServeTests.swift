@@ -58,10 +58,11 @@ final class ServerProcess {
 
   /// One request with curl (a real client outside the process): status, headers, body.
   func curl(
-    _ method: String, _ path: String, token: String? = nil, body: String? = nil, binary: [UInt8]? = nil
+    _ method: String, _ path: String, token: String? = nil, body: String? = nil, binary: [UInt8]? = nil, chunked: Bool = false
   ) throws -> (status: Int, headers: String, body: String) {
     let dir = CLI.temporaryDirectory().path
     var args = ["-s", "-X", method, "-D", dir + "/h", "-o", dir + "/b", "http://127.0.0.1:\(port)\(path)"]
+    if chunked { args += ["-H", "Transfer-Encoding: chunked"] }
     if let token { args += ["-H", "Authorization: Bearer \(token)"] }
     if let body {
       try body.write(toFile: dir + "/in", atomically: true, encoding: .utf8)
@@ -211,6 +212,11 @@ struct ServeTestError: Error, CustomStringConvertible {
     }
     let huge = try server.curl("POST", "/v1/predict", token: t["bob"], body: String(repeating: "1", count: 9 << 20))
     #expect(huge.status == 413)
+    // Without a Content-Length (chunked), the body is read until it passes the limit.
+    let hugeChunked = try server.curl("POST", "/v1/predict", token: t["bob"], body: String(repeating: "1", count: 9 << 20), chunked: true)
+    #expect(hugeChunked.status == 413, "\(hugeChunked.headers)")
+    let chunked = try server.curl("POST", "/v1/predict", token: t["bob"], body: Self.input(), chunked: true)
+    #expect(chunked.status == 200, "\(chunked.body)")
     #expect(try server.curl("POST", "/v1/predict", token: t["bob"], body: Self.input()).status == 200)
     // The same input as little-endian Float32 gets the same label; a size that is not whole inputs is refused.
     var raw: [UInt8] = []
@@ -228,8 +234,8 @@ struct ServeTestError: Error, CustomStringConvertible {
     // Every request is in the log, with its credential and status.
     let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
     let entries = try log.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
-    #expect(entries.count == 23, "\(entries.count) log lines")
-    #expect(entries.contains { $0["credential"] as? String == "bob" && $0["status"] as? Int == 413 })
+    #expect(entries.count == 25, "\(entries.count) log lines")
+    #expect(entries.filter { $0["credential"] as? String == "bob" && $0["status"] as? Int == 413 }.count == 2)
     #expect(entries.contains { $0["credential"] as? String == "carol" && $0["status"] as? Int == 429 })
     #expect(
       entries.filter { $0["status"] as? Int == 200 && $0["route"] as? String == "/v1/predict" }.allSatisfy {

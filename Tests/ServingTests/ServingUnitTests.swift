@@ -69,6 +69,18 @@ import Testing
     #expect(OutputPolicy(kind: .rounded, decimals: 0).shape(p, rng: &rng) == #"{"label":1,"probabilities":[0,1,0]}"#)
   }
 
+  @Test func topKTakesTheLargestAndBreaksTiesByClass() {
+    var rng = RandomStream(seed: 1, purpose: .noise)
+    let tied = [0.25, 0.125, 0.25, 0.375]
+    // Worked by hand: 0.375 (class 3), then the tie 0.25 (classes 0 and 2) in class order.
+    #expect(OutputPolicy.top(3, of: tied) == [3, 0, 2] && OutputPolicy.top(9, of: tied) == [3, 0, 2, 1])
+    #expect(
+      OutputPolicy(kind: .topK, topK: 2).shape(tied, rng: &rng)
+        == #"{"label":3,"top":[{"class":3,"probability":0.375},{"class":0,"probability":0.25}]}"#)
+    let wide = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    #expect(OutputPolicy(kind: .label).shape(wide, rng: &rng) == #"{"label":11}"#)
+  }
+
   @Test func noiseIsSeededAndKeepsADistribution() throws {
     var a = RandomStream(seed: 7, purpose: .noise, 3)
     var b = RandomStream(seed: 7, purpose: .noise, 3)
@@ -162,6 +174,36 @@ import Testing
       let r = parse(body)
       #expect(r.hasPrefix("error: malformed predict body") && r.contains(reason), "\(body): \(r)")
     }
+  }
+}
+
+/// Binary predict bodies: little-endian Float32s, every value finite.
+@Suite struct BinaryBodyTests {
+  static func bytes(_ values: [Float]) -> [UInt8] {
+    values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+  }
+
+  @Test func finiteValuesAreTakenAsSent() throws {
+    // The extremes of the finite range, subnormals, signed zeros.
+    let values: [Float] = [
+      .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -.leastNormalMagnitude, 0, -0.0, 0.5, 1e-40,
+    ]
+    let inputs = try PredictInputs.decodeBinary(Self.bytes(values), inputSize: 4, maxBatch: 2)
+    #expect(inputs.count == 2 && inputs.values.map(\.bitPattern) == values.map(\.bitPattern))
+  }
+
+  @Test func eachNonFiniteValueIsNamed() {
+    for (index, bad) in [(0, Float.nan), (5, Float.infinity), (7, -Float.infinity), (3, Float(bitPattern: 0x7fc0_0001))] {
+      var values = [Float](repeating: 1, count: 8)
+      values[index] = bad
+      #expect(throws: PredictInputs.Invalid.self) { try PredictInputs.decodeBinary(Self.bytes(values), inputSize: 4, maxBatch: 2) }
+      do {
+        _ = try PredictInputs.decodeBinary(Self.bytes(values), inputSize: 4, maxBatch: 2)
+      } catch {
+        #expect("\(error)".contains("input \(index / 4), value \(index % 4) is"), "\(error)")
+      }
+    }
+    #expect(!PredictInputs.allFinite([1, 2, .nan]) && PredictInputs.allFinite([1, 2, .greatestFiniteMagnitude]))
   }
 }
 
