@@ -40,7 +40,12 @@ public enum RobustZ {
 /// Coordinate-wise median of the rows: the Aggregation module's rule (SIMD sorting network).
 func coordinateMedian(_ x: UpdateMatrix) -> [Float] {
   var rule = CoordinateMedian()
-  return (try? rule.aggregate(x, context: RoundContext()).vector) ?? [Float](repeating: 0, count: x.cols)
+  do {
+    return try rule.aggregate(x, context: RoundContext()).vector
+  } catch {
+    // The median has no precondition beyond rows ≥ 1, which every audited round has.
+    preconditionFailure("the coordinate-wise median of \(x.rows) rows failed: \(error)")
+  }
 }
 
 func norm(_ v: ArraySlice<Float>) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }

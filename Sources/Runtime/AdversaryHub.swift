@@ -63,8 +63,12 @@ public final class AdversaryHub {
       let readable: Bool
       do { readable = try Socket.poll([socket], timeoutMilliseconds: 50)[0] } catch { return }
       if readable {
-        while let message = try? socket.receive(dontWait: true) {
-          if handle(message, socket) { return }
+        do {
+          while let message = try socket.receive(dontWait: true) {
+            if handle(message, socket) { return }
+          }
+        } catch {
+          return  // the context is shutting down
         }
       }
       craftReady(socket)
@@ -157,18 +161,7 @@ public final class AdversaryHub {
         if !st.crafted.contains(k) { attacks[k] = a }  // stateful attacks advance once per round
         for (w, out) in outputs.sorted(by: { $0.key < $1.key }) where pending.contains(w) {
           guard let rid = routing[w] else { continue }
-          // To a pool process the answer names its client (aux); a worker is its own attacker.
-          let client = topology.clients == nil ? 0 : UInt32(w)
-          switch out {
-          case let .vector(v):
-            let h = FrameHeader(
-              type: topology.clients == nil ? .update : .clientUpdate, dtype: .float32, runID: wiring.runID, round: UInt32(r),
-              sender: FrameHeader.coordinatorID, count: UInt32(v.count), aux: client)
-            try? socket.send([.bytes(rid), .bytes(h.encoded()), .floats(FloatBuffer(v))])
-          case .drop:
-            let h = FrameHeader(type: .drop, runID: wiring.runID, round: UInt32(r), sender: FrameHeader.coordinatorID, aux: client)
-            try? socket.send([.bytes(rid), .bytes(h.encoded())])
-          }
+          send(out, for: w, round: r, to: rid, socket)
           st.answered.insert(w)
         }
         st.crafted.insert(k)
@@ -177,5 +170,28 @@ public final class AdversaryHub {
     }
     // Forget rounds long past.
     if let newest = rounds.keys.max() { for r in rounds.keys where r < newest - 3 { rounds[r] = nil } }
+  }
+
+  /// One crafted answer (an update, or a drop) to the process of attacker `w`. If that process
+  /// has gone (ROUTER_MANDATORY: unroutable), nobody is left to submit it: the failure is
+  /// recorded in events.log and the answer is not sent again.
+  func send(_ out: AttackOutput, for w: Int, round r: Int, to rid: [UInt8], _ socket: Socket) {
+    // To a pool process the answer names its client (aux); a worker is its own attacker.
+    let client = topology.clients == nil ? 0 : UInt32(w)
+    do {
+      switch out {
+      case let .vector(v):
+        let h = FrameHeader(
+          type: topology.clients == nil ? .update : .clientUpdate, dtype: .float32, runID: wiring.runID, round: UInt32(r),
+          sender: FrameHeader.coordinatorID, count: UInt32(v.count), aux: client)
+        try socket.send([.bytes(rid), .bytes(h.encoded()), .floats(FloatBuffer(v))])
+      case .drop:
+        let h = FrameHeader(type: .drop, runID: wiring.runID, round: UInt32(r), sender: FrameHeader.coordinatorID, aux: client)
+        try socket.send([.bytes(rid), .bytes(h.encoded())])
+      }
+    } catch {
+      let who = topology.clients == nil ? "worker" : "client"
+      run.logEvent("adversary hub: round \(r + 1): the answer for \(who) \(w) could not be sent (\(error))")
+    }
   }
 }
