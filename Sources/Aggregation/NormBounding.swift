@@ -1,3 +1,5 @@
+import Tensor
+
 /// Norm bounding with optional weak differential privacy (Sun, Kairouz, Suresh & McMahan 2019,
 /// "Can you really backdoor federated learning?"): each update is clipped to norm M,
 ///
@@ -83,8 +85,8 @@ public struct FLAME: Aggregator {
   public func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
     let admitted = Self.majority(x)
     let norms = x.norms()
-    let sorted = norms.sorted(), n = x.rows
-    let s = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    let n = x.rows
+    let s = Statistics.median(norms)
     var w = [Double](repeating: 0, count: n)
     for i in admitted { w[i] = (norms[i] > s && norms[i] > 0 ? s / norms[i] : 1) / Double(admitted.count) }
     var g = x.combination(w)

@@ -1,3 +1,5 @@
+import Tensor
+
 /// SignGuard (Xu, Huang, Zhang & Song 2022, "Byzantine-robust federated learning through
 /// collaborative malicious gradient filtering", ICDCS), Algorithm 1:
 ///
@@ -33,8 +35,7 @@ public struct SignGuard: Aggregator {
   public func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
     let n = x.rows
     let norms = x.norms()
-    let sorted = norms.sorted()
-    let m = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    let m = Statistics.median(norms)
     let s1 = Set((0..<n).filter { m > 0 && norms[$0] / m >= lower && norms[$0] / m <= upper })
     // Sign features on a random subset of coordinates.
     let k = max(1, Int(coordinateFraction * Double(x.cols)))

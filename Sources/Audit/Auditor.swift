@@ -1,4 +1,5 @@
 import Aggregation
+import Tensor
 
 /// An auditor scores every update of a round from what the coordinator legitimately sees (the
 /// round's updates, the round's aggregate, its own history) — never the ground truth.
@@ -23,10 +24,7 @@ extension Auditor {
 /// Per-round robust standardisation: z = (s − median) / (1.4826·MAD), so honest workers score
 /// about N(0, 1) whatever the auditor's scale. A zero MAD (all equal) uses a tiny floor.
 public enum RobustZ {
-  public static func median(_ v: [Double]) -> Double {
-    let s = v.sorted(), n = s.count
-    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
-  }
+  public static func median(_ v: [Double]) -> Double { Statistics.median(v) }
 
   public static func normalize(_ s: [Double]) -> [Double] {
     guard s.count > 1 else { return s.map { _ in 0 } }

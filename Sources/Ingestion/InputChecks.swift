@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import Tensor
 
 /// Input-space checks a data owner can run on every shard at ingestion, before any training:
 /// values out of range, exact duplicates (and duplicates whose labels disagree — one of them is
@@ -104,16 +105,11 @@ public struct InputChecks: Sendable {
         for j in 0..<d { let t = Double(data.features[i * d + j]) - mean[j]; s += t * t }
         return s.squareRoot()
       }
-      let median = Self.median(dist)
-      let mad = Self.median(dist.map { abs($0 - median) })
+      let median = Statistics.median(dist)
+      let mad = Statistics.median(dist.map { abs($0 - median) })
       guard mad > 0 else { continue }
       for (k, i) in members.enumerated() where (dist[k] - median) / (1.4826 * mad) > outlierZ { out.append(i) }
     }
     return out.sorted()
-  }
-
-  static func median(_ v: [Double]) -> Double {
-    let s = v.sorted(), n = s.count
-    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
   }
 }

@@ -3,6 +3,7 @@ import Federation
 import Foundation
 import Learning
 import Privacy
+import Tensor
 
 // The honest-but-curious coordinator (`curious = { every = N }` in `[coordinator]`): it follows
 // the protocol but reads each worker's batch out of the FedSGD gradient it receives — iDLG labels
@@ -89,10 +90,7 @@ public enum CuriousReport {
       let truth = Set(batch.labels.map(Int.init))
       recall += Double(truth.intersection(r.labels).count) / Double(max(1, truth.count))
     }
-    let sorted = psnrs.sorted()
-    let median =
-      sorted.isEmpty
-      ? nil : (sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
+    let median = psnrs.isEmpty ? nil : Statistics.median(psnrs)
     return GradientLeakageSummary(
       readings: psnrs.count, psnrMedian: median, exact: psnrs.filter { $0 > 60 }.count,
       labelRecall: psnrs.isEmpty ? 0 : recall / Double(psnrs.count))
