@@ -91,6 +91,8 @@ struct JSONNumbers {
     return String(decoding: bytes[start..<pos], as: UTF8.self)
   }
 
+  /// A number `fastNumber` did not read: its bytes (the longest run of number characters)
+  /// through `Float(String)`, which reads exponents, signs and long mantissas.
   mutating func number() throws -> Float {
     skipSpace()
     let start = pos
@@ -100,13 +102,8 @@ struct JSONNumbers {
       return i
     }
     pos = end
-    guard end > start, end - start <= 64 else { throw fail("expected a number") }
-    let v: Float
-    if let fast = bytes.withUnsafeBufferPointer({ Self.fastDecimal($0, start, end) }) {
-      v = fast
-    } else {
-      guard let slow = Float(String(decoding: bytes[start..<end], as: UTF8.self)) else { throw fail("expected a number") }
-      v = slow
+    guard end > start, end - start <= 64, let v = Float(String(decoding: bytes[start..<end], as: UTF8.self)) else {
+      throw fail("expected a number")
     }
     guard v.isFinite else { throw fail("a number out of range (\(String(decoding: bytes[start..<end], as: UTF8.self)))") }
     return v
@@ -132,50 +129,34 @@ struct JSONNumbers {
     }
   }
 
-  static func fastDecimal(_ b: [UInt8], _ start: Int, _ end: Int) -> Float? {
-    b.withUnsafeBufferPointer { fastDecimal($0, start, end) }
-  }
-
-  /// `-?digits(.digits)?` with at most 7 significant digits and 10 decimals, read exactly:
-  /// an integer below 2^24 and a power of ten up to 10^10 are exact in Float, so one division
-  /// rounds once, as `Float(String)` does (Clinger's fast path). Anything else: nil.
-  static func fastDecimal(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Float? {
-    var i = start
-    let negative = b[i] == 0x2d
-    if negative { i += 1 }
-    var mantissa = 0
-    var digits = 0
-    var decimals = 0
-    var seenPoint = false
-    var sawDigit = false
-    guard i < end else { return nil }
-    while i < end {
-      let c = b[i]
-      if c == 0x2e {
-        guard !seenPoint, sawDigit else { return nil }
-        seenPoint = true
-      } else if c >= 0x30 && c <= 0x39 {
-        sawDigit = true
-        mantissa = mantissa * 10 + Int(c - 0x30)
-        if mantissa > 0 { digits += 1 }
-        if seenPoint { decimals += 1 }
-        if digits > 7 || decimals > 10 { return nil }
-      } else {
-        return nil
-      }
-      i += 1
-    }
-    if seenPoint && b[end - 1] == 0x2e { return nil }
-    let value = Float(mantissa) / power(decimals)
-    return negative ? -value : value
-  }
-
-  /// `[n, n, …]` of exactly `size` numbers, appended to `out`.
+  /// `[n, n, …]` of exactly `size` numbers, appended to `out`. Runs of numbers the fast path
+  /// reads (`fastNumber`) and the commas between them are read in one pass over the bytes; any
+  /// other number goes through `number()`.
   mutating func vector(size: Int, into out: inout [Float], index: Int) throws {
     try expect(0x5b)
     var n = 0
     if peek() != 0x5d {
       while true {
+        var p = pos, got = n, closed = false
+        bytes.withUnsafeBufferPointer { b in
+          func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 }
+          while got <= size, let (value, end) = Self.fastNumber(b, p) {
+            out.append(value)
+            got += 1
+            p = end
+            while p < b.count, blank(b[p]) { p += 1 }
+            guard p < b.count, b[p] == 0x2c else {
+              closed = true
+              return
+            }
+            p += 1
+            while p < b.count, blank(b[p]) { p += 1 }
+          }
+        }
+        pos = p
+        n = got
+        guard n <= size else { throw fail("input \(index) has more than \(size) numbers; the model takes \(size)") }
+        if closed { break }
         out.append(try number())
         n += 1
         guard n <= size else { throw fail("input \(index) has more than \(size) numbers; the model takes \(size)") }
@@ -185,6 +166,44 @@ struct JSONNumbers {
     }
     try expect(0x5d)
     guard n == size else { throw fail("input \(index) has \(n) numbers; the model takes \(size)") }
+  }
+
+  /// The number at `start` and where it ends, if it is `-?digits(.digits)?` followed by a byte
+  /// that cannot continue a number, with a mantissa below 2^24 and at most 10 decimals: read
+  /// exactly, since such an integer and 10^decimals are exact in Float and one division rounds
+  /// once, as `Float(String)` does (Clinger's fast path). Otherwise nil (nothing read).
+  @inline(__always)
+  static func fastNumber(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> (Float, Int)? {
+    var i = start
+    let count = b.count
+    let negative = i < count && b[i] == 0x2d
+    if negative { i += 1 }
+    let first = i
+    var mantissa = 0
+    while i < count, i - first < 9 {
+      let d = b[i] &- 0x30
+      guard d < 10 else { break }
+      mantissa = mantissa &* 10 &+ Int(d)
+      i += 1
+    }
+    guard i > first else { return nil }
+    var decimals = 0
+    if i < count, b[i] == 0x2e {
+      i += 1
+      let fraction = i
+      while i < count, i - fraction < 11 {
+        let d = b[i] &- 0x30
+        guard d < 10 else { break }
+        mantissa = mantissa &* 10 &+ Int(d)
+        i += 1
+      }
+      decimals = i - fraction
+      guard decimals > 0, decimals <= 10 else { return nil }
+    }
+    // The byte after must end the number (not a digit past the limits, an exponent or a sign).
+    guard mantissa < 1 << 24, i - first <= 19, i >= count || !isNumberByte(b[i]) else { return nil }
+    let value = Float(mantissa) / power(decimals)
+    return (negative ? -value : value, i)
   }
 
   mutating func predictBody(inputSize: Int, maxBatch: Int) throws -> PredictInputs {
