@@ -15,40 +15,9 @@ import Testing
   /// A pool of 2 processes simulating 40 logical clients, 8 a round, 4 of them ALIE through
   /// the hub: the ranks are the coordinator, the hub and the pool processes.
   static func clientsTopology(port: Int) -> (file: String, runs: String) {
-    let dir = CLI.temporaryDirectory()
-    CLI.writeToyDataset(in: dir)
-    let text = """
-      name = "launch-clients"
-      seed = 3
-      rounds = 8
-      clients = 40
-      clients_per_round = 8
-      pool = 2
-      [data]
-      dir = "\(dir.path)"
-      [model]
-      kind = "mlp"
-      hidden = [16]
-      [training]
-      batch_size = 8
-      [coordinator]
-      endpoint = "tcp://127.0.0.1:\(port)"
-      eval_every = 4
-      heartbeat_ms = 100
-      liveness_ms = 1000
-      aggregator = { name = "trimmed_mean", f = 1 }
-      [[workers]]
-      count = 36
-      [[workers]]
-      count = 4
-      behavior = "alie"
-      knowledge = "omniscient"
-      [security]
-      curve = true
-      """
-    let file = dir.appendingPathComponent("clients.toml")
-    try! text.write(to: file, atomically: true, encoding: .utf8)
-    return (file.path, dir.appendingPathComponent("runs").path)
+    TrustBoundaryRunTests.topology(
+      rounds: 8, workers: 36, endpoint: "tcp://127.0.0.1:\(port)", head: "clients = 40\nclients_per_round = 8\npool = 2",
+      extra: "aggregator = { name = \"trimmed_mean\", f = 1 }\n[[workers]]\ncount = 4\nbehavior = \"alie\"\nknowledge = \"omniscient\"")
   }
 
   /// A launched run's metrics without their timings: the same as `byzsim run`'s to the bit.

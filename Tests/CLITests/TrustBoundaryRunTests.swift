@@ -5,9 +5,11 @@ import Transport
 /// Issue 11's findings that need real processes: per-host bundles, a worker that cannot start,
 /// a full disk, interrupts, one writer per run directory, refusals logged as they happen.
 @Suite(.serialized) struct TrustBoundaryRunTests {
-  /// A toy topology on the hand-written 10×10 data set (fast rounds).
+  /// A toy topology on the hand-written 10×10 data set (fast rounds). `head`: top-level keys;
+  /// `extra`: lines at the end of `[coordinator]` (and any `[[workers]]` groups before the
+  /// `workers` honest ones).
   static func topology(
-    rounds: Int, workers: Int = 2, endpoint: String = "ipc", curve: Bool = true, extra: String = ""
+    rounds: Int, workers: Int = 2, endpoint: String = "ipc", curve: Bool = true, head: String = "", extra: String = ""
   ) -> (file: String, runs: String) {
     let dir = CLI.temporaryDirectory()
     CLI.writeToyDataset(in: dir)
@@ -15,6 +17,7 @@ import Transport
       name = "tb"
       seed = 3
       rounds = \(rounds)
+      \(head)
       [data]
       dir = "\(dir.path)"
       [model]
