@@ -74,7 +74,7 @@ let executables: [Target] = [
   .executableTarget(
     name: "byzsim-bench",
     dependencies: [
-      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "Audit", "CZeroMQ", "Artifacts", "Scan", "Ingestion", "SecureAggregation",
+      "Tensor", "Learning", "Data", "Transport", "Runtime", "Aggregation", "CZeroMQ", "Artifacts", "Scan", "Ingestion", "SecureAggregation",
       .product(name: "Crypto", package: "swift-crypto"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),

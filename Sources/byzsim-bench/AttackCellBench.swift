@@ -1,7 +1,7 @@
 import ArgumentParser
-import Audit
 import Foundation
 import Runtime
+import Tensor
 
 /// `byzsim-bench attack-cell`: the cost of an attack at paper scale — Fang et al.'s
 /// full-knowledge attack on Krum against the same cell without attack (Fang's Table 2 setup:
@@ -116,5 +116,5 @@ struct AttackCellBench: ParsableCommand {
     return median(metrics.filter { $0.round > skip && $0.testAccuracy == nil }.map(\.timing.roundMs))
   }
 
-  func median(_ v: [Double]) -> Double { v.isEmpty ? 0 : RobustZ.median(v) }
+  func median(_ v: [Double]) -> Double { v.isEmpty ? 0 : Statistics.median(v) }
 }

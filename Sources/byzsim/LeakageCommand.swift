@@ -1,5 +1,4 @@
 import ArgumentParser
-import Audit
 import Data
 import Foundation
 import Learning
@@ -124,14 +123,13 @@ struct LeakageCommand: ParsableCommand {
         throw UserError("cannot write \(svg): \((error as NSError).localizedDescription)")
       }
     }
-    func median(_ v: [Double]) -> Double { RobustZ.median(v) }
     func finiteMean(_ v: [Double]) -> Double? {
       let f = v.filter(\.isFinite)
       return f.isEmpty ? nil : f.reduce(0, +) / Double(f.count)
     }
     if json {
       let items = rows.map { r -> String in
-        let m = median(r.psnrs)
+        let m = Statistics.median(r.psnrs)
         return "{\"batch_size\":\(r.batch),\"psnr_median\":\(m.isFinite ? "\(m)" : "\"inf\""),"
           + "\"psnr_mean_finite\":\(finiteMean(r.psnrs).map { "\($0)" } ?? "null"),\"exact\":\(r.psnrs.filter { !$0.isFinite || $0 > 60 }.count),"
           + "\"label_recall\":\(r.recall)}"
@@ -144,7 +142,7 @@ struct LeakageCommand: ParsableCommand {
         "batch  PSNR median (dB)  exact (>60 dB)  label recall   [\(method.rawValue), local steps \(localSteps), workers \(workers), DP noise \(dpNoise)]"
       )
       for r in rows {
-        let m = median(r.psnrs)
+        let m = Statistics.median(r.psnrs)
         print(
           String(
             format: "%5d  %@  %7d/%-6d  %.3f", r.batch,
