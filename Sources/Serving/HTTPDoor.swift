@@ -11,11 +11,12 @@ public enum HTTPDoor {
     let responder = CallbackResponder<BasicRequestContext> { request, _ in
       var request = request
       let token = bearer(request.headers[.authorization])
-      let (body, oversized) = await read(request.body, limit: limit, declared: request.headers[.contentLength].flatMap { Int($0) })
+      let read = await read(request.body, limit: limit, declared: request.headers[.contentLength].flatMap { Int($0) })
       let binary = request.headers[.contentType]?.hasPrefix("application/octet-stream") ?? false
-      let answer = core.handle(
-        ServingRequest(
-          method: request.method.rawValue, path: request.uri.path, token: token, body: body, oversized: oversized, binary: binary))
+      var served = ServingRequest(
+        method: request.method.rawValue, path: request.uri.path, token: token, body: read.body, oversized: read.oversized, binary: binary)
+      served.unreadable = read.unreadable
+      let answer = core.handle(served)
       return response(answer)
     }
     var logger = Logger(label: "byzsim-serve") { QuietLogHandler(label: $0) }
@@ -30,20 +31,21 @@ public enum HTTPDoor {
 
   /// The body's bytes, copied once from the connection's buffers into one array (collecting
   /// them into a ByteBuffer and copying that out cost two copies of every batch); oversized if
-  /// it is declared or found to be over `limit` (then it is not read further) or cannot be read.
-  static func read(_ body: RequestBody, limit: Int, declared: Int?) async -> (body: [UInt8], oversized: Bool) {
-    if let declared, declared > limit { return ([], true) }
+  /// it is declared or found to be over `limit` (then it is not read further); `unreadable` says
+  /// why when the connection failed before the body ended.
+  static func read(_ body: RequestBody, limit: Int, declared: Int?) async -> (body: [UInt8], oversized: Bool, unreadable: String?) {
+    if let declared, declared > limit { return ([], true, nil) }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(min(limit, max(0, declared ?? 0)))
     do {
       for try await chunk in body {
-        guard bytes.count + chunk.readableBytes <= limit else { return ([], true) }
+        guard bytes.count + chunk.readableBytes <= limit else { return ([], true, nil) }
         chunk.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
       }
     } catch {
-      return ([], true)
+      return ([], false, "\(error)")
     }
-    return (bytes, false)
+    return (bytes, false, nil)
   }
 
   /// The token of an `Authorization: Bearer TOKEN` header.

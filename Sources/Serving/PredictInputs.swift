@@ -134,6 +134,7 @@ struct JSONNumbers {
   /// other number goes through `number()`.
   mutating func vector(size: Int, into out: inout [Float], index: Int) throws {
     try expect(0x5b)
+    func tooMany() -> PredictInputs.Invalid { fail("input \(index) has more than \(size) numbers; the model takes \(size)") }
     var n = 0
     if peek() != 0x5d {
       while true {
@@ -155,11 +156,11 @@ struct JSONNumbers {
         }
         pos = p
         n = got
-        guard n <= size else { throw fail("input \(index) has more than \(size) numbers; the model takes \(size)") }
+        guard n <= size else { throw tooMany() }
         if closed { break }
         out.append(try number())
         n += 1
-        guard n <= size else { throw fail("input \(index) has more than \(size) numbers; the model takes \(size)") }
+        guard n <= size else { throw tooMany() }
         guard peek() == 0x2c else { break }
         pos += 1
       }

@@ -17,6 +17,8 @@ public struct ServingRequest: Sendable {
   public var binary: Bool
   /// The credential the transport already authenticated (the ZeroMQ door's ZAP User-Id).
   public var credentialID: String? = nil
+  /// Why the body could not be read (the connection failed before it ended): answered 400, logged.
+  public var unreadable: String? = nil
   public init(method: String, path: String, token: String?, body: [UInt8], oversized: Bool = false, binary: Bool = false) {
     self.method = method
     self.path = path
@@ -152,6 +154,10 @@ public final class ServingCore: Sendable {
     if request.oversized {
       credential = identify(request)
       return Self.error(413, "the body is over \(config.maxBodyBytes) bytes (server.max_body_bytes)")
+    }
+    if let why = request.unreadable {
+      credential = identify(request)
+      return Self.error(400, "the body could not be read: \(why)")
     }
     guard let route = found, route.enabled else {
       return Self.error(404, found == nil ? "no such route" : "\(request.path) is not enabled on this server")

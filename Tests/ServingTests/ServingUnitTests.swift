@@ -263,14 +263,36 @@ import Testing
     #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 1_764_500_000.123)) == "2025-11-30T10:53:20.123Z")
     #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
     #expect(RequestLog.quoted("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
+    #expect(RequestLog.quoted("\u{1f}\t\r\u{7f}é") == "\"\\u001f\\t\\r\u{7f}é\"")
+    #expect(RequestLog.quoted(nil) == "null")
+  }
+
+  /// A line is one JSON object whose fields read back as written, escapes and all.
+  @Test func aLineReadsBackAsWritten() throws {
+    let dir = Scratch.directory("request-log").path
+    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+    let log = try RequestLog(path: dir + "/requests.jsonl")
+    let odd = "bob \"the\" \\ \n\u{2}é"
+    try log.append(
+      .init(
+        time: Date(timeIntervalSince1970: 1_764_500_000.123), credential: odd, route: "/v1/predict", status: 200,
+        inputSHA256: nil, output: ArraySlice(#"[{"label":3}]"#.utf8), reason: nil))
+    try log.append(.init(time: Date(timeIntervalSince1970: 0), credential: nil, route: "/x", status: 404, reason: "no such route"))
+    let lines = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 2)
+    let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+    #expect(first["credential"] as? String == odd && first["time"] as? String == "2025-11-30T10:53:20.123Z")
+    #expect(first["status"] as? Int == 200 && first["input_sha256"] is NSNull && first["reason"] is NSNull)
+    #expect(((first["output"] as? [[String: Any]])?.first?["label"] as? Int) == 3)
+    let second = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+    #expect(second["credential"] is NSNull && second["output"] is NSNull && second["reason"] as? String == "no such route")
   }
 }
 
 /// Shutdown: once drained, the core answers every request 503 and logs it like any other.
 struct DrainTests {
-  @Test func aDrainedCoreRefusesWith503AndLogsIt() throws {
-    let dir = Scratch.directory("serving-drain").path
-    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+  /// A core serving a logistic regression without authentication, logging to dir/requests.jsonl.
+  static func core(_ dir: String) throws -> ServingCore {
     let spec = ModelSpec(parsing: "logreg")!
     let input = ImageShape(height: 28, width: 28, channels: 1)
     let parameters = spec.makeNetwork(input: input, classes: 10, seed: 1).parameters
@@ -281,12 +303,31 @@ struct DrainTests {
     let host = try ModelHost(ModelReference(path: dir + "/m.safetensors", allowUnsigned: true))
     var config = DeployConfig()
     config.authentication = false
-    let core = try ServingCore(config: config, host: host, log: try RequestLog(path: dir + "/requests.jsonl"))
+    return try ServingCore(config: config, host: host, log: try RequestLog(path: dir + "/requests.jsonl"))
+  }
+
+  @Test func aDrainedCoreRefusesWith503AndLogsIt() throws {
+    let dir = Scratch.directory("serving-drain").path
+    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+    let core = try Self.core(dir)
     #expect(core.handle(ServingRequest(method: "GET", path: "/healthz", token: nil, body: [])).status == 200)
     #expect(core.drain(timeout: 1) == 0)
     #expect(core.handle(ServingRequest(method: "GET", path: "/healthz", token: nil, body: [])).status == 503)
     let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
     #expect(log.count == 2 && log[1].contains("503") && log[1].contains("the server is shutting down"), "\(log)")
+  }
+
+  /// A body the connection failed to deliver whole is refused 400 with the reason, and logged.
+  @Test func anUnreadableBodyIsRefusedAndLogged() throws {
+    let dir = Scratch.directory("serving-unreadable").path
+    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+    let core = try Self.core(dir)
+    var request = ServingRequest(method: "POST", path: "/v1/predict", token: nil, body: [])
+    request.unreadable = "connection reset"
+    let answer = core.handle(request)
+    #expect(answer.status == 400 && String(decoding: answer.body, as: UTF8.self).contains("could not be read: connection reset"))
+    let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(log.count == 1 && log[0].contains("\"status\":400") && log[0].contains("connection reset"), "\(log)")
   }
 }
 
