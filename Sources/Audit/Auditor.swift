@@ -37,7 +37,7 @@ public enum RobustZ {
 
 /// Coordinate-wise median of the rows: the Aggregation module's rule (SIMD sorting network).
 func coordinateMedian(_ x: UpdateMatrix) -> [Float] {
-  var rule = CoordinateMedian()
+  let rule = CoordinateMedian()
   do {
     return try rule.aggregate(x, context: RoundContext()).vector
   } catch {

@@ -9,7 +9,6 @@ public enum HTTPDoor {
   public static func run(core: ServingCore, onListening: @escaping @Sendable (Int) -> Void) async throws {
     let limit = core.config.maxBodyBytes
     let responder = CallbackResponder<BasicRequestContext> { request, _ in
-      var request = request
       let token = bearer(request.headers[.authorization])
       let read = await read(request.body, limit: limit, declared: request.headers[.contentLength].flatMap { Int($0) })
       let binary = request.headers[.contentType]?.hasPrefix("application/octet-stream") ?? false

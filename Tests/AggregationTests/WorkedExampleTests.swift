@@ -35,7 +35,7 @@ import Testing
     let out = try agg(FLTrust(), [[2, 0], [3, 4], [-1, 0]], context: RoundContext(reference: [1, 0]))
     #expect(near(out, [0.85, 0.3]))
     // Each worker's weight is its share of the trust (TS 1, 0.6, 0 of 1.6), summing to 1.
-    var rule = FLTrust()
+    let rule = FLTrust()
     let w = try #require(try rule.aggregate(UpdateMatrix([[2, 0], [3, 4], [-1, 0]]), context: RoundContext(reference: [1, 0])).weights)
     #expect(zip(w, [0.625, 0.375, 0]).allSatisfy { abs($0 - $1) < 1e-12 })
     #expect(abs(w.reduce(0, +) - 1) < 1e-12)
