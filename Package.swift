@@ -100,7 +100,7 @@ let tests: [Target] = [
   .testTarget(name: "AuditTests", dependencies: ["Audit", "Aggregation", "Tensor"]),
   .testTarget(name: "CovertTests", dependencies: ["Covert", "Tensor"]),
   .testTarget(name: "FederationTests", dependencies: ["Federation", "Aggregation", "Audit", "Learning", "Tensor"]),
-  .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor"], resources: [.copy("Fixtures")]),
+  .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
   .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Transport", "Learning", "Data", "Tensor", "TOML", "Federation", "TestSupport"]),
   .testTarget(name: "TransportTests", dependencies: ["Transport", "Tensor", "TestSupport"]),
   .testTarget(name: "PrivacyTests", dependencies: ["Privacy", "TestSupport"]),

@@ -24,7 +24,8 @@ public struct CoordinateMedian: Aggregator {
   public func problem(n: Int) -> String? { n >= 1 ? nil : "median needs at least 1 update" }
   public func aggregate(_ x: UpdateMatrix, context: RoundContext) throws -> AggregationResult {
     if x.rows <= SortingNetwork.maxRows {
-      return AggregationResult(vector: SortingNetwork.map(x, rows: nil, reduce: SortingNetwork.median) { v, n in Selection.median(v, n) })
+      return AggregationResult(
+        vector: SortingNetwork.map(x, rows: nil, fused: .median, reduce: SortingNetwork.median) { v, n in Selection.median(v, n) })
     }
     return AggregationResult(vector: CoordinateWise.map(x) { v, n in Selection.median(v, n) })
   }
@@ -56,7 +57,8 @@ public struct TrimmedMean: Aggregator {
     }
     if x.rows <= SortingNetwork.maxRows {
       return AggregationResult(
-        vector: SortingNetwork.map(x, rows: nil, reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }, scalar: scalar))
+        vector: SortingNetwork.map(
+          x, rows: nil, fused: .trimmedMean(f: f), reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }, scalar: scalar))
     }
     return AggregationResult(vector: CoordinateWise.map(x, scalar))
   }
@@ -86,7 +88,7 @@ public struct MeaMed: Aggregator {
     let n = rows?.count ?? x.rows
     if n <= SortingNetwork.maxRows {
       return SortingNetwork.map(
-        x, rows: rows, reduce: { SortingNetwork.closestToMedian($0, $1, k: keep) },
+        x, rows: rows, fused: .closestToMedian(k: keep), reduce: { SortingNetwork.closestToMedian($0, $1, k: keep) },
         scalar: { v, n in scalarClosestToMedian(v, n, keep: keep) })
     }
     return CoordinateWise.map(x, rows: rows) { v, n in scalarClosestToMedian(v, n, keep: keep) }

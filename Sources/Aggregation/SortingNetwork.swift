@@ -10,6 +10,8 @@ import CKernels
 /// else in Swift's SIMD16 code (SSE on baseline x86-64); every level gives bit-identical results.
 enum SortingNetwork {
   static let maxRows = 128
+  /// The largest n with a network unrolled on AVX-512 registers (`bz_tile_small`).
+  static let smallMax = Int(bz_tile_small_max())
   typealias V = SIMD16<Float>
 
   /// Which instructions run the comparators.
@@ -44,11 +46,33 @@ enum SortingNetwork {
     return out
   }
 
+  /// A reduction the unrolled AVX-512 networks of n ≤ `smallMax` rows also run themselves, tile
+  /// by tile (`bz_tile_small`), with the operations of `median` / `trimmedMean` below; the Swift
+  /// closures remain for the other levels and sizes and the columns left over.
+  enum Fused {
+    case median
+    case trimmedMean(f: Int)
+    case closestToMedian(k: Int)
+  }
+
+  /// The arguments of `bz_tile_small` for `fused` on n rows, if it runs here.
+  static func small(_ fused: Fused, n: Int, level: Level) -> (mode: Int32, lo: Int32, hi: Int32)? {
+    guard level == .avx512, n >= 2, n <= smallMax else { return nil }
+    switch fused {
+    case .median: return (0, 0, 0)
+    case .trimmedMean(let f): return (1, Int32(f), Int32(n - f))
+    case .closestToMedian(let k): return (2, Int32(k), 0)
+    }
+  }
+
   /// For each block of 16 coordinates: loads the chosen rows, sorts lane-wise, and lets
   /// `reduce` turn the sorted vectors into the 16 outputs. The last partial block goes through
-  /// `scalar` one coordinate at a time.
+  /// `scalar` one coordinate at a time. With `fused` (which must be what `reduce` computes) and
+  /// few enough rows, on AVX-512F, the matrix (all rows in order) or each tile (chosen rows) goes
+  /// through a network unrolled on registers: the n rows of 16 columns never leave them (the
+  /// other kernels load and store both values of every comparator: 3× the time at n = 13).
   static func map(
-    _ x: UpdateMatrix, rows: [Int]?, level: Level = .best, reduce: (UnsafeMutablePointer<V>, Int) -> V,
+    _ x: UpdateMatrix, rows: [Int]?, level: Level = .best, fused: Fused? = nil, reduce: (UnsafeMutablePointer<V>, Int) -> V,
     scalar: (UnsafeMutablePointer<Float>, Int) -> Float
   ) -> [Float] {
     let idx = rows ?? Array(0..<x.rows)
@@ -71,10 +95,20 @@ enum SortingNetwork {
       out.withUnsafeMutableBufferPointer { o in
         let base = src.baseAddress!
         var t = 0
+        if let fused, let mode = small(fused, n: n, level: level), rows == nil, d <= Int(Int32.max) {
+          // Every row in order: the network reads the matrix in place, n streams at once (as
+          // many as the prefetcher follows at these n), no tile copied.
+          bz_tile_small(base, Int32(n), Int32(d), Int32(full), mode.mode, mode.lo, mode.hi, o.baseAddress!)
+          t = full
+        }
         while t < full {
           let width = min(tileWidth, full - t)
           for (r, i) in idx.enumerated() { (tile + r * width).update(from: base + i * d + t, count: width) }
           var j = 0
+          if let fused, let mode = small(fused, n: n, level: level) {
+            j = width / 16 * 16
+            bz_tile_small(tile, Int32(n), Int32(width), Int32(j), mode.mode, mode.lo, mode.hi, o.baseAddress! + t)
+          }
           // The C kernels sort four 16-column groups at once (group q's rows at vectors + q·n).
           while level != .baseline, j + 64 <= width {
             for q in 0..<4 {
@@ -169,7 +203,7 @@ extension CoordinateWiseKernels {
   /// The coordinate-wise median through the baseline Swift network or the best level, so a
   /// benchmark can set the two side by side in one run (n ≤ 128).
   public static func median(_ x: UpdateMatrix, baseline: Bool) -> [Float] {
-    SortingNetwork.map(x, rows: nil, level: baseline ? .baseline : .best, reduce: SortingNetwork.median) { v, n in
+    SortingNetwork.map(x, rows: nil, level: baseline ? .baseline : .best, fused: .median, reduce: SortingNetwork.median) { v, n in
       Selection.median(v, n)
     }
   }

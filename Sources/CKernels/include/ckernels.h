@@ -20,6 +20,19 @@ void bz_network16(float *v, const int32_t *a, const int32_t *b, int32_t comparat
 /// one group's chain of dependent loads and stores does not.
 void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level);
 
+/// The largest n that bz_tile_small takes (0 where it is not built: not x86-64).
+int32_t bz_tile_small_max(void);
+
+/// A whole column tile through Batcher's network for n rows (2 ≤ n ≤ bz_tile_small_max()),
+/// unrolled on AVX-512 registers (networks.c, written by scripts/gen-networks.py; AVX-512F
+/// only — the caller checks the CPU). The tile holds n rows of `width` floats one after
+/// another; for each 16 of its first `columns` columns (a multiple of 16): `mode` 0 the median
+/// (the middle row, or (lower + upper) × 0.5 for even n), 1 the mean of sorted rows lo..<hi
+/// (summed from +0 in order, divided by hi − lo), 2 MeaMed's mean of the k = lo values closest
+/// to the median (SortingNetwork.closestToMedian), into out[j ..< j + 16]. The comparators and
+/// the reductions are those of SortingNetwork in Swift, in order: the bits are the same.
+void bz_tile_small(const float *tile, int32_t n, int32_t width, int32_t columns, int32_t mode, int32_t lo, int32_t hi, float *out);
+
 #endif
 
 /// Keeps freed blocks in the heap (glibc: trim threshold 1 GiB; mmap threshold 32 MiB, and with
