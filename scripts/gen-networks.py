@@ -11,7 +11,7 @@ Usage: python3 scripts/gen-networks.py [OUTPUT]   (default: Sources/CKernels/net
 """
 import sys
 
-MAX = 24
+MAX = 64
 
 
 def comparators(n):
