@@ -42,7 +42,8 @@ public enum DependencyAudit {
       for name in names where !name.hasPrefix(".") && !["node_modules", "runs"].contains(name) {
         let full = (dir as NSString).appendingPathComponent(name)
         var sub: ObjCBool = false
-        FileManager.default.fileExists(atPath: full, isDirectory: &sub)
+        // A name that no longer resolves (a dangling symlink, removed meanwhile) is no manifest.
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &sub) else { continue }
         if sub.boolValue {
           if depth < 3 { try walk(full, depth: depth + 1) }
         } else if kind(of: name) != nil {

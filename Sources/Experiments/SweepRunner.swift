@@ -153,8 +153,10 @@ public final class SweepRunner {
         var env = ProcessInfo.processInfo.environment
         env["OPENBLAS_NUM_THREADS"] = "1"
         p.environment = env
-        FileManager.default.createFile(atPath: run.path + "/logs/run.log", contents: nil)
-        let log = FileHandle(forWritingAtPath: run.path + "/logs/run.log")!
+        let logPath = run.path + "/logs/run.log"
+        guard FileManager.default.createFile(atPath: logPath, contents: nil), let log = FileHandle(forWritingAtPath: logPath) else {
+          throw RuntimeError("cannot create the run log \(logPath): \(String(cString: strerror(errno)))")
+        }
         p.standardOutput = log
         p.standardError = log
         Interrupts.register(p)

@@ -89,7 +89,9 @@ public final class Trainer {
     return processed
   }
 
-  /// One pass over `data` in the order of a permutation derived from (seed, epoch).
+  /// One pass over `data` in the order of a permutation derived from (seed, epoch). Returns the
+  /// samples processed.
+  @discardableResult
   public func trainEpoch(
     _ data: Dataset, epoch: Int, transform: BatchTransform? = nil, progress: (TrainingProgress) -> Void = { _ in }
   ) -> Int {

@@ -9,7 +9,7 @@ public struct CurveKeyPair: Sendable, Equatable, Codable {
   public static func generate() throws -> CurveKeyPair {
     var pub = [CChar](repeating: 0, count: 41), sec = [CChar](repeating: 0, count: 41)
     try zmqCall("zmq_curve_keypair") { zmq_curve_keypair(&pub, &sec) }
-    return CurveKeyPair(publicKey: String(cString: pub), secretKey: String(cString: sec))
+    return CurveKeyPair(publicKey: cText(pub), secretKey: cText(sec))
   }
 
   /// A key pair from a Z85 secret key (its public key is derived); nil if `secret` is not a key.
@@ -17,7 +17,7 @@ public struct CurveKeyPair: Sendable, Equatable, Codable {
     guard Self.decode(secret) != nil else { return nil }
     var pub = [CChar](repeating: 0, count: 41)
     guard zmq_curve_public(&pub, secret) == 0 else { return nil }
-    publicKey = String(cString: pub)
+    publicKey = cText(pub)
     secretKey = secret
   }
 
@@ -39,6 +39,11 @@ public struct CurveKeyPair: Sendable, Equatable, Codable {
     precondition(raw.count == 32, "a CURVE key is 32 bytes")
     var out = [CChar](repeating: 0, count: 41)
     _ = zmq_z85_encode(&out, raw, 32)
-    return String(cString: out)
+    return cText(out)
   }
+}
+
+/// The text of a NUL-terminated C buffer that libzmq filled (Z85 keys, endpoints: ASCII).
+func cText(_ chars: [CChar]) -> String {
+  String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -15,7 +15,7 @@ enum Chromium {
       ] + extra + [url]
     let out = Pipe()
     let err = dir + "/chromium-stderr-\(UUID().uuidString.prefix(8))"
-    FileManager.default.createFile(atPath: err, contents: nil)
+    try Data().write(to: URL(fileURLWithPath: err))
     p.standardOutput = out
     p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
     try p.run()

@@ -4,16 +4,16 @@ import Testing
 /// `byzsim drift ks|mmd|psi|chi2`: the JSON contract (`statistic`, `p_value` where defined,
 /// `drift`), the worked checks through the command line, and clear errors on bad files.
 struct DriftCommandTests {
-  func write(_ name: String, _ text: String, in dir: URL) -> String {
+  func write(_ name: String, _ text: String, in dir: URL) throws -> String {
     let path = dir.appendingPathComponent(name).path
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
     return path
   }
 
   @Test func ksWorkedCheckThroughTheCommandLine() throws {
     let dir = CLI.temporaryDirectory()
-    let a = write("a.csv", "x\n" + (1...10).map { "\($0)" }.joined(separator: "\n") + "\n", in: dir)
-    let b = write("b.csv", "x\n" + (1...10).map { "\(Double($0) + 3.5)" }.joined(separator: "\n") + "\n", in: dir)
+    let a = try write("a.csv", "x\n" + (1...10).map { "\($0)" }.joined(separator: "\n") + "\n", in: dir)
+    let b = try write("b.csv", "x\n" + (1...10).map { "\(Double($0) + 3.5)" }.joined(separator: "\n") + "\n", in: dir)
     let r = try CLI.run(["drift", "ks", "--reference", a, "--current", b, "--json"])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(abs((r.json?["statistic"] as? Double ?? 0) - 0.4) < 1e-12)
@@ -29,12 +29,12 @@ struct DriftCommandTests {
       let b = Double((i * 7) % 40) / 8
       return (a, b)
     }
-    let ref = write("ref.csv", "a,b\n" + rows.map { "\($0.0),\($0.1)" }.joined(separator: "\n"), in: dir)
-    let same = write("same.csv", rows.reversed().map { "\($0.0),\($0.1)" }.joined(separator: "\n"), in: dir)
-    let moved = write("moved.csv", rows.map { "\($0.0 + 2),\($0.1)" }.joined(separator: "\n"), in: dir)
-    let labelsRef = write("lr.csv", (0..<300).map { "\($0 % 3)" }.joined(separator: "\n"), in: dir)
-    let labelsSame = write("ls.csv", (0..<150).map { "\(($0 + 1) % 3)" }.joined(separator: "\n"), in: dir)
-    let labelsMoved = write("lm.csv", (0..<150).map { $0 % 5 == 0 ? "1" : "0" }.joined(separator: "\n"), in: dir)
+    let ref = try write("ref.csv", "a,b\n" + rows.map { "\($0.0),\($0.1)" }.joined(separator: "\n"), in: dir)
+    let same = try write("same.csv", rows.reversed().map { "\($0.0),\($0.1)" }.joined(separator: "\n"), in: dir)
+    let moved = try write("moved.csv", rows.map { "\($0.0 + 2),\($0.1)" }.joined(separator: "\n"), in: dir)
+    let labelsRef = try write("lr.csv", (0..<300).map { "\($0 % 3)" }.joined(separator: "\n"), in: dir)
+    let labelsSame = try write("ls.csv", (0..<150).map { "\(($0 + 1) % 3)" }.joined(separator: "\n"), in: dir)
+    let labelsMoved = try write("lm.csv", (0..<150).map { $0 % 5 == 0 ? "1" : "0" }.joined(separator: "\n"), in: dir)
     let cases: [(String, String, String, String, Bool)] = [
       ("ks", ref, same, moved, true), ("mmd", ref, same, moved, true), ("psi", ref, same, moved, false),
       ("chi2", labelsRef, labelsSame, labelsMoved, true),
@@ -51,15 +51,15 @@ struct DriftCommandTests {
 
   @Test func badFilesAreClearErrors() throws {
     let dir = CLI.temporaryDirectory()
-    let good = write("good.csv", "1,2\n3,4\n5,6\n", in: dir)
-    let cases: [([String], String)] = [
-      (["ks", "--current", write("nan.csv", "1,2\nnan,4\n", in: dir)], "not finite"),
-      (["ks", "--current", write("narrow.csv", "1\n2\n", in: dir)], "columns"),
-      (["ks", "--current", write("ragged.csv", "1,2\n3\n", in: dir)], "columns"),
-      (["ks", "--current", write("empty.csv", "", in: dir)], "no observations"),
-      (["ks", "--current", write("words.csv", "1,2\n3,x\n", in: dir)], "not a number"),
+    let good = try write("good.csv", "1,2\n3,4\n5,6\n", in: dir)
+    let cases: [([String], String)] = try [
+      (["ks", "--current", try write("nan.csv", "1,2\nnan,4\n", in: dir)], "not finite"),
+      (["ks", "--current", try write("narrow.csv", "1\n2\n", in: dir)], "columns"),
+      (["ks", "--current", try write("ragged.csv", "1,2\n3\n", in: dir)], "columns"),
+      (["ks", "--current", try write("empty.csv", "", in: dir)], "no observations"),
+      (["ks", "--current", try write("words.csv", "1,2\n3,x\n", in: dir)], "not a number"),
       (["ks", "--current", dir.appendingPathComponent("missing.csv").path], "cannot be read"),
-      (["chi2", "--current", write("frac.csv", "1,2\n3.5,4\n", in: dir)], "not a category"),
+      (["chi2", "--current", try write("frac.csv", "1,2\n3.5,4\n", in: dir)], "not a category"),
       (["ks", "--current", good, "--alpha", "2"], "alpha"),
       (["mmd", "--current", good, "--permutations", "0"], "permutations"),
     ]

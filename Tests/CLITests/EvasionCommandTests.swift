@@ -95,7 +95,7 @@ import TestSupport
       #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
     }
     let pickle = CLI.temporaryDirectory().appendingPathComponent("model.pt").path
-    FileManager.default.createFile(atPath: pickle, contents: Data([0x80, 0x02, 0x7D, 0x71, 0x00, 0x2E]))
+    try Data([0x80, 0x02, 0x7D, 0x71, 0x00, 0x2E]).write(to: URL(fileURLWithPath: pickle))
     let r = try CLI.run(["attack", "evasion", pickle, "--method", "fgsm", "--eps", "0.1"])
     #expect(r.status != 0 && r.stderr.lowercased().contains("pickle"), "\(r.stderr)")
   }

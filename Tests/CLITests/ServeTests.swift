@@ -22,7 +22,7 @@ final class ServerProcess {
     output = Pipe()
     process.standardOutput = output
     if let stderr {
-      FileManager.default.createFile(atPath: stderr, contents: nil)
+      try Data().write(to: URL(fileURLWithPath: stderr))
       process.standardError = FileHandle(forWritingAtPath: stderr)
     } else {
       process.standardError = FileHandle.standardError

@@ -34,7 +34,7 @@ public enum ReferencePython {
     let stdin = Pipe(), stdout = Pipe()
     // stderr goes to a file, so neither pipe can fill while the other is read.
     let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("python-stderr-\(UUID().uuidString)").path
-    FileManager.default.createFile(atPath: errorPath, contents: nil)
+    try Data().write(to: URL(fileURLWithPath: errorPath))
     defer { try? FileManager.default.removeItem(atPath: errorPath) }
     process.standardInput = stdin
     process.standardOutput = stdout
