@@ -87,10 +87,7 @@ public final class Feedback: Sendable {
     let labels: Counter
     let accuracy: Gauge
     let rejected: [String: Counter]
-    let statistic: [String: Gauge]
-    let alert: [String: Gauge]
-    let alerts: [String: Counter]
-    let firstAlert: [String: Gauge]
+    let drift: [String: DriftSeries]
   }
   let series: Series
   static let detectors = ["accuracy-cusum", "accuracy-page-hinkley"]
@@ -100,28 +97,18 @@ public final class Feedback: Sendable {
     self.config = config
     self.inputSize = inputSize
     self.classes = classes
-    func per<T>(_ make: (String) -> T) -> [String: T] { Dictionary(uniqueKeysWithValues: Self.detectors.map { ($0, make($0)) }) }
     series = Series(
-      labels: registry.makeCounter(name: "byzsim_feedback_labels_total", help: "True labels accepted through /v1/feedback."),
-      accuracy: registry.makeGauge(name: "byzsim_feedback_accuracy", help: "Accuracy over the last [feedback] window labels."),
+      labels: registry.makeCounter(descriptor: .named("byzsim_feedback_labels_total", "True labels accepted through /v1/feedback.")),
+      accuracy: registry.makeGauge(descriptor: .named("byzsim_feedback_accuracy", "Accuracy over the last [feedback] window labels.")),
       rejected: Dictionary(
         uniqueKeysWithValues: Self.reasons.map {
-          ($0, registry.makeCounter(name: "byzsim_feedback_rejected_total", labels: [("reason", $0)], help: "Feedback refused, by reason."))
+          (
+            $0,
+            registry.makeCounter(
+              descriptor: .named("byzsim_feedback_rejected_total", "Feedback refused, by reason."), labels: [("reason", $0)])
+          )
         }),
-      statistic: per {
-        registry.makeGauge(name: "byzsim_drift_statistic", labels: [("detector", $0)], help: "The drift detector's latest statistic.")
-      },
-      alert: per {
-        registry.makeGauge(name: "byzsim_drift_alert", labels: [("detector", $0)], help: "1 while the detector signals drift.")
-      },
-      alerts: per {
-        registry.makeCounter(name: "byzsim_drift_alerts_total", labels: [("detector", $0)], help: "Alerts raised by the detector.")
-      },
-      firstAlert: per {
-        registry.makeGauge(
-          name: "byzsim_drift_first_alert_prediction", labels: [("detector", $0)],
-          help: "Predictions served when the detector first alerted (0: never).")
-      })
+      drift: Dictionary(uniqueKeysWithValues: Self.detectors.map { ($0, DriftSeries(detector: $0, registry: registry)) }))
   }
 
   /// Keeps a served request for its label; the oldest go once `keep` predictions are held.
@@ -191,7 +178,7 @@ public final class Feedback: Sendable {
     switch result {
     case .accepted(_, let n):
       series.labels.increment(by: Int64(n))
-      for d in alarmed { series.alerts[d]!.increment() }
+      for d in alarmed { series.drift[d]!.alerts.increment() }
       publish()
     case .refused(let status, _):
       series.rejected[status == 404 ? "unknown-request" : status == 409 ? "already-labelled" : "bad-body"]!.increment()
@@ -255,9 +242,9 @@ public final class Feedback: Sendable {
     }
     series.accuracy.set(accuracy)
     for d in Self.detectors {
-      series.statistic[d]!.set(statistic[d] ?? 0)
-      series.firstAlert[d]!.set(Double(first[d] ?? 0))
-      series.alert[d]!.set(active.contains(d) ? 1.0 : 0.0)
+      series.drift[d]!.statistic.set(statistic[d] ?? 0)
+      series.drift[d]!.firstAlert.set(Double(first[d] ?? 0))
+      series.drift[d]!.alert.set(active.contains(d) ? 1.0 : 0.0)
     }
   }
 

@@ -127,11 +127,8 @@ public final class Monitor: Sendable {
   struct Handle<T>: @unchecked Sendable { let metric: T }
 
   struct Gauges: @unchecked Sendable {
-    let statistic: Gauge
+    let drift: DriftSeries
     let pValue: Gauge?
-    let alert: Gauge
-    let alerts: Counter
-    let firstAlert: Gauge
   }
 
   public struct Invalid: Error, CustomStringConvertible {
@@ -164,22 +161,17 @@ public final class Monitor: Sendable {
     for d in config.detectors {
       let labels = [("detector", d.rawValue)]
       made[d] = Gauges(
-        statistic: registry.makeGauge(name: "byzsim_drift_statistic", labels: labels, help: "The drift detector's latest statistic."),
+        drift: DriftSeries(detector: d.rawValue, registry: registry),
         pValue: [.ks, .mmd, .chi2].contains(d)
-          ? registry.makeGauge(name: "byzsim_drift_p_value", labels: labels, help: "The drift detector's latest p-value.") : nil,
-        alert: registry.makeGauge(name: "byzsim_drift_alert", labels: labels, help: "1 while the detector signals drift."),
-        alerts: registry.makeCounter(name: "byzsim_drift_alerts_total", labels: labels, help: "Alerts raised by the detector."),
-        firstAlert: registry.makeGauge(
-          name: "byzsim_drift_first_alert_prediction", labels: labels,
-          help: "Predictions served when the detector first alerted (0: never)."))
+          ? registry.makeGauge(descriptor: .named("byzsim_drift_p_value", "The drift detector's latest p-value."), labels: labels) : nil)
     }
     gauges = made
     evaluations = Handle(
       metric: registry.makeCounter(
-        name: "byzsim_drift_evaluations_total", help: "Times the window detectors compared the window with the reference."))
+        descriptor: .named("byzsim_drift_evaluations_total", "Times the window detectors compared the window with the reference.")))
     evaluated = Handle(
       metric: registry.makeGauge(
-        name: "byzsim_drift_evaluated_predictions", help: "Predictions served up to the window the last evaluation saw."))
+        descriptor: .named("byzsim_drift_evaluated_predictions", "Predictions served up to the window the last evaluation saw.")))
   }
 
   /// One request's inputs (rows of `inputSize`) and the model's probabilities for them.
@@ -232,9 +224,9 @@ public final class Monitor: Sendable {
     }
     for (d, statistic, active) in stream {
       guard let g = gauges[d] else { continue }
-      g.statistic.set(statistic)
-      g.alert.set(active ? 1.0 : 0.0)
-      if let n = alarms[d] { g.alerts.increment(by: Int64(n)) }
+      g.drift.statistic.set(statistic)
+      g.drift.alert.set(active ? 1.0 : 0.0)
+      if let n = alarms[d] { g.drift.alerts.increment(by: Int64(n)) }
     }
     publishFirstAlerts()
     if let snapshot { schedule(snapshot) }
@@ -275,19 +267,38 @@ public final class Monitor: Sendable {
     defer { evaluations.metric.increment() }
     for (d, statistic, p, alert) in results {
       guard let g = gauges[d] else { continue }
-      g.statistic.set(statistic)
+      g.drift.statistic.set(statistic)
       if let p { g.pValue?.set(p) }
-      g.alert.set(alert ? 1.0 : 0.0)
-      if alert { g.alerts.increment() }
+      g.drift.alert.set(alert ? 1.0 : 0.0)
+      if alert { g.drift.alerts.increment() }
     }
     publishFirstAlerts()
   }
 
   func publishFirstAlerts() {
     let first = window.withLock { $0.firstAlert }
-    for (d, n) in first { gauges[d]?.firstAlert.set(Double(n)) }
+    for (d, n) in first { gauges[d]?.drift.firstAlert.set(Double(n)) }
   }
 
   /// Waits until queued window runs are done (for tests and shutdown).
   public func drain() { queue.sync {} }
+}
+
+/// One drift detector's series. The monitor's window detectors and the feedback's accuracy
+/// detectors fill the same families, labelled by detector, so they are declared once here.
+struct DriftSeries: @unchecked Sendable {
+  let statistic: Gauge
+  let alert: Gauge
+  let alerts: Counter
+  let firstAlert: Gauge
+
+  init(detector: String, registry: PrometheusCollectorRegistry) {
+    let labels = [("detector", detector)]
+    statistic = registry.makeGauge(descriptor: .named("byzsim_drift_statistic", "The drift detector's latest statistic."), labels: labels)
+    alert = registry.makeGauge(descriptor: .named("byzsim_drift_alert", "1 while the detector signals drift."), labels: labels)
+    alerts = registry.makeCounter(descriptor: .named("byzsim_drift_alerts_total", "Alerts raised by the detector."), labels: labels)
+    firstAlert = registry.makeGauge(
+      descriptor: .named("byzsim_drift_first_alert_prediction", "Predictions served when the detector first alerted (0: never)."),
+      labels: labels)
+  }
 }

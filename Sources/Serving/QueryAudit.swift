@@ -146,8 +146,8 @@ public final class QueryAuditor: Sendable {
     if let g = gauges.withLock({ $0[credential] }) { return g }
     let made = Gauge1(
       gauge: registry.makeGauge(
-        name: "byzsim_query_audit_flagged", labels: [("credential", credential)],
-        help: "1 once the query auditor finds the credential's queries unlike the data."))
+        descriptor: .named("byzsim_query_audit_flagged", "1 once the query auditor finds the credential's queries unlike the data."),
+        labels: [("credential", credential)]))
     gauges.withLock { $0[credential] = made }
     return made
   }

@@ -27,11 +27,11 @@ public final class ServeMetrics: Sendable {
       ?? {
         let made = Series(
           requests: registry.makeCounter(
-            name: "byzsim_serve_requests_total", labels: [("route", route), ("role", role), ("status", String(status))],
-            help: "Requests answered, by route, role and HTTP status."),
+            descriptor: .named("byzsim_serve_requests_total", "Requests answered, by route, role and HTTP status."),
+            labels: [("route", route), ("role", role), ("status", String(status))]),
           latency: registry.makeDurationHistogram(
-            name: "byzsim_serve_request_duration_seconds", labels: [("route", route)], buckets: Self.buckets,
-            help: "Time from a request's arrival to its answer."))
+            descriptor: .named("byzsim_serve_request_duration_seconds", "Time from a request's arrival to its answer."),
+            labels: [("route", route)], buckets: Self.buckets))
         series.withLock { $0[key] = made }
         return made
       }()
@@ -50,7 +50,7 @@ public final class ServeMetrics: Sendable {
         ?? {
           let made = Handle(
             metric: registry.makeCounter(
-              name: "byzsim_serve_predictions_total", labels: [("class", String(label))], help: "Predictions served, by class."))
+              descriptor: .named("byzsim_serve_predictions_total", "Predictions served, by class."), labels: [("class", String(label))]))
           classCounters.withLock { $0[label] = made }
           return made
         }()
@@ -64,7 +64,7 @@ public final class ServeMetrics: Sendable {
       ?? {
         let made = Handle(
           metric: registry.makeGauge(
-            name: "byzsim_serve_budget_remaining", labels: [("credential", credential)], help: "Predictions left in a budget."))
+            descriptor: .named("byzsim_serve_budget_remaining", "Predictions left in a budget."), labels: [("credential", credential)]))
         budgetGauges.withLock { $0[credential] = made }
         return made
       }()
@@ -72,4 +72,12 @@ public final class ServeMetrics: Sendable {
   }
 
   public func text() -> [UInt8] { registry.emitToBuffer() }
+}
+
+extension MetricNameDescriptor {
+  /// A metric named in full: swift-prometheus composes a descriptor's name from parts
+  /// (namespace_subsystem_metric_unit, empty parts left out), here the one part.
+  static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+  }
 }
