@@ -73,14 +73,14 @@ public struct SafeTensorsFile: Equatable, Sendable {
   public func encoded() -> [UInt8] {
     var entries: [String] = []
     if !metadata.isEmpty {
-      let pairs = metadata.keys.sorted().map { "\(Self.json($0)):\(Self.json(metadata[$0]!))" }
+      let pairs = metadata.keys.sorted().map { "\(JSONString.quoted($0)):\(JSONString.quoted(metadata[$0]!))" }
       entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
     }
     var offset = 0
     for t in tensors {
       let shape = t.shape.map(String.init).joined(separator: ",")
       entries.append(
-        "\(Self.json(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.data.count)]}"
+        "\(JSONString.quoted(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.data.count)]}"
       )
       offset += t.data.count
     }
@@ -92,23 +92,6 @@ public struct SafeTensorsFile: Equatable, Sendable {
     out += header
     for t in tensors { out += t.data }
     return out
-  }
-
-  /// A JSON string literal (also the request log's).
-  public static func json(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-      default: out.unicodeScalars.append(u)
-      }
-    }
-    return out + "\""
   }
 
   // MARK: Reading

@@ -71,7 +71,7 @@ public enum Signing {
   static func statement(name: String, digest: String, keyID: String) -> [UInt8] {
     let json =
       "{\"_type\":\"\(statementType)\",\"predicate\":{\"signer\":{\"ed25519\":\"\(keyID)\"}},\"predicateType\":\"\(predicateType)\","
-      + "\"subject\":[{\"digest\":{\"sha256\":\"\(digest)\"},\"name\":\(SafeTensorsFile.json(name))}]}"
+      + "\"subject\":[{\"digest\":{\"sha256\":\"\(digest)\"},\"name\":\(JSONString.quoted(name))}]}"
     return Array(json.utf8)
   }
 

@@ -12,9 +12,8 @@ public enum HTTPDoor {
       let token = bearer(request.headers[.authorization])
       let read = await read(request.body, limit: limit, declared: request.headers[.contentLength].flatMap { Int($0) })
       let binary = request.headers[.contentType]?.hasPrefix("application/octet-stream") ?? false
-      var served = ServingRequest(
-        method: request.method.rawValue, path: request.uri.path, token: token, body: read.body, oversized: read.oversized, binary: binary)
-      served.unreadable = read.unreadable
+      let served = ServingRequest(
+        method: request.method.rawValue, path: request.uri.path, token: token, body: read.body, bodyProblem: read.problem, binary: binary)
       let answer = core.handle(served)
       return response(answer)
     }
@@ -29,22 +28,22 @@ public enum HTTPDoor {
   }
 
   /// The body's bytes, copied once from the connection's buffers into one array (collecting
-  /// them into a ByteBuffer and copying that out cost two copies of every batch); oversized if
-  /// it is declared or found to be over `limit` (then it is not read further); `unreadable` says
-  /// why when the connection failed before the body ended.
-  static func read(_ body: RequestBody, limit: Int, declared: Int?) async -> (body: [UInt8], oversized: Bool, unreadable: String?) {
-    if let declared, declared > limit { return ([], true, nil) }
+  /// them into a ByteBuffer and copying that out cost two copies of every batch), or the
+  /// problem: oversized if it is declared or found to be over `limit` (then it is not read
+  /// further), unreadable (and why) when the connection failed before the body ended.
+  static func read(_ body: RequestBody, limit: Int, declared: Int?) async -> (body: [UInt8], problem: ServingRequest.BodyProblem?) {
+    if let declared, declared > limit { return ([], .oversized) }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(min(limit, max(0, declared ?? 0)))
     do {
       for try await chunk in body {
-        guard bytes.count + chunk.readableBytes <= limit else { return ([], true, nil) }
+        guard bytes.count + chunk.readableBytes <= limit else { return ([], .oversized) }
         chunk.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
       }
     } catch {
-      return ([], false, "\(error)")
+      return ([], .unreadable("\(error)"))
     }
-    return (bytes, false, nil)
+    return (bytes, nil)
   }
 
   /// The token of an `Authorization: Bearer TOKEN` header.

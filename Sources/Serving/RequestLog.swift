@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Synchronization
 
@@ -65,15 +66,18 @@ public final class RequestLog: Sendable {
   }
 
   /// RFC 3339 in UTC with milliseconds, built by hand (Foundation's formatter costs more than
-  /// the prediction it would stamp).
+  /// the prediction it would stamp). Milliseconds are floored, so times before 1970 stamp as
+  /// they should; a year past 9999 (outside RFC 3339) is written with all its digits.
   static func appendTimestamp(_ date: Date, to out: inout [UInt8]) {
     let ms = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
-    var seconds = time_t(ms / 1000)
+    let (wholeSeconds, millisecond) = ms.quotientAndRemainder(dividingBy: 1000)
+    var seconds = time_t(millisecond < 0 ? wholeSeconds - 1 : wholeSeconds)
     var t = tm()
     gmtime_r(&seconds, &t)
     func digits(_ v: Int, _ width: Int) {
       var divisor = 1
       for _ in 1..<width { divisor *= 10 }
+      while divisor <= v / 10 { divisor *= 10 }
       while divisor > 0 {
         out.append(0x30 + UInt8(v / divisor % 10))
         divisor /= 10
@@ -91,7 +95,7 @@ public final class RequestLog: Sendable {
     out.append(0x3a)
     digits(Int(t.tm_sec), 2)
     out.append(0x2e)
-    digits(ms % 1000, 3)
+    digits(millisecond < 0 ? millisecond + 1000 : millisecond, 3)
     out.append(0x5a)
   }
 
@@ -101,25 +105,11 @@ public final class RequestLog: Sendable {
     return String(decoding: out, as: UTF8.self)
   }
 
-  /// A JSON string literal (or null), as UTF-8: quote, backslash and control characters escaped.
+  /// A JSON string literal (or null), as UTF-8.
   static func appendQuoted(_ s: String?, to out: inout [UInt8]) {
     guard let s else { return out.append(contentsOf: "null".utf8) }
-    out.append(0x22)
-    for c in s.utf8 {
-      switch c {
-      case 0x22: out.append(contentsOf: [0x5c, 0x22])
-      case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
-      case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
-      case 0x0d: out.append(contentsOf: [0x5c, 0x72])
-      case 0x09: out.append(contentsOf: [0x5c, 0x74])
-      case ..<0x20: out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hexDigit(c >> 4), hexDigit(c & 15)])
-      default: out.append(c)
-      }
-    }
-    out.append(0x22)
+    JSONString.append(s, to: &out)
   }
-
-  @inline(__always) static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
 
   static func quoted(_ s: String?) -> String {
     var out: [UInt8] = []

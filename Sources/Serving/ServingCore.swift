@@ -11,21 +11,27 @@ public struct ServingRequest: Sendable {
   /// The bearer token, if the request carries one.
   public var token: String?
   public var body: [UInt8]
-  /// The body was over server.max_body_bytes and was not read (answered 413, logged).
-  public var oversized: Bool
+  /// Why the body is not there to serve (answered 413 or 400, logged), or nil.
+  public var bodyProblem: BodyProblem?
   /// The body is raw little-endian Float32 inputs (`Content-Type: application/octet-stream`), not JSON.
   public var binary: Bool
   /// The credential the transport already authenticated (the ZeroMQ door's ZAP User-Id).
   public var credentialID: String? = nil
-  /// Why the body could not be read (the connection failed before it ended): answered 400, logged.
-  public var unreadable: String? = nil
-  public init(method: String, path: String, token: String?, body: [UInt8], oversized: Bool = false, binary: Bool = false) {
+  public init(method: String, path: String, token: String?, body: [UInt8], bodyProblem: BodyProblem? = nil, binary: Bool = false) {
     self.method = method
     self.path = path
     self.token = token
     self.body = body
-    self.oversized = oversized
+    self.bodyProblem = bodyProblem
     self.binary = binary
+  }
+
+  /// Why a front door has no body to hand over.
+  public enum BodyProblem: Sendable, Equatable {
+    /// Over server.max_body_bytes, declared or found while reading: not read further (413).
+    case oversized
+    /// The connection failed before the body ended, for the reason given (400).
+    case unreadable(String)
   }
 }
 
@@ -151,13 +157,14 @@ public final class ServingCore: Sendable {
   }
 
   func answer(_ request: ServingRequest, route found: Route?, credential: inout Credential?) -> ServingResponse {
-    if request.oversized {
+    switch request.bodyProblem {
+    case .oversized:
       credential = identify(request)
       return Self.error(413, "the body is over \(config.maxBodyBytes) bytes (server.max_body_bytes)")
-    }
-    if let why = request.unreadable {
+    case .unreadable(let why):
       credential = identify(request)
       return Self.error(400, "the body could not be read: \(why)")
+    case nil: break
     }
     guard let route = found, route.enabled else {
       return Self.error(404, found == nil ? "no such route" : "\(request.path) is not enabled on this server")

@@ -134,14 +134,14 @@ struct EvasionCommand: ParsableCommand {
       }
       outcome.cleanCorrect = correct(clean, test.labels)
       outcome.robustCorrect = correct(adversarial, test.labels)
-      extra = ",\"surrogate\":\(SafeTensorsFile.json(surrogate)),\"surrogate_robust_accuracy\":\(surrogateRobust)" + extra
+      extra = ",\"surrogate\":\(JSONString.quoted(surrogate)),\"surrogate_robust_accuracy\":\(surrogateRobust)" + extra
     }
     if json {
       print(
         "{\"method\":\"\(attack.method.rawValue)\",\"norm\":\"\(attack.norm.rawValue)\",\"eps\":\(attack.eps),\"steps\":\(attack.steps),"
           + "\"alpha\":\(attack.alpha),\"restarts\":\(attack.restarts),\"count\":\(outcome.count),"
           + "\"clean_accuracy\":\(outcome.cleanAccuracy),\"robust_accuracy\":\(outcome.robustAccuracy),"
-          + "\"model\":\(SafeTensorsFile.json(described.path)),\"sha256\":\"\(described.sha256)\"\(extra)}")
+          + "\"model\":\(JSONString.quoted(described.path)),\"sha256\":\"\(described.sha256)\"\(extra)}")
     } else {
       if surrogate != nil { print("transfer: crafted on \(surrogate!), measured on \(model)") }
       print(

@@ -171,9 +171,9 @@ struct ExtractionCommand: ParsableCommand {
       ("queries", "\(queries)"), ("fidelity", "\(fidelity)"), ("accuracy", "\(accuracy)"), ("target_accuracy", "\(targetAccuracy)"),
       ("output", remote ? "\"server\"" : "\"\(output.rawValue)\""),
     ]
-    if let out { fields.append(("out", SafeTensorsFile.json(out))) }
+    if let out { fields.append(("out", JSONString.quoted(out))) }
     if let server {
-      fields += [("target", SafeTensorsFile.json(model)), ("answered", "\(server.answered)")] + server.jsonFields
+      fields += [("target", JSONString.quoted(model)), ("answered", "\(server.answered)")] + server.jsonFields
     }
     if json {
       print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")

@@ -79,7 +79,7 @@ struct LeakCommand: ParsableCommand {
         format: "leak: %d of %d labels answered, %.0f bits recovered, label accuracy %.4f", labels.count, receiver.count,
         m["bits_recovered"]!, m["label_accuracy"]!))
     var fields: [(String, String)] = [
-      ("target", SafeTensorsFile.json(target)), ("worker", "\(receiver.worker)"),
+      ("target", JSONString.quoted(target)), ("worker", "\(receiver.worker)"),
       ("output", remote ? "\"server\"" : "\"\(shown.output.rawValue)\""),
     ]
     for key in [

@@ -52,7 +52,7 @@ struct DriftCommandTests {
   @Test func badFilesAreClearErrors() throws {
     let dir = CLI.temporaryDirectory()
     let good = try write("good.csv", "1,2\n3,4\n5,6\n", in: dir)
-    let cases: [([String], String)] = try [
+    let cases: [([String], String)] = [
       (["ks", "--current", try write("nan.csv", "1,2\nnan,4\n", in: dir)], "not finite"),
       (["ks", "--current", try write("narrow.csv", "1\n2\n", in: dir)], "columns"),
       (["ks", "--current", try write("ragged.csv", "1,2\n3\n", in: dir)], "columns"),

@@ -31,7 +31,7 @@ import Testing
     #expect(dry.status == 0 && dry.stdout.contains("2 cells × 2 seeds = 4 runs"))
     let r = try CLI.run(["sweep", sweep, "--sweeps-dir", sweeps, "--jobs", "2"])
     #expect(r.status == 0, "\(r.stderr)")
-    let sweepDir = try #require(try FileManager.default.contentsOfDirectory(atPath: sweeps).first).map { sweeps + "/" + $0 }!
+    let sweepDir = sweeps + "/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: sweeps).first))
     let csv = try String(contentsOfFile: sweepDir + "/summary.csv", encoding: .utf8).split(separator: "\n")
     #expect(csv.count == 3)
     #expect(csv[0].hasPrefix("cell,coordinator.aggregator,seeds,accuracy_mean,accuracy_ci95"))

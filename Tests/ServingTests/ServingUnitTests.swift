@@ -192,9 +192,10 @@ import Testing
   }
 
   @Test func finiteValuesAreTakenAsSent() throws {
-    // The extremes of the finite range, subnormals, signed zeros.
+    // The extremes of the finite range, subnormals (0x116c2 is about 1e-40), signed zeros.
     let values: [Float] = [
-      .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -.leastNormalMagnitude, 0, -0.0, 0.5, 1e-40,
+      .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -.leastNormalMagnitude, 0, -0.0, 0.5,
+      Float(bitPattern: 0x0001_16c2),
     ]
     let inputs = try PredictInputs.decodeBinary(Self.bytes(values), inputSize: 4, maxBatch: 2)
     #expect(inputs.count == 2 && inputs.values.map(\.bitPattern) == values.map(\.bitPattern))
@@ -262,6 +263,10 @@ import Testing
   @Test func timestampsAreRFC3339InUTC() {
     #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 1_764_500_000.123)) == "2025-11-30T10:53:20.123Z")
     #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+    // Before 1970 the milliseconds are floored (date -u -d @-1 is 1969-12-31T23:59:59), and a
+    // year past 9999 keeps all its digits (date -u -d @253402300800 is 10000-01-01).
+    #expect(RequestLog.timestamp(Date(timeIntervalSince1970: -0.25)) == "1969-12-31T23:59:59.750Z")
+    #expect(RequestLog.timestamp(Date(timeIntervalSince1970: 253_402_300_800.5)) == "10000-01-01T00:00:00.500Z")
     #expect(RequestLog.quoted("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
     #expect(RequestLog.quoted("\u{1f}\t\r\u{7f}é") == "\"\\u001f\\t\\r\u{7f}é\"")
     #expect(RequestLog.quoted(nil) == "null")
@@ -322,8 +327,7 @@ struct DrainTests {
     let dir = Scratch.directory("serving-unreadable").path
     defer { Scratch.remove(URL(fileURLWithPath: dir)) }
     let core = try Self.core(dir)
-    var request = ServingRequest(method: "POST", path: "/v1/predict", token: nil, body: [])
-    request.unreadable = "connection reset"
+    let request = ServingRequest(method: "POST", path: "/v1/predict", token: nil, body: [], bodyProblem: .unreadable("connection reset"))
     let answer = core.handle(request)
     #expect(answer.status == 400 && String(decoding: answer.body, as: UTF8.self).contains("could not be read: connection reset"))
     let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
