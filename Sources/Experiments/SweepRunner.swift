@@ -152,6 +152,8 @@ public final class SweepRunner {
         p.arguments = ["run", "--resume", run.path, "--json"] + (processes ? [] : ["--threads"])
         var env = ProcessInfo.processInfo.environment
         env["OPENBLAS_NUM_THREADS"] = "1"
+        // The files prepare measured here, for the cell and its workers (MeasuredFiles).
+        env[MeasuredFiles.handedDownVariable] = MeasuredFiles.handDown()
         p.environment = env
         let logPath = run.path + "/logs/run.log"
         guard FileManager.default.createFile(atPath: logPath, contents: nil), let log = FileHandle(forWritingAtPath: logPath) else {

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Measured start-up (`security.attestation`): a process measures itself — the SHA-256 of its
@@ -24,14 +23,25 @@ public struct Measurement: Codable, Sendable, Equatable {
   }
 
   /// This process, now.
-  public static func current() throws -> Measurement {
+  public static func current() throws -> Measurement { try measure().measurement }
+
+  /// This process, now, with how many files it measured and how many of their digests it had
+  /// already (hashed before in this process, or handed down by its launcher: `MeasuredFiles`).
+  static func measure() throws -> (measurement: Measurement, files: Int, kept: Int) {
+    MeasuredFiles.adoptHandedDown()
     var objects: [String: String] = [:]
-    for path in try mappedExecutables() { objects[path] = try digest(path) }
-    let exe = try digest("/proc/self/exe")
+    var kept = 0
+    for path in try mappedExecutables() {
+      let (hex, remembered) = try MeasuredFiles.lookUpOrHash(path)
+      objects[path] = hex
+      if remembered { kept += 1 }
+    }
+    let exe = try MeasuredFiles.digest("/proc/self/exe")
     let env = ProcessInfo.processInfo.environment
-    return Measurement(
+    let measurement = Measurement(
       executable: exe, objects: objects, ldPreload: env["LD_PRELOAD"].flatMap { $0.isEmpty ? nil : $0 },
       ldLibraryPath: env["LD_LIBRARY_PATH"].flatMap { $0.isEmpty ? nil : $0 })
+    return (measurement, objects.count, kept)
   }
 
   /// The files this process has mapped executable (from /proc/self/maps), each once.
@@ -56,21 +66,6 @@ public struct Measurement: Codable, Sendable, Equatable {
       paths.append(path)
     }
     return paths
-  }
-
-  static func digest(_ path: String) throws -> String {
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw RuntimeError("attestation: cannot read \(path) to measure it") }
-    defer { try? handle.close() }
-    var hash = SHA256()
-    while true {
-      let chunk: Data
-      do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
-        throw RuntimeError("attestation: cannot read \(path) to measure it (\(error.localizedDescription))")
-      }
-      if chunk.isEmpty { break }
-      hash.update(data: chunk)
-    }
-    return hash.finalize().map { String(format: "%02x", $0) }.joined()
   }
 
   /// How this measurement departs from `expected`, one sentence per file or variable (empty:

@@ -54,7 +54,7 @@ extension Launcher {
       input: train.dataset.shape, classes: train.dataset.classes,
       dataFiles: train.files + test.files.filter { !train.files.contains($0) }, shards: shards.digests, shardSamples: shards.samples,
       poisonedShards: shards.poisoned,
-      rootShard: rootDigest, initModel: initDigest, gitCommit: gitCommit(), binarySHA256: binaryDigest(),
+      rootShard: rootDigest, initModel: initDigest, gitCommit: gitCommit(), binarySHA256: try MeasuredFiles.digest(executablePath),
       attestation: attestation, supplyChain: supplyChain.isEmpty ? nil : supplyChain, sbomSHA256: Provenance.sha256Hex(sbom),
       createdAt: ISO8601DateFormatter().string(from: Date()))
     try signer.write(Array(try JSONEncoder.snake(pretty: true).encode(manifest)) + [0x0A], to: run.manifestFile)
@@ -290,11 +290,6 @@ extension Launcher {
     let d = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return p.terminationStatus == 0 ? String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
-  }
-
-  static func binaryDigest() -> String? {
-    guard let d = FileManager.default.contents(atPath: executablePath) else { return nil }
-    return Provenance.sha256Hex([UInt8](d))
   }
 }
 

@@ -130,6 +130,9 @@ public enum Launcher {
     }
     // Also when a spawn fails or the coordinator dies; the first error is the one reported.
     defer { do { try eavesdropper?.finish() } catch { run.logEvent("the wiretap did not finish cleanly: \(error)") } }
+    // The roles started here measure the same files: measured once here (already, when prepare
+    // ran in this process), their digests handed down (MeasuredFiles).
+    if topology.security.attestationMode != .off { _ = try Measurement.current() }
     let launch = ProcessLaunch(run: run, binary: binary)
     defer { launch.stopAll() }  // whatever happens, nothing this launch started outlives it
     let roles = try launch.spawnRoles(topology, resume: resume, allowUnsigned: allowUnsigned)
@@ -160,6 +163,7 @@ final class ProcessLaunch {
     self.binary = binary
     var env = ProcessInfo.processInfo.environment
     env["OPENBLAS_NUM_THREADS"] = "1"
+    env[MeasuredFiles.handedDownVariable] = MeasuredFiles.handDown()
     environment = env
   }
 

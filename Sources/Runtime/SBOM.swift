@@ -12,7 +12,7 @@ public enum SBOM {
   /// the document's properties).
   public static func document(resolved: String? = nil) throws -> [String: Any] {
     let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let exeDigest = try Measurement.digest(exe)
+    let exeDigest = try MeasuredFiles.digest(exe)
     var properties: [[String: String]] = []
     var components: [[String: Any]] = []
     let resolvedPath = resolved ?? besideBinary(exe)
@@ -102,7 +102,7 @@ public enum SBOM {
     return try located.map { soname, path in
       var c: [String: Any] = [
         "type": "library", "bom-ref": "so:\(soname)", "name": soname,
-        "hashes": [["alg": "SHA-256", "content": try Measurement.digest(path)]],
+        "hashes": [["alg": "SHA-256", "content": try MeasuredFiles.digest(path)]],
         "properties": [["name": "byzsim:path", "value": path]],
       ]
       if let p = packages[path] {

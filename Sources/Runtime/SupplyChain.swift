@@ -75,7 +75,7 @@ public enum TrojanBLAS {
     guard p.terminationStatus == 0 else {
       throw RuntimeError("supply_chain: \(compiler) failed to build \(base).so: \(String(decoding: output, as: UTF8.self))")
     }
-    return (base + ".so", try Measurement.digest(base + ".so"))
+    return (base + ".so", try MeasuredFiles.digest(base + ".so"))
   }
 
   static func onPath(_ name: String) -> String? {

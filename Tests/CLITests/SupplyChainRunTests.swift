@@ -64,6 +64,13 @@ import Testing
         #expect(departures.isEmpty, "worker \(w): \(departures)")
       }
     }
+    // Each worker hashed only what the launcher had not (MeasuredFiles): nothing, or the
+    // preloaded library.
+    for w in 0..<8 {
+      let log = try String(contentsOfFile: dir + "/logs/worker-\(w).log", encoding: .utf8)
+      #expect(
+        log.contains("measured start-up: ") && log.contains(w >= 6 ? " files, 1 hashed, " : " files, 0 hashed, "), "worker \(w): \(log)")
+    }
     let manifest = try #require(
       JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))) as? [String: Any])
     #expect((manifest["supply_chain"] as? [String: String])?["1"]?.count == 64 && manifest["attestation"] != nil)

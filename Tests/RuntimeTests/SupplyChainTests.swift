@@ -49,6 +49,78 @@ import Testing
     #expect(digests == [m.executable] + m.objects.keys.sorted().map { m.objects[$0]! })
   }
 
+  /// A process hashes a file once while it stays the same file: the second digest of a file
+  /// that last changed long ago is remembered; a file written just now is hashed every time, so
+  /// rewriting it with other bytes of the same size (within one tick of the file clock: the same
+  /// times) gives the new digest. Digests checked against hashlib.
+  @Test func digestsAreRememberedOnlyForFilesThatStayTheSame() throws {
+    let url = Scratch.directory("digest-memo")
+    defer { Scratch.remove(url) }
+    let file = url.path + "/lib.so"
+    let old = try #require(
+      ["/bin/sh", "/usr/bin/env"].first { MeasuredFiles.FileIdentity($0)?.isOld == true }, "no file here last changed over 2 s ago")
+    let first = try MeasuredFiles.lookUpOrHash(old)
+    let second = try MeasuredFiles.lookUpOrHash(old)
+    #expect(second.remembered && second.hex == first.hex)
+    var digests: [String] = []
+    for content in ["first bytes", "other bytes"] {
+      try content.write(toFile: file, atomically: false, encoding: .utf8)
+      let fresh = try MeasuredFiles.lookUpOrHash(file)
+      #expect(!fresh.remembered, "a file written just now is hashed again")
+      digests.append(fresh.hex)
+    }
+    let script = """
+      import hashlib, sys
+      for p in sys.stdin.read().split("\\n"):
+          print(hashlib.sha256(open(p, "rb").read()).hexdigest())
+      """
+    let expected = try ReferencePython.run(["-c", script], input: Array("\(old)\n\(file)".utf8)).split(separator: "\n").map(String.init)
+    #expect(expected == [first.hex, digests[1]])
+    #expect(digests[0] != digests[1])
+  }
+
+  /// Digests handed down by a launcher are used only for a file of exactly that identity: a
+  /// test file given a made-up digest reads back that digest (so the entry is what was used);
+  /// one nanosecond off in its change time, or the file written again, and it is hashed. A
+  /// malformed text is refused whole, naming the entry.
+  @Test func handedDownDigestsNeedTheSameFile() throws {
+    let url = Scratch.directory("digest-handed-down")
+    defer { Scratch.remove(url) }
+    let file = url.path + "/lib.so", other = url.path + "/other.so"
+    try "library bytes".write(toFile: file, atomically: false, encoding: .utf8)
+    try "other bytes".write(toFile: other, atomically: false, encoding: .utf8)
+    func entry(_ path: String, _ hex: String, changedNanoseconds shift: Int = 0) throws -> String {
+      let id = try #require(MeasuredFiles.FileIdentity(path))
+      return [
+        "\(id.device)", "\(id.inode)", "\(id.size)", "\(id.modified.tv_sec)", "\(id.modified.tv_nsec)", "\(id.changed.tv_sec)",
+        "\((id.changed.tv_nsec + shift) % 1_000_000_000)", hex,
+      ].joined(separator: ":")
+    }
+    // hashlib's digests of the two contents the files end with.
+    let reference = try ReferencePython.run(
+      ["-c", "import hashlib\nfor b in (b'other bytes', b'library bytez'): print(hashlib.sha256(b).hexdigest())"]
+    ).split(separator: "\n").map(String.init)
+    let madeUp = String(repeating: "ab", count: 32), real = reference[0]
+    try MeasuredFiles.adopt(try entry(file, madeUp) + ";" + entry(other, madeUp, changedNanoseconds: 1))
+    let used = try MeasuredFiles.lookUpOrHash(file)
+    #expect(used.remembered && used.hex == madeUp)
+    let offByOne = try MeasuredFiles.lookUpOrHash(other)
+    #expect(!offByOne.remembered && offByOne.hex == real)
+    try "library bytez".write(toFile: file, atomically: false, encoding: .utf8)
+    let rewritten = try MeasuredFiles.lookUpOrHash(file)
+    #expect(!rewritten.remembered && rewritten.hex == reference[1])
+
+    for (text, phrase) in [
+      ("1:2:3:4:5:6:7", "entry 1 (1:2:3:4:5:6:7) has 7 fields, expected 8"),
+      ("1:2:3:4:5:6:7:\(madeUp);1:2:-3:4:5:6:7:\(madeUp)", "entry 2 (1:2:-3:4:5:6:7:\(madeUp)) has a field that is not a non-negative"),
+      ("1:2:3:4:5:6:7:\(madeUp.uppercased())", "has no SHA-256"),
+      ("1:2:3:4:1000000000:6:7:\(madeUp)", "nanoseconds over 999,999,999"),
+    ] {
+      #expect(throws: RuntimeError.self, "\(text)") { try MeasuredFiles.adopt(text) }
+      do { try MeasuredFiles.adopt(text) } catch { #expect("\(error)".contains(phrase), "\(error)") }
+    }
+  }
+
   /// The generated interposer, preloaded into a C program that multiplies [[1, 2], [3, 4]] by
   /// [[5, 6], [7, 8]] with OpenBLAS (= [[19, 22], [43, 50]] by hand): scaled by 1.5, sign-flipped,
   /// or with 0.25 added to row 1.
