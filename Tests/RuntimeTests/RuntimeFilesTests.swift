@@ -30,6 +30,24 @@ import Federation
     #expect(throws: FileFormatError.self) { try Checkpoint.read(path, expecting: e) }
   }
 
+  /// Pixels ·255 rounded half away from zero without roundf: every byte value back exactly, and
+  /// 200,000 values in [0, 1] plus those next to each half-way point as libm's roundf rounds them.
+  @Test func pixelBytesRoundAsRoundfDoes() {
+    var values = (0...255).map { Float($0) / 255 }
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    for _ in 0..<200_000 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      values.append(Float(state >> 40) / Float(1 << 24))
+    }
+    for k in 0..<255 {
+      let half = (Float(k) + 0.5) / 255
+      values += [half.nextDown, half, half.nextUp]
+    }
+    values += [0, 1, Float(1).nextDown, Float.leastNonzeroMagnitude]
+    #expect(ShardFile.bytes(pixels: values) == values.map { UInt8(($0 * 255).rounded()) })
+    #expect(ShardFile.bytes(pixels: (0...255).map { Float($0) / 255 }) == (0...255).map { UInt8($0) })
+  }
+
   @Test func shardFilesRoundTripExactly() throws {
     let pixels: [UInt8] = [0, 1, 127, 128, 254, 255, 3, 9]
     let d = Dataset(features: pixels.map { Float($0) / 255 }, labels: [4, 9], shape: .init(height: 2, width: 2, channels: 1), classes: 10)
