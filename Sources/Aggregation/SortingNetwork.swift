@@ -93,15 +93,17 @@ enum SortingNetwork {
     // and ran at 16× a streaming read for n = 100). A tile of the n rows stays within ~256 KB;
     // its width is a multiple of 64 so that whole tiles go four groups at a time.
     let tileWidth = max(64, min(2048, (1 << 16) / max(1, n) / 64 * 64))
-    let tile = UnsafeMutablePointer<Float>.allocate(capacity: n * tileWidth)
+    let unrolled = fused.flatMap { small($0, n: n, level: level) }
+    // Every row in order: the unrolled network reads the matrix in place, n ≤ 64 streams at
+    // once and no tile copied (at n = 13 and 50 as fast as one streaming read, or within 2.6× of it).
+    let inPlace = unrolled != nil && rows == nil && d <= Int(Int32.max)
+    let tile = UnsafeMutablePointer<Float>.allocate(capacity: inPlace ? 0 : n * tileWidth)
     defer { tile.deallocate() }
     x.data.withUnsafeBufferPointer { src in
       out.withUnsafeMutableBufferPointer { o in
         let base = src.baseAddress!
         var t = 0
-        if let fused, let mode = small(fused, n: n, level: level), rows == nil, d <= Int(Int32.max) {
-          // Every row in order: the network reads the matrix in place, n ≤ 64 streams at once and
-          // no tile copied (at n = 13 and 50 as fast as one streaming read, or within 2.6× of it).
+        if inPlace, let mode = unrolled {
           bz_tile_small(base, Int32(n), Int32(d), Int32(full), mode.mode, mode.lo, mode.hi, o.baseAddress!)
           t = full
         }
@@ -109,7 +111,7 @@ enum SortingNetwork {
           let width = min(tileWidth, full - t)
           for (r, i) in idx.enumerated() { (tile + r * width).update(from: base + i * d + t, count: width) }
           var j = 0
-          if let fused, let mode = small(fused, n: n, level: level) {
+          if let mode = unrolled {
             j = width / 16 * 16
             bz_tile_small(tile, Int32(n), Int32(width), Int32(j), mode.mode, mode.lo, mode.hi, o.baseAddress! + t)
           }

@@ -80,16 +80,13 @@ public enum MeasuredFiles {
 
   /// Adopts what the launcher handed down, once per process; a malformed variable is said on
   /// standard error (the role's log) and ignored: everything is then hashed.
-  static func adoptHandedDown() { _ = handedDown }
+  static func adoptHandedDown() { handedDown }
 
-  private static let handedDown: Bool = {
-    guard let text = ProcessInfo.processInfo.environment[handedDownVariable], !text.isEmpty else { return false }
-    do {
-      try adopt(text)
-      return true
-    } catch {
+  /// Run once, on first use (a static's initializer).
+  private static let handedDown: Void = {
+    guard let text = ProcessInfo.processInfo.environment[handedDownVariable], !text.isEmpty else { return }
+    do { try adopt(text) } catch {
       FileHandle.standardError.write(Data("ignoring the digests handed down: \(error); every file is hashed\n".utf8))
-      return false
     }
   }()
 

@@ -36,17 +36,20 @@ import Testing
     let m = try Measurement.current()
     #expect(m.objects.count >= 5, "\(m.objects.keys.sorted())")
     #expect(m.objects.keys.contains { $0.contains("libopenblas") }, "the test binary links OpenBLAS: \(m.objects.keys.sorted())")
-    let paths = ["/proc/self/exe"] + m.objects.keys.sorted()
+    // /proc/self/exe is Python's own in Python: pass the test binary's real path instead.
+    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let digests = try Self.hashlib([exe] + m.objects.keys.sorted())
+    #expect(digests == [m.executable] + m.objects.keys.sorted().map { m.objects[$0]! })
+  }
+
+  /// Python's hashlib SHA-256 of each file, hex, in order.
+  static func hashlib(_ paths: [String]) throws -> [String] {
     let script = """
-      import hashlib, sys, os
+      import hashlib, sys
       for p in sys.stdin.read().split("\\n"):
           print(hashlib.sha256(open(p, "rb").read()).hexdigest())
       """
-    // /proc/self/exe is Python's own in Python: pass the test binary's real path instead.
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let input = ([exe] + paths.dropFirst()).joined(separator: "\n")
-    let digests = try ReferencePython.run(["-c", script], input: Array(input.utf8)).split(separator: "\n").map(String.init)
-    #expect(digests == [m.executable] + m.objects.keys.sorted().map { m.objects[$0]! })
+    return try ReferencePython.run(["-c", script], input: Array(paths.joined(separator: "\n").utf8)).split(separator: "\n").map(String.init)
   }
 
   /// A process hashes a file once while it stays the same file: the second digest of a file
@@ -69,13 +72,7 @@ import Testing
       #expect(!fresh.remembered, "a file written just now is hashed again")
       digests.append(fresh.hex)
     }
-    let script = """
-      import hashlib, sys
-      for p in sys.stdin.read().split("\\n"):
-          print(hashlib.sha256(open(p, "rb").read()).hexdigest())
-      """
-    let expected = try ReferencePython.run(["-c", script], input: Array("\(old)\n\(file)".utf8)).split(separator: "\n").map(String.init)
-    #expect(expected == [first.hex, digests[1]])
+    #expect(try Self.hashlib([old, file]) == [first.hex, digests[1]])
     #expect(digests[0] != digests[1])
   }
 
