@@ -21,7 +21,7 @@ let cLibraries: [Target] = [
 let libraries: [Target] = [
   .target(name: "Tensor", dependencies: ["COpenBLAS"]),
   .target(name: "Plugins"),
-  .target(name: "Learning", dependencies: ["Tensor", "Data"]),
+  .target(name: "Learning", dependencies: ["Tensor", "Data", "CKernels"]),
   .target(name: "Transport", dependencies: ["CZeroMQ"]),
   .target(name: "TOML"),
   // Coordinate-wise kernels in C, one target attribute per function (AVX2, AVX-512F), picked at run time.
@@ -86,7 +86,7 @@ let tests: [Target] = [
   // Shared by tests only: a seeded input mutator for the fuzz tests, the reference Python venv.
   .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
   .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-  .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor"]),
+  .testTarget(name: "LearningTests", dependencies: ["Learning", "Tensor", "TestSupport"]),
   .testTarget(name: "DataTests", dependencies: ["Data", "Tensor", "TestSupport"]),
   .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
   .testTarget(name: "PluginsTests", dependencies: ["Plugins"]),

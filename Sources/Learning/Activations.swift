@@ -22,7 +22,7 @@ public final class ReLU: Layer {
   public func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?, accumulate: Bool
   ) {
     if let dx { Kernels.reluBackward(output: y, dy, dx, count: batch * inputSize) }
   }
@@ -65,7 +65,7 @@ public final class MaxPool2D: Layer {
   public func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?, accumulate: Bool
   ) {
     guard let dx else { return }
     precondition(winnerCapacity >= batch * outputSize, "MaxPool2D.backward without a matching forward")

@@ -42,14 +42,14 @@ public final class Dense: Layer {
   public func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?, accumulate: Bool
   ) {
     if let dw = gradients {
-      // dw (OUT, IN) = dyᵀ (OUT, B) · x (B, IN)
+      // dw (OUT, IN) (+)= dyᵀ (OUT, B) · x (B, IN)
       BLAS.gemm(
         .transposed, .none, m: outputSize, n: inputSize, k: batch,
-        a: dy, lda: outputSize, b: x, ldb: inputSize, c: dw, ldc: inputSize)
-      Kernels.biasGradient(dy, rows: batch, cols: outputSize, into: dw + outputSize * inputSize)
+        a: dy, lda: outputSize, b: x, ldb: inputSize, beta: accumulate ? 1 : 0, c: dw, ldc: inputSize)
+      Kernels.biasGradient(dy, rows: batch, cols: outputSize, into: dw + outputSize * inputSize, adding: accumulate)
     }
     if let dx {
       // dx (B, IN) = dy (B, OUT) · w (OUT, IN)

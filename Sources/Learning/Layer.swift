@@ -27,12 +27,14 @@ public protocol Layer: AnyObject {
   /// y = f(x).   x is (batch, inputSize), y is (batch, outputSize).
   func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, parameters: UnsafePointer<Float>)
 
-  /// Given dy = dL/dy, writes dL/dparameters into `gradients` (overwriting; skipped when nil)
-  /// and, if `dx` is non-nil, dL/dx. Must follow a `forward` on the same x with the same batch.
+  /// Given dy = dL/dy, writes dL/dparameters into `gradients` — overwriting, or with
+  /// `accumulate` adding to what is there (micro-batches summing into one gradient); skipped
+  /// when nil — and, if `dx` is non-nil, dL/dx (always overwritten). Must follow a `forward`
+  /// on the same x with the same batch.
   func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?)
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?, accumulate: Bool)
 
   /// Adds to `norms[i]` the squared L2 norm of sample i's own gradient of this layer's
   /// parameters, given dy whose row i is that sample's output gradient (DP-SGD's clipping;
@@ -46,6 +48,17 @@ public protocol Layer: AnyObject {
 
 extension Layer {
   public var workspacePerSample: Int { inputSize + outputSize }
+
+  /// `backward` overwriting the parameter gradients.
+  public func backward(
+    input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+    outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+    batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>?
+  ) {
+    backward(
+      input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch, parameters: parameters, gradients: gradients,
+      accumulate: false)
+  }
 }
 
 /// A growable scratch buffer owned by a layer or network (never shrinks; uninitialised floats).

@@ -16,7 +16,6 @@ public final class Network {
 
   private let activations: [Scratch]
   private let deltaA = Scratch(), deltaB = Scratch(), topDelta = Scratch()
-  private var accumulated: [Float] = []
   /// Data-parallel replicas (`parallelPasses`): each computes its share of a batch on a thread
   /// of its own, with its own scratch.
   private var replicas: [Network] = []
@@ -170,25 +169,21 @@ public final class Network {
     return loss
   }
 
-  /// `lossAndGradient` on this thread: micro-batches one after another.
+  /// `lossAndGradient` on this thread: micro-batches one after another, each adding its share
+  /// to `gradients` in the layers' GEMMs (its loss gradient scaled by count / batch).
   private func serialLossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
-    if batch <= microBatch { return passLossAndGradient(x, labels: labels, batch: batch) }
-    if accumulated.count != parameterCount { accumulated = [Float](repeating: 0, count: parameterCount) }
+    if batch <= microBatch { return passLossAndGradient(x, labels: labels, batch: batch, share: nil, accumulate: false) }
     var loss = 0.0
     var start = 0
     while start < batch {
       let count = min(microBatch, batch - start)
       let weight = Double(count) / Double(batch)
-      loss += weight * passLossAndGradient(x + start * inputSize, labels: labels + start, batch: count)
-      let w = Float(weight), first = start == 0
-      accumulated.withUnsafeMutableBufferPointer { acc in
-        gradients.withUnsafeBufferPointer { g in
-          for i in 0..<parameterCount { acc[i] = first ? w * g[i] : acc[i] + w * g[i] }
-        }
-      }
+      loss +=
+        weight
+        * passLossAndGradient(
+          x + start * inputSize, labels: labels + start, batch: count, share: Float(weight), accumulate: start > 0)
       start += count
     }
-    swap(&accumulated, &gradients)
     return loss
   }
 
@@ -213,12 +208,18 @@ public final class Network {
     return out
   }
 
-  /// One forward + backward pass over `batch` samples (no splitting).
-  private func passLossAndGradient(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Double {
+  /// One forward + backward pass over `batch` samples (no splitting): the gradient of their
+  /// mean loss, times `share` if given, written to `gradients` or added to them (`accumulate`).
+  private func passLossAndGradient(
+    _ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, share: Float?, accumulate: Bool
+  ) -> Double {
     let logits = forward(x, batch: batch)
     let top = topDelta.reserve(batch * outputSize)
     let lossSum = Kernels.softmaxCrossEntropy(logits: logits, labels: labels, rows: batch, classes: outputSize, gradient: top)
-    backward(x, from: top, batch: batch)
+    if let share {
+      for i in 0..<(batch * outputSize) { top[i] *= share }
+    }
+    backward(x, from: top, batch: batch, accumulate: accumulate)
     return lossSum / Double(batch)
   }
 
@@ -264,34 +265,29 @@ public final class Network {
     _ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, clip: Float
   ) -> (lossSum: Double, clipped: Int, norms: [Double]) {
     precondition(clip > 0 && clip.isFinite, "the clipping norm must be positive: got \(clip)")
-    if accumulated.count != parameterCount { accumulated = [Float](repeating: 0, count: parameterCount) }
     var lossSum = 0.0, clipped = 0
     var norms = [Double](repeating: 0, count: batch)
     var start = 0
     while start < batch {
       let count = min(microBatch, batch - start)
       let r = norms.withUnsafeMutableBufferPointer { n in
-        passClipped(x + start * inputSize, labels: labels + start, batch: count, clip: clip, norms: n.baseAddress! + start)
+        passClipped(
+          x + start * inputSize, labels: labels + start, batch: count, clip: clip, norms: n.baseAddress! + start,
+          accumulate: start > 0)
       }
       lossSum += r.lossSum
       clipped += r.clipped
-      let first = start == 0
-      accumulated.withUnsafeMutableBufferPointer { acc in
-        gradients.withUnsafeBufferPointer { g in
-          for i in 0..<parameterCount { acc[i] = first ? g[i] : acc[i] + g[i] }
-        }
-      }
       start += count
     }
     if batch == 0 {
-      for i in accumulated.indices { accumulated[i] = 0 }
+      for i in gradients.indices { gradients[i] = 0 }
     }
-    swap(&accumulated, &gradients)
     return (lossSum, clipped, norms)
   }
 
   private func passClipped(
-    _ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, clip: Float, norms: UnsafeMutablePointer<Double>
+    _ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, clip: Float, norms: UnsafeMutablePointer<Double>,
+    accumulate: Bool
   ) -> (lossSum: Double, clipped: Int) {
     let logits = forward(x, batch: batch)
     let classes = outputSize
@@ -322,13 +318,14 @@ public final class Network {
       if factor < 1 { clipped += 1 }
       for j in 0..<classes { top[i * classes + j] *= Float(factor) }
     }
-    // Pass 2: the sum of the clipped gradients.
-    backward(x, from: top, batch: batch)
+    // Pass 2: the sum of the clipped gradients (added to the micro-batches' before).
+    backward(x, from: top, batch: batch, accumulate: accumulate)
     return (lossSum, clipped)
   }
 
-  /// The backward pass from the loss gradient `top` (batch, classes), after a forward on x.
-  private func backward(_ x: UnsafePointer<Float>, from top: UnsafePointer<Float>, batch: Int) {
+  /// The backward pass from the loss gradient `top` (batch, classes), after a forward on x:
+  /// parameter gradients written to `gradients`, or added to them with `accumulate`.
+  private func backward(_ x: UnsafePointer<Float>, from top: UnsafePointer<Float>, batch: Int, accumulate: Bool) {
     var delta = deltaA.reserve(batch * maxLayerWidth)
     var spare = deltaB.reserve(batch * maxLayerWidth)
     delta.update(from: top, count: batch * outputSize)
@@ -340,7 +337,7 @@ public final class Network {
           layer.backward(
             input: input, output: activations[i].pointer, outputGradient: delta, inputGradient: i == 0 ? nil : spare,
             batch: batch, parameters: p.baseAddress! + parameterOffsets[i],
-            gradients: g.baseAddress! + parameterOffsets[i])
+            gradients: g.baseAddress! + parameterOffsets[i], accumulate: accumulate)
           swap(&delta, &spare)
         }
       }

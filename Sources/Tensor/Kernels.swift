@@ -64,9 +64,12 @@ public enum Kernels {
     for r in 0..<rows { add(bias, into: y + r * cols, count: cols) }
   }
 
-  /// dbias[j] = Σ_b dy[b, j].   dy is (rows, cols), dbias is (cols); overwrites dbias.
-  public static func biasGradient(_ dy: UnsafePointer<Float>, rows: Int, cols: Int, into dbias: UnsafeMutablePointer<Float>) {
-    dbias.update(repeating: 0, count: cols)
+  /// dbias[j] = Σ_b dy[b, j].   dy is (rows, cols), dbias is (cols); overwrites dbias, or with
+  /// `adding` adds the sum to it (rows added one after another either way).
+  public static func biasGradient(
+    _ dy: UnsafePointer<Float>, rows: Int, cols: Int, into dbias: UnsafeMutablePointer<Float>, adding: Bool = false
+  ) {
+    if !adding { dbias.update(repeating: 0, count: cols) }
     for r in 0..<rows { add(dy + r * cols, into: dbias, count: cols) }
   }
 

@@ -33,7 +33,6 @@ int32_t bz_tile_small_max(void);
 /// the reductions are those of SortingNetwork in Swift, in order: the bits are the same.
 void bz_tile_small(const float *tile, int32_t n, int32_t width, int32_t columns, int32_t mode, int32_t lo, int32_t hi, float *out);
 
-#endif
 
 /// Keeps freed blocks in the heap (glibc: trim threshold 1 GiB; mmap threshold 32 MiB, and with
 /// `map_large_blocks` 0 no block mapped on its own at all) so a process that allocates the same
@@ -49,3 +48,24 @@ void bz_heap_release(void);
 
 /// 1 when the CPU runs AVX2 and FMA3 instructions (what OpenBLAS's Haswell kernels use), else 0.
 int bz_cpu_avx2_fma(void);
+
+/// Which instructions the direct convolution kernels (conv.c) run: 2 = AVX-512F, 1 = AVX2 with
+/// FMA, 0 = baseline x86-64 (or not x86).
+int32_t bz_conv_level(void);
+
+/// Direct stride-1, unpadded convolution of NHWC images x (batch, h, w, c) with kh×kw kernels:
+/// y[b, i, j, o] = bias[o] + Σ_k x[b, i + ki, j + kj, ci] · wt[k, o] for o < out, k = (ki·kw + kj)·c
+/// + ci summed in that order after the bias, y (batch, h − kh + 1, w − kw + 1, out). wt is
+/// (kh·kw·c, op) and bias (op) with op = out rounded up to 16 (the extra lanes are read, never
+/// written out). `level` from bz_conv_level (a lower one is allowed: the results may differ in
+/// the last bits, FMA or not).
+void bz_conv_forward(const float *x, int32_t batch, int32_t h, int32_t w, int32_t c, int32_t kh, int32_t kw,
+                     int32_t out, const float *wt, const float *bias, float *y, int32_t level);
+
+/// The weight gradient of bz_conv_forward: dwt[k, o] = Σ over (b, i, j) in order of
+/// x[b, i + ki, j + kj, ci] · dy[b, i, j, o], dwt (kh·kw·c, op) overwritten (padding lanes zero);
+/// kh·kw·c at most 32 (more traps).
+void bz_conv_weight_gradient(const float *x, const float *dy, int32_t batch, int32_t h, int32_t w, int32_t c,
+                             int32_t kh, int32_t kw, int32_t out, float *dwt, int32_t level);
+
+#endif
