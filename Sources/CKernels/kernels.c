@@ -75,9 +75,52 @@ void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int
   else __builtin_trap();
 }
 
+// The reductions of bz_tile_small's modes 0–2 over sorted rows kept in memory: the same
+// operations in the same order as the generated networks (networks.c) and SortingNetwork's Swift.
+__attribute__((target("avx512f"))) static void reduce_avx512(const float *sorted, int32_t n, int32_t groups, int32_t mode,
+                                                             int32_t lo, int32_t hi, float *out) {
+  for (int32_t q = 0; q < groups; q++) {
+    const float *v = sorted + (int64_t)16 * n * q;
+#define ROW(i) _mm512_loadu_ps(v + (int64_t)16 * (i))
+    const __m512 m = n % 2 == 1 ? ROW(n / 2) : _mm512_mul_ps(_mm512_add_ps(ROW(n / 2 - 1), ROW(n / 2)), _mm512_set1_ps(0.5f));
+    __m512 r;
+    if (mode == 0) {
+      r = m;
+    } else if (mode == 2) {
+      const int32_t k = lo;
+      __m512 window = _mm512_setzero_ps();
+      for (int32_t i = 0; i < k; i++) window = _mm512_add_ps(window, ROW(i));
+      __m512 bestSum = window;
+      __m512 bestCost = _mm512_max_ps(_mm512_sub_ps(ROW(k - 1), m), _mm512_sub_ps(m, ROW(0)));
+      for (int32_t s = 1; s + k <= n; s++) {
+        window = _mm512_add_ps(window, _mm512_sub_ps(ROW(s + k - 1), ROW(s - 1)));
+        const __m512 cost = _mm512_max_ps(_mm512_sub_ps(ROW(s + k - 1), m), _mm512_sub_ps(m, ROW(s)));
+        const __mmask16 better = _mm512_cmp_ps_mask(cost, bestCost, _CMP_LT_OQ);
+        bestCost = _mm512_mask_mov_ps(bestCost, better, cost);
+        bestSum = _mm512_mask_mov_ps(bestSum, better, window);
+      }
+      r = _mm512_div_ps(bestSum, _mm512_set1_ps((float)k));
+    } else {
+      __m512 sum = _mm512_setzero_ps();
+      for (int32_t i = lo; i < hi; i++) sum = _mm512_add_ps(sum, ROW(i));
+      r = _mm512_div_ps(sum, _mm512_set1_ps((float)(hi - lo)));
+    }
+#undef ROW
+    _mm512_storeu_ps(out + 16 * q, r);
+  }
+}
+
+void bz_reduce_sorted(const float *sorted, int32_t n, int32_t groups, int32_t mode, int32_t lo, int32_t hi, float *out,
+                      int32_t level) {
+  if (level == 2) reduce_avx512(sorted, n, groups, mode, lo, hi, out);
+  else __builtin_trap();
+}
+
 #else
 
 int bz_simd_level(void) { return 0; }
+void bz_reduce_sorted(const float *sorted, int32_t n, int32_t groups, int32_t mode, int32_t lo, int32_t hi, float *out,
+                      int32_t level) { __builtin_trap(); }
 void bz_network16(float *v, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level) { __builtin_trap(); }
 void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level) { __builtin_trap(); }
 

@@ -178,6 +178,20 @@ import Testing
     #expect(zip(netMM, scalarMM).allSatisfy { abs($0 - $1) <= 1e-5 })
   }
 
+  /// Batcher's network for 65–128 rows is the 64-row network beside the (n − 64)-row one, shifted
+  /// by 64 — no comparator crosses the two before the last stage — then `comparators(n, fromStage:
+  /// 64)`: what the AVX-512 path runs as two unrolled sorts and a merge, giving the same bits.
+  @Test(arguments: [65, 66, 100, 127, 128])
+  func networksOverSixtyFourRowsAreTwoSortsThenTheirMerge(n: Int) {
+    func flat(_ c: [(Int, Int)]) -> [Int] { c.flatMap { [$0.0, $0.1] } }
+    let full = SortingNetwork.comparators(n), merge = SortingNetwork.comparators(n, fromStage: 64)
+    #expect(!merge.isEmpty && flat(Array(full.suffix(merge.count))) == flat(merge))
+    let head = Array(full.dropLast(merge.count))
+    #expect(head.allSatisfy { $0.1 < 64 || $0.0 >= 64 })
+    #expect(flat(head.filter { $0.1 < 64 }) == flat(SortingNetwork.comparators(64)))
+    #expect(flat(head.filter { $0.0 >= 64 }.map { ($0.0 - 64, $0.1 - 64) }) == flat(SortingNetwork.comparators(n - 64)))
+  }
+
   /// Every SIMD level this CPU runs (AVX2, AVX-512F in C) gives the baseline Swift network's
   /// bits exactly, for all three reductions: on values with many ties, +0 and −0 among them
   /// (where a min/max with its operands the other way round would pick the other zero).

@@ -20,6 +20,12 @@ void bz_network16(float *v, const int32_t *a, const int32_t *b, int32_t comparat
 /// one group's chain of dependent loads and stores does not.
 void bz_network16x4(float *v, int32_t n, const int32_t *a, const int32_t *b, int32_t comparators, int32_t level);
 
+/// bz_tile_small's reductions (`mode` 0–2, `lo`, `hi` as there) of n rows already sorted in
+/// memory: group q's n blocks of 16 at sorted + 16·n·q, its 16 results to out + 16·q, for q <
+/// groups. AVX-512F only (`level` 2; anything else traps).
+void bz_reduce_sorted(const float *sorted, int32_t n, int32_t groups, int32_t mode, int32_t lo, int32_t hi, float *out,
+                      int32_t level);
+
 /// The largest n that bz_tile_small takes (0 where it is not built: not x86-64).
 int32_t bz_tile_small_max(void);
 
@@ -29,8 +35,10 @@ int32_t bz_tile_small_max(void);
 /// another; for each 16 of its first `columns` columns (a multiple of 16): `mode` 0 the median
 /// (the middle row, or (lower + upper) × 0.5 for even n), 1 the mean of sorted rows lo..<hi
 /// (summed from +0 in order, divided by hi − lo), 2 MeaMed's mean of the k = lo values closest
-/// to the median (SortingNetwork.closestToMedian), into out[j ..< j + 16]. The comparators and
-/// the reductions are those of SortingNetwork in Swift, in order: the bits are the same.
+/// to the median (SortingNetwork.closestToMedian), into out[j ..< j + 16]; or `mode` 3 the sorted
+/// rows themselves, row r of column group q = j / 16 at out + 16·(lo·q + r) (lo ≥ n: the groups'
+/// stride in blocks of 16; hi unused). The comparators and the reductions are those of
+/// SortingNetwork in Swift, in order: the bits are the same.
 void bz_tile_small(const float *tile, int32_t n, int32_t width, int32_t columns, int32_t mode, int32_t lo, int32_t hi, float *out);
 
 
