@@ -1,6 +1,6 @@
 // Direct 2-D convolution for small receptive fields (the first layer of an image model: a 3×3
 // kernel over one channel is K = 9), where im2col + GEMM spends its time packing a k = 9 matrix.
-// Three versions picked at run time (bz_conv_level): AVX-512F and AVX2 + FMA intrinsics, and
+// Three versions picked at run time (Conv2D.bestLevel: bz_simd_level, with AVX2 only alongside FMA): AVX-512F and AVX2 + FMA intrinsics, and
 // plain C for baseline x86-64. Output channels go 16 at a time (one __m512, two __m256).
 #include "ckernels.h"
 
@@ -222,14 +222,6 @@ __attribute__((target("avx2,fma"))) static void conv_weight_gradient_avx2(const 
   }
 }
 
-int32_t bz_conv_level(void) {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return 2;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-  return 0;
-}
-#else
-int32_t bz_conv_level(void) { return 0; }
 #endif
 
 void bz_conv_forward(const float *x, int32_t batch, int32_t h, int32_t w, int32_t c, int32_t kh, int32_t kw,

@@ -57,16 +57,12 @@ void bz_heap_release(void);
 /// 1 when the CPU runs AVX2 and FMA3 instructions (what OpenBLAS's Haswell kernels use), else 0.
 int bz_cpu_avx2_fma(void);
 
-/// Which instructions the direct convolution kernels (conv.c) run: 2 = AVX-512F, 1 = AVX2 with
-/// FMA, 0 = baseline x86-64 (or not x86).
-int32_t bz_conv_level(void);
-
 /// Direct stride-1, unpadded convolution of NHWC images x (batch, h, w, c) with kh×kw kernels:
 /// y[b, i, j, o] = bias[o] + Σ_k x[b, i + ki, j + kj, ci] · wt[k, o] for o < out, k = (ki·kw + kj)·c
 /// + ci summed in that order after the bias, y (batch, h − kh + 1, w − kw + 1, out). wt is
 /// (kh·kw·c, op) and bias (op) with op = out rounded up to 16 (the extra lanes are read, never
-/// written out). `level` from bz_conv_level (a lower one is allowed: the results may differ in
-/// the last bits, FMA or not).
+/// written out). `level`: 2 = AVX-512F, 1 = AVX2 with FMA, 0 = baseline x86-64, at most what the
+/// CPU runs (a lower one is allowed: the results may differ in the last bits, FMA or not).
 void bz_conv_forward(const float *x, int32_t batch, int32_t h, int32_t w, int32_t c, int32_t kh, int32_t kw,
                      int32_t out, const float *wt, const float *bias, float *y, int32_t level);
 
