@@ -113,6 +113,32 @@ import Testing
     for k in 0..<y.count { #expect(x[Int(arg[k])] == y[k] && dx[Int(arg[k])] == dy[k]) }
   }
 
+  /// With 37 channels and values full of ties: the maximum, and as its index the first of the
+  /// window's inputs (row-major) that holds it — the rule the backward pass routes gradients by.
+  @Test func maxPoolOverManyChannelsKeepsTheFirstWinner() {
+    let b = 2, h = 6, w = 5, c = 37
+    let x = Reference.random(b * h * w * c, seed: 9).map { ($0 * 4).rounded() / 4 }  // quarters: many ties
+    let oh = h / 2, ow = w / 2
+    var y = [Float](repeating: 0, count: b * oh * ow * c)
+    var arg = [Int32](repeating: 0, count: y.count)
+    Kernels.maxPool2(x, batch: b, height: h, width: w, channels: c, &y, argmax: &arg)
+    var ties = 0
+    for n in 0..<b {
+      for i in 0..<oh {
+        for j in 0..<ow {
+          for ch in 0..<c {
+            let window = [(0, 0), (0, 1), (1, 0), (1, 1)].map { ((n * h + 2 * i + $0.0) * w + 2 * j + $0.1) * c + ch }
+            let m = window.map { x[$0] }.max()!
+            if window.filter({ x[$0] == m }).count > 1 { ties += 1 }
+            let k = ((n * oh + i) * ow + j) * c + ch
+            #expect(y[k] == m && arg[k] == Int32(window.first { x[$0] == m }!), "output \(k)")
+          }
+        }
+      }
+    }
+    #expect(ties > 20)
+  }
+
   /// im2col + GEMM equals a direct 6-loop convolution; col2im is the adjoint of im2col.
   @Test func convolutionByIm2colMatchesDirectLoops() {
     let g = ConvGeometry(height: 6, width: 5, inChannels: 2, kernelHeight: 3, kernelWidth: 2, outChannels: 4)
