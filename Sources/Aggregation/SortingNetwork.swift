@@ -62,6 +62,10 @@ enum SortingNetwork {
     case median
     case trimmedMean(f: Int)
     case closestToMedian(k: Int)
+
+    var isMedian: Bool {
+      if case .median = self { true } else { false }
+    }
   }
 
   /// The arguments of `bz_tile_small` for `fused` on n rows, if it runs here.
@@ -91,12 +95,8 @@ enum SortingNetwork {
   ) -> [Float] {
     let idx = rows ?? Array(0..<x.rows)
     let n = idx.count, d = x.cols
-    let net = comparators(n)
     precondition(level.rawValue <= Level.best.rawValue, "\(level.name) is not supported by this CPU")
-    let lower = net.map { Int32($0.0) }, upper = net.map { Int32($0.1) }
     var out = [Float](repeating: 0, count: d)
-    let vectors = UnsafeMutablePointer<V>.allocate(capacity: 4 * n)
-    defer { vectors.deallocate() }
     let full = d / 16 * 16
     // Tiles of columns, each row's slice copied in turn (one sequential stream at a time, which
     // the prefetcher follows; reading 16 floats from each of n rows in turn is n streams at once
@@ -107,6 +107,11 @@ enum SortingNetwork {
     let halves =
       level == .avx512 && smallMax == 64 && n > 64 && n <= 128
       ? Halves(n: n, tileWidth: tileWidth, fused: fused) : nil
+    // The whole network, for the columns the unrolled kernels leave (none when `halves` runs).
+    let net = halves == nil ? comparators(n) : []
+    let lower = net.map { Int32($0.0) }, upper = net.map { Int32($0.1) }
+    let vectors = UnsafeMutablePointer<V>.allocate(capacity: halves == nil ? 4 * n : 0)
+    defer { vectors.deallocate() }
     // Every row in order: the unrolled network reads the matrix in place, n ≤ 64 streams at
     // once and no tile copied (at n = 13 and 50 as fast as one streaming read, or within 2.6× of it);
     // so do the two unrolled sorts of 65–128 rows.
@@ -170,10 +175,6 @@ enum SortingNetwork {
     return out
   }
 
-  static func isMedian(_ fused: Fused) -> Bool {
-    if case .median = fused { true } else { false }
-  }
-
   /// The comparators of `net` that can change what ends on the wires `outputs` (each a value that
   /// matters, in its place): walking back from the end, a comparator touching a wire that matters
   /// is kept and then both its wires matter; the others only move values no output reads.
@@ -204,7 +205,7 @@ enum SortingNetwork {
       self.n = n
       reduction = fused.map { SortingNetwork.reduction($0, n: n) }
       let all = SortingNetwork.comparators(n, fromStage: 64)
-      let median = fused.map(SortingNetwork.isMedian) ?? false
+      let median = fused?.isMedian ?? false
       let merge = median ? SortingNetwork.pruned(all, outputs: n % 2 == 1 ? [n / 2] : [n / 2 - 1, n / 2]) : all
       lower = merge.map { Int32($0.0) }
       upper = merge.map { Int32($0.1) }
