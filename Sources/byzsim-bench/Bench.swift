@@ -1,4 +1,5 @@
 import ArgumentParser
+@preconcurrency import Glibc
 import Learning
 import Runtime
 
@@ -15,8 +16,10 @@ struct Bench: ParsableCommand {
       IngestionBench.self, ClientsBench.self, AttackCellBench.self,
     ])
 
-  /// OpenBLAS's kernels as `byzsim` runs with them (see `NativeBLAS`), then the command.
+  /// OpenBLAS's kernels as `byzsim` runs with them (see `NativeBLAS`), then the command. Lines
+  /// are written as they are printed, also into a pipe (`| tee`), since a bench runs for minutes.
   static func main() {
+    setvbuf(stdout, nil, _IOLBF, 0)
     NativeBLAS.reexecIfGeneric()
     HeapReuse.enable()
     do {
