@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// Fully connected layer: y = x · wᵀ + b.
@@ -6,6 +7,12 @@ import Tensor
 public final class Dense: Layer {
   public let inputSize: Int
   public let outputSize: Int
+  /// Forward passes of at most `rowsMax` rows run `bz_dense_rows`, whose result for a row does
+  /// not depend on the rows beside it (OpenBLAS's GEMM and GEMV differ in the last bits with
+  /// the batch's size). A model server sets it, so an input gets the same answer whether it
+  /// came alone or in a batch the server put together; training leaves it off.
+  public var rowIndependent = false
+  public static let rowsMax = Int(BZ_DENSE_ROWS_MAX)
 
   public init(inputs: Int, outputs: Int) {
     precondition(inputs > 0 && outputs > 0, "dense layer needs positive sizes: got \(inputs)→\(outputs)")
@@ -29,7 +36,9 @@ public final class Dense: Layer {
     let w = parameters, b = parameters + outputSize * inputSize
     // y (B, OUT) = x (B, IN) · wᵀ (IN, OUT) + b. One input (a served prediction) is y = w·x: a
     // GEMM would pack all of w first (a sixth of a one-input request's time in `byzsim serve`).
-    if batch == 1 {
+    if rowIndependent && batch <= Self.rowsMax {
+      bz_dense_rows(x, Int32(batch), Int32(inputSize), w, Int32(outputSize), y, Conv2D.bestLevel)
+    } else if batch == 1 {
       BLAS.gemv(.none, rows: outputSize, cols: inputSize, a: w, lda: inputSize, x: x, y: y)
     } else {
       BLAS.gemm(

@@ -15,10 +15,22 @@ public final class ServedModel: @unchecked Sendable {
     let network: Network
     init(_ network: Network) { self.network = network }
   }
-  private let idle = Mutex<[Slot]>([])
+  private let idle: Mutex<[Slot]>
+  /// Floating-point operations of one input's forward pass.
+  let forwardFLOPs: Int
 
   init(_ loaded: LoadedModel) {
     self.loaded = loaded
+    let first = Self.slot(loaded)
+    forwardFLOPs = first.network.flopsPerSample(training: false)
+    idle = Mutex([first])
+  }
+
+  static func slot(_ loaded: LoadedModel) -> Slot {
+    let n = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
+    n.parameters = loaded.parameters
+    for case let dense as Dense in n.layers { dense.rowIndependent = true }
+    return Slot(n)
   }
 
   var inputSize: Int { loaded.input.size }
@@ -26,13 +38,7 @@ public final class ServedModel: @unchecked Sendable {
 
   /// Softmax probabilities of `count` inputs laid end to end in `x` (HWC order, as ByzSim's data).
   func probabilities(_ x: [Float], count: Int) -> [[Double]] {
-    let slot =
-      idle.withLock { $0.popLast() }
-      ?? {
-        let n = loaded.spec.makeNetwork(input: loaded.input, classes: loaded.classes, seed: 0)
-        n.parameters = loaded.parameters
-        return Slot(n)
-      }()
+    let slot = idle.withLock { $0.popLast() } ?? Self.slot(loaded)
     defer { idle.withLock { $0.append(slot) } }
     return x.withUnsafeBufferPointer { slot.network.probabilities($0.baseAddress!, count: count) }
   }

@@ -1,6 +1,7 @@
 import Crypto
 import Data
 import Foundation
+import Learning
 import Synchronization
 import Tensor
 
@@ -111,13 +112,96 @@ public final class ServingCore: Sendable {
   }
 
   public func handle(_ request: ServingRequest) -> ServingResponse {
+    handle([request])[0]
+  }
+
+  /// Answers requests that arrived together, in order, as `handle` answers each: the forward
+  /// passes of predictions of few inputs run together (`Dense.rowIndependent`: the same bits as
+  /// alone), and the log lines are written at once, before any answer is returned. Every request
+  /// is checked and charged before the batch's predictions are observed, so a query auditor's
+  /// refusal takes effect from the next batch.
+  public func handle(_ requests: [ServingRequest]) -> [ServingResponse] {
     let admitted = inFlight.withLock { state in
       if state.closing { return false }
-      state.count += 1
+      state.count += requests.count
       return true
     }
-    defer { if admitted { inFlight.withLock { $0.count -= 1 } } }
-    return serve(request, closing: !admitted)
+    defer { if admitted { inFlight.withLock { $0.count -= requests.count } } }
+    let started = ContinuousClock.now
+    let model = host.model
+    var credentials = [Credential?](repeating: nil, count: requests.count)
+    let routes = requests.map { route($0.path) }
+    let outcomes = requests.indices.map { i in
+      admitted
+        ? answer(requests[i], route: routes[i], model: model, credential: &credentials[i])
+        : .done(Self.error(503, "the server is shutting down"))
+    }
+    let probabilities = Self.forward(outcomes, model: model)
+    var lines: [UInt8] = []
+    lines.reserveCapacity(requests.count * 320)
+    var responses: [ServingResponse] = []
+    responses.reserveCapacity(requests.count)
+    for (i, outcome) in outcomes.enumerated() {
+      let response: ServingResponse
+      switch outcome {
+      case .done(let r): response = r
+      case .predict(let inputs): response = predicted(inputs, probabilities: probabilities[i]!, model: model, credential: credentials[i]!)
+      }
+      let request = requests[i], routeLabel = routes[i] == nil ? "other" : request.path
+      metrics.request(
+        route: routeLabel, role: credentials[i]?.role.rawValue ?? "none", status: response.status, duration: .now - started)
+      RequestLog.line(
+        .init(
+          time: Date(), credential: credentials[i]?.id, route: routeLabel, status: response.status,
+          inputSHA256: request.body.isEmpty ? nil : Provenance.hex(Array(SHA256.hash(data: request.body))),
+          output: response.logged, reason: response.reason),
+        to: &lines)
+      responses.append(response)
+    }
+    do {
+      try log.write(lines)
+    } catch {
+      // The log is the auditors' input: a request that cannot be logged is not answered.
+      return responses.map { _ in Self.error(503, "the request log cannot be written (\(error)); the request was not served") }
+    }
+    return responses
+  }
+
+  /// What a request comes to before any forward pass: its answer, or its inputs (decoded,
+  /// checked and charged) to predict.
+  enum Outcome {
+    case done(ServingResponse)
+    case predict(PredictInputs)
+  }
+
+  /// The probabilities of each `.predict` outcome's inputs, by index: requests of at most
+  /// `Dense.rowsMax` inputs in groups of at most that many rows, larger ones alone.
+  static func forward(_ outcomes: [Outcome], model: ServedModel) -> [Int: [[Double]]] {
+    var result: [Int: [[Double]]] = [:]
+    var group: [(index: Int, count: Int)] = []
+    var values: [Float] = []
+    func flush() {
+      guard !group.isEmpty else { return }
+      var all = model.probabilities(values, count: group.reduce(0) { $0 + $1.count })[...]
+      for (index, count) in group {
+        result[index] = Array(all.prefix(count))
+        all = all.dropFirst(count)
+      }
+      group.removeAll()
+      values.removeAll(keepingCapacity: true)
+    }
+    for (i, outcome) in outcomes.enumerated() {
+      guard case .predict(let inputs) = outcome else { continue }
+      guard inputs.count <= Dense.rowsMax else {
+        result[i] = model.probabilities(inputs.values, count: inputs.count)
+        continue
+      }
+      if group.reduce(0, { $0 + $1.count }) + inputs.count > Dense.rowsMax { flush() }
+      group.append((i, inputs.count))
+      values += inputs.values
+    }
+    flush()
+    return result
   }
 
   /// Stops taking requests (each new one gets 503) and waits until the ones being answered are
@@ -134,29 +218,32 @@ public final class ServingCore: Sendable {
     }
   }
 
-  /// Answers (or, `closing`, refuses with 503) and logs the request, like every other answer.
-  func serve(_ request: ServingRequest, closing: Bool) -> ServingResponse {
-    let started = ContinuousClock.now
-    var credential: Credential?
-    let found = route(request.path)
-    let response =
-      closing ? Self.error(503, "the server is shutting down") : answer(request, route: found, credential: &credential)
-    let routeLabel = found == nil ? "other" : request.path
-    metrics.request(route: routeLabel, role: credential?.role.rawValue ?? "none", status: response.status, duration: .now - started)
-    do {
-      try log.append(
-        .init(
-          time: Date(), credential: credential?.id, route: routeLabel, status: response.status,
-          inputSHA256: request.body.isEmpty ? nil : Provenance.hex(Array(SHA256.hash(data: request.body))),
-          output: response.logged, reason: response.reason))
-    } catch {
-      // The log is the auditors' input: a request that cannot be logged is not answered.
-      return Self.error(503, "the request log cannot be written (\(error)); the request was not served")
+  func answer(_ request: ServingRequest, route found: Route?, model: ServedModel, credential: inout Credential?) -> Outcome {
+    if let refused = refusal(request, route: found, credential: &credential) { return .done(refused) }
+    guard let role = found?.role, let who = credential else {
+      // The open routes: health, and the dashboard's page (no data in it: the page fetches
+      // /v1/monitor with a metrics token).
+      return .done(
+        request.path == "/dashboard"
+          ? ServingResponse(status: 200, contentType: "text/html; charset=utf-8", body: Dashboard.page)
+          : ServingResponse(status: 200, contentType: "text/plain", body: Array("ok\n".utf8)))
     }
-    return response
+    switch role {
+    case .predict: return admit(request.body, binary: request.binary, model: model, credential: who)
+    case .weights: return .done(weights(who))
+    case .admin: return .done(reload())
+    case .feedback: return .done(label(request.body, credential: who))
+    case .metrics:
+      return .done(
+        request.path == "/v1/monitor"
+          ? monitorState()
+          : ServingResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.text()))
+    }
   }
 
-  func answer(_ request: ServingRequest, route found: Route?, credential: inout Credential?) -> ServingResponse {
+  /// The answer refusing the request (413, 400, 404, 405, 401, 403), or nil; `credential` is the
+  /// caller's once identified (an open route identifies none).
+  func refusal(_ request: ServingRequest, route found: Route?, credential: inout Credential?) -> ServingResponse? {
     switch request.bodyProblem {
     case .oversized:
       credential = identify(request)
@@ -170,13 +257,7 @@ public final class ServingCore: Sendable {
       return Self.error(404, found == nil ? "no such route" : "\(request.path) is not enabled on this server")
     }
     guard request.method == route.method else { return Self.error(405, "\(request.path) takes \(route.method)") }
-    guard let role = route.role else {
-      // The open routes: health, and the dashboard's page (no data in it: the page fetches
-      // /v1/monitor with a metrics token).
-      return request.path == "/dashboard"
-        ? ServingResponse(status: 200, contentType: "text/html; charset=utf-8", body: Dashboard.page)
-        : ServingResponse(status: 200, contentType: "text/plain", body: Array("ok\n".utf8))
-    }
+    guard let role = route.role else { return nil }
     guard let who = identify(request) else {
       return Self.error(401, request.token == nil ? "this route needs a bearer token" : "unknown token")
     }
@@ -184,16 +265,7 @@ public final class ServingCore: Sendable {
     guard who.role == role else {
       return Self.error(403, "credential \(who.id) has role \(who.role.rawValue); \(request.path) needs \(role.rawValue)")
     }
-    switch role {
-    case .predict: return predict(request.body, binary: request.binary, credential: who)
-    case .weights: return weights(who)
-    case .admin: return reload()
-    case .feedback: return label(request.body, credential: who)
-    case .metrics:
-      return request.path == "/v1/monitor"
-        ? monitorState()
-        : ServingResponse(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.text())
-    }
+    return nil
   }
 
   func identify(_ request: ServingRequest) -> Credential? {
@@ -221,8 +293,8 @@ public final class ServingCore: Sendable {
     }
   }
 
-  func predict(_ body: [UInt8], binary: Bool, credential who: Credential) -> ServingResponse {
-    let model = host.model
+  /// A prediction's inputs, decoded, checked and charged to `who` — or the refusal.
+  func admit(_ body: [UInt8], binary: Bool, model: ServedModel, credential who: Credential) -> Outcome {
     let inputs: PredictInputs
     do {
       inputs =
@@ -230,14 +302,20 @@ public final class ServingCore: Sendable {
         ? try PredictInputs.decodeBinary(body, inputSize: model.inputSize, maxBatch: config.maxBatch)
         : try PredictInputs.decode(body, inputSize: model.inputSize, maxBatch: config.maxBatch)
     } catch {
-      return Self.error(400, "\(error)")
+      return .done(Self.error(400, "\(error)"))
     }
     if let queryAuditor, queryAuditor.refuses(who.id) {
-      return Self.error(
-        403, "credential \(who.id) is refused: the query auditor found its queries unlike the data ([query_audit] action = refuse)")
+      return .done(
+        Self.error(
+          403, "credential \(who.id) is refused: the query auditor found its queries unlike the data ([query_audit] action = refuse)"))
     }
-    if let refused = charge(who, predictions: inputs.count) { return refused }
-    let probabilities = model.probabilities(inputs.values, count: inputs.count)
+    if let refused = charge(who, predictions: inputs.count) { return .done(refused) }
+    return .predict(inputs)
+  }
+
+  /// The answer to admitted inputs, from their probabilities under `model`: observed by the
+  /// auditors, shaped by `who`'s output policy, counted.
+  func predicted(_ inputs: PredictInputs, probabilities: [[Double]], model: ServedModel, credential who: Credential) -> ServingResponse {
     queryAuditor?.observe(who.id, inputs: inputs.values)
     monitor?.observe(inputs.values, probabilities: probabilities)
     let n = sequence.add(1, ordering: .relaxed).newValue

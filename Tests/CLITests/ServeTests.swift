@@ -426,6 +426,53 @@ final class PrometheusProcess {
     #expect(try ask(stranger, [Array("POST /v1/predict".utf8), Array("application/json".utf8), body]) == nil)
   }
 
+  /// One client with 120 requests in flight, mixed: predictions (answered on the door's thread,
+  /// the MLP being cheap), a route its role may not use (through the workers) and requests of the
+  /// wrong shape (answered by the door, not logged). Each gets its own answer; the log has a line
+  /// for each of the others.
+  @Test func manyRequestsInFlightGetTheirOwnAnswers() throws {
+    let run = try ModelFileTests.fashionRun(rounds: 2)
+    let client = try CurveKeyPair.generate()
+    let (dir, serverKeys) = try Self.deployment(
+      credentials: """
+        [[credentials]]
+        id = "zed"
+        role = "predict"
+        curve_public_key = "\(client.publicKey)"
+        output = "label"
+        """)
+    let server = try ServerProcess([run + "/model.safetensors", "--config", dir + "/zmq.toml"])
+    defer { server.stop() }
+    let endpoint = try #require(server.banner.range(of: "zeromq on ").map { String(server.banner[$0.upperBound...].prefix { $0 != " " }) })
+    let context = try Context()
+    defer { context.shutdown() }
+    let dealer = try Socket(context, .dealer)
+    try dealer.makeCurveClient(client, serverKey: serverKeys.publicKey)
+    try dealer.setReceiveTimeout(milliseconds: 10_000)
+    try dealer.connect(endpoint)
+    let body = Array(ServeTests.input().utf8)
+    var expected: [String: Int] = [:]
+    for i in 0..<120 {
+      switch i % 6 {
+      case 2: try dealer.send([Array("POST /v1/predict".utf8)])
+      case 4: try dealer.send([Array("GET /metrics".utf8), Array("text/plain".utf8), []])
+      default: try dealer.send([Array("POST /v1/predict".utf8), Array("application/json".utf8), body])
+      }
+      expected[i % 6 == 2 ? "400" : i % 6 == 4 ? "403" : "200", default: 0] += 1
+    }
+    var seen: [String: Int] = [:]
+    for _ in 0..<120 {
+      let reply = try #require(try dealer.receive()).map { String(decoding: $0.bytes, as: UTF8.self) }
+      #expect(reply.count == 4)
+      seen[reply[0], default: 0] += 1
+      if reply[0] == "200" { #expect(reply[2].contains("{\"label\":"), "\(reply)") }
+      if reply[0] == "403" { #expect(reply[2].contains("needs metrics"), "\(reply)") }
+    }
+    #expect(seen == expected)
+    let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(log.count == 100 && log.filter { $0.contains("\"status\":403") }.count == 20, "\(log.count) lines")
+  }
+
   /// SIGTERM with batched CNN predictions queued at the ZeroMQ door and running over HTTP: the server
   /// stops taking requests, lets the running ones finish and exits 0. (Before, it exited with
   /// predictions in flight and crashed in OpenBLAS, whose buffers exit had freed, under

@@ -294,6 +294,55 @@ import Testing
   }
 }
 
+/// Requests that arrive together (the ZeroMQ door's batches): answered in order as one by one,
+/// their log lines written at once — and none answered if the log cannot take them.
+struct BatchTests {
+  static func predict(_ value: Float) -> ServingRequest {
+    let body = (0..<784).flatMap { i in withUnsafeBytes(of: (value * Float(i % 7)).bitPattern.littleEndian, Array.init) }
+    return ServingRequest(method: "POST", path: "/v1/predict", token: nil, body: body, binary: true)
+  }
+
+  /// The part of a prediction's answer that does not count requests.
+  static func outputs(_ r: ServingResponse) -> String {
+    let text = String(decoding: r.body, as: UTF8.self)
+    return String(text[text.range(of: "\"outputs\":")!.lowerBound...])
+  }
+
+  @Test func aBatchIsAnsweredInOrderAndLoggedAtOnce() throws {
+    let dir = Scratch.directory("serving-batch").path
+    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+    let core = try DrainTests.core(dir)
+    var short = Self.predict(0.5)
+    short.body.removeLast(4)
+    let batch = [
+      Self.predict(0.1), ServingRequest(method: "GET", path: "/healthz", token: nil, body: []),
+      ServingRequest(method: "GET", path: "/nowhere", token: nil, body: []), short, Self.predict(0.3),
+    ]
+    let answers = core.handle(batch)
+    #expect(answers.map(\.status) == [200, 200, 404, 400, 200])
+    // The same requests one by one get the same outputs.
+    #expect(Self.outputs(answers[0]) == Self.outputs(core.handle(Self.predict(0.1))))
+    #expect(Self.outputs(answers[4]) == Self.outputs(core.handle(Self.predict(0.3))))
+    let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    let statuses = try log.map { line in
+      try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["status"] as? Int
+    }
+    #expect(statuses == [200, 200, 404, 400, 200, 200, 200], "\(log)")
+  }
+
+  /// A full disk (/dev/full: every write fails with ENOSPC) answers the whole batch 503 with the
+  /// reason: a request that cannot be logged is not served.
+  @Test func aBatchThatCannotBeLoggedIsNotServed() throws {
+    let dir = Scratch.directory("serving-full").path
+    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+    let working = try DrainTests.core(dir)
+    let core = try ServingCore(config: working.config, host: working.host, log: try RequestLog(path: "/dev/full"))
+    let answers = core.handle([Self.predict(0.1), ServingRequest(method: "GET", path: "/healthz", token: nil, body: [])])
+    #expect(answers.map(\.status) == [503, 503])
+    #expect(answers.allSatisfy { String(decoding: $0.body, as: UTF8.self).contains("the request log cannot be written") })
+  }
+}
+
 /// Shutdown: once drained, the core answers every request 503 and logs it like any other.
 struct DrainTests {
   /// A core serving a logistic regression without authentication, logging to dir/requests.jsonl.

@@ -72,4 +72,14 @@ void bz_conv_forward(const float *x, int32_t batch, int32_t h, int32_t w, int32_
 void bz_conv_weight_gradient(const float *x, const float *dy, int32_t batch, int32_t h, int32_t w, int32_t c,
                              int32_t kh, int32_t kw, int32_t out, float *dwt, int32_t level);
 
+/// The most rows bz_dense_rows takes at once.
+#define BZ_DENSE_ROWS_MAX 8
+
+/// y[r, j] = Σ_k w[j, k] · x[r, k] for r < rows (at most BZ_DENSE_ROWS_MAX; more traps), j < out,
+/// k < in; x (rows, in), w (out, in), y (rows, out), row-major. The sum's order is fixed (16
+/// partial sums over k ≡ l mod 16 by fused multiply-adds, then a pairwise tree), so a row's
+/// result does not depend on `rows` or on the other rows, and is the same at every `level`
+/// (2 = AVX-512F, 1 = AVX2 with FMA, 0 = plain C; at most what the CPU runs).
+void bz_dense_rows(const float *x, int32_t rows, int32_t in, const float *w, int32_t out, float *y, int32_t level);
+
 #endif
