@@ -385,10 +385,34 @@ final class PrometheusProcess {
     return (dir, serverKeys)
   }
 
+  /// A running `byzsim serve` of `run`'s model with the door and `credentials` (stderr to
+  /// DIR/stderr if asked), and the door's endpoint.
+  struct Door {
+    let server: ServerProcess, endpoint: String, dir: String, serverKeys: CurveKeyPair
+    init(_ run: String, credentials: String, keepStderr: Bool = false) throws {
+      (dir, serverKeys) = try ZMQDoorTests.deployment(credentials: credentials)
+      let server = try ServerProcess(
+        [run + "/model.safetensors", "--config", dir + "/zmq.toml"], stderr: keepStderr ? dir + "/stderr" : nil)
+      let banner = server.banner
+      self.server = server
+      endpoint = try #require(banner.range(of: "zeromq on ").map { String(banner[$0.upperBound...].prefix { $0 != " " }) })
+    }
+
+    /// A CURVE DEALER with `keys`, connected.
+    func dealer(_ context: Context, _ keys: CurveKeyPair, timeoutMilliseconds: Int) throws -> Socket {
+      let s = try Socket(context, .dealer)
+      try s.makeCurveClient(keys, serverKey: serverKeys.publicKey)
+      try s.setReceiveTimeout(milliseconds: timeoutMilliseconds)
+      try s.connect(endpoint)
+      return s
+    }
+  }
+
   @Test func curveKeysCarryRoles() throws {
     let run = try ModelFileTests.fashionRun(rounds: 10)
     let zed = try CurveKeyPair.generate(), ops = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
-    let (dir, serverKeys) = try Self.deployment(
+    let door = try Door(
+      run,
       credentials: """
         [[credentials]]
         id = "zed"
@@ -400,17 +424,12 @@ final class PrometheusProcess {
         role = "metrics"
         curve_public_key = "\(ops.publicKey)"
         """)
-    let server = try ServerProcess([run + "/model.safetensors", "--config", dir + "/zmq.toml"])
-    defer { server.stop() }
-    let endpoint = try #require(server.banner.range(of: "zeromq on ").map { String(server.banner[$0.upperBound...].prefix { $0 != " " }) })
-    #expect(server.banner.contains(serverKeys.publicKey))
+    defer { door.server.stop() }
+    #expect(door.server.banner.contains(door.serverKeys.publicKey))
     let context = try Context()
     defer { context.shutdown() }
     func ask(_ keys: CurveKeyPair, _ frames: [[UInt8]]) throws -> [String]? {
-      let s = try Socket(context, .dealer)
-      try s.makeCurveClient(keys, serverKey: serverKeys.publicKey)
-      try s.setReceiveTimeout(milliseconds: 2000)
-      try s.connect(endpoint)
+      let s = try door.dealer(context, keys, timeoutMilliseconds: 2000)
       try s.send(frames)
       return try s.receive()?.map { String(decoding: $0.bytes, as: UTF8.self) }
     }
@@ -433,7 +452,8 @@ final class PrometheusProcess {
   @Test func manyRequestsInFlightGetTheirOwnAnswers() throws {
     let run = try ModelFileTests.fashionRun(rounds: 2)
     let client = try CurveKeyPair.generate()
-    let (dir, serverKeys) = try Self.deployment(
+    let door = try Door(
+      run,
       credentials: """
         [[credentials]]
         id = "zed"
@@ -441,15 +461,10 @@ final class PrometheusProcess {
         curve_public_key = "\(client.publicKey)"
         output = "label"
         """)
-    let server = try ServerProcess([run + "/model.safetensors", "--config", dir + "/zmq.toml"])
-    defer { server.stop() }
-    let endpoint = try #require(server.banner.range(of: "zeromq on ").map { String(server.banner[$0.upperBound...].prefix { $0 != " " }) })
+    defer { door.server.stop() }
     let context = try Context()
     defer { context.shutdown() }
-    let dealer = try Socket(context, .dealer)
-    try dealer.makeCurveClient(client, serverKey: serverKeys.publicKey)
-    try dealer.setReceiveTimeout(milliseconds: 10_000)
-    try dealer.connect(endpoint)
+    let dealer = try door.dealer(context, client, timeoutMilliseconds: 10_000)
     let body = Array(ServeTests.input().utf8)
     var expected: [String: Int] = [:]
     for i in 0..<120 {
@@ -469,7 +484,7 @@ final class PrometheusProcess {
       if reply[0] == "403" { #expect(reply[2].contains("needs metrics"), "\(reply)") }
     }
     #expect(seen == expected)
-    let log = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    let log = try String(contentsOfFile: door.dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
     #expect(log.count == 100 && log.filter { $0.contains("\"status\":403") }.count == 20, "\(log.count) lines")
   }
 
@@ -483,7 +498,8 @@ final class PrometheusProcess {
     let client = try CurveKeyPair.generate()
     let token = "load-token"
     let digest = try CLI.run(["serve", "--hash-token", token]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    let (dir, serverKeys) = try Self.deployment(
+    let door = try Door(
+      run,
       credentials: """
         [[credentials]]
         id = "zed"
@@ -493,17 +509,13 @@ final class PrometheusProcess {
         id = "web"
         role = "predict"
         token_sha256 = "\(digest)"
-        """)
-    let server = try ServerProcess([run + "/model.safetensors", "--config", dir + "/zmq.toml"], stderr: dir + "/stderr")
-    let endpoint = try #require(server.banner.range(of: "zeromq on ").map { String(server.banner[$0.upperBound...].prefix { $0 != " " }) })
+        """, keepStderr: true)
+    let (server, dir) = (door.server, door.dir)
     let context = try Context()
     defer { context.shutdown() }
-    let dealer = try Socket(context, .dealer)
-    try dealer.makeCurveClient(client, serverKey: serverKeys.publicKey)
-    try dealer.connect(endpoint)
+    let dealer = try door.dealer(context, client, timeoutMilliseconds: 10_000)
     let batch = Array(ServeTests.input(0.3, count: 256).utf8)
     for _ in 0..<200 { try dealer.send([Array("POST /v1/predict".utf8), Array("application/json".utf8), batch]) }
-    try dealer.setReceiveTimeout(milliseconds: 10_000)
     #expect(try dealer.receive()?.first.map { String(decoding: $0.bytes, as: UTF8.self) } == "200")  // the door is busy
     try ServeTests.input(0.3, count: 256).write(toFile: dir + "/batch.json", atomically: true, encoding: .utf8)
     let curls = (0..<4).map { _ in
