@@ -180,15 +180,17 @@ public final class ServingCore: Sendable {
     var result: [Int: [[Double]]] = [:]
     var group: [(index: Int, count: Int)] = []
     var values: [Float] = []
+    var rows = 0
     func flush() {
-      guard !group.isEmpty else { return }
-      var all = model.probabilities(values, count: group.reduce(0) { $0 + $1.count })[...]
+      guard rows > 0 else { return }
+      var all = model.probabilities(values, count: rows)[...]
       for (index, count) in group {
         result[index] = Array(all.prefix(count))
         all = all.dropFirst(count)
       }
       group.removeAll()
       values.removeAll(keepingCapacity: true)
+      rows = 0
     }
     for (i, outcome) in outcomes.enumerated() {
       guard case .predict(let inputs) = outcome else { continue }
@@ -196,9 +198,10 @@ public final class ServingCore: Sendable {
         result[i] = model.probabilities(inputs.values, count: inputs.count)
         continue
       }
-      if group.reduce(0, { $0 + $1.count }) + inputs.count > Dense.rowsMax { flush() }
+      if rows + inputs.count > Dense.rowsMax { flush() }
       group.append((i, inputs.count))
       values += inputs.values
+      rows += inputs.count
     }
     flush()
     return result

@@ -107,14 +107,18 @@ public final class ZMQDoor: @unchecked Sendable {
       }
     }
 
-    /// Every batch of replies waiting, each reply to its client.
+    /// Every batch of replies the workers sent back.
     func sendReplies() throws {
-      while let batch = try fromWorkers.receive(dontWait: true) {
-        for start in stride(from: 0, to: batch.count - Worker.replyFrames + 1, by: Worker.replyFrames) {
-          do {
-            try router.send(batch[start..<(start + Worker.replyFrames)].map(\.bytes))
-          } catch {}  // the client went away: nothing to answer
-        }
+      while let batch = try fromWorkers.receive(dontWait: true) { send(batch.map(\.bytes)) }
+    }
+
+    /// Each reply of a batch ([routing id, status, content type, body, Retry-After] after
+    /// another) to its client.
+    func send(_ replies: [[UInt8]]) {
+      for start in stride(from: 0, to: replies.count, by: Worker.replyFrames) {
+        do {
+          try router.send(Array(replies[start..<(start + Worker.replyFrames)]))
+        } catch {}  // the client went away: nothing to answer
       }
     }
 
@@ -147,12 +151,7 @@ public final class ZMQDoor: @unchecked Sendable {
           try toWorkers.send(Array(pooled[start..<min(pooled.count, start + share)]))
         }
       }
-      if !here.isEmpty {
-        let replies = Worker.answer(here, core: core)
-        for start in stride(from: 0, to: replies.count, by: Worker.replyFrames) {
-          do { try router.send(Array(replies[start..<(start + Worker.replyFrames)])) } catch {}  // the client went away
-        }
-      }
+      if !here.isEmpty { send(Worker.answer(here, core: core)) }
     }
 
     static let predictLine = Array("POST /v1/predict".utf8)
