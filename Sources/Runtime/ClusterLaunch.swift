@@ -20,11 +20,24 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
 
   public enum RankRole: String, CaseIterable, Sendable { case coordinator, hub, worker }
 
-  /// The role process `rank` plays, checked against the role its command line names (a
+  /// What a launched rank runs: a `Role` other than the launcher's.
+  public enum Part: Sendable, Equatable, CustomStringConvertible {
+    case coordinator, hub, worker(Int)
+    public var role: Role {
+      switch self {
+      case .coordinator: .coordinator
+      case .hub: .hub
+      case let .worker(id): .worker(id)
+      }
+    }
+    public var description: String { role.description }
+  }
+
+  /// The part process `rank` plays, checked against the role its command line names (a
   /// multi-prog or MPMD line that disagrees with the plan is an error, not a silent swap).
-  public func role(ofRank rank: Int, claimed: RankRole) throws -> Role {
+  public func role(ofRank rank: Int, claimed: RankRole) throws -> Part {
     guard rank >= 0, rank < ranks else { throw RuntimeError("rank \(rank): this launch has ranks 0..<\(ranks)") }
-    let actual: Role = rank == 0 ? .coordinator : (hasHub && rank == 1 ? .hub : .worker(rank - firstWorkerRank))
+    let actual: Part = rank == 0 ? .coordinator : (hasHub && rank == 1 ? .hub : .worker(rank - firstWorkerRank))
     let matches =
       switch (claimed, actual) {
       case (.coordinator, .coordinator), (.hub, .hub), (.worker, .worker): true

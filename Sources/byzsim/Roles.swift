@@ -170,7 +170,6 @@ struct RankCommand: ParsableCommand {
       try WorkerCommand.serve(
         id: id, run: RunDirectory(path: ClusterLaunch.bundlePath(run, .worker(id))), endpoint: "tcp://\(host):\(plan.coordinatorPort)",
         hubEndpoint: plan.hasHub ? "tcp://\(host):\(plan.hubPort)" : nil, secretKey: nil, claimID: nil)
-    case .launcher: throw UserError("rank \(rank): no role")
     }
   }
 }
