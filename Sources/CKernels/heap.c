@@ -19,3 +19,20 @@ void bz_heap_release(void) {
   malloc_trim(0);
 #endif
 }
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+long bz_heap_block_faults(long bytes) {
+  struct rusage before, after;
+  getrusage(RUSAGE_SELF, &before);
+  char *block = bytes > 0 ? malloc((size_t)bytes) : NULL;
+  if (!block) return -1;
+  memset(block, 1, (size_t)bytes);
+  // The block is used: no compiler may drop the malloc, the writes or the free as dead.
+  __asm__ volatile("" : : "r"(block) : "memory");
+  free(block);
+  getrusage(RUSAGE_SELF, &after);
+  return after.ru_minflt - before.ru_minflt;
+}

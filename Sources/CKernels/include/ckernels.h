@@ -54,6 +54,10 @@ int bz_heap_reuse(int map_large_blocks);
 /// that will not be needed again.
 void bz_heap_release(void);
 
+/// The minor page faults of allocating `bytes`, writing every byte and freeing them (-1 if the
+/// allocation failed).
+long bz_heap_block_faults(long bytes);
+
 /// 1 when the CPU runs AVX2 and FMA3 instructions (what OpenBLAS's Haswell kernels use), else 0.
 int bz_cpu_avx2_fma(void);
 
