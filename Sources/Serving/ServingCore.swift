@@ -178,18 +178,18 @@ public final class ServingCore: Sendable {
   /// `Dense.rowsMax` inputs in groups of at most that many rows, larger ones alone.
   static func forward(_ outcomes: [Outcome], model: ServedModel) -> [Int: [[Double]]] {
     var result: [Int: [[Double]]] = [:]
-    var group: [(index: Int, count: Int)] = []
-    var values: [Float] = []
+    var group: [(index: Int, inputs: PredictInputs)] = []
     var rows = 0
     func flush() {
       guard rows > 0 else { return }
-      var all = model.probabilities(values, count: rows)[...]
-      for (index, count) in group {
-        result[index] = Array(all.prefix(count))
-        all = all.dropFirst(count)
+      // One request's inputs go as they are; only a group of several is copied end to end.
+      let x = group.count == 1 ? group[0].inputs.values : group.flatMap(\.inputs.values)
+      var all = model.probabilities(x, count: rows)[...]
+      for (index, inputs) in group {
+        result[index] = Array(all.prefix(inputs.count))
+        all = all.dropFirst(inputs.count)
       }
       group.removeAll()
-      values.removeAll(keepingCapacity: true)
       rows = 0
     }
     for (i, outcome) in outcomes.enumerated() {
@@ -199,8 +199,7 @@ public final class ServingCore: Sendable {
         continue
       }
       if rows + inputs.count > Dense.rowsMax { flush() }
-      group.append((i, inputs.count))
-      values += inputs.values
+      group.append((i, inputs))
       rows += inputs.count
     }
     flush()
