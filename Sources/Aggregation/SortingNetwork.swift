@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// Coordinate-wise statistics 16 coordinates at a time: the n values of 16 adjacent coordinates
 /// are n SIMD16 vectors (one per row, read contiguously), sorted lane-wise by Batcher's
@@ -15,6 +16,9 @@ import CKernels
 /// rows 0..<64 beside the (n − 64)-row network on the others, then the stage that merges the two
 /// (`comparators(n, fromStage: 64)`): the two sorts run unrolled, only the merge through memory
 /// (for the median only the 92 of its 293 comparators at n = 100 that reach the middle).
+///
+/// A matrix of at least `parallelValues` values has its columns split over `threads` threads
+/// (whole tiles each): columns are independent, so the bits are those of one thread.
 enum SortingNetwork {
   static let maxRows = 128
   /// The largest n with a network unrolled on AVX-512 registers (`bz_tile_small`).
@@ -90,80 +94,30 @@ enum SortingNetwork {
   /// through a network unrolled on registers: the n rows of 16 columns never leave them (the
   /// other kernels load and store both values of every comparator: 3× the time at n = 13).
   static func map(
-    _ x: UpdateMatrix, rows: [Int]?, level: Level = .best, fused: Fused? = nil, reduce: (UnsafeMutablePointer<V>, Int) -> V,
-    scalar: (UnsafeMutablePointer<Float>, Int) -> Float
+    _ x: UpdateMatrix, rows: [Int]?, level: Level = .best, fused: Fused? = nil, threads: Int = SortingNetwork.threads,
+    reduce: (UnsafeMutablePointer<V>, Int) -> V, scalar: (UnsafeMutablePointer<Float>, Int) -> Float
   ) -> [Float] {
     let idx = rows ?? Array(0..<x.rows)
     let n = idx.count, d = x.cols
     precondition(level.rawValue <= Level.best.rawValue, "\(level.name) is not supported by this CPU")
+    precondition(threads >= 1, "threads must be >= 1: got \(threads)")
     var out = [Float](repeating: 0, count: d)
     let full = d / 16 * 16
-    // Tiles of columns, each row's slice copied in turn (one sequential stream at a time, which
-    // the prefetcher follows; reading 16 floats from each of n rows in turn is n streams at once
-    // and ran at 16× a streaming read for n = 100). A tile of the n rows stays within ~256 KB;
-    // its width is a multiple of 64 so that whole tiles go four groups at a time.
-    let tileWidth = max(64, min(2048, (1 << 16) / max(1, n) / 64 * 64))
-    let unrolled = fused.flatMap { small($0, n: n, level: level) }
-    let halves =
-      level == .avx512 && smallMax == 64 && n > 64 && n <= 128
-      ? Halves(n: n, tileWidth: tileWidth, fused: fused) : nil
-    // The whole network, for the columns the unrolled kernels leave (none when `halves` runs).
-    let net = halves == nil ? comparators(n) : []
-    let lower = net.map { Int32($0.0) }, upper = net.map { Int32($0.1) }
-    let vectors = UnsafeMutablePointer<V>.allocate(capacity: halves == nil ? 4 * n : 0)
-    defer { vectors.deallocate() }
-    // Every row in order: the unrolled network reads the matrix in place, n ≤ 64 streams at
-    // once and no tile copied (at n = 13 and 50 as fast as one streaming read, or within 2.6× of it);
-    // so do the two unrolled sorts of 65–128 rows.
-    let inPlace = (unrolled != nil || halves != nil) && rows == nil && d <= Int(Int32.max)
-    let tile = UnsafeMutablePointer<Float>.allocate(capacity: inPlace ? 0 : n * tileWidth)
-    defer { tile.deallocate() }
+    let plan = Plan(n: n, d: d, rowsInOrder: rows == nil, level: level, fused: fused)
+    let parts = columnParts(full: full, n: n, tileWidth: plan.tileWidth, threads: threads)
     x.data.withUnsafeBufferPointer { src in
       out.withUnsafeMutableBufferPointer { o in
-        let base = src.baseAddress!
-        var t = 0
-        if inPlace, let mode = unrolled {
-          bz_tile_small(base, Int32(n), Int32(d), Int32(full), mode.mode, mode.lo, mode.hi, o.baseAddress!)
-          t = full
+        if parts.count == 1 {
+          plan.columns(parts[0], of: src.baseAddress!, rows: idx, into: o.baseAddress!, reduce: reduce)
+          return
         }
-        while t < full {
-          let width = min(tileWidth, full - t)
-          if let halves, inPlace {
-            halves.run(base + t, stride: d, width: width, level: level, reduce: reduce, into: o.baseAddress! + t)
-            t += width
-            continue
+        // Columns are independent: every part computes its columns exactly as one thread would.
+        // The reductions are pure functions of their vectors, and each part writes its own columns.
+        withoutActuallyEscaping(reduce) { reduce in
+          nonisolated(unsafe) let (base, dst, reduce) = (src.baseAddress!, o.baseAddress!, reduce)
+          DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+            plan.columns(parts[i], of: base, rows: idx, into: dst, reduce: reduce)
           }
-          for (r, i) in idx.enumerated() { (tile + r * width).update(from: base + i * d + t, count: width) }
-          if let halves {
-            halves.run(tile, stride: width, width: width, level: level, reduce: reduce, into: o.baseAddress! + t)
-            t += width
-            continue
-          }
-          var j = 0
-          if let mode = unrolled {
-            j = width / 16 * 16
-            bz_tile_small(tile, Int32(n), Int32(width), Int32(j), mode.mode, mode.lo, mode.hi, o.baseAddress! + t)
-          }
-          // The C kernels sort four 16-column groups at once (group q's rows at vectors + q·n).
-          while level != .baseline, j + 64 <= width {
-            for q in 0..<4 {
-              for r in 0..<n { vectors[q * n + r] = UnsafeRawPointer(tile + r * width + j + 16 * q).loadUnaligned(as: V.self) }
-            }
-            UnsafeMutableRawPointer(vectors).withMemoryRebound(to: Float.self, capacity: 64 * n) {
-              bz_network16x4($0, Int32(n), lower, upper, Int32(net.count), level.rawValue)
-            }
-            for q in 0..<4 {
-              UnsafeMutableRawPointer(o.baseAddress! + t + j + 16 * q).storeBytes(of: reduce(vectors + q * n, n), as: V.self)
-            }
-            j += 64
-          }
-          while j < width {
-            for r in 0..<n { vectors[r] = UnsafeRawPointer(tile + r * width + j).loadUnaligned(as: V.self) }
-            network(vectors, n: n, net: net, lower: lower, upper: upper, level: level)
-            UnsafeMutableRawPointer(o.baseAddress! + t + j).storeBytes(of: reduce(vectors, n), as: V.self)
-            j += 16
-          }
-          t += width
         }
       }
     }
@@ -173,6 +127,111 @@ enum SortingNetwork {
       out.replaceSubrange(full..<d, with: rest)
     }
     return out
+  }
+
+  /// Threads the coordinate-wise rules split a large matrix's columns over: the machine's cores
+  /// (at most 8). The coordinator aggregates while every worker waits for the next model.
+  static let threads = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+
+  /// Below this many values (rows × columns, 8 MB) a matrix is one part: at 13 × 10⁵ (0.1 ms
+  /// on one thread) waking a second one made the rules slower.
+  static let parallelValues = 1 << 21
+
+  /// [0, full) in up to `threads` ranges of whole tiles (multiples of 64 columns).
+  static func columnParts(full: Int, n: Int, tileWidth: Int, threads: Int) -> [Range<Int>] {
+    let tiles = (full + tileWidth - 1) / tileWidth
+    let k = n * full >= parallelValues ? max(1, min(threads, tiles)) : 1
+    guard k > 1 else { return [0..<full] }
+    return (0..<k).map { i in min(full, i * tiles / k * tileWidth)..<min(full, (i + 1) * tiles / k * tileWidth) }
+  }
+
+  /// How `map` runs on n rows of d columns: the tile width, the unrolled kernels and the
+  /// comparators of the whole network, shared by the threads of one call (read only).
+  struct Plan {
+    let n: Int, d: Int, level: Level
+    let tileWidth: Int
+    let unrolled: (mode: Int32, lo: Int32, hi: Int32)?
+    let halves: Bool
+    let fused: Fused?
+    let net: [(Int, Int)]
+    let lower: [Int32], upper: [Int32]
+    let inPlace: Bool
+
+    init(n: Int, d: Int, rowsInOrder: Bool, level: Level, fused: Fused?) {
+      self.n = n; self.d = d; self.level = level; self.fused = fused
+      // Tiles of columns, each row's slice copied in turn (one sequential stream at a time, which
+      // the prefetcher follows; reading 16 floats from each of n rows in turn is n streams at once
+      // and ran at 16× a streaming read for n = 100). A tile of the n rows stays within ~256 KB;
+      // its width is a multiple of 64 so that whole tiles go four groups at a time.
+      tileWidth = max(64, min(2048, (1 << 16) / max(1, n) / 64 * 64))
+      unrolled = fused.flatMap { small($0, n: n, level: level) }
+      halves = level == .avx512 && smallMax == 64 && n > 64 && n <= 128
+      // The whole network, for the columns the unrolled kernels leave (none when `halves` runs).
+      net = halves ? [] : comparators(n)
+      lower = net.map { Int32($0.0) }
+      upper = net.map { Int32($0.1) }
+      // Every row in order: the unrolled network reads the matrix in place, n ≤ 64 streams at
+      // once and no tile copied (at n = 13 and 50 as fast as one streaming read, or within 2.6× of it);
+      // so do the two unrolled sorts of 65–128 rows.
+      inPlace = (unrolled != nil || halves) && rowsInOrder && d <= Int(Int32.max)
+    }
+
+    /// Columns `range` (whole tiles, within the 16-column blocks) of the rows `idx` of the
+    /// matrix at `base` into `out` (the whole output row), with scratch of this call's own.
+    func columns(
+      _ range: Range<Int>, of base: UnsafePointer<Float>, rows idx: [Int], into out: UnsafeMutablePointer<Float>,
+      reduce: (UnsafeMutablePointer<V>, Int) -> V
+    ) {
+      let halves = self.halves ? Halves(n: n, tileWidth: tileWidth, fused: fused) : nil
+      let vectors = UnsafeMutablePointer<V>.allocate(capacity: halves == nil ? 4 * n : 0)
+      defer { vectors.deallocate() }
+      let tile = UnsafeMutablePointer<Float>.allocate(capacity: inPlace ? 0 : n * tileWidth)
+      defer { tile.deallocate() }
+      var t = range.lowerBound
+      if inPlace, let mode = unrolled {
+        bz_tile_small(base + t, Int32(n), Int32(d), Int32(range.count), mode.mode, mode.lo, mode.hi, out + t)
+        t = range.upperBound
+      }
+      while t < range.upperBound {
+        let width = min(tileWidth, range.upperBound - t)
+        if let halves, inPlace {
+          halves.run(base + t, stride: d, width: width, level: level, reduce: reduce, into: out + t)
+          t += width
+          continue
+        }
+        for (r, i) in idx.enumerated() { (tile + r * width).update(from: base + i * d + t, count: width) }
+        if let halves {
+          halves.run(tile, stride: width, width: width, level: level, reduce: reduce, into: out + t)
+          t += width
+          continue
+        }
+        var j = 0
+        if let mode = unrolled {
+          j = width / 16 * 16
+          bz_tile_small(tile, Int32(n), Int32(width), Int32(j), mode.mode, mode.lo, mode.hi, out + t)
+        }
+        // The C kernels sort four 16-column groups at once (group q's rows at vectors + q·n).
+        while level != .baseline, j + 64 <= width {
+          for q in 0..<4 {
+            for r in 0..<n { vectors[q * n + r] = UnsafeRawPointer(tile + r * width + j + 16 * q).loadUnaligned(as: V.self) }
+          }
+          UnsafeMutableRawPointer(vectors).withMemoryRebound(to: Float.self, capacity: 64 * n) {
+            bz_network16x4($0, Int32(n), lower, upper, Int32(net.count), level.rawValue)
+          }
+          for q in 0..<4 {
+            UnsafeMutableRawPointer(out + t + j + 16 * q).storeBytes(of: reduce(vectors + q * n, n), as: V.self)
+          }
+          j += 64
+        }
+        while j < width {
+          for r in 0..<n { vectors[r] = UnsafeRawPointer(tile + r * width + j).loadUnaligned(as: V.self) }
+          network(vectors, n: n, net: net, lower: lower, upper: upper, level: level)
+          UnsafeMutableRawPointer(out + t + j).storeBytes(of: reduce(vectors, n), as: V.self)
+          j += 16
+        }
+        t += width
+      }
+    }
   }
 
   /// The comparators of `net` that can change what ends on the wires `outputs` (each a value that

@@ -233,4 +233,31 @@ import Testing
       #expect(differing == [0, 0, 0, 0], "\(level.name), n = \(n): coordinates with other bits (median, trimmed mean, MeaMed ×2)")
     }
   }
+
+  /// A large matrix's columns split over threads (`SortingNetwork.threads` by default) give the
+  /// bits of one thread, tiles in place and copied, with a partial last tile and scalar tail;
+  /// the parts cover the columns once, in order, in whole tiles.
+  @Test(arguments: [(13, 161_400), (100, 21_000)])
+  func columnsSplitOverThreadsGiveTheBitsOfOne(n: Int, d: Int) {
+    var rng = RandomStream(seed: UInt64(d), purpose: .benchmark)
+    let x = UpdateMatrix(rows: n, cols: d, data: (0..<(n * d)).map { _ in Float(rng.nextNormal()) })
+    let f = (n - 1) / 4
+    let reversed = Array(stride(from: n - 1, through: 0, by: -1))
+    func run(_ threads: Int) -> [[UInt32]] {
+      let median = SortingNetwork.map(x, rows: nil, fused: .median, threads: threads, reduce: SortingNetwork.median) { v, n in
+        Selection.median(v, n)
+      }
+      let trim = SortingNetwork.map(
+        x, rows: reversed, fused: .trimmedMean(f: f), threads: threads, reduce: { SortingNetwork.trimmedMean($0, $1, f: f) }
+      ) { _, _ in 0 }
+      return [median, trim].map { $0.map(\.bitPattern) }
+    }
+    let one = run(1)
+    for threads in [2, 3] { #expect(run(threads) == one, "\(threads) threads, n = \(n)") }
+    let full = d / 16 * 16, width = 640
+    let parts = SortingNetwork.columnParts(full: full, n: n, tileWidth: width, threads: 3)
+    #expect(parts.count == 3 && parts.first?.lowerBound == 0 && parts.last?.upperBound == full)
+    #expect(zip(parts, parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.upperBound % width == 0 })
+    #expect(SortingNetwork.columnParts(full: 4096, n: 13, tileWidth: width, threads: 3) == [0..<4096], "a small matrix stays one part")
+  }
 }
