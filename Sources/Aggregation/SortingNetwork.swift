@@ -137,10 +137,14 @@ enum SortingNetwork {
   /// on one thread) waking a second one made the rules slower.
   static let parallelValues = 1 << 21
 
-  /// [0, full) in up to `threads` ranges of whole tiles (multiples of 64 columns).
+  /// Parts per thread: a thread whose core the machine stalls leaves its later parts to the others
+  /// (n = 100, d = 10⁵: 3.1–3.7× a streaming read against 3.3–4.6× with one part per thread).
+  static let partsPerThread = 4
+
+  /// [0, full) in up to `threads` × `partsPerThread` ranges of whole tiles (multiples of 64 columns).
   static func columnParts(full: Int, n: Int, tileWidth: Int, threads: Int) -> [Range<Int>] {
     let tiles = (full + tileWidth - 1) / tileWidth
-    let k = n * full >= parallelValues ? max(1, min(threads, tiles)) : 1
+    let k = n * full >= parallelValues ? max(1, min(threads * partsPerThread, tiles)) : 1
     guard k > 1 else { return [0..<full] }
     return (0..<k).map { i in min(full, i * tiles / k * tileWidth)..<min(full, (i + 1) * tiles / k * tileWidth) }
   }
@@ -366,6 +370,10 @@ enum SortingNetwork {
 public enum CoordinateWiseKernels {
   /// "AVX-512F", "AVX2" or "baseline (Swift SIMD16)".
   public static var level: String { SortingNetwork.Level.best.name }
+  /// Threads a matrix of at least `parallelValues` values has its columns split over.
+  public static var threads: Int { SortingNetwork.threads }
+  /// The smallest matrix (rows × columns) whose columns are split over threads.
+  public static var parallelValues: Int { SortingNetwork.parallelValues }
 }
 
 extension CoordinateWiseKernels {

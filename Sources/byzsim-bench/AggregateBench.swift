@@ -49,7 +49,11 @@ struct AggregateBench: ParsableCommand {
 
   func run() throws {
     BLAS.threads = 1
-    if !json { print("coordinate-wise sorting network: \(CoordinateWiseKernels.level)") }
+    if !json {
+      print(
+        "coordinate-wise sorting network: \(CoordinateWiseKernels.level), columns over \(CoordinateWiseKernels.threads) threads from \(CoordinateWiseKernels.parallelValues) values"
+      )
+    }
     var rows: [Row] = []
     var checksum = 0.0
     let names = rules.isEmpty ? AggregationRegistry.aggregators.names : rules

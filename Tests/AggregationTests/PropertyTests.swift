@@ -256,7 +256,7 @@ import Testing
     for threads in [2, 3] { #expect(run(threads) == one, "\(threads) threads, n = \(n)") }
     let full = d / 16 * 16, width = 640
     let parts = SortingNetwork.columnParts(full: full, n: n, tileWidth: width, threads: 3)
-    #expect(parts.count == 3 && parts.first?.lowerBound == 0 && parts.last?.upperBound == full)
+    #expect(parts.count == 3 * SortingNetwork.partsPerThread && parts.first?.lowerBound == 0 && parts.last?.upperBound == full)
     #expect(zip(parts, parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.upperBound % width == 0 })
     #expect(SortingNetwork.columnParts(full: 4096, n: 13, tileWidth: width, threads: 3) == [0..<4096], "a small matrix stays one part")
   }
