@@ -1,6 +1,6 @@
 // Direct 2-D convolution for small receptive fields (the first layer of an image model: a 3×3
 // kernel over one channel is K = 9), where im2col + GEMM spends its time packing a k = 9 matrix.
-// Three versions picked at run time (Conv2D.bestLevel: bz_simd_level, with AVX2 only alongside FMA): AVX-512F and AVX2 + FMA intrinsics, and
+// Three versions picked at run time (SIMDLevel.best: bz_simd_level, with AVX2 only alongside FMA): AVX-512F and AVX2 + FMA intrinsics, and
 // plain C for baseline x86-64. Output channels go 16 at a time (one __m512, two __m256).
 #include "ckernels.h"
 

@@ -23,11 +23,8 @@ public final class Conv2D: Layer {
     case direct(level: Int32)
   }
   public let method: Method
-  /// The widest level of the direct kernels this CPU runs (their AVX2 code needs FMA as well).
-  public static let bestLevel: Int32 = {
-    let level = Int32(bz_simd_level())
-    return level == 1 && bz_cpu_avx2_fma() == 0 ? 0 : level
-  }()
+  /// The widest level of the direct kernels this CPU runs (`SIMDLevel.best`).
+  public static var bestLevel: Int32 { SIMDLevel.best }
   /// The largest receptive field (KH·KW·C) convolved directly by default.
   public static let directPatchMax = 32
   private let columns = Scratch()

@@ -37,7 +37,7 @@ public final class Dense: Layer {
     // y (B, OUT) = x (B, IN) · wᵀ (IN, OUT) + b. One input (a served prediction) is y = w·x: a
     // GEMM would pack all of w first (a sixth of a one-input request's time in `byzsim serve`).
     if rowIndependent && batch <= Self.rowsMax {
-      bz_dense_rows(x, Int32(batch), Int32(inputSize), w, Int32(outputSize), y, Conv2D.bestLevel)
+      bz_dense_rows(x, Int32(batch), Int32(inputSize), w, Int32(outputSize), y, SIMDLevel.best)
     } else if batch == 1 {
       BLAS.gemv(.none, rows: outputSize, cols: inputSize, a: w, lda: inputSize, x: x, y: y)
     } else {

@@ -36,9 +36,9 @@ import TestSupport
       }
       return y
     }
-    let all = run(0, rows, level: Conv2D.bestLevel)
+    let all = run(0, rows, level: SIMDLevel.best)
     #expect(ConvolutionTests.worst(all, reference) < 1e-5)
-    for level in 0...Conv2D.bestLevel {
+    for level in 0...SIMDLevel.best {
       for count in 1...rows {
         for first in stride(from: 0, through: rows - count, by: max(1, count - 1)) {
           let part = run(first, count, level: level)
