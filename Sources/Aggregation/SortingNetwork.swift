@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Synchronization
 
 /// Coordinate-wise statistics 16 coordinates at a time: the n values of 16 adjacent coordinates
 /// are n SIMD16 vectors (one per row, read contiguously), sorted lane-wise by Batcher's
@@ -113,10 +114,14 @@ enum SortingNetwork {
         }
         // Columns are independent: every part computes its columns exactly as one thread would.
         // The reductions are pure functions of their vectors, and each part writes its own columns.
+        // `threads` threads take the parts in turn (GCD would run as many at once as there are cores).
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(reduce) { reduce in
           nonisolated(unsafe) let (base, dst, reduce) = (src.baseAddress!, o.baseAddress!, reduce)
-          DispatchQueue.concurrentPerform(iterations: parts.count) { i in
-            plan.columns(parts[i], of: base, rows: idx, into: dst, reduce: reduce)
+          DispatchQueue.concurrentPerform(iterations: min(threads, parts.count)) { _ in
+            while case let i = next.add(1, ordering: .relaxed).oldValue, i < parts.count {
+              plan.columns(parts[i], of: base, rows: idx, into: dst, reduce: reduce)
+            }
           }
         }
       }
@@ -129,9 +134,17 @@ enum SortingNetwork {
     return out
   }
 
-  /// Threads the coordinate-wise rules split a large matrix's columns over: the machine's cores
-  /// (at most 8). The coordinator aggregates while every worker waits for the next model.
-  static let threads = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+  /// Threads the coordinate-wise rules split a large matrix's columns over: by default the
+  /// machine's cores (at most 8) — the coordinator aggregates while every worker waits for the
+  /// next model. Results do not depend on it.
+  static var threads: Int {
+    get { threadSetting.load(ordering: .relaxed) }
+    set {
+      precondition(newValue >= 1, "coordinate-wise threads must be >= 1: got \(newValue)")
+      threadSetting.store(newValue, ordering: .relaxed)
+    }
+  }
+  private static let threadSetting = Atomic<Int>(max(1, min(8, ProcessInfo.processInfo.activeProcessorCount)))
 
   /// Below this many values (rows × columns, 8 MB) a matrix is one part: at 13 × 10⁵ (0.1 ms
   /// on one thread) waking a second one made the rules slower.
@@ -144,7 +157,7 @@ enum SortingNetwork {
   /// [0, full) in up to `threads` × `partsPerThread` ranges of whole tiles (multiples of 64 columns).
   static func columnParts(full: Int, n: Int, tileWidth: Int, threads: Int) -> [Range<Int>] {
     let tiles = (full + tileWidth - 1) / tileWidth
-    let k = n * full >= parallelValues ? max(1, min(threads * partsPerThread, tiles)) : 1
+    let k = threads > 1 && n * full >= parallelValues ? min(threads * partsPerThread, tiles) : 1
     guard k > 1 else { return [0..<full] }
     return (0..<k).map { i in min(full, i * tiles / k * tileWidth)..<min(full, (i + 1) * tiles / k * tileWidth) }
   }
@@ -370,8 +383,12 @@ enum SortingNetwork {
 public enum CoordinateWiseKernels {
   /// "AVX-512F", "AVX2" or "baseline (Swift SIMD16)".
   public static var level: String { SortingNetwork.Level.best.name }
-  /// Threads a matrix of at least `parallelValues` values has its columns split over.
-  public static var threads: Int { SortingNetwork.threads }
+  /// Threads a matrix of at least `parallelValues` values has its columns split over (by
+  /// default the cores, at most 8; the results are the same bits for any count).
+  public static var threads: Int {
+    get { SortingNetwork.threads }
+    set { SortingNetwork.threads = newValue }
+  }
   /// The smallest matrix (rows × columns) whose columns are split over threads.
   public static var parallelValues: Int { SortingNetwork.parallelValues }
 }

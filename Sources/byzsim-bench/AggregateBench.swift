@@ -16,6 +16,8 @@ struct AggregateBench: ParsableCommand {
   var d: [Int] = [80_000, 1_000_000]
   @Option(parsing: .upToNextOption, help: "Rules to time (default: all).")
   var rules: [String] = []
+  @Option(help: "Threads the coordinate-wise rules split a large matrix's columns over (default: the cores, at most 8).")
+  var threads: Int?
   @Option(help: "Minimum seconds per measurement.")
   var seconds: Double = 0.3
   @Flag(help: "One JSON object instead of the table.")
@@ -49,6 +51,10 @@ struct AggregateBench: ParsableCommand {
 
   func run() throws {
     BLAS.threads = 1
+    if let threads {
+      guard threads >= 1 else { throw ValidationError("--threads must be at least 1: got \(threads)") }
+      CoordinateWiseKernels.threads = threads
+    }
     if !json {
       print(
         "coordinate-wise sorting network: \(CoordinateWiseKernels.level), columns over \(CoordinateWiseKernels.threads) threads from \(CoordinateWiseKernels.parallelValues) values"

@@ -259,5 +259,6 @@ import Testing
     #expect(parts.count == 3 * SortingNetwork.partsPerThread && parts.first?.lowerBound == 0 && parts.last?.upperBound == full)
     #expect(zip(parts, parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.upperBound % width == 0 })
     #expect(SortingNetwork.columnParts(full: 4096, n: 13, tileWidth: width, threads: 3) == [0..<4096], "a small matrix stays one part")
+    #expect(SortingNetwork.columnParts(full: full, n: n, tileWidth: width, threads: 1) == [0..<full], "one thread, one part")
   }
 }
