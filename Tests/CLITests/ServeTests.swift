@@ -440,15 +440,25 @@ final class PrometheusProcess {
     #expect(forbidden[0] == "403")
     let metrics = try #require(try ask(ops, [Array("GET /metrics".utf8), Array("text/plain".utf8), []]))
     #expect(metrics[0] == "200" && metrics[2].contains("byzsim_serve_requests_total"))
-    let malformed = try #require(try ask(zed, [Array("POST /v1/predict".utf8)]))
-    #expect(malformed[0] == "400")
+    let malformed = try #require(try ask(zed, [Array("POST /v1/predict".utf8), Array("application/json".utf8)]))
+    #expect(malformed.count == 4 && malformed[0] == "400" && malformed[2].contains("expected 3 frames"), "\(malformed)")
     #expect(try ask(stranger, [Array("POST /v1/predict".utf8), Array("application/json".utf8), body]) == nil)
+    // The one-frame form: METHOD PATH LF content type LF body, answered as status LF content type
+    // LF Retry-After LF body — on the door's thread (a prediction) and through a worker (/metrics).
+    let one = try #require(try ask(zed, [Array("POST /v1/predict\napplication/json\n".utf8) + body]))
+    #expect(one.count == 1 && one[0].hasPrefix("200\napplication/json\n\n{") && one[0].contains("{\"label\":"), "\(one)")
+    let oneMetrics = try #require(try ask(ops, [Array("GET /metrics\ntext/plain\n".utf8)]))
+    #expect(oneMetrics.count == 1 && oneMetrics[0].hasPrefix("200\n") && oneMetrics[0].contains("byzsim_serve_requests_total"))
+    let oneForbidden = try #require(try ask(zed, [Array("GET /metrics\ntext/plain\n".utf8)]))
+    #expect(oneForbidden.count == 1 && oneForbidden[0].hasPrefix("403\n"), "\(oneForbidden)")
+    let oneMalformed = try #require(try ask(zed, [Array("POST /v1/predict".utf8)]))
+    #expect(oneMalformed.count == 1 && oneMalformed[0].hasPrefix("400\ntext/plain\n\nexpected one frame"), "\(oneMalformed)")
   }
 
-  /// One client with 120 requests in flight, mixed: predictions (answered on the door's thread,
-  /// the MLP being cheap), a route its role may not use (through the workers) and requests of the
-  /// wrong shape (answered by the door, not logged). Each gets its own answer; the log has a line
-  /// for each of the others.
+  /// One client with 120 requests in flight, mixed, in both forms (frames and one frame):
+  /// predictions (answered on the door's thread, the MLP being cheap), a route its role may not
+  /// use (through the workers) and requests of the wrong shape (answered by the door, not logged).
+  /// Each gets its own answer, in the form it was asked in; the log has a line for each of the others.
   @Test func manyRequestsInFlightGetTheirOwnAnswers() throws {
     let run = try ModelFileTests.fashionRun(rounds: 2)
     let client = try CurveKeyPair.generate()
@@ -468,24 +478,44 @@ final class PrometheusProcess {
     let body = Array(ServeTests.input().utf8)
     var expected: [String: Int] = [:]
     for i in 0..<120 {
-      switch i % 6 {
-      case 2: try dealer.send([Array("POST /v1/predict".utf8)])
-      case 4: try dealer.send([Array("GET /metrics".utf8), Array("text/plain".utf8), []])
-      default: try dealer.send([Array("POST /v1/predict".utf8), Array("application/json".utf8), body])
+      let status: String
+      switch i % 8 {
+      case 2:
+        try dealer.send([Array("POST /v1/predict".utf8), Array("application/json".utf8)])
+        status = "400 frames"
+      case 4:
+        try dealer.send([Array("GET /metrics".utf8), Array("text/plain".utf8), []])
+        status = "403 frames"
+      case 5:
+        try dealer.send([Array("POST /v1/predict\napplication/json\n".utf8) + body])
+        status = "200 one"
+      case 6:
+        try dealer.send([Array("GET /metrics\ntext/plain\n".utf8)])
+        status = "403 one"
+      case 7:
+        try dealer.send([Array("POST /v1/predict".utf8)])
+        status = "400 one"
+      default:
+        try dealer.send([Array("POST /v1/predict".utf8), Array("application/json".utf8), body])
+        status = "200 frames"
       }
-      expected[i % 6 == 2 ? "400" : i % 6 == 4 ? "403" : "200", default: 0] += 1
+      expected[status, default: 0] += 1
     }
     var seen: [String: Int] = [:]
     for _ in 0..<120 {
       let reply = try #require(try dealer.receive()).map { String(decoding: $0.bytes, as: UTF8.self) }
-      #expect(reply.count == 4)
-      seen[reply[0], default: 0] += 1
-      if reply[0] == "200" { #expect(reply[2].contains("{\"label\":"), "\(reply)") }
-      if reply[0] == "403" { #expect(reply[2].contains("needs metrics"), "\(reply)") }
+      // Status, content type, body (and Retry-After) from either form.
+      let parts =
+        reply.count == 1 ? reply[0].split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false).map(String.init) : reply
+      #expect(reply.count == 4 || (reply.count == 1 && parts.count == 4), "\(reply)")
+      let status = parts[0], body = reply.count == 1 ? parts[3] : parts[2]
+      seen[status + (reply.count == 1 ? " one" : " frames"), default: 0] += 1
+      if status == "200" { #expect(body.contains("{\"label\":"), "\(reply)") }
+      if status == "403" { #expect(body.contains("needs metrics"), "\(reply)") }
     }
     #expect(seen == expected)
     let log = try String(contentsOfFile: door.dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
-    #expect(log.count == 100 && log.filter { $0.contains("\"status\":403") }.count == 20, "\(log.count) lines")
+    #expect(log.count == 90 && log.filter { $0.contains("\"status\":403") }.count == 30, "\(log.count) lines")
   }
 
   /// SIGTERM with batched CNN predictions queued at the ZeroMQ door and running over HTTP: the server
