@@ -13,23 +13,22 @@ enum OneFrame {
     let line: [UInt8], contentType: [UInt8], body: [UInt8]
   }
 
-  /// The three parts of a one-frame request, or nil if it has no two lines of at most
-  /// `maxLine` bytes before the body.
-  static func request(_ frame: [UInt8]) -> Request? {
-    frame.withUnsafeBufferPointer { b -> Request? in
-      func lineEnd(from start: Int) -> Int? {
-        var i = start
-        while i < b.count, i - start <= maxLine {
-          if b[i] == lineFeed { return i }
-          i += 1
-        }
-        return nil
+  /// The three parts of a one-frame request (read from the frame's bytes, copied once), or nil
+  /// if it has no two lines of at most `maxLine` bytes before the body.
+  static func request(_ b: UnsafeRawBufferPointer) -> Request? {
+    func lineEnd(from start: Int) -> Int? {
+      var i = start
+      while i < b.count, i - start <= maxLine {
+        if b[i] == lineFeed { return i }
+        i += 1
       }
-      guard let first = lineEnd(from: 0), first > 0, let second = lineEnd(from: first + 1) else { return nil }
-      return Request(
-        line: Array(b[0..<first]), contentType: Array(b[(first + 1)..<second]), body: Array(b[(second + 1)...]))
+      return nil
     }
+    guard let first = lineEnd(from: 0), first > 0, let second = lineEnd(from: first + 1) else { return nil }
+    return Request(line: Array(b[0..<first]), contentType: Array(b[(first + 1)..<second]), body: Array(b[(second + 1)...]))
   }
+
+  static func request(_ frame: [UInt8]) -> Request? { frame.withUnsafeBytes { request($0) } }
 
   /// A reply's parts as one frame.
   static func reply(status: [UInt8], contentType: [UInt8], body: [UInt8], retryAfter: [UInt8]) -> [UInt8] {

@@ -155,7 +155,7 @@ public final class ZMQDoor: @unchecked Sendable {
         let form: Form = frames.count == 2 ? .oneFrame : .frames
         let parts: OneFrame.Request?
         if form == .oneFrame {
-          parts = OneFrame.request(frames[1].bytes)
+          parts = frames[1].withUnsafeBytes { OneFrame.request($0) }
         } else if frames.count == Worker.requestFrames - 1 {
           parts = OneFrame.Request(line: frames[1].bytes, contentType: frames[2].bytes, body: frames[3].bytes)
         } else {
