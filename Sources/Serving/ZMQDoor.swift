@@ -161,7 +161,8 @@ public final class ZMQDoor: @unchecked Sendable {
         } else {
           parts = nil
         }
-        let id = [form.rawValue] + frames[0].bytes
+        var id = [form.rawValue]
+        frames[0].withUnsafeBytes { id += $0 }
         guard let parts else {
           let why =
             form == .oneFrame
