@@ -115,10 +115,21 @@ public struct DeployConfig: Sendable {
   public var bind = "127.0.0.1"
   public var port = 8080
   public var authentication = true
-  /// The ZeroMQ door (ROUTER with CURVE + ZAP), if any: its endpoint (`tcp://127.0.0.1:*`: any
-  /// free port) and the file holding the server's Z85 CURVE secret key.
+  /// The ZeroMQ door (ROUTER with ZAP), if any: its endpoint (`tcp://127.0.0.1:*`: any free
+  /// port), how clients authenticate, and for CURVE the file holding the server's Z85 secret key.
   public var zmqEndpoint: String?
+  public var zmqSecurity = ZMQSecurity.curve
   public var zmqSecretKeyFile: String?
+
+  /// How the ZeroMQ door's clients authenticate.
+  public enum ZMQSecurity: String, CaseIterable, Sendable {
+    /// CURVE (RFC 26): each client's public key is a credential's `curve_public_key`; every
+    /// frame is encrypted and authenticated.
+    case curve
+    /// PLAIN (RFC 24): the user name is a credential's id and the password its bearer token,
+    /// sent in the clear as over plain HTTP; loopback endpoints only.
+    case plain
+  }
   public var weightsRoute = false
   public var adminRoute = false
   public var maxBodyBytes = 8 << 20
@@ -208,15 +219,23 @@ public struct DeployConfig: Sendable {
     requestLog = try s.string("request_log", default: requestLog) { $0.isEmpty ? "a file path" : nil }
     metricsPerCredential = try s.bool("metrics_per_credential", default: false)
     zmqEndpoint = try s.optionalString("zmq_endpoint")
+    let securities = ZMQSecurity.allCases.map(\.rawValue)
+    zmqSecurity = ZMQSecurity(
+      rawValue: try s.string("zmq_security", default: "curve") {
+        securities.contains($0) ? nil : "one of \(securities.joined(separator: ", "))"
+      })!
     zmqSecretKeyFile = try s.optionalString("zmq_secret_key_file")
     if let endpoint = zmqEndpoint {
       guard endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://") else {
         throw s.error("zmq_endpoint", "expected tcp://HOST:PORT (or tcp://127.0.0.1:* for any free port), or ipc://PATH")
       }
-      guard zmqSecretKeyFile != nil else {
+      if zmqSecurity == .curve && zmqSecretKeyFile == nil {
         throw s.error(
           "zmq_endpoint", "the ZeroMQ door needs the server's CURVE secret key: add zmq_secret_key_file (byzsim serve --curve-keygen FILE)")
       }
+    }
+    if zmqSecurity == .plain && zmqSecretKeyFile != nil {
+      throw s.error("zmq_secret_key_file", "no key is used with zmq_security = \"plain\": remove it, or set zmq_security = \"curve\"")
     }
     try s.finish()
   }
@@ -285,7 +304,13 @@ public struct DeployConfig: Sendable {
         "authentication is on but no [[credentials]] are given: add one, or set server.authentication = false (loopback only)")
     }
     if !authentication && zmqEndpoint != nil {
-      throw top.error("server", "the ZeroMQ door authenticates every client by its CURVE key: it cannot run with authentication off")
+      throw top.error(
+        "server", "the ZeroMQ door authenticates every client (by CURVE key or PLAIN token): it cannot run with authentication off")
+    }
+    if let endpoint = zmqEndpoint, zmqSecurity == .plain, !Self.isLoopbackEndpoint(endpoint) {
+      throw top.error(
+        "server",
+        "refusing zmq_security = \"plain\" on \(endpoint): PLAIN sends tokens in the clear; use tcp://127.0.0.1:PORT or ipc://, or curve")
     }
     if !authentication && !Self.isLoopback(bind) {
       throw top.error("server", "refusing to serve on \(bind) without authentication: bind to 127.0.0.1, or add [[credentials]]")
@@ -294,6 +319,15 @@ public struct DeployConfig: Sendable {
 
   public static func isLoopback(_ address: String) -> Bool {
     address == "localhost" || address == "::1" || address.hasPrefix("127.")
+  }
+
+  /// A ZeroMQ endpoint only this host can reach: ipc://, or tcp:// on a loopback address.
+  public static func isLoopbackEndpoint(_ endpoint: String) -> Bool {
+    if endpoint.hasPrefix("ipc://") { return true }
+    guard endpoint.hasPrefix("tcp://") else { return false }
+    let rest = endpoint.dropFirst(6)
+    let host = rest.hasPrefix("[") ? String(rest.dropFirst().prefix { $0 != "]" }) : String(rest.prefix { $0 != ":" })
+    return isLoopback(host)
   }
 
   public static func sha256(_ token: String) -> String {

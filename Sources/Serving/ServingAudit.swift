@@ -27,6 +27,12 @@ public enum ServingAudit {
         .medium, "bearer-tokens-in-clear",
         "server.bind = \(c.bind): bearer tokens cross the network unencrypted; put a TLS proxy in front or bind to 127.0.0.1")
     }
+    if let endpoint = c.zmqEndpoint, c.zmqSecurity == .plain, !DeployConfig.isLoopbackEndpoint(endpoint) {
+      add(
+        .high, "zmq-plain-off-loopback",
+        "server.zmq_endpoint = \(endpoint) with zmq_security = plain: bearer tokens cross the network in the clear (byzsim serve refuses to start); use curve"
+      )
+    }
     if !c.authentication && (c.weightsRoute || c.adminRoute) {
       add(.high, "management-without-auth", "weights_route or admin_route is on while authentication is off")
     }

@@ -4,7 +4,11 @@ import Transport
 /// The ZeroMQ front door, for clients that already speak the project's wire: a ROUTER with
 /// CURVE, each client admitted by ZAP only with a credential's `curve_public_key`, which binds
 /// it to that credential (the "User-Id" of its messages) — so a client cannot claim another's
-/// role. Same requests and answers as HTTP, as frames:
+/// role. With `zmq_security = "plain"` (loopback only) the ROUTER speaks PLAIN instead: a client
+/// is admitted with a credential's id as user name and its bearer token as password, checked
+/// against the token's SHA-256 as the HTTP door checks it, and nothing is encrypted — the HTTP
+/// door's security, without CURVE's two boxes per request. Same requests and answers as HTTP, as
+/// frames:
 ///   request: `METHOD PATH`, content type, body
 ///   reply:   status (ASCII, e.g. `200`), content type, body, Retry-After seconds (ASCII, or empty)
 ///
@@ -26,7 +30,8 @@ public final class ZMQDoor: @unchecked Sendable {
   let zap: ZAPHandler
   let core: ServingCore
   public let endpoint: String
-  public let serverPublicKey: String
+  /// The server's Z85 CURVE public key; nil with PLAIN.
+  public let serverPublicKey: String?
   let work: String
   let replies: String
   /// Entered by each of the door's threads while it runs; `stop` waits for all to leave.
@@ -38,22 +43,33 @@ public final class ZMQDoor: @unchecked Sendable {
   /// answers 20–30% more requests/s there than through the workers; the CNN, 4.1 MFLOP, 20% fewer).
   static let inlineFLOPs = 1_000_000
 
-  public init(core: ServingCore, endpoint: String, secretKeyFile: String, workers: Int = 2) throws {
-    let text = try String(contentsOfFile: secretKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard let keys = CurveKeyPair(secretKey: text) else {
-      throw ServingError("\(secretKeyFile): not a Z85 CURVE secret key (make one with byzsim serve --curve-keygen FILE)")
+  /// A CURVE door with the server's secret key in `secretKeyFile`, or (nil) a PLAIN one.
+  public init(core: ServingCore, endpoint: String, secretKeyFile: String?, workers: Int = 2) throws {
+    var keys: CurveKeyPair?
+    if let secretKeyFile {
+      let text = try String(contentsOfFile: secretKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+      guard let pair = CurveKeyPair(secretKey: text) else {
+        throw ServingError("\(secretKeyFile): not a Z85 CURVE secret key (make one with byzsim serve --curve-keygen FILE)")
+      }
+      keys = pair
     }
     self.core = core
     context = try Context()
-    let allowed = Dictionary(uniqueKeysWithValues: core.config.credentials.compactMap { c in c.curvePublicKey.map { ($0, c.id) } })
-    zap = try ZAPHandler(context: context, allowed: allowed)
+    let credentials = core.config.credentials
+    let allowed = Dictionary(uniqueKeysWithValues: credentials.compactMap { c in c.curvePublicKey.map { ($0, c.id) } })
+    let byID = Dictionary(uniqueKeysWithValues: credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.id, $0.tokenSHA256) })
+    // PLAIN: the user name is a credential's id, the password its token (checked by its SHA-256).
+    let plain: @Sendable (String, [UInt8]) -> String? = { user, password in
+      byID[user] == DeployConfig.sha256(String(decoding: password, as: UTF8.self)) ? user : nil
+    }
+    zap = try ZAPHandler(context: context, allowed: keys == nil ? [:] : allowed, plain: keys == nil ? plain : nil)
     let router = try Socket(context, .router)
-    try router.makeCurveServer(keys)
+    if let keys { try router.makeCurveServer(keys) } else { try router.makePlainServer() }
     try router.set(ZMQ_ZAP_DOMAIN_OPTION, string: "byzsim-serve")
     try router.setMaxMessageSize(core.config.maxBodyBytes + 4096)
     try router.bind(endpoint)
     self.endpoint = router.lastEndpoint
-    serverPublicKey = keys.publicKey
+    serverPublicKey = keys?.publicKey
     let tag = UUID().uuidString
     work = "inproc://serve-work-\(tag)"
     replies = "inproc://serve-replies-\(tag)"

@@ -108,6 +108,17 @@ public final class Socket {
     try set(ZMQ_CURVE_SECRETKEY, string: keys.secretKey)
   }
 
+  /// Make this socket a ZMTP PLAIN server (RFC 24): clients send a user name and password in the
+  /// handshake, which a ZAP handler checks; nothing is encrypted afterwards.
+  public func makePlainServer() throws { try set(ZMQ_PLAIN_SERVER, 1) }
+
+  /// Make this socket a ZMTP PLAIN client with `username` and `password` (sent in the clear).
+  public func makePlainClient(username: String, password: String) throws {
+    // The bytes without a terminating NUL: libzmq takes the option's length as the field's.
+    try set(ZMQ_PLAIN_USERNAME, bytes: Array(username.utf8))
+    try set(ZMQ_PLAIN_PASSWORD, bytes: Array(password.utf8))
+  }
+
   /// Make this socket a CURVE client of the server whose public key is `serverKey`.
   public func makeCurveClient(_ keys: CurveKeyPair, serverKey: String) throws {
     try set(ZMQ_CURVE_SERVERKEY, string: serverKey)

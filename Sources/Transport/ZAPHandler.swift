@@ -5,6 +5,8 @@ import Synchronization
 /// A ZeroMQ Authentication Protocol handler (RFC 27/ZAP) for CURVE: admits only the public
 /// keys it was given and binds each key to one user id (a worker id), which the server reads
 /// back from every message as the "User-Id" property — so a worker cannot claim another's id.
+/// With `plain`, it also answers PLAIN handshakes (RFC 24): `plain` maps a user name and
+/// password to the user id to admit, or nil to refuse.
 ///
 /// It owns a REP socket bound at `inproc://zeromq.zap.01` on its own thread, and stops when
 /// the context is shut down.
@@ -17,13 +19,19 @@ public final class ZAPHandler: Sendable {
 
   private let state = Mutex<(accepted: Int, refused: [Refusal])>((0, []))
   private let allowed: [String: String]
+  private let plain: (@Sendable (_ username: String, _ password: [UInt8]) -> String?)?
   private let onRefusal: (@Sendable (Refusal) -> Void)?
 
   /// Starts the handler; returns once its socket is bound (so servers created afterwards are covered).
   /// - allowed: Z85 public key → user id.
   /// - onRefusal: called on the handler's thread for each refusal, as it happens.
-  public init(context: Context, allowed: [String: String], onRefusal: (@Sendable (Refusal) -> Void)? = nil) throws {
+  /// - plain: for PLAIN handshakes, the user id of a user name and password, or nil (refused).
+  public init(
+    context: Context, allowed: [String: String], onRefusal: (@Sendable (Refusal) -> Void)? = nil,
+    plain: (@Sendable (_ username: String, _ password: [UInt8]) -> String?)? = nil
+  ) throws {
     self.allowed = allowed
+    self.plain = plain
     self.onRefusal = onRefusal
     let ready = DispatchSemaphore(value: 0)
     let failure = Mutex<(any Error)?>(nil)
@@ -70,6 +78,8 @@ public final class ZAPHandler: Sendable {
       if mechanism == "CURVE", frames.count >= 7, frames[6].count == 32 {
         key = CurveKeyPair.encode(frames[6])
         user = allowed[key]
+      } else if mechanism == "PLAIN", let plain, frames.count >= 8 {
+        user = plain(String(decoding: frames[6], as: UTF8.self), frames[7])
       }
       let reply: [[UInt8]]
       if let user {
@@ -79,7 +89,10 @@ public final class ZAPHandler: Sendable {
         let refusal = Refusal(address: address, publicKey: key, mechanism: mechanism)
         state.withLock { $0.refused.append(refusal) }
         onRefusal?(refusal)
-        reply = [Array("1.0".utf8), requestID, Array("400".utf8), Array("key not in this run".utf8), [], []]
+        reply = [
+          Array("1.0".utf8), requestID, Array("400".utf8),
+          Array((mechanism == "PLAIN" ? "unknown user name or password" : "key not in this run").utf8), [], [],
+        ]
       }
       do { try socket.send(reply) } catch { return }
     }

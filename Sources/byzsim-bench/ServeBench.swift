@@ -53,25 +53,32 @@ struct ServeBench: ParsableCommand {
         .encoded()
       try Data(bytes).write(to: URL(fileURLWithPath: model))
       try Data(try Signing.envelope(for: bytes, name: "\(name).safetensors", key: key)).write(to: URL(fileURLWithPath: model + ".sig"))
-      try """
-      public_key = "\(dir)/owner.pub"
-      [server]
-      port = 0
-      request_log = "\(dir)/\(name)-requests.jsonl"
-      max_batch = 256
-      zmq_endpoint = "tcp://127.0.0.1:*"
-      zmq_secret_key_file = "\(dir)/server.key"
-      [[credentials]]
-      id = "zmq"
-      role = "predict"
-      curve_public_key = "\(clientKeys.publicKey)"
-      output = "top-k"
-      [[credentials]]
-      id = "bench"
-      role = "predict"
-      token_sha256 = "\(digest)"
-      output = "top-k"
-      """.write(toFile: dir + "/deploy.toml", atomically: true, encoding: .utf8)
+      let credentials = """
+        [[credentials]]
+        id = "zmq"
+        role = "predict"
+        curve_public_key = "\(clientKeys.publicKey)"
+        output = "top-k"
+        [[credentials]]
+        id = "bench"
+        role = "predict"
+        token_sha256 = "\(digest)"
+        output = "top-k"
+        """
+      // The deployment, with a CURVE ZeroMQ door or a PLAIN one (the bench's token as its password).
+      func deploy(plain: Bool) -> String {
+        """
+        public_key = "\(dir)/owner.pub"
+        [server]
+        port = 0
+        request_log = "\(dir)/\(name)-\(plain ? "plain-" : "")requests.jsonl"
+        max_batch = 256
+        zmq_endpoint = "tcp://127.0.0.1:*"
+        \(plain ? "zmq_security = \"plain\"" : "zmq_secret_key_file = \"\(dir)/server.key\"")
+        """
+      }
+      try (deploy(plain: false) + "\n" + credentials).write(toFile: dir + "/deploy.toml", atomically: true, encoding: .utf8)
+      try (deploy(plain: true) + "\n" + credentials).write(toFile: dir + "/deploy-plain.toml", atomically: true, encoding: .utf8)
       let server = try Self.startServer(model: model, config: dir + "/deploy.toml")
       defer {
         kill(server.process.processIdentifier, SIGTERM)
@@ -110,8 +117,22 @@ struct ServeBench: ParsableCommand {
           print(String(format: "  %-36@ %9.0f predictions/s   p99 %6.2f ms", label as NSString, predictions, result.p99) + aim)
         }
       }
-      for (binary, oneFrame) in [(false, false), (true, false), (false, true), (true, true)] where doors.contains(.zmq) {
-        let z = try zmqDoor(endpoint: server.zmq, serverKey: serverKeys.publicKey, client: clientKeys, binary: binary, oneFrame: oneFrame)
+      let curve = ZMQClient.curve(serverKey: serverKeys.publicKey, keys: clientKeys)
+      let phases: [(ZMQClient, Bool, Bool)] = [(curve, false, false), (curve, true, false), (curve, false, true), (curve, true, true)]
+      // PLAIN, the HTTP door's security (a bearer token in the clear), from a second server.
+      let plain = doors.contains(.zmq) ? try Self.startServer(model: model, config: dir + "/deploy-plain.toml") : nil
+      defer {
+        if let plain {
+          kill(plain.process.processIdentifier, SIGTERM)
+          plain.process.waitUntilExit()
+        }
+      }
+      let plainPhases: [(ZMQClient, Bool, Bool)] = [
+        (.plain(user: "bench", token: token), false, true), (.plain(user: "bench", token: token), true, true),
+      ]
+      for (client, binary, oneFrame) in phases + plainPhases where doors.contains(.zmq) {
+        let endpoint = client.isPlain ? plain!.zmq : server.zmq
+        let z = try zmqDoor(endpoint: endpoint, client: client, binary: binary, oneFrame: oneFrame)
         if z.errors > 0 { failures.append("\(name), ZeroMQ door: \(z.errors) answers other than 200") }
         let aim =
           name != "MLP"
@@ -119,16 +140,27 @@ struct ServeBench: ParsableCommand {
           : httpRate.isNaN
             ? "   (aim ≥ 2× HTTP JSON: measure with --doors http zmq)"
             : "   aim ≥ 2× HTTP JSON (\(String(format: "%.0f", 2 * httpRate))): \(z.rate >= 2 * httpRate ? "met" : "NOT met")"
-        let label = "\(name), ZeroMQ door, 1 input\(binary ? ", Float32" : "")\(oneFrame ? ", one frame" : "")"
+        let label =
+          "\(name), ZeroMQ door\(client.isPlain ? " (PLAIN)" : ""), 1 input\(binary ? ", Float32" : "")\(oneFrame ? ", one frame" : "")"
         print(String(format: "  %-36@ %9.0f req/s   p99 %6.2f ms", label as NSString, z.rate, z.p99) + aim)
       }
     }
     if !failures.isEmpty { throw ValidationError(failures.joined(separator: "; ")) }
   }
 
-  /// One CURVE DEALER keeping `connections` requests in flight for `seconds`; the input as JSON
-  /// or as 784 little-endian Float32s, the request as three frames or in the one-frame form.
-  func zmqDoor(endpoint: String, serverKey: String, client: CurveKeyPair, binary: Bool, oneFrame: Bool) throws -> Result {
+  /// How the bench's DEALER authenticates to the ZeroMQ door.
+  enum ZMQClient {
+    case curve(serverKey: String, keys: CurveKeyPair)
+    case plain(user: String, token: String)
+    var isPlain: Bool {
+      if case .plain = self { true } else { false }
+    }
+  }
+
+  /// One DEALER (CURVE or PLAIN) keeping `connections` requests in flight for `seconds`; the
+  /// input as JSON or as 784 little-endian Float32s, the request as three frames or in the
+  /// one-frame form.
+  func zmqDoor(endpoint: String, client: ZMQClient, binary: Bool, oneFrame: Bool) throws -> Result {
     var rng = RandomStream(seed: 3, purpose: .benchmark)
     let pixels = (0..<784).map { _ in (rng.nextDouble() * 1000).rounded() / 1000 }
     var body: [UInt8] = []
@@ -140,7 +172,10 @@ struct ServeBench: ParsableCommand {
     let context = try Context()
     defer { context.shutdown() }
     let socket = try Socket(context, .dealer)
-    try socket.makeCurveClient(client, serverKey: serverKey)
+    switch client {
+    case .curve(let serverKey, let keys): try socket.makeCurveClient(keys, serverKey: serverKey)
+    case .plain(let user, let token): try socket.makePlainClient(username: user, password: token)
+    }
     try socket.setReceiveTimeout(milliseconds: 5000)
     try socket.connect(endpoint)
     let contentType = binary ? "application/octet-stream" : "application/json"

@@ -81,7 +81,9 @@ struct Serve: AsyncParsableCommand {
     }
     let loaded = host.model.loaded
     let bindAddress = deploy.bind
-    let door = try deploy.zmqEndpoint.map { try ZMQDoor(core: core, endpoint: $0, secretKeyFile: deploy.zmqSecretKeyFile ?? "") }
+    let door = try deploy.zmqEndpoint.map {
+      try ZMQDoor(core: core, endpoint: $0, secretKeyFile: deploy.zmqSecurity == .curve ? deploy.zmqSecretKeyFile ?? "" : nil)
+    }
     defer {
       // SIGINT/SIGTERM ended the HTTP door: no prediction may still run when the process exits.
       if door?.stop() == false {
@@ -92,7 +94,10 @@ struct Serve: AsyncParsableCommand {
     }
     try await HTTPDoor.run(core: core) { bound in
       var line = "byzsim serve: \(loaded.path) (\(loaded.spec), \(loaded.origin)) on http://\(bindAddress):\(bound)\n"
-      if let door { line += "byzsim serve: zeromq on \(door.endpoint) (server key \(door.serverPublicKey))\n" }
+      if let door {
+        let security = door.serverPublicKey.map { "server key \($0)" } ?? "PLAIN: credential id and token"
+        line += "byzsim serve: zeromq on \(door.endpoint) (\(security))\n"
+      }
       FileHandle.standardOutput.write(Data(line.utf8))
     }
   }

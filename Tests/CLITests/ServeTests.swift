@@ -371,7 +371,8 @@ final class PrometheusProcess {
 @Suite(.serialized) struct ZMQDoorTests {
   /// A deployment with the ZeroMQ door on a fresh server key (DIR/server.key) and `credentials`
   /// ([[credentials]] tables), written to DIR/zmq.toml.
-  static func deployment(credentials: String) throws -> (dir: String, serverKeys: CurveKeyPair) {
+  /// With `plain`, the door speaks PLAIN instead (no key file).
+  static func deployment(credentials: String, plain: Bool = false) throws -> (dir: String, serverKeys: CurveKeyPair) {
     let dir = CLI.temporaryDirectory().path
     let serverKeys = try CurveKeyPair.generate()
     try (serverKeys.secretKey + "\n").write(toFile: dir + "/server.key", atomically: true, encoding: .utf8)
@@ -379,7 +380,7 @@ final class PrometheusProcess {
     [server]
     request_log = "\(dir)/requests.jsonl"
     zmq_endpoint = "tcp://127.0.0.1:*"
-    zmq_secret_key_file = "\(dir)/server.key"
+    \(plain ? "zmq_security = \"plain\"" : "zmq_secret_key_file = \"\(dir)/server.key\"")
     \(credentials)
     """.write(toFile: dir + "/zmq.toml", atomically: true, encoding: .utf8)
     return (dir, serverKeys)
@@ -389,8 +390,8 @@ final class PrometheusProcess {
   /// DIR/stderr if asked), and the door's endpoint.
   struct Door {
     let server: ServerProcess, endpoint: String, dir: String, serverKeys: CurveKeyPair
-    init(_ run: String, credentials: String, keepStderr: Bool = false) throws {
-      (dir, serverKeys) = try ZMQDoorTests.deployment(credentials: credentials)
+    init(_ run: String, credentials: String, plain: Bool = false, keepStderr: Bool = false) throws {
+      (dir, serverKeys) = try ZMQDoorTests.deployment(credentials: credentials, plain: plain)
       let server = try ServerProcess(
         [run + "/model.safetensors", "--config", dir + "/zmq.toml"], stderr: keepStderr ? dir + "/stderr" : nil)
       let banner = server.banner
@@ -453,6 +454,53 @@ final class PrometheusProcess {
     #expect(oneForbidden.count == 1 && oneForbidden[0].hasPrefix("403\n"), "\(oneForbidden)")
     let oneMalformed = try #require(try ask(zed, [Array("POST /v1/predict".utf8)]))
     #expect(oneMalformed.count == 1 && oneMalformed[0].hasPrefix("400\ntext/plain\n\nexpected one frame"), "\(oneMalformed)")
+  }
+
+  /// The door in PLAIN: a client is admitted with a credential's id and token (the token checked
+  /// against its SHA-256, as over HTTP) and gets that credential's role; a wrong token, another
+  /// credential's id with this token, or a CURVE client are refused by ZAP and never answered.
+  @Test func plainTokensCarryRoles() throws {
+    let run = try ModelFileTests.fashionRun(rounds: 2)
+    let zedToken = "zed-token-0123456789", opsToken = "ops-token-0123456789"
+    // SHA-256 of the tokens, computed independently (Python: hashlib.sha256(b"zed-token-0123456789").hexdigest()).
+    let door = try Door(
+      run,
+      credentials: """
+        [[credentials]]
+        id = "zed"
+        role = "predict"
+        token_sha256 = "b09c183936552d426257aa2b9b84417b56d184e8c546305f0d1f3651612a8bd5"
+        output = "label"
+        [[credentials]]
+        id = "zops"
+        role = "metrics"
+        token = "\(opsToken)"
+        """, plain: true)
+    defer { door.server.stop() }
+    #expect(door.server.banner.contains("(PLAIN: credential id and token)"), "\(door.server.banner)")
+    let context = try Context()
+    defer { context.shutdown() }
+    func ask(user: String, token: String, _ frame: [UInt8]) throws -> String? {
+      let s = try Socket(context, .dealer)
+      try s.makePlainClient(username: user, password: token)
+      try s.setReceiveTimeout(milliseconds: 2000)
+      try s.connect(door.endpoint)
+      try s.send([frame])
+      return try s.receive().map { String(decoding: $0[0].bytes, as: UTF8.self) }
+    }
+    let predict = Array("POST /v1/predict\napplication/json\n".utf8) + Array(ServeTests.input().utf8)
+    let ok = try #require(try ask(user: "zed", token: zedToken, predict))
+    #expect(ok.hasPrefix("200\napplication/json\n\n{") && ok.contains("{\"label\":"), "\(ok)")
+    #expect(try ask(user: "zops", token: opsToken, predict)?.hasPrefix("403\n") == true)
+    #expect(try ask(user: "zops", token: opsToken, Array("GET /metrics\ntext/plain\n".utf8))?.hasPrefix("200\n") == true)
+    #expect(try ask(user: "zed", token: "zed-token-wrong-0000", predict) == nil)
+    #expect(try ask(user: "zops", token: zedToken, predict) == nil)
+    #expect(try ask(user: "nobody", token: zedToken, predict) == nil)
+    let curve = try door.dealer(context, try CurveKeyPair.generate(), timeoutMilliseconds: 1000)
+    try curve.send([predict])
+    #expect(try curve.receive() == nil)
+    let log = try String(contentsOfFile: door.dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(log.count == 3 && log[0].contains("\"credential\":\"zed\"") && log[1].contains("\"credential\":\"zops\""), "\(log)")
   }
 
   /// One client with 120 requests in flight, mixed, in both forms (frames and one frame):

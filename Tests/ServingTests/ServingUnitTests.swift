@@ -50,6 +50,31 @@ import Testing
     #expect(message("[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken = \"short\"\n").contains("at least 16 characters"))
     #expect(message("[server]\nzmq_endpoint = \"tcp://x\"\n").contains("zmq_secret_key_file"))
     #expect(message("").contains("no [[credentials]]"))
+    #expect(message("[server]\nzmq_security = \"none\"\n").hasPrefix("d.toml:2: server.zmq_security: expected one of curve, plain"))
+    let credential = "[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken = \"\(token)\"\n"
+    #expect(
+      message("[server]\nzmq_endpoint = \"tcp://0.0.0.0:5555\"\nzmq_security = \"plain\"\n" + credential).contains(
+        "refusing zmq_security = \"plain\" on tcp://0.0.0.0:5555: PLAIN sends tokens in the clear"))
+    #expect(
+      message("[server]\nzmq_endpoint = \"ipc:///tmp/d\"\nzmq_security = \"plain\"\nzmq_secret_key_file = \"k\"\n" + credential)
+        .hasPrefix("d.toml:4: server.zmq_secret_key_file: no key is used with zmq_security = \"plain\""))
+  }
+
+  /// A PLAIN ZeroMQ door needs no key and only a loopback endpoint; CURVE stays the default.
+  @Test func theZeroMQDoorsSecurity() throws {
+    let credential = "[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken_sha256 = \"\(DeployConfig.sha256(token))\"\n"
+    let plain = try DeployConfig.decode(
+      "[server]\nzmq_endpoint = \"tcp://127.0.0.1:*\"\nzmq_security = \"plain\"\n" + credential, file: "d.toml")
+    #expect(plain.zmqSecurity == .plain && plain.zmqSecretKeyFile == nil)
+    let curve = try DeployConfig.decode(
+      "[server]\nzmq_endpoint = \"tcp://127.0.0.1:*\"\nzmq_secret_key_file = \"k\"\n" + credential, file: "d.toml")
+    #expect(curve.zmqSecurity == .curve && curve.zmqSecretKeyFile == "k")
+    for endpoint in ["ipc:///tmp/x", "tcp://127.0.0.1:5555", "tcp://127.0.0.1:*", "tcp://localhost:1", "tcp://[::1]:5555"] {
+      #expect(DeployConfig.isLoopbackEndpoint(endpoint), "\(endpoint)")
+    }
+    for endpoint in ["tcp://0.0.0.0:5555", "tcp://10.0.0.5:1", "tcp://*:5555", "tcp://[::]:5555", "inproc://x", "tcp://eth0:1"] {
+      #expect(!DeployConfig.isLoopbackEndpoint(endpoint), "\(endpoint)")
+    }
   }
 }
 
@@ -252,6 +277,10 @@ import Testing
     #expect(
       try rules("[server]\nweights_route = true\n[[credentials]]\nid = \"w\"\nrole = \"weights\"\ntoken_sha256 = \"\(hash)\"\n").contains(
         "medium:weights-unlimited"))
+    #expect(
+      try rules(
+        "[server]\nzmq_endpoint = \"tcp://*:5555\"\nzmq_security = \"plain\"\n[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken_sha256 = \"\(hash)\"\noutput = \"label\"\nrate = 1\n"
+      ) == ["high:zmq-plain-off-loopback"])
     #expect(
       try rules("[server]\nmetrics_per_credential = true\n[[credentials]]\nid = \"m\"\nrole = \"metrics\"\ntoken_sha256 = \"\(hash)\"\n")
         == ["low:metrics-per-credential"])
