@@ -52,6 +52,8 @@ public final class ZMQDoor: @unchecked Sendable {
         throw ServingError("\(secretKeyFile): not a Z85 CURVE secret key (make one with byzsim serve --curve-keygen FILE)")
       }
       keys = pair
+    } else if !DeployConfig.isLoopbackEndpoint(endpoint) {
+      throw ServingError("\(endpoint): a PLAIN door sends tokens in the clear; it binds only to tcp://127.0.0.1:PORT or ipc://")
     }
     self.core = core
     context = try Context()

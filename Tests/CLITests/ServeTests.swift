@@ -462,7 +462,7 @@ final class PrometheusProcess {
   @Test func plainTokensCarryRoles() throws {
     let run = try ModelFileTests.fashionRun(rounds: 2)
     let zedToken = "zed-token-0123456789", opsToken = "ops-token-0123456789"
-    // SHA-256 of the tokens, computed independently (Python: hashlib.sha256(b"zed-token-0123456789").hexdigest()).
+    // The SHA-256 of zed's token, computed independently (Python: hashlib.sha256(b"zed-token-0123456789").hexdigest()).
     let door = try Door(
       run,
       credentials: """

@@ -389,6 +389,18 @@ struct DrainTests {
     return try ServingCore(config: config, host: host, log: try RequestLog(path: dir + "/requests.jsonl"))
   }
 
+  /// A PLAIN ZeroMQ door (no key file) refuses, by itself, an endpoint other hosts can reach —
+  /// whoever builds it without a deployment file's checks.
+  @Test func aPlainDoorRefusesAnOpenEndpoint() throws {
+    let dir = Scratch.directory("serving-plain").path
+    defer { Scratch.remove(URL(fileURLWithPath: dir)) }
+    let core = try Self.core(dir)
+    #expect(throws: ServingError.self) { try ZMQDoor(core: core, endpoint: "tcp://0.0.0.0:0", secretKeyFile: nil) }
+    let door = try ZMQDoor(core: core, endpoint: "tcp://127.0.0.1:*", secretKeyFile: nil)
+    #expect(door.serverPublicKey == nil && door.endpoint.hasPrefix("tcp://127.0.0.1:"))
+    #expect(door.stop(timeout: 10))
+  }
+
   @Test func aDrainedCoreRefusesWith503AndLogsIt() throws {
     let dir = Scratch.directory("serving-drain").path
     defer { Scratch.remove(URL(fileURLWithPath: dir)) }
