@@ -234,6 +234,9 @@ public struct DeployConfig: Sendable {
           "zmq_endpoint", "the ZeroMQ door needs the server's CURVE secret key: add zmq_secret_key_file (byzsim serve --curve-keygen FILE)")
       }
     }
+    if zmqEndpoint == nil, let key = ["zmq_security", "zmq_secret_key_file"].first(where: { s.table[$0] != nil }) {
+      throw s.error(key, "applies only to the ZeroMQ door: add zmq_endpoint (e.g. \"tcp://127.0.0.1:*\"), or remove it")
+    }
     if zmqSecurity == .plain && zmqSecretKeyFile != nil {
       throw s.error("zmq_secret_key_file", "no key is used with zmq_security = \"plain\": remove it, or set zmq_security = \"curve\"")
     }

@@ -51,6 +51,10 @@ import Testing
     #expect(message("[server]\nzmq_endpoint = \"tcp://x\"\n").contains("zmq_secret_key_file"))
     #expect(message("").contains("no [[credentials]]"))
     #expect(message("[server]\nzmq_security = \"none\"\n").hasPrefix("d.toml:2: server.zmq_security: expected one of curve, plain"))
+    #expect(
+      message("[server]\nzmq_security = \"plain\"\n").hasPrefix(
+        "d.toml:2: server.zmq_security: applies only to the ZeroMQ door: add zmq_endpoint"))
+    #expect(message("[server]\nport = 1\nzmq_secret_key_file = \"k\"\n").hasPrefix("d.toml:3: server.zmq_secret_key_file: applies only"))
     let credential = "[[credentials]]\nid = \"a\"\nrole = \"predict\"\ntoken = \"\(token)\"\n"
     #expect(
       message("[server]\nzmq_endpoint = \"tcp://0.0.0.0:5555\"\nzmq_security = \"plain\"\n" + credential).contains(
