@@ -28,8 +28,6 @@ enum OneFrame {
     return Request(line: Array(b[0..<first]), contentType: Array(b[(first + 1)..<second]), body: Array(b[(second + 1)...]))
   }
 
-  static func request(_ frame: [UInt8]) -> Request? { frame.withUnsafeBytes { request($0) } }
-
   /// A reply's parts as one frame.
   static func reply(status: [UInt8], contentType: [UInt8], body: [UInt8], retryAfter: [UInt8]) -> [UInt8] {
     var out: [UInt8] = []

@@ -278,8 +278,12 @@ public final class ServingCore: Sendable {
         id: "anonymous", role: .predict, tokenSHA256: "", plainText: false, policy: config.anonymousPolicy, budget: nil, trusted: false,
         rate: nil, burst: 1)
     }
-    return byToken[DeployConfig.sha256(token)]
+    return credential(token: token)
   }
+
+  /// The credential whose bearer token this is (looked up by the token's SHA-256), if any: the
+  /// HTTP door's bearer tokens and the ZeroMQ door's PLAIN passwords.
+  func credential(token: String) -> Credential? { byToken[DeployConfig.sha256(token)] }
 
   func charge(_ who: Credential, predictions: Int) -> ServingResponse? {
     switch admission.admit(who, predictions: predictions) {

@@ -57,14 +57,15 @@ public final class ZMQDoor: @unchecked Sendable {
     }
     self.core = core
     context = try Context()
-    let credentials = core.config.credentials
-    let allowed = Dictionary(uniqueKeysWithValues: credentials.compactMap { c in c.curvePublicKey.map { ($0, c.id) } })
-    let byID = Dictionary(uniqueKeysWithValues: credentials.filter { !$0.tokenSHA256.isEmpty }.map { ($0.id, $0.tokenSHA256) })
-    // PLAIN: the user name is a credential's id, the password its token (checked by its SHA-256).
-    let plain: @Sendable (String, [UInt8]) -> String? = { user, password in
-      byID[user] == DeployConfig.sha256(String(decoding: password, as: UTF8.self)) ? user : nil
+    if keys != nil {
+      let allowed = Dictionary(uniqueKeysWithValues: core.config.credentials.compactMap { c in c.curvePublicKey.map { ($0, c.id) } })
+      zap = try ZAPHandler(context: context, allowed: allowed)
+    } else {
+      // PLAIN: the user name is a credential's id, the password that credential's token.
+      zap = try ZAPHandler(
+        context: context, allowed: [:],
+        plain: { [core] user, password in core.credential(token: String(decoding: password, as: UTF8.self))?.id == user ? user : nil })
     }
-    zap = try ZAPHandler(context: context, allowed: keys == nil ? [:] : allowed, plain: keys == nil ? plain : nil)
     let router = try Socket(context, .router)
     if let keys { try router.makeCurveServer(keys) } else { try router.makePlainServer() }
     try router.set(ZMQ_ZAP_DOMAIN_OPTION, string: "byzsim-serve")

@@ -2,6 +2,11 @@ import Testing
 
 @testable import Serving
 
+extension OneFrame {
+  /// A request read from a whole frame's bytes (the door reads it from the message in place).
+  static func request(_ frame: [UInt8]) -> Request? { frame.withUnsafeBytes { request($0) } }
+}
+
 /// The ZeroMQ door's one-frame form, on frames written out by hand.
 @Suite struct OneFrameTests {
   func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
